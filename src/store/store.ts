@@ -1,0 +1,75 @@
+/**
+ * The store contract. FileStore, MemoryStore and RestStore implement it; the tracker, search,
+ * sync and the CLI are written against it and never against a store's internals.
+ */
+import type {
+  Batch,
+  DatasetInput,
+  Experiment,
+  FileInfo,
+  Metric,
+  Run,
+  RunInfo,
+  RunStatus,
+  ViewType,
+} from "../entities.ts";
+
+export interface CreateRunOptions {
+  experimentId: string;
+  /** Generated as `adjective-noun-N` when absent, as MLflow does. */
+  runName?: string;
+  /** Milliseconds since the epoch; now when absent. */
+  startTime?: number;
+  /** Defaults to the `mlflow.user` tag, else `unknown`, as `MlflowClient.create_run` does. */
+  userId?: string;
+  tags?: Record<string, string>;
+}
+
+export interface UpdateRunOptions {
+  status?: RunStatus;
+  endTime?: number;
+  runName?: string;
+}
+
+export interface TrackingStore {
+  /** A URI naming where the data lives: a `file://` URI, `memory:` or a server URL. */
+  readonly uri: string;
+
+  createExperiment(
+    name: string,
+    options?: { artifactLocation?: string; tags?: Record<string, string> },
+  ): Promise<string>;
+  getExperiment(experimentId: string): Promise<Experiment>;
+  /** Active or deleted; `null` when no experiment has that name. */
+  getExperimentByName(name: string): Promise<Experiment | null>;
+  listExperiments(viewType?: ViewType): Promise<Experiment[]>;
+  renameExperiment(experimentId: string, newName: string): Promise<void>;
+  setExperimentTag(experimentId: string, key: string, value: string): Promise<void>;
+  deleteExperimentTag(experimentId: string, key: string): Promise<void>;
+  deleteExperiment(experimentId: string): Promise<void>;
+  restoreExperiment(experimentId: string): Promise<void>;
+
+  createRun(options: CreateRunOptions): Promise<Run>;
+  getRun(runId: string): Promise<Run>;
+  updateRun(runId: string, update: UpdateRunOptions): Promise<RunInfo>;
+  deleteRun(runId: string): Promise<void>;
+  restoreRun(runId: string): Promise<void>;
+  /** Every run of the given experiments, in no particular order. */
+  listRuns(experimentIds: string[], viewType?: ViewType): Promise<Run[]>;
+
+  /** Metrics, params and tags in one call; validated whole before anything is written. */
+  logBatch(runId: string, batch: Batch): Promise<void>;
+  deleteTag(runId: string, key: string): Promise<void>;
+  /** Every point of one metric, in the order it was logged. */
+  getMetricHistory(runId: string, key: string): Promise<Metric[]>;
+  logInputs(runId: string, inputs: DatasetInput[]): Promise<void>;
+
+  /** Copies a local file or directory into the run's artifacts, under `artifactPath` if given. */
+  logArtifact(runId: string, localPath: string, artifactPath?: string): Promise<void>;
+  /** The direct children of `path` (the artifact root when absent), sorted by path. */
+  listArtifacts(runId: string, path?: string): Promise<FileInfo[]>;
+  readArtifact(runId: string, path: string): Promise<Uint8Array>;
+
+  /** Waits for pending writes; the store stays usable. */
+  flush(): Promise<void>;
+}

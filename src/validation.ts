@@ -1,0 +1,214 @@
+/**
+ * MLflow's rules for keys, values and names, shared by every store. Each check runs before the
+ * first byte is written; a batch collects every problem and throws once.
+ */
+import type { Batch, Dataset, DatasetInput, Metric } from "./entities.ts";
+import { invalid } from "./errors.ts";
+
+export const LIMITS = {
+  keyLength: 250,
+  paramValueLength: 6000,
+  tagValueLength: 8000,
+  experimentNameLength: 256,
+  runNameLength: 250,
+  datasetNameLength: 500,
+  datasetDigestLength: 36,
+  datasetSourceLength: 65535,
+  datasetSchemaLength: 1048575,
+  datasetProfileLength: 16777215,
+  inputTagKeyLength: 255,
+  inputTagValueLength: 500,
+} as const;
+
+/** Python's Unicode `\w` plus `/ . - space :`, MLflow's charset for keys on POSIX. */
+const KEY_CHARSET = /^[\p{L}\p{N}_/.\- :]*$/u;
+const RUN_ID = /^[a-zA-Z0-9][\p{L}\p{N}_-]{0,255}$/u;
+const EXPERIMENT_ID = /^[a-zA-Z0-9][\p{L}\p{N}_-]{0,63}$/u;
+
+type KeyKind = "metric" | "param" | "tag" | "experiment tag" | "dataset input tag";
+
+/**
+ * True when `path` is a clean relative path: what Python's `posixpath.normpath` leaves unchanged,
+ * never `.`, never absolute, never climbing out with `..`.
+ */
+export function isSafeRelativePath(path: string): boolean {
+  if (path === "" || path.startsWith("..")) return false;
+  return path.split("/").every((part) => part !== "" && part !== "." && part !== "..");
+}
+
+function keyProblem(kind: KeyKind, key: unknown): string | undefined {
+  if (typeof key !== "string") return `${kind} key must be a string, got ${typeof key}`;
+  if (!KEY_CHARSET.test(key)) {
+    return (
+      `Invalid ${kind} key '${key}': names may only contain alphanumerics, underscores (_), ` +
+      "dashes (-), periods (.), spaces ( ), colons (:) and slashes (/)"
+    );
+  }
+  if (!isSafeRelativePath(key)) {
+    return (
+      `Invalid ${kind} key '${key}': it must be a normalized relative path ` +
+      "(no leading or trailing '/', no '//', no '.' or '..' parts)"
+    );
+  }
+  if (key.length > LIMITS.keyLength) {
+    return `Invalid ${kind} key '${key.slice(0, 40)}...': longer than ${LIMITS.keyLength} characters`;
+  }
+  return undefined;
+}
+
+function valueProblem(kind: KeyKind, key: string, value: unknown, limit: number) {
+  if (typeof value !== "string") return `${kind} '${key}' must have a string value`;
+  if (value.length > limit) {
+    return `${kind} '${key}' has a value of ${value.length} characters; the limit is ${limit}`;
+  }
+  return undefined;
+}
+
+function metricProblems(metric: Metric): string[] {
+  const { key, value, timestamp, step } = metric;
+  const problems = [keyProblem("metric", key)];
+  if (typeof value !== "number") {
+    problems.push(`metric '${key}' must have a numeric value, got ${JSON.stringify(value)}`);
+  }
+  if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
+    problems.push(
+      `metric '${key}' timestamp must be a non-negative integer (ms), got ${String(timestamp)}`,
+    );
+  }
+  if (!Number.isSafeInteger(step)) {
+    problems.push(`metric '${key}' step must be an integer, got ${String(step)}`);
+  }
+  return problems.filter((p): p is string => p !== undefined);
+}
+
+/** Keys `a` and `a/b` cannot live side by side: one would be a file, the other a folder. */
+export function clashingKey(keys: Iterable<string>): [string, string] | undefined {
+  const sorted = [...new Set(keys)].sort();
+  for (let i = 0; i + 1 < sorted.length; i++) {
+    const [a, b] = [sorted[i] as string, sorted[i + 1] as string];
+    if (b.startsWith(`${a}/`)) return [a, b];
+  }
+  // Sorting puts `a/b` right after `a` unless a key like `a-x` sorts between them.
+  const set = new Set(sorted);
+  for (const key of sorted) {
+    const parts = key.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const prefix = parts.slice(0, i).join("/");
+      if (set.has(prefix)) return [prefix, key];
+    }
+  }
+  return undefined;
+}
+
+function fail(problems: (string | undefined)[]): void {
+  const found = problems.filter((p): p is string => p !== undefined);
+  if (found.length === 1) throw invalid(found[0] as string);
+  if (found.length > 1) {
+    throw invalid(`${found.length} problems:\n  ${found.join("\n  ")}`);
+  }
+}
+
+export function validateKey(kind: KeyKind, key: unknown): void {
+  fail([keyProblem(kind, key)]);
+}
+
+export function validateTag(kind: "tag" | "experiment tag", key: string, value: unknown): void {
+  fail([keyProblem(kind, key), valueProblem(kind, key, value, LIMITS.tagValueLength)]);
+}
+
+/** Every rule MLflow applies to a `log_batch`, checked all at once. */
+export function validateBatch(batch: Batch): void {
+  const problems: (string | undefined)[] = [];
+  for (const metric of batch.metrics ?? []) problems.push(...metricProblems(metric));
+  for (const [key, value] of Object.entries(batch.params ?? {})) {
+    problems.push(keyProblem("param", key));
+    problems.push(valueProblem("param", key, value, LIMITS.paramValueLength));
+  }
+  for (const [key, value] of Object.entries(batch.tags ?? {})) {
+    problems.push(keyProblem("tag", key));
+    problems.push(valueProblem("tag", key, value, LIMITS.tagValueLength));
+  }
+  const namespaces: [string, Iterable<string>][] = [
+    ["metric", (batch.metrics ?? []).map((m) => m.key)],
+    ["param", Object.keys(batch.params ?? {})],
+    ["tag", Object.keys(batch.tags ?? {})],
+  ];
+  for (const [kind, keys] of namespaces) {
+    const clash = clashingKey(keys);
+    if (clash) problems.push(`${kind} keys '${clash[0]}' and '${clash[1]}' clash: one would be a file, the other a folder`);
+  }
+  fail(problems);
+}
+
+export function validateExperimentName(name: unknown): asserts name is string {
+  if (typeof name !== "string" || name.trim() === "") {
+    throw invalid("Invalid experiment name: it must be a non-empty string");
+  }
+  if (name.length > LIMITS.experimentNameLength) {
+    throw invalid(
+      `Invalid experiment name '${name.slice(0, 40)}...': longer than ${LIMITS.experimentNameLength} characters`,
+    );
+  }
+}
+
+export function validateRunName(name: unknown): asserts name is string {
+  if (typeof name !== "string") throw invalid("Invalid run name: it must be a string");
+  if (name.length > LIMITS.runNameLength) {
+    throw invalid(`Invalid run name '${name.slice(0, 40)}...': longer than ${LIMITS.runNameLength} characters`);
+  }
+}
+
+export function validateRunId(runId: unknown): asserts runId is string {
+  if (typeof runId !== "string" || !RUN_ID.test(runId)) {
+    throw invalid(`Invalid run id ${JSON.stringify(runId)}: expected 32 hexadecimal characters`);
+  }
+}
+
+export function validateExperimentId(experimentId: unknown): asserts experimentId is string {
+  if (typeof experimentId !== "string" || !EXPERIMENT_ID.test(experimentId)) {
+    throw invalid(
+      `Invalid experiment id ${JSON.stringify(experimentId)}: expected a string of digits such as '0'`,
+    );
+  }
+}
+
+/** An artifact path inside a run: relative and normalized, so nothing is written outside. */
+export function validateArtifactPath(path: string): void {
+  if (!isSafeRelativePath(path) || path.includes("\\") || path.includes("\0")) {
+    throw invalid(
+      `Invalid artifact path '${path}': it must be a relative path inside the run's artifacts ` +
+        "(no leading '/', no '..', no empty parts)",
+    );
+  }
+}
+
+function datasetProblems(dataset: Dataset): (string | undefined)[] {
+  const field = (name: keyof Dataset, limit: number, nullable = false) => {
+    const value = dataset[name];
+    if (value === null && nullable) return undefined;
+    if (typeof value !== "string") return `dataset ${name} must be a string`;
+    if (value.length > limit) return `dataset ${name} is longer than ${limit} characters`;
+    if (value === "" && !nullable) return `dataset ${name} must not be empty`;
+    return undefined;
+  };
+  return [
+    field("name", LIMITS.datasetNameLength),
+    field("digest", LIMITS.datasetDigestLength),
+    field("sourceType", LIMITS.datasetNameLength),
+    field("source", LIMITS.datasetSourceLength),
+    field("schema", LIMITS.datasetSchemaLength, true),
+    field("profile", LIMITS.datasetProfileLength, true),
+  ];
+}
+
+export function validateInputs(inputs: DatasetInput[]): void {
+  const problems: (string | undefined)[] = [];
+  for (const input of inputs) {
+    problems.push(...datasetProblems(input.dataset));
+    for (const [key, value] of Object.entries(input.tags)) {
+      if (key.length > LIMITS.inputTagKeyLength) problems.push(`dataset input tag key '${key}' is too long`);
+      problems.push(valueProblem("dataset input tag", key, value, LIMITS.inputTagValueLength));
+    }
+  }
+  fail(problems);
+}

@@ -1,0 +1,45 @@
+import { defineConfig } from "vitest/config";
+
+/**
+ * Test groups: `unit` needs nothing but Node; `compat` runs the real MLflow (the set-up creates
+ * its Python environments on first use); `e2e` spawns the built CLI; `slow` holds the long
+ * crash and concurrency trials. `npm test` runs them all.
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/compat/**", "test/e2e/**", "test/slow/**"],
+        },
+      },
+      {
+        test: {
+          name: "compat",
+          include: ["test/compat/**/*.test.ts"],
+          globalSetup: ["test/compat/setup.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 900_000,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          testTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: "slow",
+          include: ["test/slow/**/*.test.ts"],
+          globalSetup: ["test/compat/setup.ts"],
+          testTimeout: 900_000,
+          hookTimeout: 900_000,
+        },
+      },
+    ],
+  },
+});
