@@ -1,0 +1,100 @@
+/**
+ * Crash-safe file writes. A reader, or MLflow, never sees a half-written file: content goes to a
+ * temp file first and appears under its real name in one rename or link. Temp files are plain
+ * files named `.tmp-*` in a run or experiment folder, where MLflow ignores them; callers never
+ * place them inside metrics/, params/ or tags/, where every file is read as a key.
+ */
+import { randomBytes } from "node:crypto";
+import { promises as fs } from "node:fs";
+import { dirname, join } from "node:path";
+
+export const TEMP_PREFIX = ".tmp-";
+
+async function writeTemp(tempDir: string, data: string | Uint8Array): Promise<string> {
+  const temp = join(tempDir, `${TEMP_PREFIX}${randomBytes(8).toString("hex")}`);
+  const handle = await fs.open(temp, "wx");
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return temp;
+}
+
+/** Replaces `target` whole with `data`; the temp file lives in `tempDir` (same filesystem). */
+export async function replaceFile(
+  target: string,
+  data: string | Uint8Array,
+  tempDir = dirname(target),
+): Promise<void> {
+  const temp = await writeTemp(tempDir, data);
+  try {
+    await fs.rename(temp, target);
+  } catch (error) {
+    await fs.rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Creates `target` with `data` unless it exists, atomically across processes: the content is
+ * complete before the name appears, and of two racing writers exactly one wins.
+ * Returns false when the file already existed.
+ */
+export async function createFile(
+  target: string,
+  data: string | Uint8Array,
+  tempDir = dirname(target),
+): Promise<boolean> {
+  const temp = await writeTemp(tempDir, data);
+  try {
+    await fs.link(temp, target);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return false;
+    if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP") {
+      return createWithoutLinks(target, data);
+    }
+    throw error;
+  } finally {
+    await fs.rm(temp, { force: true });
+  }
+}
+
+/** For filesystems without hard links: exclusive create, then one write. */
+async function createWithoutLinks(target: string, data: string | Uint8Array): Promise<boolean> {
+  try {
+    await fs.writeFile(target, data, { flag: "wx" });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  }
+}
+
+/** The file's text, or `undefined` when it does not exist. */
+export async function readTextIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(path, "utf8");
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
+  }
+}
+
+export function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await fs.stat(path);
+    return true;
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw error;
+  }
+}

@@ -1,0 +1,549 @@
+/**
+ * FileStore: an MLflow `mlruns` tree on disk, read and written exactly as MLflow's file store
+ * does (mlruns-format.md), but crash-safe (atomic meta.yaml, whole metric lines) and safe with
+ * concurrent writers (a lock for experiment names, de-duplicated metric points).
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, promises as fs } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type {
+  Batch,
+  DatasetInput,
+  Experiment,
+  FileInfo,
+  Metric,
+  Run,
+  RunInfo,
+  ViewType,
+} from "../../entities.ts";
+import { SYSTEM_TAGS } from "../../entities.ts";
+import { invalid, MlflowError, notFound } from "../../errors.ts";
+import { generateRunName } from "../../run-name.ts";
+import {
+  validateBatch,
+  validateExperimentId,
+  validateExperimentName,
+  validateInputs,
+  validateKey,
+  validateRunId,
+  validateRunName,
+  validateTag,
+} from "../../validation.ts";
+import type { CreateRunOptions, TrackingStore, UpdateRunOptions } from "../store.ts";
+import { copyIntoArtifacts, listArtifactDir, readArtifactFile } from "./artifacts.ts";
+import { createFile, isMissing, readTextIfExists, replaceFile } from "./atomic.ts";
+import { writeInputs } from "./inputs.ts";
+import { prepareKeyFile, readKeyValues } from "./key-files.ts";
+import { Layout, RUN_FOLDERS } from "./layout.ts";
+import { withLock } from "./lock.ts";
+import { experimentDocument, readExperimentDocument, runDocument, type StoredRun } from "./meta.ts";
+import { MetricFiles } from "./metric-files.ts";
+import { type ProblemHandler, warnProblem } from "./problems.ts";
+import { RunReader, TreeError } from "./runs.ts";
+import { fromYaml, toYaml } from "./yaml.ts";
+
+export { TreeError } from "./runs.ts";
+export type { ProblemHandler, TreeProblem } from "./problems.ts";
+
+export interface FileStoreOptions {
+  /** Called for each broken file found while listing; the default emits a Node warning. */
+  onProblem?: ProblemHandler;
+}
+
+/** 18 decimal digits, first non-zero, as MLflow's experiment ids. */
+function newExperimentId(): string {
+  const n = randomBytes(8).readBigUInt64BE() % 900_000_000_000_000_000n;
+  return String(n + 100_000_000_000_000_000n);
+}
+
+const inView = (stage: "active" | "deleted", view: ViewType) =>
+  view === "ALL" || (view === "ACTIVE_ONLY") === (stage === "active");
+
+export class FileStore implements TrackingStore {
+  readonly root: string;
+  readonly uri: string;
+  readonly #layout: Layout;
+  readonly #runs: RunReader;
+  readonly #metrics = new MetricFiles();
+  readonly #onProblem: ProblemHandler;
+
+  /** Opens (and creates when missing) the tree at `root`, with experiment 0 and `.trash/`. */
+  constructor(root: string, options: FileStoreOptions = {}) {
+    this.root = resolve(root);
+    this.uri = pathToFileURL(this.root).href;
+    this.#layout = new Layout(this.root);
+    this.#runs = new RunReader(this.#layout);
+    this.#onProblem = options.onProblem ?? warnProblem;
+    mkdirSync(this.#layout.trash, { recursive: true });
+  }
+
+  async #ensureDefaultExperiment(): Promise<void> {
+    const dir = this.#layout.experimentDir("0");
+    if ((await readTextIfExists(join(dir, "meta.yaml"))) !== undefined) return;
+    if ((await readTextIfExists(join(this.#layout.trash, "0", "meta.yaml"))) !== undefined) return;
+    await fs.mkdir(dir, { recursive: true });
+    const now = Date.now();
+    const document = experimentDocument({
+      experimentId: "0",
+      name: "Default",
+      artifactLocation: pathToFileURL(dir).href,
+      lifecycleStage: "active",
+      creationTime: now,
+      lastUpdateTime: now,
+      tags: {},
+    });
+    await createFile(join(dir, "meta.yaml"), toYaml(document), dir);
+  }
+
+  // ---- experiments ----
+
+  async #readExperiment(dir: string, id: string): Promise<Experiment> {
+    const path = join(dir, "meta.yaml");
+    const text = await readTextIfExists(path);
+    if (text === undefined || text.trim() === "") {
+      throw new TreeError({ path, message: "experiment meta.yaml is missing or empty" });
+    }
+    let document: unknown;
+    try {
+      document = fromYaml(text);
+    } catch (error) {
+      throw new TreeError({ path, message: `not valid YAML: ${(error as Error).message}` });
+    }
+    const experiment = readExperimentDocument(document, id);
+    if (typeof experiment === "string") throw new TreeError({ path, message: experiment });
+    experiment.tags = await readKeyValues(join(dir, "tags"));
+    return experiment;
+  }
+
+  async #experimentDir(experimentId: string): Promise<{ dir: string; deleted: boolean }> {
+    validateExperimentId(experimentId);
+    await this.#ensureDefaultExperiment();
+    for (const deleted of [false, true]) {
+      const dir = this.#layout.experimentDir(experimentId, deleted);
+      if ((await readTextIfExists(join(dir, "meta.yaml"))) !== undefined) return { dir, deleted };
+    }
+    throw notFound(`No experiment with id '${experimentId}'`, "List them with listExperiments");
+  }
+
+  async getExperiment(experimentId: string): Promise<Experiment> {
+    const { dir } = await this.#experimentDir(experimentId);
+    return this.#readExperiment(dir, experimentId);
+  }
+
+  async listExperiments(viewType: ViewType = "ACTIVE_ONLY"): Promise<Experiment[]> {
+    await this.#ensureDefaultExperiment();
+    const experiments: Experiment[] = [];
+    for (const { id, dir, deleted } of await this.#runs.experimentDirs()) {
+      if (!inView(deleted ? "deleted" : "active", viewType)) continue;
+      try {
+        experiments.push(await this.#readExperiment(dir, id));
+      } catch (error) {
+        if (!(error instanceof TreeError)) throw error;
+        this.#onProblem(error.problem);
+      }
+    }
+    return experiments.filter((e) => inView(e.lifecycleStage, viewType));
+  }
+
+  async getExperimentByName(name: string): Promise<Experiment | null> {
+    const all = await this.listExperiments("ALL");
+    return all.find((e) => e.name === name) ?? null;
+  }
+
+  async #assertNameFree(name: string): Promise<void> {
+    const existing = await this.getExperimentByName(name);
+    if (existing) {
+      const state = existing.lifecycleStage === "deleted" ? " (in deleted state)" : "";
+      throw new MlflowError(
+        "RESOURCE_ALREADY_EXISTS",
+        `Experiment '${name}' already exists${state} with id ${existing.experimentId}`,
+        {
+          hint: state
+            ? "Restore it, or permanently delete it with `mlruns gc`"
+            : "Use it, or pick another name",
+        },
+      );
+    }
+  }
+
+  async createExperiment(
+    name: string,
+    options: { artifactLocation?: string; tags?: Record<string, string> } = {},
+  ): Promise<string> {
+    validateExperimentName(name);
+    for (const [key, value] of Object.entries(options.tags ?? {}))
+      validateTag("experiment tag", key, value);
+    await this.#ensureDefaultExperiment();
+    return withLock(this.#layout.lock, async () => {
+      await this.#assertNameFree(name);
+      const id = newExperimentId();
+      const dir = this.#layout.experimentDir(id);
+      await fs.mkdir(dir);
+      for (const [key, value] of Object.entries(options.tags ?? {})) {
+        const file = await prepareKeyFile(join(dir, "tags"), "experiment tag", key);
+        await replaceFile(file, value, dir);
+      }
+      const now = Date.now();
+      const document = experimentDocument({
+        experimentId: id,
+        name,
+        artifactLocation: options.artifactLocation ?? pathToFileURL(dir).href,
+        lifecycleStage: "active",
+        creationTime: now,
+        lastUpdateTime: now,
+        tags: {},
+      });
+      await createFile(join(dir, "meta.yaml"), toYaml(document), dir);
+      return id;
+    });
+  }
+
+  async #rewriteExperiment(dir: string, change: Partial<Experiment>): Promise<void> {
+    const id = dir.split(/[\\/]/).at(-1) as string;
+    const experiment = { ...(await this.#readExperiment(dir, id)), ...change };
+    experiment.lastUpdateTime = Date.now();
+    await replaceFile(join(dir, "meta.yaml"), toYaml(experimentDocument(experiment)), dir);
+  }
+
+  async #activeExperimentDir(experimentId: string): Promise<string> {
+    const { dir, deleted } = await this.#experimentDir(experimentId);
+    if (deleted) {
+      throw invalid(`Experiment '${experimentId}' is deleted`, "Restore it first");
+    }
+    return dir;
+  }
+
+  async renameExperiment(experimentId: string, newName: string): Promise<void> {
+    validateExperimentName(newName);
+    const dir = await this.#activeExperimentDir(experimentId);
+    await withLock(this.#layout.lock, async () => {
+      const current = await this.#readExperiment(dir, experimentId);
+      if (current.name === newName) return;
+      await this.#assertNameFree(newName);
+      await this.#rewriteExperiment(dir, { name: newName });
+    });
+  }
+
+  async setExperimentTag(experimentId: string, key: string, value: string): Promise<void> {
+    validateTag("experiment tag", key, value);
+    const dir = await this.#activeExperimentDir(experimentId);
+    const file = await prepareKeyFile(join(dir, "tags"), "experiment tag", key);
+    await replaceFile(file, value, dir);
+  }
+
+  async deleteExperimentTag(experimentId: string, key: string): Promise<void> {
+    validateKey("experiment tag", key);
+    const dir = await this.#activeExperimentDir(experimentId);
+    await this.#removeKeyFile(join(dir, "tags"), key, `experiment '${experimentId}'`);
+  }
+
+  async deleteExperiment(experimentId: string): Promise<void> {
+    if (experimentId === "0") {
+      throw invalid("The default experiment '0' cannot be deleted", "Delete its runs instead");
+    }
+    const dir = await this.#activeExperimentDir(experimentId);
+    const now = Date.now();
+    for (const runDir of await this.#runs.runDirs(dir)) {
+      const run = await this.#tryReadMeta(runDir);
+      if (run?.info.lifecycleStage === "active") {
+        await this.#writeRun(runDir, {
+          ...run,
+          info: { ...run.info, lifecycleStage: "deleted" },
+          deletedTime: now,
+        });
+      }
+    }
+    await this.#rewriteExperiment(dir, { lifecycleStage: "deleted" });
+    await fs.rename(dir, this.#layout.experimentDir(experimentId, true));
+  }
+
+  async restoreExperiment(experimentId: string): Promise<void> {
+    const { dir, deleted } = await this.#experimentDir(experimentId);
+    if (!deleted) throw invalid(`Experiment '${experimentId}' is not deleted`);
+    const { lastUpdateTime } = await this.#readExperiment(dir, experimentId);
+    const target = this.#layout.experimentDir(experimentId);
+    await this.#rewriteExperiment(dir, { lifecycleStage: "active" });
+    await fs.rename(dir, target);
+    // Runs deleted together with the experiment come back; runs deleted before stay deleted.
+    for (const runDir of await this.#runs.runDirs(target)) {
+      const run = await this.#tryReadMeta(runDir);
+      if (
+        run?.info.lifecycleStage === "deleted" &&
+        (run.deletedTime ?? 0) >= (lastUpdateTime ?? 0)
+      ) {
+        await this.#writeRun(runDir, {
+          info: { ...run.info, lifecycleStage: "active" },
+          deletedTime: undefined,
+        });
+      }
+    }
+  }
+
+  // ---- runs ----
+
+  async #tryReadMeta(runDir: string): Promise<StoredRun | undefined> {
+    try {
+      return await this.#runs.readMeta(runDir);
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      if (error instanceof TreeError) {
+        this.#onProblem(error.problem);
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  async #writeRun(runDir: string, run: StoredRun): Promise<void> {
+    await replaceFile(join(runDir, "meta.yaml"), toYaml(runDocument(run)), runDir);
+    this.#runs.forget(runDir);
+  }
+
+  async createRun(options: CreateRunOptions): Promise<Run> {
+    const tags = { ...options.tags };
+    const runName = options.runName ?? tags[SYSTEM_TAGS.runName] ?? generateRunName();
+    validateRunName(runName);
+    if (tags[SYSTEM_TAGS.runName] !== undefined && tags[SYSTEM_TAGS.runName] !== runName) {
+      throw invalid(
+        `Run name '${runName}' differs from the tag mlflow.runName='${tags[SYSTEM_TAGS.runName]}'`,
+      );
+    }
+    tags[SYSTEM_TAGS.runName] = runName;
+    validateBatch({ tags });
+    const experimentDir = await this.#activeExperimentDir(options.experimentId);
+    const experiment = await this.#readExperiment(experimentDir, options.experimentId);
+    const runId = randomBytes(16).toString("hex");
+    const runDir = this.#layout.runDir(experimentDir, runId);
+    await fs.mkdir(runDir);
+    for (const folder of RUN_FOLDERS) await fs.mkdir(join(runDir, folder));
+    for (const [key, value] of Object.entries(tags)) {
+      await replaceFile(await prepareKeyFile(join(runDir, "tags"), "tag", key), value, runDir);
+    }
+    const info: RunInfo = {
+      runId,
+      experimentId: options.experimentId,
+      runName,
+      userId: options.userId ?? tags[SYSTEM_TAGS.user] ?? "unknown",
+      status: "RUNNING",
+      startTime: options.startTime ?? Date.now(),
+      endTime: null,
+      artifactUri: `${experiment.artifactLocation}/${runId}/artifacts`,
+      lifecycleStage: "active",
+    };
+    // meta.yaml comes last: until it exists, readers (MLflow too) skip the folder.
+    await createFile(
+      join(runDir, "meta.yaml"),
+      toYaml(runDocument({ info, deletedTime: null })),
+      runDir,
+    );
+    return { info, data: { params: {}, metrics: {}, tags }, inputs: [] };
+  }
+
+  async #runDir(runId: string): Promise<string> {
+    validateRunId(runId);
+    return this.#runs.locate(runId);
+  }
+
+  async #activeRun(runId: string): Promise<{ runDir: string; run: StoredRun }> {
+    const runDir = await this.#runDir(runId);
+    const run = await this.#runs.readMeta(runDir);
+    if (run.info.lifecycleStage !== "active") {
+      throw invalid(
+        `The run ${runId} must be in the 'active' state. Current state is deleted.`,
+        "Restore it first",
+      );
+    }
+    return { runDir, run };
+  }
+
+  async getRun(runId: string): Promise<Run> {
+    return this.#runs.readRun(await this.#runDir(runId), this.#onProblem);
+  }
+
+  async updateRun(runId: string, update: UpdateRunOptions): Promise<RunInfo> {
+    if (update.runName !== undefined) validateRunName(update.runName);
+    if (update.endTime !== undefined && !Number.isSafeInteger(update.endTime)) {
+      throw invalid(`end time must be an integer (milliseconds), got ${update.endTime}`);
+    }
+    const { runDir, run } = await this.#activeRun(runId);
+    const info = { ...run.info };
+    if (update.status !== undefined) info.status = update.status;
+    if (update.endTime !== undefined) info.endTime = update.endTime;
+    if (update.runName !== undefined && update.runName !== "") {
+      info.runName = update.runName;
+      const file = await prepareKeyFile(join(runDir, "tags"), "tag", SYSTEM_TAGS.runName);
+      await replaceFile(file, update.runName, runDir);
+    }
+    await this.#writeRun(runDir, { info, deletedTime: undefined });
+    return info;
+  }
+
+  async deleteRun(runId: string): Promise<void> {
+    const runDir = await this.#runDir(runId);
+    const run = await this.#runs.readMeta(runDir);
+    await this.#writeRun(runDir, {
+      info: { ...run.info, lifecycleStage: "deleted" },
+      deletedTime: Date.now(),
+    });
+  }
+
+  async restoreRun(runId: string): Promise<void> {
+    const runDir = await this.#runDir(runId);
+    const run = await this.#runs.readMeta(runDir);
+    await this.#writeRun(runDir, {
+      info: { ...run.info, lifecycleStage: "active" },
+      deletedTime: undefined,
+    });
+  }
+
+  async listRuns(experimentIds: string[], viewType: ViewType = "ACTIVE_ONLY"): Promise<Run[]> {
+    const runs: Run[] = [];
+    for (const experimentId of experimentIds) {
+      const { dir } = await this.#experimentDir(experimentId);
+      for (const runDir of await this.#runs.runDirs(dir)) {
+        try {
+          const run = await this.#runs.readRun(runDir, this.#onProblem);
+          if (inView(run.info.lifecycleStage, viewType)) runs.push(run);
+        } catch (error) {
+          if (isMissing(error)) continue; // a folder without meta.yaml is not a run
+          if (!(error instanceof TreeError)) throw error;
+          this.#onProblem(error.problem);
+        }
+      }
+    }
+    return runs;
+  }
+
+  async logBatch(runId: string, batch: Batch): Promise<void> {
+    validateBatch(batch);
+    const { runDir, run } = await this.#activeRun(runId);
+    const params = Object.entries(batch.params ?? {});
+    const tags = Object.entries(batch.tags ?? {});
+    // Check everything against the tree before the first write.
+    const paramFiles = await Promise.all(
+      params.map(async ([key, value]) => {
+        const file = await prepareKeyFile(join(runDir, "params"), "param", key);
+        const existing = await readTextIfExists(file);
+        if (existing !== undefined && existing !== value) {
+          throw invalid(
+            `Changing param values is not allowed. Param with key='${key}' was already logged with ` +
+              `value='${existing}' for run ID='${runId}'. Attempted logging new value '${value}'.`,
+          );
+        }
+        return { file, value, exists: existing !== undefined };
+      }),
+    );
+    const tagFiles = await Promise.all(
+      tags.map(async ([key, value]) => ({
+        key,
+        value,
+        file: await prepareKeyFile(join(runDir, "tags"), "tag", key),
+      })),
+    );
+    const byKey = new Map<string, Metric[]>();
+    for (const metric of batch.metrics ?? [])
+      byKey.set(metric.key, [...(byKey.get(metric.key) ?? []), metric]);
+    const metricFiles = await Promise.all(
+      [...byKey].map(async ([key, points]) => ({
+        key,
+        points,
+        file: await prepareKeyFile(join(runDir, "metrics"), "metric", key),
+      })),
+    );
+
+    for (const { file, value, exists } of paramFiles) {
+      if (
+        !exists &&
+        !(await createFile(file, value, runDir)) &&
+        (await readTextIfExists(file)) !== value
+      ) {
+        throw invalid(`Param '${file}' was changed by another writer at the same time`);
+      }
+    }
+    for (const { key, value, file } of tagFiles) {
+      await replaceFile(file, value, runDir);
+      if (key === SYSTEM_TAGS.runName && value !== run.info.runName) {
+        await this.#writeRun(runDir, {
+          info: { ...run.info, runName: value },
+          deletedTime: undefined,
+        });
+      }
+    }
+    for (const { file, key, points } of metricFiles)
+      await this.#metrics.append(file, key, runDir, points);
+  }
+
+  async deleteTag(runId: string, key: string): Promise<void> {
+    validateKey("tag", key);
+    const { runDir } = await this.#activeRun(runId);
+    await this.#removeKeyFile(join(runDir, "tags"), key, `run '${runId}'`);
+  }
+
+  async #removeKeyFile(namespaceDir: string, key: string, owner: string): Promise<void> {
+    try {
+      const file = join(namespaceDir, ...key.split("/"));
+      if (!(await fs.stat(file)).isFile()) throw new Error("not a file");
+      await fs.rm(file);
+    } catch (error) {
+      if (error instanceof MlflowError) throw error;
+      throw notFound(`No tag with name '${key}' in ${owner}`);
+    }
+  }
+
+  async getMetricHistory(runId: string, key: string): Promise<Metric[]> {
+    validateKey("metric", key);
+    const runDir = await this.#runDir(runId);
+    return this.#runs.history(key, this.#layout.keyFile(runDir, "metrics", key));
+  }
+
+  async logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {
+    validateInputs(inputs);
+    const { runDir } = await this.#activeRun(runId);
+    await writeInputs(this.#layout, join(runDir, ".."), runDir, runId, inputs);
+  }
+
+  // ---- artifacts ----
+
+  /**
+   * The local folder of a run's artifacts. A tree that was moved or copied still finds its own
+   * artifacts: when the `file://` URI points nowhere, the run's own `artifacts/` folder is used.
+   */
+  async #artifactDir(runId: string): Promise<{ runDir: string; dir: string }> {
+    const runDir = await this.#runDir(runId);
+    const { info } = await this.#runs.readMeta(runDir);
+    const own = join(runDir, "artifacts");
+    const uri = info.artifactUri;
+    if (uri.startsWith("file:")) {
+      const dir = fileURLToPath(uri);
+      const usable = await fs.stat(dir).then(
+        (s) => s.isDirectory(),
+        () => false,
+      );
+      return { runDir, dir: usable || !uri.endsWith(`/${runId}/artifacts`) ? dir : own };
+    }
+    if (uri === "" || !/^[a-z][a-z0-9+.-]*:/i.test(uri))
+      return { runDir, dir: uri === "" ? own : resolve(uri) };
+    throw invalid(
+      `The artifacts of run ${runId} live at '${uri}', which a file store cannot reach`,
+      "Read them with the tool of that storage, or through the server that wrote them",
+    );
+  }
+
+  async logArtifact(runId: string, localPath: string, artifactPath?: string): Promise<void> {
+    await this.#activeRun(runId);
+    const { runDir, dir } = await this.#artifactDir(runId);
+    await fs.mkdir(dir, { recursive: true });
+    await copyIntoArtifacts(dir, runDir, localPath, artifactPath);
+  }
+
+  async listArtifacts(runId: string, path?: string): Promise<FileInfo[]> {
+    return listArtifactDir((await this.#artifactDir(runId)).dir, path);
+  }
+
+  async readArtifact(runId: string, path: string): Promise<Uint8Array> {
+    return readArtifactFile((await this.#artifactDir(runId)).dir, path);
+  }
+
+  async flush(): Promise<void> {}
+}

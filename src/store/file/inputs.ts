@@ -1,0 +1,102 @@
+/**
+ * Dataset inputs: the dataset record once per experiment (`datasets/<md5(name+digest)>/`), and a
+ * link per run (`inputs/<md5(dataset id + run id)>/`), as MLflow's file store lays them out.
+ */
+import { createHash } from "node:crypto";
+import { promises as fs } from "node:fs";
+import { join } from "node:path";
+import type { Dataset, DatasetInput } from "../../entities.ts";
+import { createFile, isMissing, readTextIfExists } from "./atomic.ts";
+import type { Layout } from "./layout.ts";
+import type { TreeProblem } from "./problems.ts";
+import { fromYaml, toYaml } from "./yaml.ts";
+
+const md5 = (text: string) => createHash("md5").update(text, "utf8").digest("hex");
+
+export function datasetId(dataset: Pick<Dataset, "name" | "digest">): string {
+  return md5(dataset.name + dataset.digest);
+}
+
+export async function writeInputs(
+  layout: Layout,
+  experimentDir: string,
+  runDir: string,
+  runId: string,
+  inputs: DatasetInput[],
+): Promise<void> {
+  for (const { dataset, tags } of inputs) {
+    const id = datasetId(dataset);
+    const datasetDir = layout.datasetDir(experimentDir, id);
+    await fs.mkdir(datasetDir, { recursive: true });
+    const record = toYaml({
+      digest: dataset.digest,
+      name: dataset.name,
+      profile: dataset.profile,
+      schema: dataset.schema,
+      source: dataset.source,
+      source_type: dataset.sourceType,
+    });
+    await createFile(join(datasetDir, "meta.yaml"), record, experimentDir);
+    const inputDir = layout.inputDir(runDir, md5(id + runId));
+    await fs.mkdir(inputDir, { recursive: true });
+    const link = toYaml({
+      destination_id: id,
+      destination_type: "RUN",
+      source_id: id,
+      source_type: "DATASET",
+      tags,
+    });
+    await createFile(join(inputDir, "meta.yaml"), link, runDir);
+  }
+}
+
+const str = (value: unknown): string | null => (typeof value === "string" ? value : null);
+
+/** A run's dataset inputs; inputs whose dataset record is missing are skipped, as in MLflow. */
+export async function readInputs(
+  layout: Layout,
+  experimentDir: string,
+  runDir: string,
+  report: (problem: TreeProblem) => void,
+): Promise<DatasetInput[]> {
+  let folders: string[];
+  try {
+    folders = (await fs.readdir(join(runDir, "inputs"))).sort();
+  } catch (error) {
+    if (isMissing(error)) return [];
+    throw error;
+  }
+  const inputs: DatasetInput[] = [];
+  for (const folder of folders) {
+    const path = join(runDir, "inputs", folder, "meta.yaml");
+    const link = fromYaml((await readTextIfExists(path)) ?? "") as Record<string, unknown> | null;
+    if (link?.source_type !== "DATASET") continue;
+    const id = String(link.source_id);
+    const recordPath = join(layout.datasetDir(experimentDir, id), "meta.yaml");
+    const record = fromYaml((await readTextIfExists(recordPath)) ?? "") as Record<
+      string,
+      unknown
+    > | null;
+    if (record === null || typeof record !== "object") {
+      report({ path: recordPath, message: `dataset record of input ${folder} is missing` });
+      continue;
+    }
+    const tags: Record<string, string> = {};
+    const rawTags = link.tags;
+    if (rawTags && typeof rawTags === "object") {
+      for (const [key, value] of Object.entries(rawTags)) tags[key] = String(value);
+    }
+    inputs.push({
+      dataset: {
+        name: str(record.name) ?? "",
+        digest: str(record.digest) ?? "",
+        sourceType: str(record.source_type) ?? "",
+        source: str(record.source) ?? "",
+        schema: str(record.schema),
+        profile: str(record.profile),
+      },
+      tags,
+    });
+  }
+  return inputs;
+}

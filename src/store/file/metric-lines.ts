@@ -1,0 +1,47 @@
+/**
+ * The metric line codec: `<timestamp> <value> <step>\n`, optionally followed by a dataset name and
+ * digest. Values are written as Python's `repr(float)` and read as Python's `float()` reads them.
+ */
+import type { Metric } from "../../entities.ts";
+import { pyFloatRepr } from "../../py-format.ts";
+
+const INTEGER = /^[+-]?\d+$/;
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+const SPECIAL = /^([+-]?)(nan|inf|infinity)$/i;
+
+/** Python's `float()` on text: `nan`, `inf`, `Infinity`, `1e-07`, `5.`, `.5`. */
+export function parsePyFloat(text: string): number | undefined {
+  const special = SPECIAL.exec(text);
+  if (special) {
+    if (special[2]?.toLowerCase() === "nan") return Number.NaN;
+    return special[1] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  }
+  return DECIMAL.test(text) ? Number(text) : undefined;
+}
+
+export function formatMetricLine(metric: Metric): string {
+  const dataset =
+    metric.datasetName !== undefined && metric.datasetDigest !== undefined
+      ? ` ${metric.datasetName} ${metric.datasetDigest}`
+      : "";
+  return `${metric.timestamp} ${pyFloatRepr(metric.value)} ${metric.step}${dataset}\n`;
+}
+
+/** Parses one line (without its newline); returns an error message when MLflow would fail. */
+export function parseMetricLine(key: string, line: string): Metric | string {
+  const fields = line.replace(/\r$/, "").split(" ");
+  if (fields.length !== 2 && fields.length !== 3 && fields.length !== 5) {
+    return `expected 2, 3 or 5 space-separated fields, found ${fields.length}`;
+  }
+  const [timestampText = "", valueText = "", stepText = "0", datasetName, datasetDigest] = fields;
+  if (!INTEGER.test(timestampText)) return `timestamp '${timestampText}' is not an integer`;
+  if (!INTEGER.test(stepText)) return `step '${stepText}' is not an integer`;
+  const value = parsePyFloat(valueText);
+  if (value === undefined) return `value '${valueText}' is not a number`;
+  const metric: Metric = { key, value, timestamp: Number(timestampText), step: Number(stepText) };
+  if (datasetName !== undefined && datasetDigest !== undefined) {
+    metric.datasetName = datasetName;
+    metric.datasetDigest = datasetDigest;
+  }
+  return metric;
+}
