@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 /**
@@ -6,9 +7,12 @@ import { defineConfig } from "vitest/config";
  * crash and concurrency trials. `npm test` runs them all.
  */
 export default defineConfig({
+  // Tests import the package by its name, as users do, but from source.
+  resolve: { alias: { mlruns: fileURLToPath(new URL("./src/index.ts", import.meta.url)) } },
   test: {
     projects: [
       {
+        extends: true,
         test: {
           name: "unit",
           include: ["test/**/*.test.ts"],
@@ -16,6 +20,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: "compat",
           include: ["test/compat/**/*.test.ts"],
@@ -25,6 +30,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
@@ -32,6 +38,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: "slow",
           include: ["test/slow/**/*.test.ts"],

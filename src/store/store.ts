@@ -27,7 +27,8 @@ export interface CreateRunOptions {
 
 export interface UpdateRunOptions {
   status?: RunStatus;
-  endTime?: number;
+  /** `null` clears it, as resuming a run does. */
+  endTime?: number | null;
   runName?: string;
 }
 

@@ -17,7 +17,7 @@ import type {
   RunInfo,
   ViewType,
 } from "../../entities.ts";
-import { SYSTEM_TAGS } from "../../entities.ts";
+import { RUN_STATUSES, SYSTEM_TAGS } from "../../entities.ts";
 import { invalid, MlflowError, notFound } from "../../errors.ts";
 import { generateRunName } from "../../run-name.ts";
 import {
@@ -242,13 +242,13 @@ export class FileStore implements TrackingStore {
     if (experimentId === "0") {
       throw invalid("The default experiment '0' cannot be deleted", "Delete its runs instead");
     }
-    const dir = await this.#activeExperimentDir(experimentId);
+    const { dir, deleted } = await this.#experimentDir(experimentId);
+    if (deleted) throw notFound(`No active experiment with id '${experimentId}'`);
     const now = Date.now();
     for (const runDir of await this.#runs.runDirs(dir)) {
       const run = await this.#tryReadMeta(runDir);
       if (run?.info.lifecycleStage === "active") {
         await this.#writeRun(runDir, {
-          ...run,
           info: { ...run.info, lifecycleStage: "deleted" },
           deletedTime: now,
         });
@@ -258,20 +258,16 @@ export class FileStore implements TrackingStore {
     await fs.rename(dir, this.#layout.experimentDir(experimentId, true));
   }
 
+  /** Brings the experiment back with all its runs, as MLflow does. */
   async restoreExperiment(experimentId: string): Promise<void> {
     const { dir, deleted } = await this.#experimentDir(experimentId);
-    if (!deleted) throw invalid(`Experiment '${experimentId}' is not deleted`);
-    const { lastUpdateTime } = await this.#readExperiment(dir, experimentId);
+    if (!deleted) throw notFound(`No deleted experiment with id '${experimentId}'`);
     const target = this.#layout.experimentDir(experimentId);
     await this.#rewriteExperiment(dir, { lifecycleStage: "active" });
     await fs.rename(dir, target);
-    // Runs deleted together with the experiment come back; runs deleted before stay deleted.
     for (const runDir of await this.#runs.runDirs(target)) {
       const run = await this.#tryReadMeta(runDir);
-      if (
-        run?.info.lifecycleStage === "deleted" &&
-        (run.deletedTime ?? 0) >= (lastUpdateTime ?? 0)
-      ) {
+      if (run?.info.lifecycleStage === "deleted") {
         await this.#writeRun(runDir, {
           info: { ...run.info, lifecycleStage: "active" },
           deletedTime: undefined,
@@ -363,7 +359,12 @@ export class FileStore implements TrackingStore {
 
   async updateRun(runId: string, update: UpdateRunOptions): Promise<RunInfo> {
     if (update.runName !== undefined) validateRunName(update.runName);
-    if (update.endTime !== undefined && !Number.isSafeInteger(update.endTime)) {
+    if (update.status !== undefined && !RUN_STATUSES.includes(update.status)) {
+      throw invalid(
+        `Invalid run status '${String(update.status)}': use one of ${RUN_STATUSES.join(", ")}`,
+      );
+    }
+    if (update.endTime != null && !Number.isSafeInteger(update.endTime)) {
       throw invalid(`end time must be an integer (milliseconds), got ${update.endTime}`);
     }
     const { runDir, run } = await this.#activeRun(runId);

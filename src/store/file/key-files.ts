@@ -53,6 +53,7 @@ export async function prepareKeyFile(
   key: string,
 ): Promise<string> {
   const parts = key.split("/");
+  await fs.mkdir(namespaceDir, { recursive: true });
   let folder = namespaceDir;
   for (const part of parts.slice(0, -1)) {
     folder = join(folder, part);

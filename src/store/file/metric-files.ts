@@ -60,7 +60,7 @@ export class MetricFiles {
       for (const metric of fresh) state.seen.delete(metricPointId(metric));
       return this.append(path, key, tempDir, fresh);
     }
-    const handle = await fs.open(path, "a");
+    const handle = await fs.open(path, "a+");
     try {
       const tail = await this.#endsWithNewline(handle, state.size);
       const data = tail ? text : `\n${text}`;

@@ -1,0 +1,161 @@
+/**
+ * ActiveRun: the handle training code logs through. Metrics are buffered (a synchronous, cheap
+ * call); params, tags and artifacts go to the store at once. Ending flushes and sets the status.
+ */
+import { promises as fs } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, extname, join } from "node:path";
+import { stringify } from "yaml";
+import type { DatasetInput, Metric, RunInfo, RunStatus } from "../entities.ts";
+import { invalid } from "../errors.ts";
+import { type ParamValue, pyStr } from "../py-format.ts";
+import type { TrackingStore } from "../store/store.ts";
+import { validateArtifactPath, validateBatch } from "../validation.ts";
+import { type BufferOptions, MetricBuffer } from "./buffer.ts";
+
+export interface MetricOptions {
+  /** Integer step; 0 when absent, as in MLflow. */
+  step?: number;
+  /** Milliseconds since the epoch; now when absent. */
+  timestamp?: number;
+}
+
+export class ActiveRun implements AsyncDisposable {
+  readonly store: TrackingStore;
+  readonly #buffer: MetricBuffer;
+  readonly #validKeys = new Set<string>();
+  readonly #onEnd: (run: ActiveRun) => void;
+  #info: RunInfo;
+  #ended: Promise<RunInfo> | undefined;
+
+  constructor(
+    store: TrackingStore,
+    info: RunInfo,
+    onEnd: (run: ActiveRun) => void,
+    buffer: BufferOptions = {},
+  ) {
+    this.store = store;
+    this.#info = info;
+    this.#onEnd = onEnd;
+    this.#buffer = new MetricBuffer((metrics) => store.logBatch(info.runId, { metrics }), buffer);
+  }
+
+  get id(): string {
+    return this.#info.runId;
+  }
+
+  /** The run's info as of its start or its end. */
+  get info(): RunInfo {
+    return { ...this.#info };
+  }
+
+  get ended(): boolean {
+    return this.#ended !== undefined;
+  }
+
+  /** Logs one metric point; buffered, so it costs little inside a training loop. */
+  logMetric(key: string, value: number, options: MetricOptions = {}): void {
+    const metric: Metric = {
+      key,
+      value,
+      timestamp: options.timestamp ?? Date.now(),
+      step: options.step ?? 0,
+    };
+    const plain =
+      this.#validKeys.has(key) &&
+      typeof value === "number" &&
+      Number.isSafeInteger(metric.step) &&
+      Number.isSafeInteger(metric.timestamp) &&
+      metric.timestamp >= 0;
+    if (!plain) {
+      validateBatch({ metrics: [metric] });
+      this.#validKeys.add(key);
+    }
+    if (this.#ended) throw invalid(`Run ${this.id} has ended; log through a new or resumed run`);
+    this.#buffer.add(metric);
+  }
+
+  /** Logs several metrics at the same step and time. */
+  logMetrics(metrics: Record<string, number>, options: MetricOptions = {}): void {
+    const timestamp = options.timestamp ?? Date.now();
+    for (const [key, value] of Object.entries(metrics)) this.logMetric(key, value, { ...options, timestamp });
+  }
+
+  /** Logs a param; the value is stored as Python's `str()` would print it (`True`, `[1, 2]`). */
+  async logParam(key: string, value: ParamValue): Promise<void> {
+    await this.logParams({ [key]: value });
+  }
+
+  async logParams(params: Record<string, ParamValue>): Promise<void> {
+    const strings = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, pyStr(v)]));
+    await this.store.logBatch(this.id, { params: strings });
+  }
+
+  async setTag(key: string, value: string): Promise<void> {
+    await this.setTags({ [key]: value });
+  }
+
+  async setTags(tags: Record<string, string>): Promise<void> {
+    await this.store.logBatch(this.id, { tags: Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, String(v)])) });
+  }
+
+  /** Copies a file (to `<artifactPath>/<name>`) or a directory (to `<artifactPath>/<dirname>/`). */
+  async logArtifact(localPath: string, artifactPath?: string): Promise<void> {
+    await this.store.logArtifact(this.id, localPath, artifactPath);
+  }
+
+  /** Copies the contents of a directory under `artifactPath` (the artifact root when absent). */
+  async logArtifacts(localDir: string, artifactPath?: string): Promise<void> {
+    const entries = (await fs.readdir(localDir)).sort();
+    for (const entry of entries) await this.store.logArtifact(this.id, join(localDir, entry), artifactPath);
+  }
+
+  /** Writes `text` as the artifact `artifactFile` (a path such as `notes/summary.md`). */
+  async logText(text: string | Uint8Array, artifactFile: string): Promise<void> {
+    validateArtifactPath(artifactFile);
+    const dir = await fs.mkdtemp(join(tmpdir(), "mlruns-artifact-"));
+    try {
+      const file = join(dir, basename(artifactFile));
+      await fs.writeFile(file, text);
+      const parent = artifactFile.includes("/") ? artifactFile.slice(0, artifactFile.lastIndexOf("/")) : undefined;
+      await this.store.logArtifact(this.id, file, parent);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Writes an object as JSON, or as YAML when `artifactFile` ends in `.yaml` or `.yml`. */
+  async logDict(value: unknown, artifactFile: string): Promise<void> {
+    const yaml = [".yaml", ".yml"].includes(extname(artifactFile).toLowerCase());
+    await this.logText(yaml ? stringify(value) : `${JSON.stringify(value, null, 2)}\n`, artifactFile);
+  }
+
+  /** Records datasets this run used (context such as `training` goes in the tags). */
+  async logInputs(inputs: DatasetInput[]): Promise<void> {
+    await this.store.logInputs(this.id, inputs);
+  }
+
+  /** Writes every buffered metric point now. */
+  async flush(): Promise<void> {
+    await this.#buffer.flush();
+  }
+
+  /** Flushes and ends the run with `status` (FINISHED by default); ending twice is a no-op. */
+  end(status: RunStatus = "FINISHED"): Promise<RunInfo> {
+    this.#ended ??= (async () => {
+      try {
+        await this.#buffer.flush();
+      } finally {
+        this.#info = await this.store.updateRun(this.id, { status, endTime: Date.now() });
+        this.#onEnd(this);
+      }
+      return this.info;
+    })();
+    return this.#ended;
+  }
+
+  /** `await using run = await tracker.startRun()` ends the run FINISHED when the scope exits. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.end();
+  }
+}

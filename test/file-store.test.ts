@@ -1,0 +1,200 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { FileStore, type TreeProblem } from "../src/store/file/index.ts";
+import { describeTrackingStore, expectMlflowError } from "./store-contract.ts";
+
+const dirs: string[] = [];
+async function tempTree(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "mlruns-fs-"));
+  dirs.push(dir);
+  return join(dir, "mlruns");
+}
+afterEach(async () => {
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+describeTrackingStore("FileStore", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "mlruns-contract-"));
+  return {
+    store: new FileStore(join(dir, "mlruns"), { onProblem: () => {} }),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
+describe("FileStore on disk", () => {
+  it("creates experiment 0 and .trash, with MLflow's experiment meta.yaml", async () => {
+    const root = await tempTree();
+    const store = new FileStore(root);
+    await store.listExperiments();
+    expect((await readdir(root)).sort()).toEqual([".trash", "0"]);
+    const meta = await readFile(join(root, "0", "meta.yaml"), "utf8");
+    expect(meta).toMatch(/^artifact_location: 'file:\/\/\/.*\/mlruns\/0'\n/);
+    expect(meta).toContain("experiment_id: '0'\n");
+    expect(meta).toContain("name: 'Default'\n");
+    expect(meta).toContain("lifecycle_stage: 'active'\n");
+  });
+
+  it("writes a run as MLflow does: int status, legacy keys, files without newlines", async () => {
+    const root = await tempTree();
+    const store = new FileStore(root);
+    const run = await store.createRun({ experimentId: "0", runName: "yes", startTime: 1000 });
+    await store.logBatch(run.info.runId, {
+      params: { lr: "0.01", "nested/p": "12:30" },
+      tags: { team: "vision" },
+      metrics: [
+        { key: "loss", value: 5, timestamp: 1001, step: 0 },
+        { key: "loss", value: 1e-7, timestamp: 1002, step: 1 },
+        { key: "loss", value: Number.NaN, timestamp: 1003, step: 2 },
+        { key: "loss", value: Number.NEGATIVE_INFINITY, timestamp: 1004, step: -3 },
+      ],
+    });
+    await store.updateRun(run.info.runId, { status: "FINISHED", endTime: 2000 });
+    const runDir = join(root, "0", run.info.runId);
+    const meta = await readFile(join(runDir, "meta.yaml"), "utf8");
+    expect(meta).toBe(
+      [
+        `artifact_uri: '${store.uri}/0/${run.info.runId}/artifacts'`,
+        "end_time: 2000",
+        "entry_point_name: ''",
+        "experiment_id: '0'",
+        "lifecycle_stage: 'active'",
+        `run_id: '${run.info.runId}'`,
+        "run_name: 'yes'",
+        "source_name: ''",
+        "source_type: 4",
+        "source_version: ''",
+        "start_time: 1000",
+        "status: 3",
+        "tags: []",
+        "user_id: 'unknown'",
+        "",
+      ].join("\n"),
+    );
+    expect(await readFile(join(runDir, "metrics", "loss"), "utf8")).toBe(
+      "1001 5.0 0\n1002 1e-07 1\n1003 nan 2\n1004 -inf -3\n",
+    );
+    expect(await readFile(join(runDir, "params", "nested", "p"), "utf8")).toBe("12:30");
+    expect(await readFile(join(runDir, "tags", "mlflow.runName"), "utf8")).toBe("yes");
+    expect((await readdir(runDir)).sort()).toEqual([
+      "artifacts",
+      "meta.yaml",
+      "metrics",
+      "params",
+      "tags",
+    ]);
+  });
+
+  it("never writes an identical metric line twice, also across store instances", async () => {
+    const root = await tempTree();
+    const first = new FileStore(root);
+    const run = await first.createRun({ experimentId: "0" });
+    const point = { key: "acc", value: 0.5, timestamp: 10, step: 1 };
+    await first.logBatch(run.info.runId, { metrics: [point, point] });
+    await new FileStore(root).logBatch(run.info.runId, {
+      metrics: [point, { ...point, value: 0.6 }],
+    });
+    await first.logBatch(run.info.runId, { metrics: [point] });
+    const text = await readFile(join(root, "0", run.info.runId, "metrics", "acc"), "utf8");
+    expect(text).toBe("10 0.5 1\n10 0.6 1\n");
+  });
+
+  it("reads 2-, 3- and 5-field metric lines, CRLF, run_uuid and status names", async () => {
+    const root = await tempTree();
+    const store = new FileStore(root);
+    const run = await store.createRun({ experimentId: "0" });
+    const runDir = join(root, "0", run.info.runId);
+    await writeFile(join(runDir, "metrics", "m"), "5 1.5\r\n6 Infinity 2\n7 2.5 3 train abc\n");
+    const meta = (await readFile(join(runDir, "meta.yaml"), "utf8"))
+      .replace(/^run_id: .*$/m, `run_uuid: '${run.info.runId}'`)
+      .replace("status: 1", "status: FINISHED");
+    await writeFile(join(runDir, "meta.yaml"), meta);
+    const history = await store.getMetricHistory(run.info.runId, "m");
+    expect(history).toEqual([
+      { key: "m", value: 1.5, timestamp: 5, step: 0 },
+      { key: "m", value: Number.POSITIVE_INFINITY, timestamp: 6, step: 2 },
+      { key: "m", value: 2.5, timestamp: 7, step: 3, datasetName: "train", datasetDigest: "abc" },
+    ]);
+    const read = await store.getRun(run.info.runId);
+    expect(read.info.status).toBe("FINISHED");
+    expect(read.data.metrics.m?.value).toBe(2.5);
+  });
+
+  it("names the file and line of a broken metric, and still lists the other runs", async () => {
+    const root = await tempTree();
+    const problems: TreeProblem[] = [];
+    const store = new FileStore(root, { onProblem: (p) => problems.push(p) });
+    const good = await store.createRun({ experimentId: "0" });
+    const bad = await store.createRun({ experimentId: "0" });
+    const file = join(root, "0", bad.info.runId, "metrics", "loss");
+    await writeFile(file, "1 0.5 0\n2 0.4 1.5\n");
+    const error = await expectMlflowError(store.getRun(bad.info.runId), "INTERNAL_ERROR");
+    expect(error.message).toContain(`${file}:2: step '1.5' is not an integer`);
+    const runs = await store.listRuns(["0"]);
+    expect(runs.map((r) => r.info.runId)).toEqual([good.info.runId]);
+    expect(problems).toEqual([{ path: file, line: 2, message: "step '1.5' is not an integer" }]);
+  });
+
+  it("skips odd folders and broken experiments while listing, reporting each", async () => {
+    const root = await tempTree();
+    const problems: TreeProblem[] = [];
+    const store = new FileStore(root, { onProblem: (p) => problems.push(p) });
+    const id = await store.createExperiment("fine");
+    await store.createExperiment("broken");
+    const broken = (await store.getExperimentByName("broken"))?.experimentId as string;
+    await writeFile(join(root, broken, "meta.yaml"), "name: broken\n");
+    await writeFile(join(root, "notes.txt"), "a plain file at the root is harmless");
+    const ids = (await store.listExperiments()).map((e) => e.experimentId).sort();
+    expect(ids).toEqual(["0", id].sort());
+    expect(problems.map((p) => p.message)).toEqual(["'experiment_id' is missing"]);
+  });
+
+  it("finds its artifacts after the tree was moved", async () => {
+    const root = await tempTree();
+    const store = new FileStore(root);
+    const run = await store.createRun({ experimentId: "0" });
+    const file = join(root, "..", "note.txt");
+    await writeFile(file, "hello");
+    await store.logArtifact(run.info.runId, file, "docs");
+    const moved = join(root, "..", "moved");
+    const { rename } = await import("node:fs/promises");
+    await rename(root, moved);
+    const again = new FileStore(moved);
+    expect(await again.listArtifacts(run.info.runId, "docs")).toEqual([
+      { path: "docs/note.txt", isDir: false, fileSize: 5 },
+    ]);
+    expect(
+      new TextDecoder().decode(await again.readArtifact(run.info.runId, "docs/note.txt")),
+    ).toBe("hello");
+  });
+
+  it("refuses a key that clashes with what is already on disk, writing nothing", async () => {
+    const root = await tempTree();
+    const store = new FileStore(root);
+    const run = await store.createRun({ experimentId: "0" });
+    await store.logBatch(run.info.runId, { params: { a: "1" } });
+    const error = await expectMlflowError(
+      store.logBatch(run.info.runId, { params: { "a/b": "2", c: "3" } }),
+      "INVALID_PARAMETER_VALUE",
+    );
+    expect(error.message).toContain("'a/b'");
+    expect((await store.getRun(run.info.runId)).data.params).toEqual({ a: "1" });
+  });
+
+  it("leaves no temp files behind in keys folders", async () => {
+    const root = await tempTree();
+    const store = new FileStore(root);
+    const run = await store.createRun({ experimentId: "0", tags: { "x/y": "1" } });
+    await store.logBatch(run.info.runId, {
+      params: { p: "1" },
+      metrics: [{ key: "m", value: 1, timestamp: 1, step: 0 }],
+    });
+    const runDir = join(root, "0", run.info.runId);
+    for (const folder of ["metrics", "params", "tags"]) {
+      const names = await readdir(join(runDir, folder), { recursive: true });
+      expect(names.filter((n) => String(n).includes(".tmp-"))).toEqual([]);
+    }
+    expect((await readdir(runDir)).filter((n) => n.startsWith(".tmp-"))).toEqual([]);
+  });
+});
