@@ -50,7 +50,8 @@ function keyProblem(kind: KeyKind, key: unknown): string | undefined {
       "(no leading or trailing '/', no '//', no '.' or '..' parts)"
     );
   }
-  if (key.length > LIMITS.keyLength) {
+  // Python counts code points, not UTF-16 units.
+  if ([...key].length > LIMITS.keyLength) {
     return `Invalid ${kind} key '${key.slice(0, 40)}...': longer than ${LIMITS.keyLength} characters`;
   }
   return undefined;
@@ -65,6 +66,7 @@ function valueProblem(kind: KeyKind, key: string, value: unknown, limit: number)
 }
 
 function metricProblems(metric: Metric): string[] {
+  if (typeof metric !== "object" || metric === null) return ["each metric must be an object"];
   const { key, value, timestamp, step } = metric;
   const problems = [keyProblem("metric", key)];
   if (typeof value !== "number") {
@@ -83,7 +85,8 @@ function metricProblems(metric: Metric): string[] {
 
 /** Keys `a` and `a/b` cannot live side by side: one would be a file, the other a folder. */
 export function clashingKey(keys: Iterable<string>): [string, string] | undefined {
-  const sorted = [...new Set(keys)].sort();
+  // Keys that are not strings are reported elsewhere; skipping them here avoids a TypeError.
+  const sorted = [...new Set(keys)].filter((k) => typeof k === "string").sort();
   for (let i = 0; i + 1 < sorted.length; i++) {
     const [a, b] = [sorted[i] as string, sorted[i + 1] as string];
     if (b.startsWith(`${a}/`)) return [a, b];
@@ -129,13 +132,16 @@ export function validateBatch(batch: Batch): void {
     problems.push(valueProblem("tag", key, value, LIMITS.tagValueLength));
   }
   const namespaces: [string, Iterable<string>][] = [
-    ["metric", (batch.metrics ?? []).map((m) => m.key)],
+    ["metric", (batch.metrics ?? []).map((m) => m?.key)],
     ["param", Object.keys(batch.params ?? {})],
     ["tag", Object.keys(batch.tags ?? {})],
   ];
   for (const [kind, keys] of namespaces) {
     const clash = clashingKey(keys);
-    if (clash) problems.push(`${kind} keys '${clash[0]}' and '${clash[1]}' clash: one would be a file, the other a folder`);
+    if (clash)
+      problems.push(
+        `${kind} keys '${clash[0]}' and '${clash[1]}' clash: one would be a file, the other a folder`,
+      );
   }
   fail(problems);
 }
@@ -154,7 +160,9 @@ export function validateExperimentName(name: unknown): asserts name is string {
 export function validateRunName(name: unknown): asserts name is string {
   if (typeof name !== "string") throw invalid("Invalid run name: it must be a string");
   if (name.length > LIMITS.runNameLength) {
-    throw invalid(`Invalid run name '${name.slice(0, 40)}...': longer than ${LIMITS.runNameLength} characters`);
+    throw invalid(
+      `Invalid run name '${name.slice(0, 40)}...': longer than ${LIMITS.runNameLength} characters`,
+    );
   }
 }
 
@@ -206,7 +214,8 @@ export function validateInputs(inputs: DatasetInput[]): void {
   for (const input of inputs) {
     problems.push(...datasetProblems(input.dataset));
     for (const [key, value] of Object.entries(input.tags)) {
-      if (key.length > LIMITS.inputTagKeyLength) problems.push(`dataset input tag key '${key}' is too long`);
+      if (key.length > LIMITS.inputTagKeyLength)
+        problems.push(`dataset input tag key '${key}' is too long`);
       problems.push(valueProblem("dataset input tag", key, value, LIMITS.inputTagValueLength));
     }
   }

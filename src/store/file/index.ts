@@ -19,7 +19,7 @@ import type {
 } from "../../entities.ts";
 import { RUN_STATUSES, SYSTEM_TAGS } from "../../entities.ts";
 import { invalid, MlflowError, notFound } from "../../errors.ts";
-import { generateRunName } from "../../run-name.ts";
+import { resolveRunName, resolveUserId, runNameFromTags } from "../../run-name.ts";
 import {
   validateBatch,
   validateExperimentId,
@@ -297,15 +297,8 @@ export class FileStore implements TrackingStore {
   }
 
   async createRun(options: CreateRunOptions): Promise<Run> {
-    const tags = { ...options.tags };
-    const runName = options.runName ?? tags[SYSTEM_TAGS.runName] ?? generateRunName();
-    validateRunName(runName);
-    if (tags[SYSTEM_TAGS.runName] !== undefined && tags[SYSTEM_TAGS.runName] !== runName) {
-      throw invalid(
-        `Run name '${runName}' differs from the tag mlflow.runName='${tags[SYSTEM_TAGS.runName]}'`,
-      );
-    }
-    tags[SYSTEM_TAGS.runName] = runName;
+    const runName = resolveRunName(options.runName, options.tags);
+    const tags = { ...options.tags, [SYSTEM_TAGS.runName]: runName };
     validateBatch({ tags });
     const experimentDir = await this.#activeExperimentDir(options.experimentId);
     const experiment = await this.#readExperiment(experimentDir, options.experimentId);
@@ -320,7 +313,7 @@ export class FileStore implements TrackingStore {
       runId,
       experimentId: options.experimentId,
       runName,
-      userId: options.userId ?? tags[SYSTEM_TAGS.user] ?? "unknown",
+      userId: resolveUserId(options.userId, tags),
       status: "RUNNING",
       startTime: options.startTime ?? Date.now(),
       endTime: null,
@@ -437,7 +430,6 @@ export class FileStore implements TrackingStore {
     );
     const tagFiles = await Promise.all(
       tags.map(async ([key, value]) => ({
-        key,
         value,
         file: await prepareKeyFile(join(runDir, "tags"), "tag", key),
       })),
@@ -462,14 +454,13 @@ export class FileStore implements TrackingStore {
         throw invalid(`Param '${file}' was changed by another writer at the same time`);
       }
     }
-    for (const { key, value, file } of tagFiles) {
-      await replaceFile(file, value, runDir);
-      if (key === SYSTEM_TAGS.runName && value !== run.info.runName) {
-        await this.#writeRun(runDir, {
-          info: { ...run.info, runName: value },
-          deletedTime: undefined,
-        });
-      }
+    for (const { value, file } of tagFiles) await replaceFile(file, value, runDir);
+    const newName = runNameFromTags(batch.tags);
+    if (newName !== undefined && newName !== run.info.runName) {
+      await this.#writeRun(runDir, {
+        info: { ...run.info, runName: newName },
+        deletedTime: undefined,
+      });
     }
     for (const { file, key, points } of metricFiles)
       await this.#metrics.append(file, key, runDir, points);

@@ -1,0 +1,79 @@
+/** Metric logging throughput: ours (per point through a run, and batched) against MLflow's. */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FileStore, getTracker, type Metric } from "mlruns";
+import { mlflowBench } from "./mlflow.ts";
+import { type Row, rate } from "./report.ts";
+
+async function ours(root: string) {
+  const tracker = await getTracker({ trackingUri: root });
+  const points = 1_000_000;
+  const run = await tracker.startRun("bench-per-point");
+  const started = performance.now();
+  for (let i = 0; i < points; i++)
+    run.logMetric("loss", 1 / (i + 1), { step: i, timestamp: 1_700_000_000_000 + i });
+  const calls = performance.now() - started;
+  await run.end();
+  const total = performance.now() - started;
+
+  const store = new FileStore(root);
+  const batchRun = await store.createRun({ experimentId: "0" });
+  const batchPoints = 200_000;
+  const batchStarted = performance.now();
+  for (let offset = 0; offset < batchPoints; offset += 1000) {
+    const metrics: Metric[] = [];
+    for (let i = offset; i < offset + 1000; i++) {
+      metrics.push({ key: "loss", value: 1 / (i + 1), timestamp: 1_700_000_000_000 + i, step: i });
+    }
+    await store.logBatch(batchRun.info.runId, { metrics });
+  }
+  const batched = performance.now() - batchStarted;
+  return {
+    nsPerCall: (calls * 1e6) / points,
+    perPoint: (points / total) * 1000,
+    batched: (batchPoints / batched) * 1000,
+  };
+}
+
+export async function loggingBench(): Promise<Row[]> {
+  const dir = await mkdtemp(join(tmpdir(), "mlruns-bench-"));
+  try {
+    const mine = await ours(join(dir, "ours"));
+    const perPoint = await mlflowBench<{ points: number; seconds: number }>("mlflow_bench.py", [
+      "log-metric",
+      join(dir, "mlflow-metric"),
+      "3000",
+    ]);
+    const batch = await mlflowBench<{ points: number; seconds: number }>("mlflow_bench.py", [
+      "log-batch",
+      join(dir, "mlflow-batch"),
+      "50000",
+      "1000",
+    ]);
+    const theirsPerPoint = perPoint.points / perPoint.seconds;
+    const theirsBatch = batch.points / batch.seconds;
+    return [
+      {
+        what: "logMetric call inside a training loop",
+        ours: `${mine.nsPerCall.toFixed(0)} ns/call`,
+        mlflow: "",
+        ratio: "",
+      },
+      {
+        what: "metric points/s, one call per point (run.logMetric vs log_metric)",
+        ours: rate(mine.perPoint),
+        mlflow: rate(theirsPerPoint),
+        ratio: `${(mine.perPoint / theirsPerPoint).toFixed(0)}x (goal 50x)`,
+      },
+      {
+        what: "metric points/s, 1000 per batch (logBatch vs log_batch)",
+        ours: rate(mine.batched),
+        mlflow: rate(theirsBatch),
+        ratio: `${(mine.batched / theirsBatch).toFixed(1)}x (goal 5x)`,
+      },
+    ];
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

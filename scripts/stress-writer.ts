@@ -1,0 +1,118 @@
+/**
+ * A child process for the concurrency and crash tests: it writes to a tree through the public
+ * API while the test runs several of them at once, or kills it with SIGKILL at a random moment.
+ *
+ *   stress-writer experiment <root> <name>          get-or-create an experiment, print its id
+ *   stress-writer log <root> <runId> <worker> <n>   log n points of `worker_<worker>` and `shared`
+ *   stress-writer chaos <root> <seed>               random writes forever (until killed)
+ */
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FileStore, getTracker } from "mlruns";
+
+const [mode, root = "mlruns", ...rest] = process.argv.slice(2);
+
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function experiment(name: string): Promise<void> {
+  const tracker = await getTracker({ trackingUri: root, experimentName: name });
+  console.log(tracker.experimentId);
+}
+
+async function log(runId: string, worker: string, count: number): Promise<void> {
+  const store = new FileStore(root);
+  for (let i = 0; i < count; i += 10) {
+    const metrics = [];
+    for (let j = i; j < Math.min(i + 10, count); j++) {
+      metrics.push({ key: `worker_${worker}`, value: j, timestamp: 1_000 + j, step: j });
+      metrics.push({
+        key: "shared",
+        value: Number(worker) * 100_000 + j,
+        timestamp: 1_000 + j,
+        step: j,
+      });
+    }
+    await store.logBatch(runId, {
+      metrics,
+      params: { [`p_${worker}`]: worker },
+      tags: { last: worker },
+    });
+  }
+}
+
+async function chaos(seed: number): Promise<void> {
+  const rand = random(seed);
+  const pick = <T>(items: T[]): T => items[Math.floor(rand() * items.length)] as T;
+  const store = new FileStore(root, { onProblem: () => {} });
+  const scratch = await mkdtemp(join(tmpdir(), "mlruns-chaos-"));
+  const file = join(scratch, "artifact.txt");
+  await writeFile(file, "x".repeat(10_000));
+  const experiments = (await store.listExperiments()).map((e) => e.experimentId);
+  const runs: string[] = [];
+  for (let i = 0; ; i++) {
+    const op = rand();
+    if (op < 0.05 || experiments.length === 0) {
+      experiments.push(await store.createExperiment(`chaos-${seed}-${i}`));
+    } else if (op < 0.2 || runs.length === 0) {
+      const run = await store.createRun({
+        experimentId: pick(experiments),
+        tags: { seed: String(seed) },
+      });
+      runs.push(run.info.runId);
+    } else {
+      const runId = pick(runs);
+      const action = rand();
+      try {
+        if (action < 0.6) {
+          const metrics = Array.from({ length: 1 + Math.floor(rand() * 50) }, (_, j) => ({
+            key: pick(["loss", "acc", "train/loss", "val/acc"]),
+            value: rand() < 0.05 ? Number.NaN : rand(),
+            timestamp: Date.now(),
+            step: i * 100 + j,
+          }));
+          await store.logBatch(runId, {
+            metrics,
+            params: { [`p${i % 7}`]: `v${i % 7}` },
+            tags: { i: String(i) },
+          });
+        } else if (action < 0.75) {
+          await store.updateRun(runId, {
+            status: pick(["FINISHED", "FAILED", "RUNNING"]),
+            endTime: Date.now(),
+          });
+        } else if (action < 0.85) {
+          await store.logArtifact(runId, file, pick(["", "a", "a/b"]) || undefined);
+        } else if (action < 0.9) {
+          await store.deleteRun(runId);
+        } else if (action < 0.95) {
+          await store.restoreRun(runId);
+        } else {
+          await store.renameExperiment(
+            pick(experiments.filter((e) => e !== "0")) ?? "0",
+            `renamed-${seed}-${i}`,
+          );
+        }
+      } catch (error) {
+        // Writes to a deleted run or a deleted experiment are refused; that is expected here.
+        if (!(error instanceof Error && "code" in error)) throw error;
+      }
+    }
+  }
+}
+
+if (mode === "experiment") await experiment(rest[0] ?? "shared");
+else if (mode === "log") await log(rest[0] ?? "", rest[1] ?? "0", Number(rest[2] ?? 100));
+else if (mode === "chaos") await chaos(Number(rest[0] ?? 1));
+else {
+  console.error("usage: stress-writer experiment|log|chaos <root> ...");
+  process.exit(2);
+}

@@ -1,0 +1,564 @@
+/**
+ * MemoryStore: the whole TrackingStore in process memory, with MLflow's semantics. For mock mode
+ * and for tests of users' own code. Everything is copied on the way in and on the way out, so
+ * callers never share objects with the store.
+ */
+import { randomInt, randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import {
+  type Batch,
+  type Dataset,
+  type DatasetInput,
+  type Experiment,
+  type FileInfo,
+  type LifecycleStage,
+  type Metric,
+  RUN_STATUSES,
+  type Run,
+  type RunInfo,
+  SYSTEM_TAGS,
+  type ViewType,
+} from "../../entities.ts";
+import { invalid, MlflowError, notFound } from "../../errors.ts";
+import { collectLocalArtifacts } from "../../local-artifacts.ts";
+import { isLaterPoint, newMetricPoints } from "../../metric-latest.ts";
+import { resolveRunName, resolveUserId, runNameFromTags } from "../../run-name.ts";
+import {
+  clashingKey,
+  validateArtifactPath,
+  validateBatch,
+  validateExperimentId,
+  validateExperimentName,
+  validateInputs,
+  validateKey,
+  validateRunId,
+  validateRunName,
+  validateTag,
+} from "../../validation.ts";
+import type { CreateRunOptions, TrackingStore, UpdateRunOptions } from "../store.ts";
+
+interface ExperimentState {
+  experimentId: string;
+  name: string;
+  artifactLocation: string;
+  lifecycleStage: LifecycleStage;
+  creationTime: number;
+  lastUpdateTime: number;
+  tags: Map<string, string>;
+  /** Dataset records by (name, digest): the first one logged in the experiment wins. */
+  datasets: Map<string, Dataset>;
+}
+
+interface MetricSeries {
+  points: Metric[];
+  latest: Metric;
+}
+
+/** A directory entry in a run's artifacts, next to files held as bytes. */
+const DIR = "dir";
+
+interface RunState {
+  info: RunInfo;
+  params: Map<string, string>;
+  tags: Map<string, string>;
+  metrics: Map<string, MetricSeries>;
+  /** Ids of every metric point already stored, so identical points are kept once. */
+  seenPoints: Set<string>;
+  inputs: Map<string, DatasetInput>;
+  artifacts: Map<string, Uint8Array | typeof DIR>;
+}
+
+const DEFAULT_EXPERIMENT_ID = "0";
+
+function copyMetric(metric: Metric): Metric {
+  const { key, value, timestamp, step, datasetName, datasetDigest } = metric;
+  const copy: Metric = { key, value, timestamp, step };
+  if (datasetName !== undefined) copy.datasetName = datasetName;
+  if (datasetDigest !== undefined) copy.datasetDigest = datasetDigest;
+  return copy;
+}
+
+function copyDataset(dataset: Dataset): Dataset {
+  const { name, digest, sourceType, source, schema, profile } = dataset;
+  return { name, digest, sourceType, source, schema, profile };
+}
+
+const copyInput = (input: DatasetInput): DatasetInput => ({
+  dataset: copyDataset(input.dataset),
+  tags: { ...input.tags },
+});
+
+const datasetKey = (dataset: Dataset): string => `${dataset.name}\u0000${dataset.digest}`;
+
+const parentOf = (path: string): string => path.slice(0, Math.max(0, path.lastIndexOf("/")));
+
+function matchesView(stage: LifecycleStage, viewType: ViewType): boolean {
+  return viewType === "ALL" || (viewType === "ACTIVE_ONLY") === (stage === "active");
+}
+
+function clashProblem(kind: string, existing: Iterable<string>, added: Iterable<string>) {
+  const clash = clashingKey([...existing, ...added]);
+  if (clash === undefined) return;
+  throw invalid(
+    `${kind} keys '${clash[0]}' and '${clash[1]}' clash: one would be a file, the other a folder`,
+    "Rename one of the keys.",
+  );
+}
+
+function newExperimentId(taken: Map<string, unknown>): string {
+  for (;;) {
+    let id = String(randomInt(1, 10));
+    for (let i = 0; i < 17; i++) id += String(randomInt(0, 10));
+    if (!taken.has(id)) return id;
+  }
+}
+
+export class MemoryStore implements TrackingStore {
+  readonly uri = "memory:";
+  readonly #experiments = new Map<string, ExperimentState>();
+  readonly #runs = new Map<string, RunState>();
+
+  constructor() {
+    const now = Date.now();
+    this.#experiments.set(DEFAULT_EXPERIMENT_ID, {
+      experimentId: DEFAULT_EXPERIMENT_ID,
+      name: "Default",
+      artifactLocation: `memory:/${DEFAULT_EXPERIMENT_ID}`,
+      lifecycleStage: "active",
+      creationTime: now,
+      lastUpdateTime: now,
+      tags: new Map(),
+      datasets: new Map(),
+    });
+  }
+
+  // ---- experiments ------------------------------------------------------------------------
+
+  async createExperiment(
+    name: string,
+    options: { artifactLocation?: string; tags?: Record<string, string> } = {},
+  ): Promise<string> {
+    validateExperimentName(name);
+    const tags = { ...options.tags };
+    for (const [key, value] of Object.entries(tags)) validateTag("experiment tag", key, value);
+    clashProblem("experiment tag", [], Object.keys(tags));
+    if (options.artifactLocation !== undefined && typeof options.artifactLocation !== "string") {
+      throw invalid("artifactLocation must be a string");
+    }
+    this.#assertNameFree(name);
+    const experimentId = newExperimentId(this.#experiments);
+    const now = Date.now();
+    this.#experiments.set(experimentId, {
+      experimentId,
+      name,
+      artifactLocation: options.artifactLocation || `memory:/${experimentId}`,
+      lifecycleStage: "active",
+      creationTime: now,
+      lastUpdateTime: now,
+      tags: new Map(Object.entries(tags)),
+      datasets: new Map(),
+    });
+    return experimentId;
+  }
+
+  async getExperiment(experimentId: string): Promise<Experiment> {
+    return this.#toExperiment(this.#experiment(experimentId));
+  }
+
+  async getExperimentByName(name: string): Promise<Experiment | null> {
+    const found = this.#byName(name);
+    return found === undefined ? null : this.#toExperiment(found);
+  }
+
+  async listExperiments(viewType: ViewType = "ACTIVE_ONLY"): Promise<Experiment[]> {
+    return [...this.#experiments.values()]
+      .filter((e) => matchesView(e.lifecycleStage, viewType))
+      .sort(
+        (a, b) =>
+          b.creationTime - a.creationTime ||
+          (a.experimentId < b.experimentId ? -1 : a.experimentId > b.experimentId ? 1 : 0),
+      )
+      .map((e) => this.#toExperiment(e));
+  }
+
+  async renameExperiment(experimentId: string, newName: string): Promise<void> {
+    validateExperimentName(newName);
+    const experiment = this.#activeExperiment(experimentId, "rename");
+    if (experiment.name === newName) return;
+    this.#assertNameFree(newName);
+    experiment.name = newName;
+    experiment.lastUpdateTime = Date.now();
+  }
+
+  async setExperimentTag(experimentId: string, key: string, value: string): Promise<void> {
+    validateExperimentId(experimentId);
+    validateTag("experiment tag", key, value);
+    const experiment = this.#activeExperiment(experimentId, "set tags on");
+    clashProblem("experiment tag", experiment.tags.keys(), [key]);
+    experiment.tags.set(key, value);
+  }
+
+  async deleteExperimentTag(experimentId: string, key: string): Promise<void> {
+    validateExperimentId(experimentId);
+    validateKey("experiment tag", key);
+    const experiment = this.#activeExperiment(experimentId, "delete tags of");
+    if (!experiment.tags.delete(key)) {
+      throw notFound(`No tag with key '${key}' in experiment ${experimentId}`);
+    }
+  }
+
+  async deleteExperiment(experimentId: string): Promise<void> {
+    validateExperimentId(experimentId);
+    if (experimentId === DEFAULT_EXPERIMENT_ID) {
+      throw invalid(
+        `Cannot delete the default experiment '${DEFAULT_EXPERIMENT_ID}': it is reserved`,
+        "Delete its runs instead.",
+      );
+    }
+    const experiment = this.#experiment(experimentId);
+    if (experiment.lifecycleStage !== "active") {
+      throw notFound(`No active experiment with id ${experimentId}: it is already deleted`);
+    }
+    const now = Date.now();
+    experiment.lifecycleStage = "deleted";
+    experiment.lastUpdateTime = now;
+    for (const run of this.#runs.values()) {
+      if (run.info.experimentId === experimentId) run.info.lifecycleStage = "deleted";
+    }
+  }
+
+  async restoreExperiment(experimentId: string): Promise<void> {
+    const experiment = this.#experiment(experimentId);
+    if (experiment.lifecycleStage !== "deleted") {
+      throw notFound(`No deleted experiment with id ${experimentId}: it is active`);
+    }
+    experiment.lifecycleStage = "active";
+    experiment.lastUpdateTime = Date.now();
+    // As MLflow does, restoring an experiment restores every one of its runs.
+    for (const run of this.#runs.values()) {
+      if (run.info.experimentId === experimentId) run.info.lifecycleStage = "active";
+    }
+  }
+
+  // ---- runs -------------------------------------------------------------------------------
+
+  async createRun(options: CreateRunOptions): Promise<Run> {
+    const { experimentId, startTime } = options;
+    validateExperimentId(experimentId);
+    const tags = { ...options.tags };
+    validateBatch({ tags });
+    if (startTime !== undefined && (!Number.isSafeInteger(startTime) || startTime < 0)) {
+      throw invalid(`startTime must be a non-negative integer (ms), got ${String(startTime)}`);
+    }
+    if (options.userId !== undefined && typeof options.userId !== "string") {
+      throw invalid("userId must be a string");
+    }
+    const runName = resolveRunName(options.runName, tags);
+    const userId = resolveUserId(options.userId, tags);
+    const experiment = this.#activeExperiment(experimentId, "create runs in");
+    tags[SYSTEM_TAGS.runName] = runName;
+    const runId = randomUUID().replaceAll("-", "");
+    const run: RunState = {
+      info: {
+        runId,
+        experimentId,
+        runName,
+        userId,
+        status: "RUNNING",
+        startTime: startTime ?? Date.now(),
+        endTime: null,
+        artifactUri: `${experiment.artifactLocation}/${runId}/artifacts`,
+        lifecycleStage: "active",
+      },
+      params: new Map(),
+      tags: new Map(Object.entries(tags)),
+      metrics: new Map(),
+      seenPoints: new Set(),
+      inputs: new Map(),
+      artifacts: new Map(),
+    };
+    this.#runs.set(runId, run);
+    return this.#toRun(run);
+  }
+
+  async getRun(runId: string): Promise<Run> {
+    return this.#toRun(this.#run(runId));
+  }
+
+  async updateRun(runId: string, update: UpdateRunOptions): Promise<RunInfo> {
+    const { status, endTime, runName } = update;
+    const run = this.#activeRun(runId);
+    if (status !== undefined && !RUN_STATUSES.includes(status)) {
+      throw invalid(
+        `Invalid run status '${String(status)}': use one of ${RUN_STATUSES.join(", ")}`,
+      );
+    }
+    if (endTime != null && (!Number.isSafeInteger(endTime) || endTime < 0)) {
+      throw invalid(`endTime must be a non-negative integer (ms), got ${String(endTime)}`);
+    }
+    if (runName !== undefined) validateRunName(runName);
+    if (status !== undefined) run.info.status = status;
+    if (endTime !== undefined) run.info.endTime = endTime;
+    // As MLflow does, an empty name leaves the name unchanged.
+    if (runName !== undefined && runName !== "") {
+      run.info.runName = runName;
+      run.tags.set(SYSTEM_TAGS.runName, runName);
+    }
+    return { ...run.info };
+  }
+
+  async deleteRun(runId: string): Promise<void> {
+    this.#run(runId).info.lifecycleStage = "deleted";
+  }
+
+  async restoreRun(runId: string): Promise<void> {
+    this.#run(runId).info.lifecycleStage = "active";
+  }
+
+  async listRuns(experimentIds: string[], viewType: ViewType = "ACTIVE_ONLY"): Promise<Run[]> {
+    for (const id of experimentIds) validateExperimentId(id);
+    const wanted = new Set(experimentIds);
+    return [...this.#runs.values()]
+      .filter(
+        (r) => wanted.has(r.info.experimentId) && matchesView(r.info.lifecycleStage, viewType),
+      )
+      .sort(
+        (a, b) =>
+          b.info.startTime - a.info.startTime ||
+          (a.info.runId < b.info.runId ? -1 : a.info.runId > b.info.runId ? 1 : 0),
+      )
+      .map((r) => this.#toRun(r));
+  }
+
+  // ---- run data ---------------------------------------------------------------------------
+
+  async logBatch(runId: string, batch: Batch): Promise<void> {
+    const run = this.#activeRun(runId);
+    validateBatch(batch);
+    const metrics = (batch.metrics ?? []).map(copyMetric);
+    const params = Object.entries(batch.params ?? {});
+    const tags = Object.entries(batch.tags ?? {});
+
+    const changed = params.filter(
+      ([key, value]) => run.params.has(key) && run.params.get(key) !== value,
+    );
+    if (changed.length > 0) {
+      const [key, value] = changed[0] as [string, string];
+      throw invalid(
+        `Changing param values is not allowed. Param with key='${key}' was already logged with ` +
+          `value='${run.params.get(key)}' for run ID='${runId}'. Attempted logging new value '${value}'.`,
+        "Params are immutable: log the new value under another key, or start a new run.",
+      );
+    }
+    const newName = runNameFromTags(batch.tags);
+    if (newName !== undefined) validateRunName(newName);
+    clashProblem(
+      "metric",
+      run.metrics.keys(),
+      metrics.map((m) => m.key),
+    );
+    clashProblem(
+      "param",
+      run.params.keys(),
+      params.map(([key]) => key),
+    );
+    clashProblem(
+      "tag",
+      run.tags.keys(),
+      tags.map(([key]) => key),
+    );
+
+    // Everything is checked: from here on nothing throws.
+    for (const [key, value] of params) run.params.set(key, value);
+    for (const point of newMetricPoints(metrics, run.seenPoints)) {
+      const series = run.metrics.get(point.key);
+      if (series === undefined) {
+        run.metrics.set(point.key, { points: [point], latest: point });
+        continue;
+      }
+      series.points.push(point);
+      if (isLaterPoint(point, series.latest)) series.latest = point;
+    }
+    for (const [key, value] of tags) run.tags.set(key, value);
+    if (newName !== undefined) run.info.runName = newName;
+  }
+
+  async deleteTag(runId: string, key: string): Promise<void> {
+    validateKey("tag", key);
+    const run = this.#activeRun(runId);
+    if (!run.tags.delete(key)) throw notFound(`No tag with key '${key}' in run ${runId}`);
+  }
+
+  async getMetricHistory(runId: string, key: string): Promise<Metric[]> {
+    validateKey("metric", key);
+    const series = this.#run(runId).metrics.get(key);
+    return (series?.points ?? []).map(copyMetric);
+  }
+
+  async logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {
+    const run = this.#activeRun(runId);
+    validateInputs(inputs);
+    const experiment = this.#experiment(run.info.experimentId);
+    for (const input of inputs.map(copyInput)) {
+      const key = datasetKey(input.dataset);
+      // As MLflow does, the first record of a (name, digest) wins, in the experiment and the run.
+      const dataset = experiment.datasets.get(key) ?? input.dataset;
+      experiment.datasets.set(key, dataset);
+      if (!run.inputs.has(key))
+        run.inputs.set(key, { dataset: copyDataset(dataset), tags: input.tags });
+    }
+  }
+
+  // ---- artifacts --------------------------------------------------------------------------
+
+  async logArtifact(runId: string, localPath: string, artifactPath?: string): Promise<void> {
+    this.#run(runId);
+    const local = await collectLocalArtifacts(localPath, artifactPath);
+    const files = await Promise.all(
+      local.files.map(async (f) => ({
+        path: f.path,
+        bytes: new Uint8Array(await readFile(f.localPath)),
+      })),
+    );
+    // MLflow's artifact stores do not look at the run's lifecycle stage; neither does this one.
+    const { artifacts } = this.#run(runId);
+    const planned = new Map<string, Uint8Array | typeof DIR>();
+    const kindOf = (path: string) => planned.get(path) ?? artifacts.get(path);
+    const addDir = (path: string): void => {
+      for (let dir = path; dir !== ""; dir = parentOf(dir)) {
+        const existing = kindOf(dir);
+        if (existing === DIR) return;
+        if (existing !== undefined) {
+          throw invalid(`Cannot log artifact '${path}': '${dir}' is a file in run ${runId}`);
+        }
+        planned.set(dir, DIR);
+      }
+    };
+    for (const dir of local.dirs) addDir(dir);
+    for (const file of files) {
+      addDir(parentOf(file.path));
+      if (kindOf(file.path) === DIR) {
+        throw invalid(`Cannot log artifact '${file.path}': it is a directory in run ${runId}`);
+      }
+      planned.set(file.path, file.bytes);
+    }
+    for (const [path, entry] of planned) artifacts.set(path, entry);
+  }
+
+  async listArtifacts(runId: string, path?: string): Promise<FileInfo[]> {
+    const dir = path ?? "";
+    if (dir !== "") validateArtifactPath(dir);
+    const { artifacts } = this.#run(runId);
+    // As MLflow does, listing a path that is not a directory gives an empty list.
+    if (dir !== "" && artifacts.get(dir) !== DIR) return [];
+    const children: FileInfo[] = [];
+    for (const [entryPath, entry] of artifacts) {
+      if (parentOf(entryPath) !== dir) continue;
+      children.push(
+        entry === DIR
+          ? { path: entryPath, isDir: true }
+          : { path: entryPath, isDir: false, fileSize: entry.byteLength },
+      );
+    }
+    return children.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  async readArtifact(runId: string, path: string): Promise<Uint8Array> {
+    validateArtifactPath(path);
+    const entry = this.#run(runId).artifacts.get(path);
+    if (entry === undefined || entry === DIR) {
+      throw notFound(`No artifact file '${path}' in run ${runId}`);
+    }
+    return new Uint8Array(entry);
+  }
+
+  async flush(): Promise<void> {}
+
+  // ---- internals --------------------------------------------------------------------------
+
+  #experiment(experimentId: string): ExperimentState {
+    validateExperimentId(experimentId);
+    const experiment = this.#experiments.get(experimentId);
+    if (experiment === undefined) throw notFound(`No experiment with id ${experimentId}`);
+    return experiment;
+  }
+
+  #activeExperiment(experimentId: string, action: string): ExperimentState {
+    const experiment = this.#experiment(experimentId);
+    if (experiment.lifecycleStage !== "active") {
+      throw invalid(
+        `Cannot ${action} experiment ${experimentId}: it must be in the 'active' state, ` +
+          `current state is ${experiment.lifecycleStage}`,
+        "Restore the experiment first.",
+      );
+    }
+    return experiment;
+  }
+
+  #byName(name: string): ExperimentState | undefined {
+    let found: ExperimentState | undefined;
+    for (const e of this.#experiments.values()) {
+      if (e.name === name && (found === undefined || e.lifecycleStage === "active")) found = e;
+    }
+    return found;
+  }
+
+  #assertNameFree(name: string): void {
+    const existing = this.#byName(name);
+    if (existing === undefined) return;
+    const deleted = existing.lifecycleStage === "deleted";
+    throw new MlflowError(
+      "RESOURCE_ALREADY_EXISTS",
+      `Experiment '${name}' already exists${deleted ? " in deleted state" : ""}`,
+      {
+        hint: deleted
+          ? "Restore the deleted experiment, or choose another name."
+          : "Choose another name.",
+      },
+    );
+  }
+
+  #run(runId: string): RunState {
+    validateRunId(runId);
+    const run = this.#runs.get(runId);
+    if (run === undefined) throw notFound(`Run with id=${runId} not found`);
+    return run;
+  }
+
+  #activeRun(runId: string): RunState {
+    const run = this.#run(runId);
+    if (run.info.lifecycleStage !== "active") {
+      throw invalid(
+        `The run ${runId} must be in the 'active' state. Current state is ${run.info.lifecycleStage}.`,
+        "Restore the run first.",
+      );
+    }
+    return run;
+  }
+
+  #toExperiment(e: ExperimentState): Experiment {
+    return {
+      experimentId: e.experimentId,
+      name: e.name,
+      artifactLocation: e.artifactLocation,
+      lifecycleStage: e.lifecycleStage,
+      creationTime: e.creationTime,
+      lastUpdateTime: e.lastUpdateTime,
+      tags: Object.fromEntries(e.tags),
+    };
+  }
+
+  #toRun(run: RunState): Run {
+    return {
+      info: { ...run.info },
+      data: {
+        params: Object.fromEntries(run.params),
+        metrics: Object.fromEntries(
+          [...run.metrics].map(([key, series]) => [key, copyMetric(series.latest)]),
+        ),
+        tags: Object.fromEntries(run.tags),
+      },
+      inputs: [...run.inputs.values()].map(copyInput),
+    };
+  }
+}

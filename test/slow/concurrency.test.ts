@@ -1,0 +1,58 @@
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FileStore } from "../../src/store/file/index.ts";
+import { runWriter } from "./writer.ts";
+
+const PROCESSES = 8;
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "mlruns-concurrency-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("several processes writing one tree", () => {
+  it("8 processes creating the same experiment name leave exactly one experiment", async () => {
+    const root = join(dir, "create");
+    for (let round = 0; round < 3; round++) {
+      const name = `shared-${round}`;
+      const ids = await Promise.all(
+        Array.from({ length: PROCESSES }, () => runWriter(["experiment", root, name])),
+      );
+      const unique = new Set(ids.map((id) => id.trim()));
+      expect(unique.size).toBe(1);
+      const store = new FileStore(root);
+      const named = (await store.listExperiments("ALL")).filter((e) => e.name === name);
+      expect(named.map((e) => e.experimentId)).toEqual([...unique]);
+    }
+    expect((await readdir(root)).filter((n) => n.includes(".lock"))).toEqual([]);
+  });
+
+  it("8 processes logging to the same run lose no line and tear none", async () => {
+    const root = join(dir, "log");
+    const store = new FileStore(root);
+    const run = await store.createRun({ experimentId: "0" });
+    const points = 500;
+    await Promise.all(
+      Array.from({ length: PROCESSES }, (_, worker) =>
+        runWriter(["log", root, run.info.runId, String(worker), String(points)]),
+      ),
+    );
+    const shared = await store.getMetricHistory(run.info.runId, "shared");
+    expect(shared).toHaveLength(PROCESSES * points);
+    expect(new Set(shared.map((m) => m.value)).size).toBe(PROCESSES * points);
+    for (let worker = 0; worker < PROCESSES; worker++) {
+      const own = await store.getMetricHistory(run.info.runId, `worker_${worker}`);
+      expect(own.map((m) => m.value)).toEqual(Array.from({ length: points }, (_, i) => i));
+    }
+    const text = await readFile(join(root, "0", run.info.runId, "metrics", "shared"), "utf8");
+    expect(text.split("\n").filter((line) => line !== "" && line.split(" ").length !== 3)).toEqual(
+      [],
+    );
+    const params = (await store.getRun(run.info.runId)).data.params;
+    expect(Object.keys(params)).toHaveLength(PROCESSES);
+  });
+});

@@ -1,0 +1,77 @@
+/**
+ * A writer killed with SIGKILL at random moments, again and again on the same tree, must always
+ * leave a tree that our reader and the real MLflow read completely.
+ */
+import { cp, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FileStore, type TreeProblem } from "../../src/store/file/index.ts";
+import { MLFLOW_VERSIONS, REPO_ROOT, runPython, skipMlflow } from "../helpers/mlflow-env.ts";
+import { startWriter } from "./writer.ts";
+
+const TRIALS = Number(process.env.MLRUNS_CRASH_TRIALS ?? 200);
+const CHECKER = join(REPO_ROOT, "test", "slow", "check_trees.py");
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "mlruns-crash-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function readEverything(root: string): Promise<{ problems: TreeProblem[]; runs: number }> {
+  const problems: TreeProblem[] = [];
+  const store = new FileStore(root, { onProblem: (p) => problems.push(p) });
+  const experiments = await store.listExperiments("ALL");
+  const runs = await store.listRuns(
+    experiments.map((e) => e.experimentId),
+    "ALL",
+  );
+  for (const run of runs) {
+    for (const key of Object.keys(run.data.metrics))
+      await store.getMetricHistory(run.info.runId, key);
+    await store.listArtifacts(run.info.runId);
+  }
+  return { problems, runs: runs.length };
+}
+
+describe("SIGKILL at random moments", () => {
+  it(`leaves a readable tree after each of ${TRIALS} kills`, async () => {
+    const root = join(dir, "mlruns");
+    const snapshots = join(dir, "snapshots");
+    await mkdir(snapshots);
+    const trees: string[] = [];
+    let seed = 1;
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const child = startWriter(["chaos", root, String(seed++)]);
+      const started = new Promise((resolve) => child.once("spawn", resolve));
+      await started;
+      await sleep(150 + Math.floor(Math.random() * 250));
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGKILL");
+      await exited;
+      const { problems } = await readEverything(root);
+      expect(problems, `trial ${trial}`).toEqual([]);
+      // Keep a copy of every 10th state for the real MLflow, which is slow to start.
+      if (trial % 10 === 9) {
+        const copy = join(snapshots, `t${trial}`, "mlruns");
+        await cp(root, copy, { recursive: true });
+        trees.push(copy);
+      }
+    }
+    const final = await readEverything(root);
+    expect(final.runs).toBeGreaterThan(TRIALS / 2);
+    if (skipMlflow) return;
+    trees.push(root);
+    const output = await runPython(MLFLOW_VERSIONS.latest, CHECKER, trees);
+    const results = output
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { ok: boolean; error?: string; tree: string });
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    expect(results).toHaveLength(trees.length);
+  });
+});
