@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Creates (once) and reuses one Python virtualenv per pinned MLflow version, for the compat tests.
+#
+#   scripts/mlflow-env.sh            ensure every pinned version
+#   scripts/mlflow-env.sh 2.22.5     ensure only the versions named
+#
+# Venvs live in ${MLRUNS_TEST_CACHE:-$HOME/.cache/mlruns}/venvs/mlflow-<version>. A venv counts as
+# ready only when its marker file exists; the marker is written after a successful install and
+# import check, so an interrupted install is thrown away and rebuilt on the next call.
+# Silent when every venv is already ready. MLflow is a test dependency only.
+set -euo pipefail
+
+# Pins. 3.17.2 is the newest installable 3.x (3.18.0 needs mlflow-skinny==3.18.0, which is not on
+# PyPI); 2.22.5 is the newest 2.x. 3.17.2 reads file stores when MLFLOW_ALLOW_FILE_STORE=true and
+# ships `mlflow migrate-filestore`, so no separate reader version is needed.
+PINNED_VERSIONS=(3.17.2 2.22.5)
+
+CACHE_ROOT="${MLRUNS_TEST_CACHE:-$HOME/.cache/mlruns}"
+VENV_ROOT="$CACHE_ROOT/venvs"
+MARKER=".mlruns-ready"
+PYTHON="${MLRUNS_PYTHON:-python3}"
+
+die() {
+  echo "mlflow-env: $*" >&2
+  exit 1
+}
+
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+  die "'$PYTHON' was not found on PATH. The compat tests need Python 3.10+ to install MLflow. Install python3 (with the venv module), or set MLRUNS_PYTHON, or set MLRUNS_SKIP_MLFLOW=1 to skip the compat tests."
+fi
+if ! "$PYTHON" -c 'import sys, venv; sys.exit(0 if sys.version_info >= (3, 10) else 1)' >/dev/null 2>&1; then
+  die "'$PYTHON' is older than 3.10 or lacks the venv module ($("$PYTHON" --version 2>&1)). MLflow $(printf '%s ' "${PINNED_VERSIONS[@]}")needs Python 3.10+ with venv."
+fi
+
+versions=("$@")
+if [ "${#versions[@]}" -eq 0 ]; then
+  versions=("${PINNED_VERSIONS[@]}")
+fi
+
+ensure_version() {
+  local version="$1"
+  local dir="$VENV_ROOT/mlflow-$version"
+  if [ -f "$dir/$MARKER" ] && [ -x "$dir/bin/python" ] && [ -x "$dir/bin/mlflow" ]; then
+    return 0
+  fi
+  echo "mlflow-env: creating $dir (MLflow $version); this takes a few minutes the first time" >&2
+  rm -rf "$dir"
+  mkdir -p "$VENV_ROOT"
+  local log="$VENV_ROOT/mlflow-$version.install.log"
+  if ! {
+    "$PYTHON" -m venv "$dir" &&
+      "$dir/bin/python" -m pip install --disable-pip-version-check --no-input -q --upgrade pip &&
+      "$dir/bin/python" -m pip install --disable-pip-version-check --no-input -q "mlflow==$version" &&
+      MLFLOW_DISABLE_TELEMETRY=true "$dir/bin/python" -c \
+        "import sys, mlflow, pandas; sys.exit(0 if mlflow.__version__ == '$version' else 1)"
+  } >"$log" 2>&1; then
+    tail -n 30 "$log" >&2 || true
+    die "installing mlflow==$version into $dir failed (full log: $log). The half-built venv will be rebuilt on the next run."
+  fi
+  printf 'mlflow==%s\n' "$version" >"$dir/$MARKER"
+  rm -f "$log"
+  echo "mlflow-env: MLflow $version ready" >&2
+}
+
+for v in "${versions[@]}"; do
+  ensure_version "$v"
+done

@@ -1,0 +1,128 @@
+/**
+ * The real MLflow, as a test dependency: one Python venv per pinned version, created on first use
+ * by `scripts/mlflow-env.sh`, and a way to run Python scripts inside them.
+ *
+ * Missing Python or a failed install is an error. The only way to skip the compat tests is the
+ * explicit opt-out `MLRUNS_SKIP_MLFLOW=1`.
+ */
+import { spawn } from "node:child_process";
+import { homedir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The pinned versions. 3.17.2 is the newest installable 3.x (3.18.0's mlflow-skinny is missing
+ * from PyPI); it reads file stores with MLFLOW_ALLOW_FILE_STORE=true and has migrate-filestore. */
+export const MLFLOW_VERSIONS = { latest: "3.17.2", v2: "2.22.5" } as const;
+
+export type MlflowVersion = (typeof MLFLOW_VERSIONS)[keyof typeof MLFLOW_VERSIONS];
+
+/** The repository root (this file is test/helpers/mlflow-env.ts). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** `MLRUNS_SKIP_MLFLOW=1` (or `true`) skips every test that needs the real MLflow. */
+export const skipMlflow = /^(1|true)$/i.test(process.env.MLRUNS_SKIP_MLFLOW ?? "");
+
+/** Environment given to every MLflow process: file stores allowed, no telemetry, no warnings. */
+export const MLFLOW_ENV: Readonly<Record<string, string>> = {
+  MLFLOW_ALLOW_FILE_STORE: "true",
+  MLFLOW_DISABLE_TELEMETRY: "true",
+  DO_NOT_TRACK: "true",
+  GIT_PYTHON_REFRESH: "quiet",
+  PYTHONWARNINGS: "ignore",
+  PYTHONUTF8: "1",
+  PYTHONIOENCODING: "utf-8",
+};
+
+export function cacheRoot(): string {
+  return process.env.MLRUNS_TEST_CACHE || join(homedir(), ".cache", "mlruns");
+}
+
+export function venvDir(version: string): string {
+  return join(cacheRoot(), "venvs", `mlflow-${version}`);
+}
+
+export function venvBin(version: string, exe: "python" | "mlflow"): string {
+  return join(venvDir(version), "bin", exe);
+}
+
+interface ProcessResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(
+  command: string,
+  args: readonly string[],
+  options: { env?: Record<string, string>; input?: string; cwd?: string; inheritStderr?: boolean },
+): Promise<ProcessResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd ?? REPO_ROOT,
+      env: { ...process.env, ...MLFLOW_ENV, ...options.env },
+      stdio: ["pipe", "pipe", options.inheritStderr ? "inherit" : "pipe"],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout?.on("data", (chunk: Buffer) => out.push(chunk));
+    child.stderr?.on("data", (chunk: Buffer) => err.push(chunk));
+    child.on("error", reject);
+    child.on("close", (code, signal) =>
+      resolvePromise({
+        code,
+        signal,
+        stdout: Buffer.concat(out).toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+      }),
+    );
+    child.stdin?.end(options.input ?? "");
+  });
+}
+
+let ensured: Promise<void> | undefined;
+
+/**
+ * Creates the pinned venvs when missing (minutes, once per machine) and checks them (fast).
+ * Throws with the script's message when Python is missing or an install fails.
+ */
+export function ensureMlflowEnvs(): Promise<void> {
+  if (skipMlflow) return Promise.resolve();
+  ensured ??= (async () => {
+    const script = join(REPO_ROOT, "scripts", "mlflow-env.sh");
+    const result = await run("bash", [script, ...Object.values(MLFLOW_VERSIONS)], {
+      inheritStderr: true,
+    });
+    if (result.code !== 0) {
+      throw new Error(
+        `scripts/mlflow-env.sh failed (exit ${result.code ?? result.signal}); see its message ` +
+          "above. The compat tests need the real MLflow. Set MLRUNS_SKIP_MLFLOW=1 to skip them.",
+      );
+    }
+  })();
+  ensured.catch(() => {
+    ensured = undefined;
+  });
+  return ensured;
+}
+
+/**
+ * Runs a Python script in the venv of `version` and returns its stdout. Throws with the exit
+ * status and stderr when the script fails.
+ */
+export async function runPython(
+  version: string,
+  scriptPath: string,
+  args: readonly string[] = [],
+  options: { env?: Record<string, string>; input?: string; cwd?: string } = {},
+): Promise<string> {
+  const python = venvBin(version, "python");
+  const result = await run(python, [scriptPath, ...args], options);
+  if (result.code !== 0) {
+    throw new Error(
+      `MLflow ${version}: python ${[scriptPath, ...args].join(" ")} exited ` +
+        `${result.code ?? result.signal}\n${result.stderr.trim()}`,
+    );
+  }
+  return result.stdout;
+}
