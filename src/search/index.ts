@@ -1,0 +1,86 @@
+/**
+ * search_runs and search_experiments over runs and experiments already in memory, with MLflow's
+ * filter grammar, ordering and paging: parse → evaluate → order → page. Every store that holds its
+ * own data (file, memory) searches through here.
+ */
+import type { Experiment, Run } from "../entities.ts";
+import { matchesExperiment, matchesRun } from "./evaluate.ts";
+import {
+  experimentComparator,
+  parseExperimentOrderByList,
+  parseOrderByList,
+  runComparator,
+} from "./order.ts";
+import { checkMaxResults, paginate } from "./page.ts";
+import { parseExperimentFilter, parseFilter } from "./parse.ts";
+
+export interface SearchQuery {
+  /** MLflow filter string; empty or absent matches everything. */
+  filter?: string | undefined;
+  /** order_by elements, e.g. `["metrics.acc DESC", "start_time"]`. */
+  orderBy?: readonly string[] | undefined;
+  /** 1..50000, default 1000. */
+  maxResults?: number | undefined;
+  /** A token from a previous page of the same query. */
+  pageToken?: string | undefined;
+}
+
+export interface SearchRunsResult {
+  runs: Run[];
+  nextPageToken?: string;
+}
+
+export interface SearchExperimentsResult {
+  experiments: Experiment[];
+  nextPageToken?: string;
+}
+
+/**
+ * Filters, orders and pages `runs` (the caller has already chosen experiments and view type).
+ * Throws MlflowError INVALID_PARAMETER_VALUE on a bad filter, order_by, max_results or token.
+ * @example searchRuns(runs, { filter: "metrics.acc > 0.9", orderBy: ["metrics.acc DESC"] })
+ */
+export function searchRuns(runs: readonly Run[], query: SearchQuery = {}): SearchRunsResult {
+  const maxResults = checkMaxResults(query.maxResults);
+  const clauses = parseFilter(query.filter);
+  const order = parseOrderByList(query.orderBy);
+  const matched = runs.filter((run) => matchesRun(run, clauses)).sort(runComparator(order));
+  const page = paginate(matched, query.pageToken, maxResults, {
+    kind: "runs",
+    filter: query.filter,
+    orderBy: query.orderBy,
+  });
+  const result: SearchRunsResult = { runs: page.items };
+  if (page.nextPageToken !== undefined) result.nextPageToken = page.nextPageToken;
+  return result;
+}
+
+/**
+ * Filters, orders and pages `experiments` (the caller has already applied the view type).
+ * Default order: `creation_time DESC, experiment_id ASC`.
+ */
+export function searchExperiments(
+  experiments: readonly Experiment[],
+  query: SearchQuery = {},
+): SearchExperimentsResult {
+  const maxResults = checkMaxResults(query.maxResults);
+  const clauses = parseExperimentFilter(query.filter);
+  const order = parseExperimentOrderByList(query.orderBy);
+  const matched = experiments
+    .filter((e) => matchesExperiment(e, clauses))
+    .sort(experimentComparator(order));
+  const page = paginate(matched, query.pageToken, maxResults, {
+    kind: "experiments",
+    filter: query.filter,
+    orderBy: query.orderBy,
+  });
+  const result: SearchExperimentsResult = { experiments: page.items };
+  if (page.nextPageToken !== undefined) result.nextPageToken = page.nextPageToken;
+  return result;
+}
+
+export type { Clause, ExperimentClause } from "./parse.ts";
+export { parseExperimentFilter, parseFilter } from "./parse.ts";
+export type { OrderByClause } from "./order.ts";
+export { parseOrderBy } from "./order.ts";
+export { DEFAULT_MAX_RESULTS, MAX_RESULTS_THRESHOLD } from "./page.ts";

@@ -1,0 +1,85 @@
+import { describe, expect, test } from "vitest";
+import type { Run } from "../../src/entities.ts";
+import { parseOrderBy, searchRuns } from "../../src/search/index.ts";
+import { compareCodePoints, parseOrderByList, sortRuns } from "../../src/search/order.ts";
+import { makeRun } from "./helpers.ts";
+
+const ids = (runs: Run[]) => runs.map((r) => r.info.runId);
+
+describe("parseOrderBy", () => {
+  test.each([
+    ["metrics.acc", { type: "metric", key: "acc", ascending: true }],
+    ["metrics.acc DESC", { type: "metric", key: "acc", ascending: false }],
+    ["metrics.acc  desc", { type: "metric", key: "acc", ascending: false }],
+    ["metrics.`a b` ASC", { type: "metric", key: "a b", ascending: true }],
+    ['metrics."a b"', { type: "metric", key: "a b", ascending: true }],
+    ["`params`.lr", { type: "parameter", key: "lr", ascending: true }],
+    ["tags.mlflow.runName DESC", { type: "tag", key: "mlflow.runName", ascending: false }],
+    ["created", { type: "attribute", key: "start_time", ascending: true }],
+    ["attributes.run_name DESC", { type: "attribute", key: "run_name", ascending: false }],
+  ])("%s", (clause, expected) => {
+    expect(parseOrderBy(clause)).toEqual(expected);
+  });
+
+  test.each([
+    ["metrics.acc DESC, params.lr", "Could not be parsed"],
+    ["metrics.acc DOWN", "Invalid ordering key in order_by clause 'metrics.acc DOWN'."],
+    ["metrics.acc ASC DESC", "Could not be parsed"],
+    [" metrics.acc", "Could not be parsed"],
+    ["", "Could not be parsed"],
+    ["attributes.`Run name`", "Invalid attribute key 'Run name'"],
+    ["experiment_id", "Invalid attribute key 'experiment_id'"],
+    ["datasets.name", "Invalid identifier type 'dataset'"],
+    ["METRICS.acc", "Invalid entity type 'METRICS'"],
+    ["params.a-b", "Could not be parsed"],
+  ])("%s is rejected", (clause, message) => {
+    expect(() => parseOrderBy(clause)).toThrow(message);
+  });
+
+  test("the same field twice is rejected", () => {
+    expect(() => parseOrderByList(["metrics.a", "metrics.a DESC"])).toThrow("duplicate fields");
+    expect(() => parseOrderByList(["start_time", "created"])).toThrow("duplicate fields");
+  });
+});
+
+describe("sorting", () => {
+  const runs = [
+    makeRun({ id: "a", start: 1, metrics: { m: 0.9 }, params: { p: "10" } }),
+    makeRun({ id: "b", start: 2, metrics: { m: Number.NaN }, params: { p: "9" } }),
+    makeRun({ id: "c", start: 3, metrics: {}, params: {} }),
+    makeRun({ id: "d", start: 4, metrics: { m: 0.1 }, params: { p: "A" } }),
+    makeRun({ id: "e", start: 5, metrics: { m: Number.POSITIVE_INFINITY }, params: { p: "a" } }),
+    makeRun({ id: "f", start: 5, metrics: { m: -1 }, params: { p: "a" }, end: null }),
+  ];
+  test.each([
+    [[], ["e", "f", "d", "c", "b", "a"]],
+    [["metrics.m"], ["f", "d", "a", "e", "b", "c"]],
+    [["metrics.m DESC"], ["e", "a", "d", "f", "b", "c"]],
+    [["params.p"], ["a", "b", "d", "e", "f", "c"]],
+    [["params.p DESC"], ["e", "f", "d", "b", "a", "c"]],
+    [["start_time"], ["a", "b", "c", "d", "e", "f"]],
+    [["end_time DESC"], ["e", "d", "c", "b", "a", "f"]],
+    [["end_time"], ["e", "d", "c", "b", "a", "f"]],
+  ])("%j", (orderBy, expected) => {
+    expect(ids(sortRuns(runs, parseOrderByList(orderBy)))).toEqual(expected);
+  });
+
+  test("end_time null goes last in both directions", () => {
+    const r = [
+      makeRun({ id: "x", end: null }),
+      makeRun({ id: "y", end: 5 }),
+      makeRun({ id: "z", end: 9 }),
+    ];
+    expect(ids(sortRuns(r, parseOrderByList(["end_time DESC"])))).toEqual(["z", "y", "x"]);
+    expect(ids(sortRuns(r, parseOrderByList(["end_time"])))).toEqual(["y", "z", "x"]);
+  });
+
+  test("searchRuns orders by the default when no order_by is given", () => {
+    expect(ids(searchRuns(runs).runs)).toEqual(["e", "f", "d", "c", "b", "a"]);
+  });
+
+  test("strings compare by code point", () => {
+    const words = ["a", "B", "é", "𝔁", "\uffff", "10", "9"];
+    expect([...words].sort(compareCodePoints)).toEqual(["10", "9", "B", "a", "é", "\uffff", "𝔁"]);
+  });
+});
