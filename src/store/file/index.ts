@@ -499,27 +499,28 @@ export class FileStore implements TrackingStore {
 
   /**
    * The local folder of a run's artifacts. A tree that was moved or copied still finds its own
-   * artifacts: when the `file://` URI points nowhere, the run's own `artifacts/` folder is used.
+   * artifacts: when the URI (an absolute `file://` URI, or a plain path as MLflow 2.x and 1.x
+   * wrote) points nowhere, the run's own `artifacts/` folder is used.
    */
   async #artifactDir(runId: string): Promise<{ runDir: string; dir: string }> {
     const runDir = await this.#runDir(runId);
     const { info } = await this.#runs.readMeta(runDir);
-    const own = join(runDir, "artifacts");
     const uri = info.artifactUri;
-    if (uri.startsWith("file:")) {
-      const dir = fileURLToPath(uri);
-      const usable = await fs.stat(dir).then(
-        (s) => s.isDirectory(),
-        () => false,
+    const own = join(runDir, "artifacts");
+    if (uri !== "" && !uri.startsWith("file:") && /^[a-z][a-z0-9+.-]*:/i.test(uri)) {
+      throw invalid(
+        `The artifacts of run ${runId} live at '${uri}', which a file store cannot reach`,
+        "Read them with the tool of that storage, or through the server that wrote them",
       );
-      return { runDir, dir: usable || !uri.endsWith(`/${runId}/artifacts`) ? dir : own };
     }
-    if (uri === "" || !/^[a-z][a-z0-9+.-]*:/i.test(uri))
-      return { runDir, dir: uri === "" ? own : resolve(uri) };
-    throw invalid(
-      `The artifacts of run ${runId} live at '${uri}', which a file store cannot reach`,
-      "Read them with the tool of that storage, or through the server that wrote them",
+    if (uri === "") return { runDir, dir: own };
+    const dir = uri.startsWith("file:") ? fileURLToPath(uri) : resolve(uri);
+    if (!uri.endsWith(`/${runId}/artifacts`)) return { runDir, dir };
+    const usable = await fs.stat(dir).then(
+      (s) => s.isDirectory(),
+      () => false,
     );
+    return { runDir, dir: usable ? dir : own };
   }
 
   async logArtifact(runId: string, localPath: string, artifactPath?: string): Promise<void> {
