@@ -32,7 +32,7 @@ import {
 } from "../../validation.ts";
 import type { CreateRunOptions, TrackingStore, UpdateRunOptions } from "../store.ts";
 import { copyIntoArtifacts, listArtifactDir, readArtifactFile } from "./artifacts.ts";
-import { createFile, isMissing, readTextIfExists, replaceFile } from "./atomic.ts";
+import { createFile, isMissing, readTextIfExists, replaceFile, TEMP_PREFIX } from "./atomic.ts";
 import { writeInputs } from "./inputs.ts";
 import { prepareKeyFile, readKeyValues } from "./key-files.ts";
 import { Layout, RUN_FOLDERS } from "./layout.ts";
@@ -179,22 +179,34 @@ export class FileStore implements TrackingStore {
       await this.#assertNameFree(name);
       const id = newExperimentId();
       const dir = this.#layout.experimentDir(id);
-      await fs.mkdir(dir);
-      for (const [key, value] of Object.entries(options.tags ?? {})) {
-        const file = await prepareKeyFile(join(dir, "tags"), "experiment tag", key);
-        await replaceFile(file, value, dir);
+      // Built complete in a staging folder inside experiment 0 (a folder without meta.yaml,
+      // which MLflow skips silently), then renamed into place: never half an experiment.
+      const stage = join(
+        this.#layout.experimentDir("0"),
+        `${TEMP_PREFIX}${randomBytes(8).toString("hex")}`,
+      );
+      const staged = join(stage, id);
+      await fs.mkdir(staged, { recursive: true });
+      try {
+        for (const [key, value] of Object.entries(options.tags ?? {})) {
+          const file = await prepareKeyFile(join(staged, "tags"), "experiment tag", key);
+          await replaceFile(file, value, stage);
+        }
+        const now = Date.now();
+        const document = experimentDocument({
+          experimentId: id,
+          name,
+          artifactLocation: options.artifactLocation ?? pathToFileURL(dir).href,
+          lifecycleStage: "active",
+          creationTime: now,
+          lastUpdateTime: now,
+          tags: {},
+        });
+        await createFile(join(staged, "meta.yaml"), toYaml(document), stage);
+        await fs.rename(staged, dir);
+      } finally {
+        await fs.rm(stage, { recursive: true, force: true });
       }
-      const now = Date.now();
-      const document = experimentDocument({
-        experimentId: id,
-        name,
-        artifactLocation: options.artifactLocation ?? pathToFileURL(dir).href,
-        lifecycleStage: "active",
-        creationTime: now,
-        lastUpdateTime: now,
-        tags: {},
-      });
-      await createFile(join(dir, "meta.yaml"), toYaml(document), dir);
       return id;
     });
   }
