@@ -9,6 +9,12 @@ export function pyFloatRepr(value: number): string {
   if (value === Number.POSITIVE_INFINITY) return "inf";
   if (value === Number.NEGATIVE_INFINITY) return "-inf";
   if (value === 0) return Object.is(value, -0) ? "-0.0" : "0.0";
+  const magnitude = Math.abs(value);
+  // Between 1e-4 and 1e16 both languages print the shortest digits in fixed notation.
+  if (magnitude >= 1e-4 && magnitude < 1e16) {
+    const text = String(value);
+    return Number.isInteger(value) ? `${text}.0` : text;
+  }
   const [mantissa = "", exponentText = "0"] = value.toExponential().split("e");
   const exponent = Number(exponentText);
   const negative = mantissa.startsWith("-");

@@ -447,8 +447,11 @@ export class FileStore implements TrackingStore {
       })),
     );
     const byKey = new Map<string, Metric[]>();
-    for (const metric of batch.metrics ?? [])
-      byKey.set(metric.key, [...(byKey.get(metric.key) ?? []), metric]);
+    for (const metric of batch.metrics ?? []) {
+      const points = byKey.get(metric.key);
+      if (points) points.push(metric);
+      else byKey.set(metric.key, [metric]);
+    }
     const metricFiles = await Promise.all(
       [...byKey].map(async ([key, points]) => ({
         key,

@@ -6,9 +6,17 @@
 import { promises as fs } from "node:fs";
 import type { Metric } from "../../entities.ts";
 import { createFile, isMissing } from "./atomic.ts";
-import { metricPointId } from "../../metric-latest.ts";
+import { pyFloatRepr } from "../../py-format.ts";
 import { formatMetricLine, parseMetricLine } from "./metric-lines.ts";
 import type { TreeProblem } from "./problems.ts";
+
+/**
+ * A point's identity in its file: timestamp, step and the value as written. -0.0 counts as 0.0,
+ * since the SQL key a tree migrates into cannot hold both.
+ */
+function pointId(timestamp: number, step: number, valueText: string): string {
+  return `${timestamp} ${step} ${valueText === "-0.0" ? "0.0" : valueText}`;
+}
 
 interface FileState {
   /** How many bytes of the file `seen` covers. */
@@ -43,27 +51,30 @@ export class MetricFiles {
   async append(path: string, key: string, tempDir: string, metrics: Metric[]): Promise<number> {
     const state = await this.#catchUp(path, key);
     const fresh: Metric[] = [];
+    const ids: string[] = [];
+    let text = "";
     for (const metric of metrics) {
-      const id = metricPointId(metric);
+      const valueText = pyFloatRepr(metric.value);
+      const id = pointId(metric.timestamp, metric.step, valueText);
       if (state.seen.has(id)) continue;
       state.seen.add(id);
+      ids.push(id);
       fresh.push(metric);
+      text += formatMetricLine(metric, valueText);
     }
     if (fresh.length === 0) return 0;
-    const text = fresh.map(formatMetricLine).join("");
     if (state.size === 0 && (await createFile(path, text, tempDir))) {
       state.size = Buffer.byteLength(text);
       return fresh.length;
     }
     // The file exists (maybe another process just created it): re-read, then append.
     if (state.size === 0) {
-      for (const metric of fresh) state.seen.delete(metricPointId(metric));
+      for (const id of ids) state.seen.delete(id);
       return this.append(path, key, tempDir, fresh);
     }
     const handle = await fs.open(path, "a+");
     try {
-      const tail = await this.#endsWithNewline(handle, state.size);
-      const data = tail ? text : `\n${text}`;
+      const data = (await this.#endsWithNewline(handle, state.size)) ? text : `\n${text}`;
       await handle.write(data);
       state.size += Buffer.byteLength(data);
     } finally {
@@ -93,7 +104,9 @@ export class MetricFiles {
         const text = buffer.toString("utf8");
         for (const line of text.split("\n")) {
           const point = parseMetricLine(key, line);
-          if (typeof point !== "string") state.seen.add(metricPointId(point));
+          if (typeof point !== "string") {
+            state.seen.add(pointId(point.timestamp, point.step, pyFloatRepr(point.value)));
+          }
         }
         state.size = size;
       } finally {

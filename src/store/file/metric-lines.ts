@@ -19,12 +19,12 @@ export function parsePyFloat(text: string): number | undefined {
   return DECIMAL.test(text) ? Number(text) : undefined;
 }
 
-export function formatMetricLine(metric: Metric): string {
+export function formatMetricLine(metric: Metric, valueText = pyFloatRepr(metric.value)): string {
   const dataset =
     metric.datasetName !== undefined && metric.datasetDigest !== undefined
       ? ` ${metric.datasetName} ${metric.datasetDigest}`
       : "";
-  return `${metric.timestamp} ${pyFloatRepr(metric.value)} ${metric.step}${dataset}\n`;
+  return `${metric.timestamp} ${valueText} ${metric.step}${dataset}\n`;
 }
 
 /** Parses one line (without its newline); returns an error message when MLflow would fail. */
