@@ -15,7 +15,10 @@ export interface OpenStoreOptions {
  * `./mlruns`, `/abs/path` or `file:///...` open a FileStore; `memory:` a MemoryStore;
  * `http(s)://host` a RestStore on that MLflow server.
  */
-export async function openStore(uri: string, options: OpenStoreOptions = {}): Promise<TrackingStore> {
+export async function openStore(
+  uri: string,
+  options: OpenStoreOptions = {},
+): Promise<TrackingStore> {
   if (uri === "memory:" || uri.startsWith("memory:")) return new MemoryStore();
   if (/^https?:\/\//i.test(uri)) {
     const { RestStore } = await import("./rest/index.ts");

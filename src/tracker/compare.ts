@@ -37,7 +37,9 @@ export function compareRuns(runs: Run[]): RunComparison {
   const metrics = allKeys(runs.map((r) => r.data.metrics)).map((key): MetricComparison => {
     const values = runs.map((r) => r.data.metrics[key]?.value);
     const base = values[0];
-    const deltas = values.map((v) => (v === undefined || base === undefined ? undefined : v - base));
+    const deltas = values.map((v) =>
+      v === undefined || base === undefined ? undefined : v - base,
+    );
     return { key, values, deltas, differs: values.some((v) => !sameValue(v, base)) };
   });
   return {

@@ -78,7 +78,8 @@ export class ActiveRun implements AsyncDisposable {
   /** Logs several metrics at the same step and time. */
   logMetrics(metrics: Record<string, number>, options: MetricOptions = {}): void {
     const timestamp = options.timestamp ?? Date.now();
-    for (const [key, value] of Object.entries(metrics)) this.logMetric(key, value, { ...options, timestamp });
+    for (const [key, value] of Object.entries(metrics))
+      this.logMetric(key, value, { ...options, timestamp });
   }
 
   /** Logs a param; the value is stored as Python's `str()` would print it (`True`, `[1, 2]`). */
@@ -96,7 +97,9 @@ export class ActiveRun implements AsyncDisposable {
   }
 
   async setTags(tags: Record<string, string>): Promise<void> {
-    await this.store.logBatch(this.id, { tags: Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, String(v)])) });
+    await this.store.logBatch(this.id, {
+      tags: Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, String(v)])),
+    });
   }
 
   /** Copies a file (to `<artifactPath>/<name>`) or a directory (to `<artifactPath>/<dirname>/`). */
@@ -107,7 +110,8 @@ export class ActiveRun implements AsyncDisposable {
   /** Copies the contents of a directory under `artifactPath` (the artifact root when absent). */
   async logArtifacts(localDir: string, artifactPath?: string): Promise<void> {
     const entries = (await fs.readdir(localDir)).sort();
-    for (const entry of entries) await this.store.logArtifact(this.id, join(localDir, entry), artifactPath);
+    for (const entry of entries)
+      await this.store.logArtifact(this.id, join(localDir, entry), artifactPath);
   }
 
   /** Writes `text` as the artifact `artifactFile` (a path such as `notes/summary.md`). */
@@ -117,7 +121,9 @@ export class ActiveRun implements AsyncDisposable {
     try {
       const file = join(dir, basename(artifactFile));
       await fs.writeFile(file, text);
-      const parent = artifactFile.includes("/") ? artifactFile.slice(0, artifactFile.lastIndexOf("/")) : undefined;
+      const parent = artifactFile.includes("/")
+        ? artifactFile.slice(0, artifactFile.lastIndexOf("/"))
+        : undefined;
       await this.store.logArtifact(this.id, file, parent);
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
@@ -127,7 +133,10 @@ export class ActiveRun implements AsyncDisposable {
   /** Writes an object as JSON, or as YAML when `artifactFile` ends in `.yaml` or `.yml`. */
   async logDict(value: unknown, artifactFile: string): Promise<void> {
     const yaml = [".yaml", ".yml"].includes(extname(artifactFile).toLowerCase());
-    await this.logText(yaml ? stringify(value) : `${JSON.stringify(value, null, 2)}\n`, artifactFile);
+    await this.logText(
+      yaml ? stringify(value) : `${JSON.stringify(value, null, 2)}\n`,
+      artifactFile,
+    );
   }
 
   /** Records datasets this run used (context such as `training` goes in the tags). */

@@ -4,7 +4,15 @@
  * as plain objects.
  */
 import { type Config, type ConfigOptions, resolveConfig } from "../config.ts";
-import type { DatasetInput, Experiment, Metric, Run, RunInfo, RunStatus, ViewType } from "../entities.ts";
+import type {
+  DatasetInput,
+  Experiment,
+  Metric,
+  Run,
+  RunInfo,
+  RunStatus,
+  ViewType,
+} from "../entities.ts";
 import { SYSTEM_TAGS } from "../entities.ts";
 import { invalid, isMlflowError } from "../errors.ts";
 import { type SearchQuery, searchRuns } from "../search/index.ts";
@@ -58,7 +66,12 @@ export class Tracker {
   readonly config: Config;
   readonly #buffer: BufferOptions;
 
-  constructor(store: TrackingStore, experimentId: string, config: Config, buffer: BufferOptions = {}) {
+  constructor(
+    store: TrackingStore,
+    experimentId: string,
+    config: Config,
+    buffer: BufferOptions = {},
+  ) {
     this.store = store;
     this.experimentId = experimentId;
     this.config = config;
@@ -121,10 +134,14 @@ export class Tracker {
    * Runs matching an MLflow filter string, ordered and paged as MLflow does, e.g.
    * `{ filter: "metrics.accuracy > 0.9 and params.model = 'rf'", orderBy: ["metrics.accuracy DESC"] }`.
    */
-  async searchRuns(options: SearchRunsOptions = {}): Promise<{ runs: RunRecord[]; nextPageToken?: string }> {
+  async searchRuns(
+    options: SearchRunsOptions = {},
+  ): Promise<{ runs: RunRecord[]; nextPageToken?: string }> {
     const { experimentIds = [this.experimentId], viewType = "ACTIVE_ONLY", ...query } = options;
     const found = searchRuns(await this.store.listRuns(experimentIds, viewType), query);
-    const result: { runs: RunRecord[]; nextPageToken?: string } = { runs: found.runs.map(toRecord) };
+    const result: { runs: RunRecord[]; nextPageToken?: string } = {
+      runs: found.runs.map(toRecord),
+    };
     if (found.nextPageToken !== undefined) result.nextPageToken = found.nextPageToken;
     return result;
   }
@@ -139,7 +156,10 @@ export class Tracker {
   }
 
   async setRunStatus(runId: string, status: RunStatus): Promise<RunInfo> {
-    return this.store.updateRun(runId, { status, endTime: status === "RUNNING" ? null : Date.now() });
+    return this.store.updateRun(runId, {
+      status,
+      endTime: status === "RUNNING" ? null : Date.now(),
+    });
   }
 
   listExperiments(viewType: ViewType = "ACTIVE_ONLY"): Promise<Experiment[]> {
@@ -164,23 +184,36 @@ export class Tracker {
 }
 
 function toRecord(run: Run): RunRecord {
-  const metrics = Object.fromEntries(Object.entries(run.data.metrics).map(([k, m]) => [k, m.value]));
-  return { info: run.info, params: run.data.params, metrics, tags: run.data.tags, inputs: run.inputs };
+  const metrics = Object.fromEntries(
+    Object.entries(run.data.metrics).map(([k, m]) => [k, m.value]),
+  );
+  return {
+    info: run.info,
+    params: run.data.params,
+    metrics,
+    tags: run.data.tags,
+    inputs: run.inputs,
+  };
 }
 
 /** The experiment to log into: by id, else by name (created when missing), else "0". */
 async function resolveExperiment(store: TrackingStore, config: Config): Promise<string> {
-  if (config.experimentId !== undefined) return (await store.getExperiment(config.experimentId)).experimentId;
+  if (config.experimentId !== undefined)
+    return (await store.getExperiment(config.experimentId)).experimentId;
   const name = config.experimentName;
   if (name === undefined) return "0";
   const found = await store.getExperimentByName(name);
   if (found) {
     if (found.lifecycleStage === "deleted") {
-      throw invalid(`Experiment '${name}' is deleted`, `Restore it (id ${found.experimentId}) or choose another name`);
+      throw invalid(
+        `Experiment '${name}' is deleted`,
+        `Restore it (id ${found.experimentId}) or choose another name`,
+      );
     }
     return found.experimentId;
   }
-  const tagsOrLocation = config.artifactLocation === undefined ? {} : { artifactLocation: config.artifactLocation };
+  const tagsOrLocation =
+    config.artifactLocation === undefined ? {} : { artifactLocation: config.artifactLocation };
   try {
     return await store.createExperiment(name, tagsOrLocation);
   } catch (error) {
@@ -201,6 +234,7 @@ export async function getTracker(options: TrackerOptions = {}): Promise<Tracker>
   const { store: given, buffer, ...configOptions } = options;
   const config = resolveConfig(configOptions);
   const store =
-    given ?? (await openStore(config.mockMode ? "memory:" : config.trackingUri, { http: config.http }));
+    given ??
+    (await openStore(config.mockMode ? "memory:" : config.trackingUri, { http: config.http }));
   return new Tracker(store, await resolveExperiment(store, config), config, buffer);
 }
