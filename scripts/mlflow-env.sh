@@ -15,6 +15,15 @@ set -euo pipefail
 # ships `mlflow migrate-filestore`, so no separate reader version is needed.
 PINNED_VERSIONS=(3.17.2 2.22.5)
 
+# What each venv installs besides MLflow. The `auth` extra brings Flask-WTF for the basic-auth
+# server app; MLflow 2.22.5's SQL store uses a name SQLAlchemy 2.1 removed.
+requirements() {
+  case "$1" in
+    2.*) echo "mlflow[auth]==$1 sqlalchemy<2.1" ;;
+    *) echo "mlflow[auth]==$1" ;;
+  esac
+}
+
 CACHE_ROOT="${MLRUNS_TEST_CACHE:-$HOME/.cache/mlruns}"
 VENV_ROOT="$CACHE_ROOT/venvs"
 MARKER=".mlruns-ready"
@@ -40,7 +49,10 @@ fi
 ensure_version() {
   local version="$1"
   local dir="$VENV_ROOT/mlflow-$version"
-  if [ -f "$dir/$MARKER" ] && [ -x "$dir/bin/python" ] && [ -x "$dir/bin/mlflow" ]; then
+  local wanted
+  wanted="$(requirements "$version")"
+  # The marker records what was installed: a changed recipe rebuilds the venv.
+  if [ -x "$dir/bin/python" ] && [ -x "$dir/bin/mlflow" ] && [ "$(cat "$dir/$MARKER" 2>/dev/null)" = "$wanted" ]; then
     return 0
   fi
   echo "mlflow-env: creating $dir (MLflow $version); this takes a few minutes the first time" >&2
@@ -50,14 +62,15 @@ ensure_version() {
   if ! {
     "$PYTHON" -m venv "$dir" &&
       "$dir/bin/python" -m pip install --disable-pip-version-check --no-input -q --upgrade pip &&
-      "$dir/bin/python" -m pip install --disable-pip-version-check --no-input -q "mlflow==$version" &&
+      # shellcheck disable=SC2086 # the requirements are words on purpose
+      "$dir/bin/python" -m pip install --disable-pip-version-check --no-input -q $wanted &&
       MLFLOW_DISABLE_TELEMETRY=true "$dir/bin/python" -c \
-        "import sys, mlflow, pandas; sys.exit(0 if mlflow.__version__ == '$version' else 1)"
+        "import sys, mlflow, pandas, flask_wtf; sys.exit(0 if mlflow.__version__ == '$version' else 1)"
   } >"$log" 2>&1; then
     tail -n 30 "$log" >&2 || true
     die "installing mlflow==$version into $dir failed (full log: $log). The half-built venv will be rebuilt on the next run."
   fi
-  printf 'mlflow==%s\n' "$version" >"$dir/$MARKER"
+  printf '%s' "$wanted" >"$dir/$MARKER"
   rm -f "$log"
   echo "mlflow-env: MLflow $version ready" >&2
 }

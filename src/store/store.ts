@@ -13,6 +13,7 @@ import type {
   RunStatus,
   ViewType,
 } from "../entities.ts";
+import type { SearchExperimentsResult, SearchQuery, SearchRunsResult } from "../search/index.ts";
 
 export interface CreateRunOptions {
   experimentId: string;
@@ -30,6 +31,16 @@ export interface UpdateRunOptions {
   /** `null` clears it, as resuming a run does. */
   endTime?: number | null;
   runName?: string;
+}
+
+export interface SearchRunsRequest extends SearchQuery {
+  experimentIds: string[];
+  /** Active runs only by default. */
+  viewType?: ViewType;
+}
+
+export interface SearchExperimentsRequest extends SearchQuery {
+  viewType?: ViewType;
 }
 
 export interface TrackingStore {
@@ -57,6 +68,15 @@ export interface TrackingStore {
   restoreRun(runId: string): Promise<void>;
   /** Every run of the given experiments, in no particular order. */
   listRuns(experimentIds: string[], viewType?: ViewType): Promise<Run[]>;
+  /** MLflow's `search_runs`: filter, order and page (on a server, the server does it). */
+  searchRuns(request: SearchRunsRequest): Promise<SearchRunsResult>;
+  /** MLflow's `search_experiments`. */
+  searchExperiments(request?: SearchExperimentsRequest): Promise<SearchExperimentsResult>;
+  /**
+   * A fingerprint of everything a run holds (data and artifacts), equal only while nothing
+   * changed; lets sync skip unchanged runs without reading them. Stores that cannot tell omit it.
+   */
+  runStamp?(runId: string): Promise<string>;
 
   /** Metrics, params and tags in one call; validated whole before anything is written. */
   logBatch(runId: string, batch: Batch): Promise<void>;

@@ -15,9 +15,8 @@ import type {
 } from "../entities.ts";
 import { SYSTEM_TAGS } from "../entities.ts";
 import { invalid, isMlflowError } from "../errors.ts";
-import { type SearchQuery, searchRuns } from "../search/index.ts";
 import { openStore } from "../store/open.ts";
-import type { TrackingStore } from "../store/store.ts";
+import type { SearchRunsRequest, TrackingStore } from "../store/store.ts";
 import type { BufferOptions } from "./buffer.ts";
 import { compareRuns, type RunComparison } from "./compare.ts";
 import { systemTags } from "./context.ts";
@@ -43,11 +42,9 @@ export interface StartRunOptions {
   inputs?: DatasetInput[];
 }
 
-export interface SearchRunsOptions extends SearchQuery {
+export interface SearchRunsOptions extends Omit<SearchRunsRequest, "experimentIds"> {
   /** Experiments to search; the tracker's own experiment when absent. */
   experimentIds?: string[];
-  /** Active runs only by default. */
-  viewType?: ViewType;
 }
 
 /** A run read back as plain objects. */
@@ -137,8 +134,8 @@ export class Tracker {
   async searchRuns(
     options: SearchRunsOptions = {},
   ): Promise<{ runs: RunRecord[]; nextPageToken?: string }> {
-    const { experimentIds = [this.experimentId], viewType = "ACTIVE_ONLY", ...query } = options;
-    const found = searchRuns(await this.store.listRuns(experimentIds, viewType), query);
+    const { experimentIds = [this.experimentId], ...query } = options;
+    const found = await this.store.searchRuns({ experimentIds, ...query });
     const result: { runs: RunRecord[]; nextPageToken?: string } = {
       runs: found.runs.map(toRecord),
     };

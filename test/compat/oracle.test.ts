@@ -285,6 +285,8 @@ function storeFromDump(dump: Dump): TrackingStore {
       [...runs.values()].filter(
         (r) => ids.includes(r.info.experimentId) && matches(r.info.lifecycleStage, view),
       ),
+    searchRuns: unsupported,
+    searchExperiments: unsupported,
     logBatch: unsupported,
     deleteTag: unsupported,
     getMetricHistory: async (id, key) =>

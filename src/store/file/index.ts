@@ -30,7 +30,19 @@ import {
   validateRunName,
   validateTag,
 } from "../../validation.ts";
-import type { CreateRunOptions, TrackingStore, UpdateRunOptions } from "../store.ts";
+import {
+  type SearchExperimentsResult,
+  type SearchRunsResult,
+  searchExperiments,
+  searchRuns,
+} from "../../search/index.ts";
+import type {
+  CreateRunOptions,
+  SearchExperimentsRequest,
+  SearchRunsRequest,
+  TrackingStore,
+  UpdateRunOptions,
+} from "../store.ts";
 import { copyIntoArtifacts, listArtifactDir, readArtifactFile } from "./artifacts.ts";
 import { createFile, isMissing, readTextIfExists, replaceFile, TEMP_PREFIX } from "./atomic.ts";
 import { writeInputs } from "./inputs.ts";
@@ -41,6 +53,7 @@ import { experimentDocument, readExperimentDocument, runDocument, type StoredRun
 import { MetricFiles } from "./metric-files.ts";
 import { type ProblemHandler, warnProblem } from "./problems.ts";
 import { RunReader, TreeError } from "./runs.ts";
+import { stampFolder } from "./stamp.ts";
 import { fromYaml, toYaml } from "./yaml.ts";
 
 export { TreeError } from "./runs.ts";
@@ -421,6 +434,16 @@ export class FileStore implements TrackingStore {
     return runs;
   }
 
+  async searchRuns(request: SearchRunsRequest): Promise<SearchRunsResult> {
+    return searchRuns(await this.listRuns(request.experimentIds, request.viewType), request);
+  }
+
+  async searchExperiments(
+    request: SearchExperimentsRequest = {},
+  ): Promise<SearchExperimentsResult> {
+    return searchExperiments(await this.listExperiments(request.viewType), request);
+  }
+
   async logBatch(runId: string, batch: Batch): Promise<void> {
     validateBatch(batch);
     const { runDir, run } = await this.#activeRun(runId);
@@ -551,6 +574,17 @@ export class FileStore implements TrackingStore {
 
   async readArtifact(runId: string, path: string): Promise<Uint8Array> {
     return readArtifactFile((await this.#artifactDir(runId)).dir, path);
+  }
+
+  /** Changes whenever anything in the run's folder, or its artifacts kept elsewhere, changes. */
+  async runStamp(runId: string): Promise<string> {
+    const { runDir, dir } = await this.#artifactDir(runId).catch(async () => ({
+      runDir: await this.#runDir(runId),
+      dir: "",
+    }));
+    const inside = dir === "" || dir.startsWith(`${runDir}/`);
+    const stamps = await Promise.all([stampFolder(runDir), inside ? "" : stampFolder(dir)]);
+    return stamps.join("+");
   }
 
   async flush(): Promise<void> {}

@@ -34,7 +34,15 @@ async function isStale(path: string): Promise<boolean> {
   return Date.now() - mtimeMs > STALE_MS;
 }
 
-export async function withLock<T>(path: string, work: () => Promise<T>): Promise<T> {
+/**
+ * Runs `work` holding the lock at `path`. Waits up to a minute for another holder, or, with
+ * `wait: false`, fails at once naming the holder.
+ */
+export async function withLock<T>(
+  path: string,
+  work: () => Promise<T>,
+  options: { wait?: boolean } = {},
+): Promise<T> {
   const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
@@ -46,10 +54,14 @@ export async function withLock<T>(path: string, work: () => Promise<T>): Promise
         await fs.rm(path, { force: true });
         continue;
       }
-      if (Date.now() - started > GIVE_UP_MS) {
-        throw new MlflowError("TEMPORARILY_UNAVAILABLE", `The tree is locked by ${path}`, {
-          hint: "Another mlruns process holds it; if none is running, delete that file",
-        });
+      if (options.wait === false || Date.now() - started > GIVE_UP_MS) {
+        const holder = await fs.readFile(path, "utf8").catch(() => "");
+        const [pid, host] = holder.split(" ");
+        throw new MlflowError(
+          "TEMPORARILY_UNAVAILABLE",
+          `${path} is held by process ${pid ?? "?"} on ${host ?? "?"}`,
+          { hint: "Wait for that mlruns process to finish; if none is running, delete the file" },
+        );
       }
       await sleep(Math.min(5 + attempt * 5, 100));
     }

@@ -35,7 +35,19 @@ import {
   validateRunName,
   validateTag,
 } from "../../validation.ts";
-import type { CreateRunOptions, TrackingStore, UpdateRunOptions } from "../store.ts";
+import {
+  type SearchExperimentsResult,
+  type SearchRunsResult,
+  searchExperiments,
+  searchRuns,
+} from "../../search/index.ts";
+import type {
+  CreateRunOptions,
+  SearchExperimentsRequest,
+  SearchRunsRequest,
+  TrackingStore,
+  UpdateRunOptions,
+} from "../store.ts";
 
 interface ExperimentState {
   experimentId: string;
@@ -313,6 +325,16 @@ export class MemoryStore implements TrackingStore {
 
   async restoreRun(runId: string): Promise<void> {
     this.#run(runId).info.lifecycleStage = "active";
+  }
+
+  async searchRuns(request: SearchRunsRequest): Promise<SearchRunsResult> {
+    return searchRuns(await this.listRuns(request.experimentIds, request.viewType), request);
+  }
+
+  async searchExperiments(
+    request: SearchExperimentsRequest = {},
+  ): Promise<SearchExperimentsResult> {
+    return searchExperiments(await this.listExperiments(request.viewType), request);
   }
 
   async listRuns(experimentIds: string[], viewType: ViewType = "ACTIVE_ONLY"): Promise<Run[]> {

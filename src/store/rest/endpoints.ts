@@ -1,0 +1,62 @@
+/**
+ * The REST 2.0 endpoints the RestStore calls: method and path under the server's base URL, in
+ * one table (as MLflow's own RestStore keeps them). Request and response shapes are in
+ * `convert.ts`; limits for log-batch in `batch.ts`.
+ */
+import type { HttpMethod } from "./transport.ts";
+
+const API = "/api/2.0/mlflow";
+
+export const ENDPOINTS = {
+  createExperiment: ["POST", `${API}/experiments/create`],
+  getExperiment: ["GET", `${API}/experiments/get`],
+  getExperimentByName: ["GET", `${API}/experiments/get-by-name`],
+  searchExperiments: ["POST", `${API}/experiments/search`],
+  updateExperiment: ["POST", `${API}/experiments/update`],
+  setExperimentTag: ["POST", `${API}/experiments/set-experiment-tag`],
+  /** MLflow 3 only; a 2.x server answers 404 with an HTML page. */
+  deleteExperimentTag: ["POST", `${API}/experiments/delete-experiment-tag`],
+  deleteExperiment: ["POST", `${API}/experiments/delete`],
+  restoreExperiment: ["POST", `${API}/experiments/restore`],
+
+  createRun: ["POST", `${API}/runs/create`],
+  getRun: ["GET", `${API}/runs/get`],
+  updateRun: ["POST", `${API}/runs/update`],
+  deleteRun: ["POST", `${API}/runs/delete`],
+  restoreRun: ["POST", `${API}/runs/restore`],
+  searchRuns: ["POST", `${API}/runs/search`],
+  logBatch: ["POST", `${API}/runs/log-batch`],
+  deleteTag: ["POST", `${API}/runs/delete-tag`],
+  logInputs: ["POST", `${API}/runs/log-inputs`],
+  getMetricHistory: ["GET", `${API}/metrics/get-history`],
+
+  /** Run-scoped listing: paths relative to the run's artifact root. */
+  listArtifacts: ["GET", `${API}/artifacts/list`],
+} as const satisfies Record<string, readonly [HttpMethod, string]>;
+
+export type Endpoint = keyof typeof ENDPOINTS;
+
+/** The artifact proxy (`mlflow server --serve-artifacts`): PUT uploads, GET downloads. */
+export const ARTIFACT_PROXY = "/api/2.0/mlflow-artifacts/artifacts";
+
+/** Page sizes: the largest the servers accept without complaint. */
+export const PAGE_SIZE = {
+  experiments: 1000,
+  runs: 1000,
+  /** Always sent: before MLflow 3.14 an omitted max_results returned no metrics at all. */
+  metricHistory: 25000,
+} as const;
+
+/** Follows `next_page_token` to the last page and returns every page's items in order. */
+export async function allPages<T>(
+  fetchPage: (pageToken: string | undefined) => Promise<{ items?: T[]; next?: string }>,
+): Promise<T[]> {
+  const items: T[] = [];
+  let pageToken: string | undefined;
+  do {
+    const page = await fetchPage(pageToken);
+    items.push(...(page.items ?? []));
+    pageToken = page.next || undefined;
+  } while (pageToken !== undefined);
+  return items;
+}

@@ -1,0 +1,399 @@
+/**
+ * RestStore: the TrackingStore on a real MLflow tracking server, over REST API 2.0. A thin
+ * translator: it checks its input with the rules every store shares (so bad input fails the same
+ * way everywhere and nothing half-valid is sent), calls one endpoint per method through
+ * `client.ts`, and maps the JSON back to our entities.
+ */
+import type { HttpConfig } from "../../config.ts";
+import {
+  type Batch,
+  type DatasetInput,
+  type Experiment,
+  type FileInfo,
+  type Metric,
+  RUN_STATUSES,
+  type Run,
+  type RunInfo,
+  type ViewType,
+} from "../../entities.ts";
+import { invalid, isMlflowError, MlflowError } from "../../errors.ts";
+import { resolveRunName, resolveUserId, runNameFromTags } from "../../run-name.ts";
+import {
+  validateArtifactPath,
+  validateBatch,
+  validateExperimentId,
+  validateExperimentName,
+  validateInputs,
+  validateKey,
+  validateRunId,
+  validateRunName,
+  validateTag,
+} from "../../validation.ts";
+import type { SearchExperimentsResult, SearchRunsResult } from "../../search/index.ts";
+import type {
+  CreateRunOptions,
+  SearchExperimentsRequest,
+  SearchRunsRequest,
+  TrackingStore,
+  UpdateRunOptions,
+} from "../store.ts";
+import { listArtifacts, proxyRoot, readArtifactFile, uploadArtifacts } from "./artifacts.ts";
+import { type CallOptions, DEFAULT_HTTP, RestClient } from "./client.ts";
+import {
+  datasetInputToJson,
+  type ExperimentJson,
+  experimentFromJson,
+  type MetricJson,
+  metricFromJson,
+  type RunInfoJson,
+  type RunJson,
+  runFromJson,
+  runInfoFromJson,
+  tagsToJson,
+} from "./convert.ts";
+import { allPages, ENDPOINTS, type Endpoint, PAGE_SIZE } from "./endpoints.ts";
+import { sendBatch } from "./log-batch.ts";
+
+const DEFAULT_EXPERIMENT_ID = "0";
+
+export class RestStore implements TrackingStore {
+  readonly uri: string;
+  readonly #client: RestClient;
+  /** Artifact roots by run id: they never change once a run exists. */
+  readonly #artifactRoots = new Map<string, string>();
+
+  constructor(baseUrl: string, http: HttpConfig = DEFAULT_HTTP) {
+    this.#client = new RestClient(baseUrl, http);
+    this.uri = this.#client.url;
+  }
+
+  #call<T>(endpoint: Endpoint, options: CallOptions = {}): Promise<T> {
+    const [method, path] = ENDPOINTS[endpoint];
+    return this.#client.json<T>(method, path, options);
+  }
+
+  // ---- experiments ------------------------------------------------------------------------
+
+  async createExperiment(
+    name: string,
+    options: { artifactLocation?: string; tags?: Record<string, string> } = {},
+  ): Promise<string> {
+    validateExperimentName(name);
+    for (const [key, value] of Object.entries(options.tags ?? {})) {
+      validateTag("experiment tag", key, value);
+    }
+    const json: Record<string, unknown> = { name, tags: tagsToJson(options.tags) };
+    if (options.artifactLocation) json.artifact_location = options.artifactLocation;
+    // Not retried once sent: a lost answer would make the retry fail as a duplicate name.
+    const response = await this.#call<{ experiment_id?: string }>("createExperiment", {
+      json,
+      retry: "unsent",
+    });
+    return String(response.experiment_id);
+  }
+
+  async getExperiment(experimentId: string): Promise<Experiment> {
+    validateExperimentId(experimentId);
+    const response = await this.#call<{ experiment?: ExperimentJson }>("getExperiment", {
+      query: { experiment_id: experimentId },
+    });
+    return experimentFromJson(response.experiment ?? {});
+  }
+
+  async getExperimentByName(name: string): Promise<Experiment | null> {
+    try {
+      const response = await this.#call<{ experiment?: ExperimentJson }>("getExperimentByName", {
+        query: { experiment_name: name },
+      });
+      return experimentFromJson(response.experiment ?? {});
+    } catch (error) {
+      if (isMlflowError(error, "RESOURCE_DOES_NOT_EXIST")) return null;
+      throw error;
+    }
+  }
+
+  async listExperiments(viewType: ViewType = "ACTIVE_ONLY"): Promise<Experiment[]> {
+    return allPages(async (pageToken) => {
+      const page = await this.searchExperiments({
+        viewType,
+        maxResults: PAGE_SIZE.experiments,
+        ...(pageToken === undefined ? {} : { pageToken }),
+      });
+      return { items: page.experiments, next: page.nextPageToken };
+    });
+  }
+
+  /** The server's own `search_experiments`. */
+  async searchExperiments(
+    request: SearchExperimentsRequest = {},
+  ): Promise<SearchExperimentsResult> {
+    type Page = { experiments?: ExperimentJson[]; next_page_token?: string };
+    const page = await this.#call<Page>("searchExperiments", {
+      json: {
+        view_type: request.viewType ?? "ACTIVE_ONLY",
+        max_results: request.maxResults ?? 1000,
+        filter: request.filter ?? "",
+        order_by: request.orderBy ?? [],
+        page_token: request.pageToken,
+      },
+    });
+    const result: SearchExperimentsResult = {
+      experiments: (page.experiments ?? []).map(experimentFromJson),
+    };
+    if (page.next_page_token) result.nextPageToken = page.next_page_token;
+    return result;
+  }
+
+  async renameExperiment(experimentId: string, newName: string): Promise<void> {
+    validateExperimentId(experimentId);
+    validateExperimentName(newName);
+    try {
+      await this.#call("updateExperiment", {
+        json: { experiment_id: experimentId, new_name: newName },
+      });
+    } catch (error) {
+      // The SQL store reports a taken name as a bare unique-constraint failure (BAD_REQUEST).
+      if (!isMlflowError(error, "BAD_REQUEST")) throw error;
+      const holder = await this.getExperimentByName(newName).catch(() => null);
+      if (holder === null || holder.experimentId === experimentId) throw error;
+      const deleted = holder.lifecycleStage === "deleted" ? " in deleted state" : "";
+      throw new MlflowError(
+        "RESOURCE_ALREADY_EXISTS",
+        `Experiment '${newName}' already exists${deleted} (id ${holder.experimentId})`,
+        { cause: error, hint: "Choose another name." },
+      );
+    }
+  }
+
+  async setExperimentTag(experimentId: string, key: string, value: string): Promise<void> {
+    validateExperimentId(experimentId);
+    validateTag("experiment tag", key, value);
+    await this.#call("setExperimentTag", { json: { experiment_id: experimentId, key, value } });
+  }
+
+  async deleteExperimentTag(experimentId: string, key: string): Promise<void> {
+    validateExperimentId(experimentId);
+    validateKey("experiment tag", key);
+    try {
+      await this.#call("deleteExperimentTag", { json: { experiment_id: experimentId, key } });
+    } catch (error) {
+      if (!isMlflowError(error, "ENDPOINT_NOT_FOUND")) throw error;
+      const version = await this.serverVersion().catch(() => "unknown");
+      throw new MlflowError(
+        "ENDPOINT_NOT_FOUND",
+        `The MLflow server at ${this.uri} (version ${version}) cannot delete experiment tags: ` +
+          "it has no experiments/delete-experiment-tag endpoint (MLflow 2.x servers lack it; MLflow 3 has it)",
+        {
+          cause: error,
+          hint: "Upgrade the server to MLflow 3, or set the tag to an empty value instead.",
+        },
+      );
+    }
+  }
+
+  async deleteExperiment(experimentId: string): Promise<void> {
+    validateExperimentId(experimentId);
+    // MLflow's server lets the default experiment go; every mlruns store keeps it.
+    if (experimentId === DEFAULT_EXPERIMENT_ID) {
+      throw invalid(
+        `Cannot delete the default experiment '${DEFAULT_EXPERIMENT_ID}': it is reserved`,
+        "Delete its runs instead.",
+      );
+    }
+    await this.#call("deleteExperiment", { json: { experiment_id: experimentId } });
+  }
+
+  async restoreExperiment(experimentId: string): Promise<void> {
+    validateExperimentId(experimentId);
+    await this.#call("restoreExperiment", { json: { experiment_id: experimentId } });
+  }
+
+  // ---- runs -------------------------------------------------------------------------------
+
+  async createRun(options: CreateRunOptions): Promise<Run> {
+    const { experimentId, startTime } = options;
+    validateExperimentId(experimentId);
+    const tags = { ...options.tags };
+    validateBatch({ tags });
+    if (startTime !== undefined && (!Number.isSafeInteger(startTime) || startTime < 0)) {
+      throw invalid(`startTime must be a non-negative integer (ms), got ${String(startTime)}`);
+    }
+    const runName = resolveRunName(options.runName, tags);
+    const userId = resolveUserId(options.userId, tags);
+    tags["mlflow.runName"] = runName;
+    // The server stores an omitted start_time as 0 and an omitted user_id as "": send both.
+    const response = await this.#call<{ run?: RunJson }>("createRun", {
+      json: {
+        experiment_id: experimentId,
+        run_name: runName,
+        user_id: userId,
+        start_time: startTime ?? Date.now(),
+        tags: tagsToJson(tags),
+      },
+      retry: "unsent",
+    });
+    const run = runFromJson(response.run ?? {});
+    this.#artifactRoots.set(run.info.runId, run.info.artifactUri);
+    return run;
+  }
+
+  async getRun(runId: string): Promise<Run> {
+    validateRunId(runId);
+    const response = await this.#call<{ run?: RunJson }>("getRun", { query: { run_id: runId } });
+    const run = runFromJson(response.run ?? {});
+    this.#artifactRoots.set(run.info.runId, run.info.artifactUri);
+    return run;
+  }
+
+  async updateRun(runId: string, update: UpdateRunOptions): Promise<RunInfo> {
+    validateRunId(runId);
+    const { status, endTime, runName } = update;
+    // The server silently ignores a status name it does not know.
+    if (status !== undefined && !RUN_STATUSES.includes(status)) {
+      throw invalid(
+        `Invalid run status '${String(status)}': use one of ${RUN_STATUSES.join(", ")}`,
+      );
+    }
+    if (endTime != null && (!Number.isSafeInteger(endTime) || endTime < 0)) {
+      throw invalid(`endTime must be a non-negative integer (ms), got ${String(endTime)}`);
+    }
+    if (runName !== undefined) validateRunName(runName);
+    const json: Record<string, unknown> = { run_id: runId };
+    if (status !== undefined) json.status = status;
+    // An omitted end_time leaves it unchanged; 0 is what the server reports as "no end time".
+    if (endTime !== undefined) json.end_time = endTime ?? 0;
+    if (runName !== undefined && runName !== "") json.run_name = runName;
+    const response = await this.#call<{ run_info?: RunInfoJson }>("updateRun", { json });
+    const info = runInfoFromJson(response.run_info ?? {});
+    // Older servers leave run_name out of run_info; the run's tag has it.
+    if (info.runName === "") info.runName = (await this.getRun(runId)).info.runName;
+    return info;
+  }
+
+  async deleteRun(runId: string): Promise<void> {
+    validateRunId(runId);
+    await this.#call("deleteRun", { json: { run_id: runId } });
+  }
+
+  async restoreRun(runId: string): Promise<void> {
+    validateRunId(runId);
+    await this.#call("restoreRun", { json: { run_id: runId } });
+  }
+
+  async listRuns(experimentIds: string[], viewType: ViewType = "ACTIVE_ONLY"): Promise<Run[]> {
+    if (experimentIds.length === 0) return [];
+    return allPages(async (pageToken) => {
+      const page = await this.searchRuns({
+        experimentIds,
+        viewType,
+        maxResults: PAGE_SIZE.runs,
+        ...(pageToken === undefined ? {} : { pageToken }),
+      });
+      return { items: page.runs, next: page.nextPageToken };
+    });
+  }
+
+  /** The server's own `search_runs`: the filter, order and paging are evaluated there. */
+  async searchRuns(request: SearchRunsRequest): Promise<SearchRunsResult> {
+    for (const id of request.experimentIds) validateExperimentId(id);
+    type Page = { runs?: RunJson[]; next_page_token?: string };
+    const page = await this.#call<Page>("searchRuns", {
+      json: {
+        experiment_ids: request.experimentIds,
+        filter: request.filter ?? "",
+        run_view_type: request.viewType ?? "ACTIVE_ONLY",
+        max_results: request.maxResults ?? 1000,
+        order_by: request.orderBy ?? [],
+        page_token: request.pageToken,
+      },
+    });
+    const result: SearchRunsResult = { runs: (page.runs ?? []).map(runFromJson) };
+    if (page.next_page_token) result.nextPageToken = page.next_page_token;
+    return result;
+  }
+
+  // ---- run data ---------------------------------------------------------------------------
+
+  async logBatch(runId: string, batch: Batch): Promise<void> {
+    validateRunId(runId);
+    validateBatch(batch);
+    const newName = runNameFromTags(batch.tags);
+    if (newName !== undefined) validateRunName(newName);
+    await sendBatch(runId, batch, {
+      post: (request) => this.#call("logBatch", { json: { run_id: runId, ...request } }),
+      getRun: (id) => this.getRun(id),
+      getMetricHistory: (id, key) => this.getMetricHistory(id, key),
+    });
+  }
+
+  async deleteTag(runId: string, key: string): Promise<void> {
+    validateRunId(runId);
+    validateKey("tag", key);
+    await this.#call("deleteTag", { json: { run_id: runId, key } });
+  }
+
+  async getMetricHistory(runId: string, key: string): Promise<Metric[]> {
+    validateRunId(runId);
+    validateKey("metric", key);
+    type Page = { metrics?: MetricJson[]; next_page_token?: string };
+    const points = await allPages(async (pageToken) => {
+      const page = await this.#call<Page>("getMetricHistory", {
+        query: {
+          run_id: runId,
+          metric_key: key,
+          max_results: PAGE_SIZE.metricHistory,
+          page_token: pageToken,
+        },
+      });
+      return { items: page.metrics, next: page.next_page_token };
+    });
+    // The server answers an unknown run with an empty history; other stores say it is unknown.
+    if (points.length === 0) await this.getRun(runId);
+    return points.map(metricFromJson);
+  }
+
+  async logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {
+    validateRunId(runId);
+    validateInputs(inputs);
+    if (inputs.length === 0) {
+      await this.getRun(runId);
+      return;
+    }
+    await this.#call("logInputs", {
+      json: { run_id: runId, datasets: inputs.map(datasetInputToJson) },
+    });
+  }
+
+  // ---- artifacts --------------------------------------------------------------------------
+
+  async logArtifact(runId: string, localPath: string, artifactPath?: string): Promise<void> {
+    const root = await this.#artifactRoot(runId);
+    await uploadArtifacts(this.#client, root, localPath, artifactPath);
+  }
+
+  async listArtifacts(runId: string, path?: string): Promise<FileInfo[]> {
+    validateRunId(runId);
+    if (path !== undefined && path !== "") validateArtifactPath(path);
+    return listArtifacts(this.#client, runId, path || undefined);
+  }
+
+  async readArtifact(runId: string, path: string): Promise<Uint8Array> {
+    validateArtifactPath(path);
+    const root = await this.#artifactRoot(runId);
+    return readArtifactFile(this.#client, runId, root, path);
+  }
+
+  async flush(): Promise<void> {}
+
+  /** The server's MLflow version, from `/version` (plain text). */
+  async serverVersion(): Promise<string> {
+    const response = await this.#client.send("GET", "/version", { retry: "unsent" });
+    return response.body.toString("utf8").trim();
+  }
+
+  async #artifactRoot(runId: string): Promise<string> {
+    validateRunId(runId);
+    const uri = this.#artifactRoots.get(runId) ?? (await this.getRun(runId)).info.artifactUri;
+    return proxyRoot(this.#client, runId, uri);
+  }
+}

@@ -1,0 +1,233 @@
+/**
+ * One HTTP exchange over node:http / node:https: TLS options (CA bundle, insecure), an idle
+ * timeout, a body from memory or streamed from a file, and a plain description of what failed on
+ * the network. Node's built-in `fetch` cannot take TLS options without the `undici` package, so
+ * this uses the core modules instead. Retries and MLflow errors live in `client.ts`.
+ */
+import { createReadStream, readFileSync } from "node:fs";
+import http, { type IncomingHttpHeaders } from "node:http";
+import https from "node:https";
+import { invalid, MlflowError } from "../../errors.ts";
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/** A request body: bytes in memory, or a local file streamed afresh on every attempt. */
+export type Body = Uint8Array | { file: string; size: number };
+
+export interface Exchange {
+  method: HttpMethod;
+  url: URL;
+  headers: Record<string, string>;
+  body?: Body;
+  /** Idle timeout in milliseconds: no bytes sent or received for this long fails the attempt. */
+  timeoutMs: number;
+}
+
+export interface RawResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** Why an exchange failed before a complete response arrived. */
+export interface NetworkFailure {
+  kind: "dns" | "refused" | "unreachable" | "reset" | "timeout" | "tls" | "other";
+  /** One line for a person: what failed, without credentials. */
+  detail: string;
+  /** True when the server cannot have seen the request (it never connected). */
+  beforeConnect: boolean;
+  /** True when repeating the attempt may help. */
+  transient: boolean;
+  cause: unknown;
+}
+
+export class NetworkError extends Error {
+  override readonly name = "NetworkError";
+  readonly failure: NetworkFailure;
+  constructor(failure: NetworkFailure) {
+    super(failure.detail, { cause: failure.cause });
+    this.failure = failure;
+  }
+}
+
+export interface TlsOptions {
+  insecureTls: boolean;
+  serverCertPath?: string | undefined;
+}
+
+/** Keep-alive agents for one client; sockets idle in the pool do not keep the process alive. */
+export function makeAgents(tls: TlsOptions): { http: http.Agent; https: https.Agent } {
+  if (tls.insecureTls && tls.serverCertPath) {
+    throw invalid(
+      "MLFLOW_TRACKING_INSECURE_TLS and MLFLOW_TRACKING_SERVER_CERT_PATH are mutually exclusive",
+      "Either trust the server through a CA bundle, or turn certificate checks off; not both.",
+    );
+  }
+  let ca: Buffer | undefined;
+  if (tls.serverCertPath) {
+    try {
+      ca = readFileSync(tls.serverCertPath);
+    } catch (cause) {
+      throw new MlflowError(
+        "INVALID_PARAMETER_VALUE",
+        `Cannot read the CA bundle MLFLOW_TRACKING_SERVER_CERT_PATH=${tls.serverCertPath}`,
+        { cause, hint: "Point it at a readable PEM file with the server's CA certificates." },
+      );
+    }
+  }
+  return {
+    http: new http.Agent({ keepAlive: true, maxSockets: 16 }),
+    https: new https.Agent({
+      keepAlive: true,
+      maxSockets: 16,
+      rejectUnauthorized: !tls.insecureTls,
+      ...(ca === undefined ? {} : { ca }),
+    }),
+  };
+}
+
+const TLS_CODES = new Set([
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "ERR_SSL_WRONG_VERSION_NUMBER",
+  "EPROTO",
+]);
+
+function describe(error: unknown, url: URL, connected: boolean): NetworkFailure {
+  const code = (error as { code?: string }).code ?? "";
+  const where = url.host;
+  const base = { cause: error, beforeConnect: !connected };
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME") {
+    return {
+      ...base,
+      kind: "dns",
+      detail: `DNS lookup of '${url.hostname}' failed (${code})`,
+      transient: code === "EAI_AGAIN",
+    };
+  }
+  if (code === "ECONNREFUSED") {
+    return {
+      ...base,
+      kind: "refused",
+      detail: `connection refused: nothing is listening on ${where}`,
+      transient: true,
+    };
+  }
+  if (code === "EHOSTUNREACH" || code === "ENETUNREACH" || code === "EADDRNOTAVAIL") {
+    return {
+      ...base,
+      kind: "unreachable",
+      detail: `${where} is unreachable (${code})`,
+      transient: true,
+    };
+  }
+  if (TLS_CODES.has(code) || /certificate|ssl|tls/i.test(String((error as Error).message))) {
+    return {
+      ...base,
+      kind: "tls",
+      detail: `TLS handshake with ${where} failed: ${(error as Error).message} (${code || "TLS"})`,
+      transient: false,
+    };
+  }
+  if (code === "ETIMEDOUT" || code === "ESOCKETTIMEDOUT") {
+    return {
+      ...base,
+      kind: "timeout",
+      detail: `connecting to ${where} timed out`,
+      transient: true,
+    };
+  }
+  if (code === "ECONNRESET" || code === "EPIPE" || code === "ECONNABORTED") {
+    return {
+      ...base,
+      kind: "reset",
+      detail: `the connection to ${where} was closed before a complete response (${code})`,
+      transient: true,
+    };
+  }
+  return {
+    ...base,
+    kind: "other",
+    detail: `request to ${where} failed: ${(error as Error).message ?? String(error)}`,
+    transient: true,
+  };
+}
+
+/** Sends one request and reads the whole response; rejects with a NetworkError on failure. */
+export function exchange(
+  request: Exchange,
+  agents: { http: http.Agent; https: https.Agent },
+): Promise<RawResponse> {
+  const { url, method, body, timeoutMs } = request;
+  const secure = url.protocol === "https:";
+  const headers: Record<string, string> = { ...request.headers };
+  if (body !== undefined) {
+    headers["Content-Length"] = String(body instanceof Uint8Array ? body.byteLength : body.size);
+  }
+  return new Promise<RawResponse>((resolve, reject) => {
+    let connected = false;
+    let settled = false;
+    const fail = (error: unknown) => {
+      if (settled) return;
+      settled = true;
+      if (error instanceof NetworkError) reject(error);
+      else {
+        const failure = describe(error, url, connected);
+        // A keep-alive socket the server had already closed: the request never reached it.
+        if (failure.kind === "reset" && req.reusedSocket) failure.beforeConnect = true;
+        reject(new NetworkError(failure));
+      }
+    };
+    const req = (secure ? https : http).request(url, {
+      method,
+      headers,
+      agent: secure ? agents.https : agents.http,
+    });
+    req.on("socket", (socket) => {
+      const connecting = (socket as { connecting?: boolean }).connecting;
+      if (!connecting) connected = true;
+      else socket.once(secure ? "secureConnect" : "connect", () => (connected = true));
+    });
+    req.setTimeout(timeoutMs, () => {
+      const seconds = Math.round(timeoutMs / 100) / 10;
+      req.destroy(
+        new NetworkError({
+          kind: "timeout",
+          detail: connected
+            ? `no response from ${url.host} within ${seconds} s`
+            : `connecting to ${url.host} timed out after ${seconds} s`,
+          beforeConnect: !connected,
+          transient: true,
+          cause: undefined,
+        }),
+      );
+    });
+    req.on("error", fail);
+    req.on("response", (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("error", fail);
+      res.on("aborted", () =>
+        fail(Object.assign(new Error("response aborted"), { code: "ECONNRESET" })),
+      );
+      res.on("end", () => {
+        if (settled) return;
+        settled = true;
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+      });
+    });
+    if (body === undefined) req.end();
+    else if (body instanceof Uint8Array) req.end(body);
+    else {
+      const stream = createReadStream(body.file);
+      stream.on("error", (error) => req.destroy(error));
+      stream.pipe(req);
+    }
+  });
+}

@@ -1,0 +1,200 @@
+/**
+ * Carries out a RunPlan on the target store, through the TrackingStore interface only. The ledger
+ * marks the run dirty before the first write and clean after the last, so an interrupted copy is
+ * checked against the target next time instead of trusted. A batch the target refuses is retried
+ * item by item, so one bad value is reported and everything else still goes.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Batch, Metric, Run } from "../entities.ts";
+import { isMlflowError } from "../errors.ts";
+import type { TrackingStore } from "../store/store.ts";
+import type { Ledger } from "./ledger.ts";
+import { creationTags, type RunPlan } from "./plan.ts";
+
+export interface SyncIssue {
+  /** The source run (or experiment) the problem belongs to. */
+  sourceRunId?: string;
+  experiment?: string;
+  what: string;
+  message: string;
+}
+
+export interface CopyContext {
+  source: TrackingStore;
+  target: TrackingStore;
+  ledger: Ledger;
+  sourceTree: string;
+  issues: SyncIssue[];
+  /** Called after each chunk of work: points, bytes. */
+  onProgress: (done: { points?: number; bytes?: number }) => void;
+}
+
+const PARAM_CHUNK = 100;
+const TAG_CHUNK = 100;
+const METRIC_CHUNK = 1000;
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Sends a batch; when the target refuses it, sends each item alone and reports the refused. */
+async function sendBatch(
+  context: CopyContext,
+  runId: string,
+  sourceRunId: string,
+  batch: Batch,
+): Promise<void> {
+  try {
+    await context.target.logBatch(runId, batch);
+    return;
+  } catch (error) {
+    if (!isMlflowError(error, "INVALID_PARAMETER_VALUE")) throw error;
+    const singles: [string, Batch][] = [
+      ...(batch.metrics ?? []).map((m): [string, Batch] => [
+        `metric ${m.key}@${m.step}`,
+        { metrics: [m] },
+      ]),
+      ...Object.entries(batch.params ?? {}).map(([k, v]): [string, Batch] => [
+        `param ${k}`,
+        { params: { [k]: v } },
+      ]),
+      ...Object.entries(batch.tags ?? {}).map(([k, v]): [string, Batch] => [
+        `tag ${k}`,
+        { tags: { [k]: v } },
+      ]),
+    ];
+    if (singles.length === 1) {
+      context.issues.push({
+        sourceRunId,
+        what: singles[0]?.[0] ?? "batch",
+        message: (error as Error).message,
+      });
+      return;
+    }
+    for (const [, single] of singles) await sendBatch(context, runId, sourceRunId, single);
+  }
+}
+
+/** Uploads the plan's artifact files; returns the paths the target refused. */
+async function copyArtifacts(
+  context: CopyContext,
+  plan: RunPlan,
+  targetRunId: string,
+): Promise<string[]> {
+  const refused: string[] = [];
+  if (plan.artifacts.length === 0) return refused;
+  const scratch = await mkdtemp(join(tmpdir(), "mlruns-sync-"));
+  try {
+    for (const [index, file] of plan.artifacts.entries()) {
+      const slash = file.path.lastIndexOf("/");
+      const name = file.path.slice(slash + 1);
+      const folder = join(scratch, String(index));
+      await mkdir(folder);
+      const local = join(folder, name);
+      await writeFile(local, await context.source.readArtifact(plan.sourceRunId, file.path));
+      try {
+        await context.target.logArtifact(
+          targetRunId,
+          local,
+          slash < 0 ? undefined : file.path.slice(0, slash),
+        );
+      } catch (error) {
+        if (!isMlflowError(error, "INVALID_PARAMETER_VALUE")) throw error;
+        context.issues.push({
+          sourceRunId: plan.sourceRunId,
+          what: `artifact ${file.path}`,
+          message: error.message,
+        });
+        refused.push(file.path);
+      }
+      await rm(folder, { recursive: true, force: true });
+      context.onProgress({ bytes: file.fileSize ?? 0 });
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  return refused;
+}
+
+/**
+ * Copies one run to `targetExperimentId` following `plan`; returns the target run id. `stamp` is
+ * the source run's stamp, recorded in the ledger once the copy is complete.
+ */
+export async function copyRun(
+  context: CopyContext,
+  source: Run,
+  plan: RunPlan,
+  target: { runId: string | undefined; experimentId: string },
+  stamp: string,
+): Promise<string> {
+  const { info } = source;
+  const issuesBefore = context.issues.length;
+  const previous = context.ledger.run(info.runId);
+  let targetRunId = target.runId;
+  if (plan.create || targetRunId === undefined) {
+    const created = await context.target.createRun({
+      experimentId: target.experimentId,
+      runName: info.runName,
+      startTime: info.startTime,
+      userId: info.userId,
+      tags: creationTags(source, context.sourceTree),
+    });
+    targetRunId = created.info.runId;
+  }
+  await context.ledger.setRun(info.runId, {
+    targetRunId,
+    targetExperimentId: target.experimentId,
+    stamp: previous?.stamp ?? "",
+    metrics: previous?.targetRunId === targetRunId ? previous.metrics : {},
+    artifacts: previous?.targetRunId === targetRunId ? previous.artifacts : {},
+    dirty: true,
+  });
+  if (plan.restore) await context.target.restoreRun(targetRunId);
+  for (const part of chunks(Object.entries(plan.params), PARAM_CHUNK)) {
+    await sendBatch(context, targetRunId, info.runId, { params: Object.fromEntries(part) });
+  }
+  for (const conflict of plan.conflicts) {
+    context.issues.push({
+      sourceRunId: info.runId,
+      what: `param ${conflict.key}`,
+      message: `the target has '${conflict.target}', the source '${conflict.source}'; params cannot change`,
+    });
+  }
+  for (const part of chunks<Metric>(plan.metrics, METRIC_CHUNK)) {
+    await sendBatch(context, targetRunId, info.runId, { metrics: part });
+    context.onProgress({ points: part.length });
+  }
+  for (const part of chunks(Object.entries(plan.tags), TAG_CHUNK)) {
+    await sendBatch(context, targetRunId, info.runId, { tags: Object.fromEntries(part) });
+  }
+  if (plan.inputs.length > 0) {
+    try {
+      await context.target.logInputs(targetRunId, plan.inputs);
+    } catch (error) {
+      if (!isMlflowError(error, "INVALID_PARAMETER_VALUE")) throw error;
+      context.issues.push({
+        sourceRunId: info.runId,
+        what: "dataset inputs",
+        message: error.message,
+      });
+    }
+  }
+  const refused = await copyArtifacts(context, plan, targetRunId);
+  if (plan.finish) await context.target.updateRun(targetRunId, plan.finish);
+  if (plan.delete) await context.target.deleteRun(targetRunId);
+  const artifacts = { ...plan.manifest };
+  for (const path of refused) delete artifacts[path];
+  await context.ledger.setRun(info.runId, {
+    targetRunId,
+    targetExperimentId: target.experimentId,
+    // A run with refused items, or a parent not yet copied, is examined again next time.
+    stamp: context.issues.length > issuesBefore || plan.parentPending ? "" : stamp,
+    metrics: plan.metricCounts,
+    artifacts,
+  });
+  return targetRunId;
+}

@@ -1,0 +1,45 @@
+/**
+ * How a copied run is recognised again: tags on the remote run naming the local run and the tree
+ * it came from, and the tree's own id, kept in a plain file at the tree's root (copied along
+ * with the tree, so a tree rsync'ed to another machine is still the same source).
+ */
+import { randomUUID } from "node:crypto";
+import { promises as fs } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createFile } from "../store/file/atomic.ts";
+
+export const SOURCE_TAGS = {
+  runId: "mlruns.source.run_id",
+  tree: "mlruns.source.tree",
+  /** The local parent, kept when the parent itself was not copied. */
+  parentRunId: "mlruns.source.parent_run_id",
+} as const;
+
+export const TREE_ID_FILE = ".mlruns-tree-id";
+
+/** The id of the tree behind a `file://` store URI, created on first use; for others, the URI. */
+export async function sourceId(storeUri: string): Promise<string> {
+  if (!storeUri.startsWith("file:")) return publicUri(storeUri);
+  const path = join(fileURLToPath(storeUri), TREE_ID_FILE);
+  await createFile(path, randomUUID());
+  return (await fs.readFile(path, "utf8")).trim();
+}
+
+/** A store URI without credentials, safe to print and to keep in a ledger. */
+export function publicUri(uri: string): string {
+  try {
+    const url = new URL(uri);
+    url.username = "";
+    url.password = "";
+    return url.href.replace(/\/$/, "");
+  } catch {
+    return uri;
+  }
+}
+
+/** The filter that finds the copy of `runId` from `tree` among the target's runs. */
+export function identityFilter(runId: string, tree: string): string {
+  // Run ids and tree ids are hex, UUIDs or URLs: never a quote to escape.
+  return `tags.\`${SOURCE_TAGS.runId}\` = '${runId}' and tags.\`${SOURCE_TAGS.tree}\` = '${tree}'`;
+}

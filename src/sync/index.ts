@@ -1,0 +1,359 @@
+/**
+ * sync: copies runs from one store to another, idempotently and incrementally. Push is
+ * FileStore → RestStore; pull is the same copy with the ends swapped. For each selected run:
+ * find its copy on the target (ledger, else identity tags), read what the target lacks, plan,
+ * copy. Parents go before children so `mlflow.parentRunId` can name the target's parent.
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Experiment, FileInfo, Metric, Run } from "../entities.ts";
+import { SYSTEM_TAGS } from "../entities.ts";
+import { isMlflowError, MlflowError } from "../errors.ts";
+import { withLock } from "../store/file/lock.ts";
+import type { TrackingStore } from "../store/store.ts";
+import { type CopyContext, copyRun, type SyncIssue } from "./copy.ts";
+import { identityFilter, publicUri, sourceId } from "./identity.ts";
+import { LEDGER_FILE, Ledger } from "./ledger.ts";
+import {
+  isEmptyPlan,
+  needsTargetArtifacts,
+  needsTargetHistories,
+  type PlanInput,
+  planRun,
+  type RunPlan,
+} from "./plan.ts";
+
+export type { SyncIssue } from "./copy.ts";
+export type { Conflict, RunPlan } from "./plan.ts";
+
+export interface SyncOptions {
+  source: TrackingStore;
+  target: TrackingStore;
+  /** Experiments to copy, by name or id; every active experiment when absent. */
+  experiments?: string[];
+  /** Only runs matching this MLflow filter string. */
+  filter?: string;
+  /** Only these runs. */
+  runIds?: string[];
+  /** Prepended to experiment names on the target, e.g. `laptop/`. */
+  experimentPrefix?: string;
+  /** Plan only: read both ends, write nothing. */
+  dryRun?: boolean;
+  /** Runs copied at once (default 4). */
+  concurrency?: number;
+  /** The ledger file; default `.mlruns-sync.json` at the root of a file source; `null`: none. */
+  ledgerPath?: string | null;
+  onProgress?: (progress: SyncProgress) => void;
+}
+
+export interface SyncProgress {
+  runsDone: number;
+  runsTotal: number;
+  points: number;
+  bytes: number;
+}
+
+export type RunOutcome = "created" | "updated" | "unchanged" | "failed";
+
+export interface SyncReport {
+  source: string;
+  target: string;
+  dryRun: boolean;
+  experimentsCreated: string[];
+  runs: { sourceRunId: string; targetRunId?: string; outcome: RunOutcome; plan?: RunPlan }[];
+  counts: Record<RunOutcome, number> & {
+    params: number;
+    tags: number;
+    points: number;
+    artifacts: number;
+    bytes: number;
+  };
+  issues: SyncIssue[];
+}
+
+/** Every artifact file of a run, recursively. */
+async function listFiles(store: TrackingStore, runId: string, path?: string): Promise<FileInfo[]> {
+  const files: FileInfo[] = [];
+  for (const entry of await store.listArtifacts(runId, path)) {
+    if (entry.isDir) files.push(...(await listFiles(store, runId, entry.path)));
+    else files.push(entry);
+  }
+  return files;
+}
+
+async function histories(store: TrackingStore, runId: string, keys: string[]) {
+  const out: Record<string, Metric[]> = {};
+  for (const key of keys) out[key] = await store.getMetricHistory(runId, key);
+  return out;
+}
+
+/** Every run of the chosen experiments that the selection names, parents before children. */
+async function selectRuns(options: SyncOptions, experiments: Experiment[]): Promise<Run[][]> {
+  const ids = experiments.map((e) => e.experimentId);
+  const runs: Run[] = [];
+  if (ids.length > 0) {
+    let pageToken: string | undefined;
+    do {
+      const page = await options.source.searchRuns({
+        experimentIds: ids,
+        viewType: "ALL",
+        maxResults: 50_000,
+        ...(options.filter === undefined ? {} : { filter: options.filter }),
+        ...(pageToken === undefined ? {} : { pageToken }),
+      });
+      runs.push(...page.runs);
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+  }
+  const wanted = options.runIds ? new Set(options.runIds) : undefined;
+  const chosen = wanted ? runs.filter((r) => wanted.has(r.info.runId)) : runs;
+  if (wanted && chosen.length < wanted.size) {
+    const found = new Set(chosen.map((r) => r.info.runId));
+    const missing = [...wanted].filter((id) => !found.has(id));
+    throw new MlflowError(
+      "RESOURCE_DOES_NOT_EXIST",
+      `No run ${missing.join(", ")} in the chosen experiments`,
+    );
+  }
+  const byId = new Map(chosen.map((r) => [r.info.runId, r]));
+  const depth = (run: Run, seen = new Set<string>()): number => {
+    const parent = byId.get(run.data.tags[SYSTEM_TAGS.parentRunId] ?? "");
+    if (!parent || seen.has(parent.info.runId)) return 0;
+    seen.add(run.info.runId);
+    return 1 + depth(parent, seen);
+  };
+  const levels: Run[][] = [];
+  for (const run of chosen) (levels[depth(run)] ??= []).push(run);
+  return levels.filter((level) => level !== undefined);
+}
+
+async function chooseExperiments(options: SyncOptions): Promise<Experiment[]> {
+  const active = await options.source.listExperiments("ACTIVE_ONLY");
+  if (!options.experiments?.length) return active;
+  return options.experiments.map((wanted) => {
+    const found = active.find((e) => e.experimentId === wanted || e.name === wanted);
+    if (!found)
+      throw new MlflowError(
+        "RESOURCE_DOES_NOT_EXIST",
+        `No active experiment '${wanted}' in ${publicUri(options.source.uri)}`,
+      );
+    return found;
+  });
+}
+
+async function mapLimit<T>(
+  items: T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await work(items[next++] as T);
+  });
+  await Promise.all(workers);
+}
+
+function defaultLedgerPath(options: SyncOptions): string | undefined {
+  if (options.ledgerPath === null) return undefined;
+  if (options.ledgerPath !== undefined) return options.ledgerPath;
+  const uri = options.source.uri;
+  return uri.startsWith("file:") ? join(fileURLToPath(uri), LEDGER_FILE) : undefined;
+}
+
+/**
+ * Copies the selected runs (with their experiments, params, tags, full metric histories, inputs
+ * and artifacts) from `source` to `target`. Safe to repeat: a second sync copies nothing new.
+ */
+export async function sync(options: SyncOptions): Promise<SyncReport> {
+  const source = options.source.uri.startsWith("file:")
+    ? join(fileURLToPath(options.source.uri), ".mlruns-sync.lock")
+    : undefined;
+  const run = () => syncUnlocked(options);
+  return source === undefined || options.dryRun ? run() : withLock(source, run, { wait: false });
+}
+
+async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
+  const { source, target } = options;
+  const targetUri = publicUri(target.uri);
+  const report: SyncReport = {
+    source: publicUri(source.uri),
+    target: targetUri,
+    dryRun: options.dryRun ?? false,
+    experimentsCreated: [],
+    runs: [],
+    counts: {
+      created: 0,
+      updated: 0,
+      unchanged: 0,
+      failed: 0,
+      params: 0,
+      tags: 0,
+      points: 0,
+      artifacts: 0,
+      bytes: 0,
+    },
+    issues: [],
+  };
+  const sourceTree = await sourceId(source.uri);
+  const ledger = await Ledger.open(defaultLedgerPath(options), targetUri);
+  const experiments = await chooseExperiments(options);
+  const levels = await selectRuns(options, experiments);
+  const total = levels.reduce((sum, level) => sum + level.length, 0);
+  const progress: SyncProgress = { runsDone: 0, runsTotal: total, points: 0, bytes: 0 };
+  const context: CopyContext = {
+    source,
+    target,
+    ledger,
+    sourceTree,
+    issues: report.issues,
+    onProgress: ({ points = 0, bytes = 0 }) => {
+      progress.points += points;
+      progress.bytes += bytes;
+      options.onProgress?.({ ...progress });
+    },
+  };
+
+  // Target experiments by name; created when missing (not in a dry run).
+  const targetExperiments = new Map<string, string | undefined>();
+  for (const experiment of experiments) {
+    const name = `${options.experimentPrefix ?? ""}${experiment.name}`;
+    const found = await target.getExperimentByName(name);
+    if (found?.lifecycleStage === "deleted") {
+      report.issues.push({
+        experiment: name,
+        what: "experiment",
+        message: `'${name}' is deleted on ${targetUri}; restore it there, or sync with --experiment-prefix`,
+      });
+      continue;
+    }
+    let id = found?.experimentId;
+    if (id === undefined && !options.dryRun) {
+      try {
+        id = await target.createExperiment(name, { tags: experiment.tags });
+      } catch (error) {
+        if (!isMlflowError(error, "RESOURCE_ALREADY_EXISTS")) throw error;
+        id = (await target.getExperimentByName(name))?.experimentId;
+      }
+      report.experimentsCreated.push(name);
+    } else if (id !== undefined && !options.dryRun) {
+      const present = found?.tags ?? {};
+      for (const [key, value] of Object.entries(experiment.tags)) {
+        if (present[key] !== value) await target.setExperimentTag(id, key, value);
+      }
+    }
+    if (id === undefined && options.dryRun) report.experimentsCreated.push(name);
+    targetExperiments.set(experiment.experimentId, id);
+  }
+
+  const copied = new Map<string, string>();
+  const findTarget = async (
+    run: Run,
+    experimentId: string | undefined,
+  ): Promise<Run | undefined> => {
+    const entry = ledger.run(run.info.runId);
+    if (entry) {
+      try {
+        return await target.getRun(entry.targetRunId);
+      } catch (error) {
+        if (!isMlflowError(error, "RESOURCE_DOES_NOT_EXIST")) throw error;
+      }
+    }
+    if (experimentId === undefined) return undefined;
+    const found = await target.searchRuns({
+      experimentIds: [experimentId],
+      filter: identityFilter(run.info.runId, sourceTree),
+      viewType: "ALL",
+      orderBy: ["attributes.start_time ASC"],
+      maxResults: 10,
+    });
+    if (found.runs.length > 1) {
+      report.issues.push({
+        sourceRunId: run.info.runId,
+        what: "duplicates",
+        message: `${found.runs.length} copies on the target (${found.runs.map((r) => r.info.runId).join(", ")}); using the oldest`,
+      });
+    }
+    return found.runs[0];
+  };
+
+  const syncOne = async (run: Run): Promise<void> => {
+    const runId = run.info.runId;
+    const experimentId = targetExperiments.get(run.info.experimentId);
+    try {
+      if (!targetExperiments.has(run.info.experimentId)) return; // its experiment was refused
+      const stamp = (await source.runStamp?.(runId)) ?? "";
+      const entry = ledger.run(runId);
+      if (entry && !entry.dirty && stamp !== "" && entry.stamp === stamp) {
+        copied.set(runId, entry.targetRunId);
+        report.runs.push({
+          sourceRunId: runId,
+          targetRunId: entry.targetRunId,
+          outcome: "unchanged",
+        });
+        report.counts.unchanged++;
+        return;
+      }
+      const existing = await findTarget(run, experimentId);
+      const parentId = run.data.tags[SYSTEM_TAGS.parentRunId];
+      const input: PlanInput = {
+        source: run,
+        histories: await histories(source, runId, Object.keys(run.data.metrics)),
+        artifacts: await listFiles(source, runId),
+        target: existing,
+        ledger: entry,
+        targetParentId:
+          parentId === undefined
+            ? undefined
+            : (copied.get(parentId) ?? ledger.run(parentId)?.targetRunId ?? null),
+        sourceTree,
+      };
+      const targetHistoryKeys = needsTargetHistories(input);
+      if (existing && targetHistoryKeys.length > 0) {
+        input.targetHistories = await histories(target, existing.info.runId, targetHistoryKeys);
+      }
+      if (existing && needsTargetArtifacts(input))
+        input.targetArtifacts = await listFiles(target, existing.info.runId);
+      const plan = planRun(input);
+      const outcome: RunOutcome = plan.create
+        ? "created"
+        : isEmptyPlan(plan)
+          ? "unchanged"
+          : "updated";
+      report.counts.params += Object.keys(plan.params).length;
+      report.counts.tags += Object.keys(plan.tags).length;
+      report.counts.points += plan.metrics.length;
+      report.counts.artifacts += plan.artifacts.length;
+      report.counts.bytes += plan.bytes;
+      if (options.dryRun || experimentId === undefined) {
+        report.runs.push({
+          sourceRunId: runId,
+          ...(existing ? { targetRunId: existing.info.runId } : {}),
+          outcome,
+          plan,
+        });
+      } else {
+        const targetRunId = await copyRun(
+          context,
+          run,
+          plan,
+          { runId: existing?.info.runId, experimentId },
+          stamp,
+        );
+        copied.set(runId, targetRunId);
+        report.runs.push({ sourceRunId: runId, targetRunId, outcome });
+      }
+      report.counts[outcome]++;
+    } catch (error) {
+      if (!(error instanceof MlflowError) || error.code === "TEMPORARILY_UNAVAILABLE") throw error;
+      report.counts.failed++;
+      report.runs.push({ sourceRunId: runId, outcome: "failed" });
+      report.issues.push({ sourceRunId: runId, what: "run", message: error.message });
+    } finally {
+      progress.runsDone++;
+      options.onProgress?.({ ...progress });
+    }
+  };
+
+  for (const level of levels) await mapLimit(level, options.concurrency ?? 4, syncOne);
+  return report;
+}

@@ -1,0 +1,78 @@
+/**
+ * The sync ledger: what was copied where, so a re-sync reads only what changed. It is a cache
+ * (the identity tags on the target are the truth): a lost or deleted ledger costs time, never
+ * data. A plain JSON file (lowdb) at the source tree's root; never holds credentials.
+ */
+import { JSONFilePreset } from "lowdb/node";
+import type { Low } from "lowdb";
+
+export interface RunEntry {
+  targetRunId: string;
+  targetExperimentId: string;
+  /** The source run's stamp when it was last copied completely. */
+  stamp: string;
+  /** Per metric key, how many points of the source history (in file order) were copied. */
+  metrics: Record<string, number>;
+  /** Artifact path → size, as copied. */
+  artifacts: Record<string, number>;
+  /** Set while a copy of this run is under way: the next sync checks the target's history. */
+  dirty?: boolean;
+}
+
+export interface TargetEntry {
+  runs: Record<string, RunEntry>;
+}
+
+interface LedgerData {
+  version: 1;
+  targets: Record<string, TargetEntry>;
+}
+
+export const LEDGER_FILE = ".mlruns-sync.json";
+
+export class Ledger {
+  readonly #db: Low<LedgerData> | undefined;
+  readonly #memory: LedgerData;
+  readonly #target: string;
+
+  private constructor(db: Low<LedgerData> | undefined, target: string) {
+    this.#db = db;
+    this.#memory = db?.data ?? { version: 1, targets: {} };
+    this.#target = target;
+    this.#memory.targets[target] ??= { runs: {} };
+  }
+
+  /** Opens the ledger file (or keeps it in memory when `path` is undefined) for one target. */
+  static async open(path: string | undefined, target: string): Promise<Ledger> {
+    if (path === undefined) return new Ledger(undefined, target);
+    let db: Low<LedgerData>;
+    try {
+      db = await JSONFilePreset<LedgerData>(path, { version: 1, targets: {} });
+    } catch {
+      // A damaged ledger is only a cache: start afresh; identity tags find what was copied.
+      const { JSONFile } = await import("lowdb/node");
+      const { Low } = await import("lowdb");
+      db = new Low(new JSONFile<LedgerData>(path), { version: 1, targets: {} });
+    }
+    if (db.data?.version !== 1) db.data = { version: 1, targets: {} };
+    return new Ledger(db, target);
+  }
+
+  #runs(): Record<string, RunEntry> {
+    return (this.#memory.targets[this.#target] as TargetEntry).runs;
+  }
+
+  run(sourceRunId: string): RunEntry | undefined {
+    return this.#runs()[sourceRunId];
+  }
+
+  async setRun(sourceRunId: string, entry: RunEntry): Promise<void> {
+    this.#runs()[sourceRunId] = entry;
+    await this.#db?.write();
+  }
+
+  async forgetRun(sourceRunId: string): Promise<void> {
+    delete this.#runs()[sourceRunId];
+    await this.#db?.write();
+  }
+}

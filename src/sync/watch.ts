@@ -1,0 +1,96 @@
+/**
+ * `sync --watch`: syncs again whenever the source tree changes, debounced, for as long as the
+ * returned handle is open. A failed sync (the server is down, restarting, refusing) is retried
+ * with growing pauses until it goes through; nothing is lost meanwhile because the tree and the
+ * ledger hold everything. chokidar is loaded only here, when watching.
+ */
+import { fileURLToPath } from "node:url";
+import { LOCK_FILE } from "../store/file/layout.ts";
+import { type SyncOptions, type SyncReport, sync } from "./index.ts";
+import { TREE_ID_FILE } from "./identity.ts";
+import { LEDGER_FILE } from "./ledger.ts";
+
+export interface WatchOptions extends SyncOptions {
+  /** Quiet time after the last change before syncing (default 1000 ms). */
+  debounceMs?: number;
+  /** Longest pause between retries after a failure (default 30 s). */
+  maxRetryMs?: number;
+  onSync?: (report: SyncReport) => void;
+  onError?: (error: unknown, retryInMs: number) => void;
+}
+
+export interface SyncWatcher {
+  /** Resolves once the first sync (of everything already there) has finished or failed. */
+  ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Our own files at the root, which change on every sync and must not trigger another. */
+const OWN_FILES = [LEDGER_FILE, TREE_ID_FILE, LOCK_FILE, ".mlruns-sync.lock", ".mlruns-index.json"];
+
+export async function watchSync(options: WatchOptions): Promise<SyncWatcher> {
+  if (!options.source.uri.startsWith("file:")) {
+    throw new Error("sync --watch needs a local tree as the source");
+  }
+  const root = fileURLToPath(options.source.uri);
+  const { watch } = await import("chokidar");
+  const debounceMs = options.debounceMs ?? 1000;
+  const maxRetryMs = options.maxRetryMs ?? 30_000;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let failures = 0;
+  let closed = false;
+
+  const runOnce = async (): Promise<void> => {
+    try {
+      const report = await sync(options);
+      failures = 0;
+      options.onSync?.(report);
+    } catch (error) {
+      failures++;
+      const wait = Math.min(maxRetryMs, 500 * 2 ** failures);
+      options.onError?.(error, wait);
+      schedule(wait);
+    }
+  };
+  const start = (): void => {
+    if (closed) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = runOnce().finally(() => {
+      running = undefined;
+      if (again) {
+        again = false;
+        schedule(debounceMs);
+      }
+    });
+  };
+  function schedule(delay: number): void {
+    if (closed) return;
+    clearTimeout(timer);
+    timer = setTimeout(start, delay);
+  }
+
+  const watcher = watch(root, {
+    ignoreInitial: true,
+    ignored: (path) =>
+      OWN_FILES.some((name) => path.endsWith(`/${name}`) || path.endsWith(`/${name}.tmp`)) ||
+      /\/\.tmp-[0-9a-f]+$/.test(path),
+  });
+  watcher.on("all", () => schedule(debounceMs));
+  await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
+  start();
+  const ready = running ?? Promise.resolve();
+  return {
+    ready,
+    async close() {
+      closed = true;
+      clearTimeout(timer);
+      await watcher.close();
+      await running;
+    },
+  };
+}

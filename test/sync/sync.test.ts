@@ -1,0 +1,191 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { TrackingStore } from "../../src/store/store.ts";
+import { MemoryStore } from "../../src/store/memory/index.ts";
+import { SOURCE_TAGS } from "../../src/sync/identity.ts";
+import { sync } from "../../src/sync/index.ts";
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+const T = 1_767_225_600_000;
+
+/** A source with a nested pair of runs, NaN, an artifact and a deleted run. */
+async function populate(store: TrackingStore) {
+  const dir = await mkdtemp(join(tmpdir(), "mlruns-sync-src-"));
+  dirs.push(dir);
+  await writeFile(join(dir, "model.json"), '{"w":1}');
+  const exp = await store.createExperiment("team/a", { tags: { owner: "me" } });
+  const parent = await store.createRun({
+    experimentId: exp,
+    runName: "parent",
+    startTime: T,
+    userId: "alice",
+  });
+  const child = await store.createRun({
+    experimentId: exp,
+    runName: "child",
+    startTime: T + 1,
+    tags: { "mlflow.parentRunId": parent.info.runId },
+  });
+  await store.logBatch(parent.info.runId, {
+    params: { lr: "0.1" },
+    tags: { team: "x" },
+    metrics: [
+      { key: "loss", value: 1, timestamp: T, step: 0 },
+      { key: "loss", value: Number.NaN, timestamp: T + 1, step: 1 },
+      { key: "loss", value: 0.5, timestamp: T + 2, step: 2 },
+    ],
+  });
+  await store.logArtifact(parent.info.runId, join(dir, "model.json"), "model");
+  await store.logInputs(parent.info.runId, [
+    {
+      dataset: {
+        name: "d",
+        digest: "abc",
+        sourceType: "code",
+        source: "{}",
+        schema: null,
+        profile: null,
+      },
+      tags: { "mlflow.data.context": "training" },
+    },
+  ]);
+  await store.updateRun(parent.info.runId, { status: "FINISHED", endTime: T + 10 });
+  await store.logBatch(child.info.runId, {
+    metrics: [{ key: "acc", value: 0.9, timestamp: T, step: 0 }],
+  });
+  const gone = await store.createRun({ experimentId: exp, runName: "gone", startTime: T + 2 });
+  await store.deleteRun(gone.info.runId);
+  return { exp, parent: parent.info.runId, child: child.info.runId, gone: gone.info.runId };
+}
+
+async function copyOf(target: TrackingStore, sourceRunId: string) {
+  const experiment = await target.getExperimentByName("team/a");
+  const { runs } = await target.searchRuns({
+    experimentIds: [experiment?.experimentId ?? "0"],
+    filter: `tags.\`${SOURCE_TAGS.runId}\` = '${sourceRunId}'`,
+    viewType: "ALL",
+  });
+  expect(runs).toHaveLength(1);
+  return runs[0] as NonNullable<(typeof runs)[0]>;
+}
+
+describe("sync between stores", () => {
+  it("copies everything, rewrites parents, and a second sync copies nothing", async () => {
+    const source = new MemoryStore();
+    const target = new MemoryStore();
+    const ids = await populate(source);
+    const first = await sync({ source, target });
+    expect(first.counts).toMatchObject({ created: 3, failed: 0, points: 4 });
+    expect(first.issues).toEqual([]);
+
+    const parent = await copyOf(target, ids.parent);
+    expect(parent.info).toMatchObject({
+      runName: "parent",
+      startTime: T,
+      endTime: T + 10,
+      status: "FINISHED",
+      userId: "alice",
+    });
+    expect(parent.data.params).toEqual({ lr: "0.1" });
+    expect(parent.data.tags.team).toBe("x");
+    expect(parent.inputs.map((i) => i.dataset.name)).toEqual(["d"]);
+    const history = await target.getMetricHistory(parent.info.runId, "loss");
+    expect(history.map((m) => m.value)).toEqual([1, Number.NaN, 0.5]);
+    expect(await target.listArtifacts(parent.info.runId, "model")).toEqual([
+      { path: "model/model.json", isDir: false, fileSize: 7 },
+    ]);
+    const child = await copyOf(target, ids.child);
+    expect(child.data.tags["mlflow.parentRunId"]).toBe(parent.info.runId);
+    expect(child.info.status).toBe("RUNNING");
+    expect((await copyOf(target, ids.gone)).info.lifecycleStage).toBe("deleted");
+    expect((await target.getExperimentByName("team/a"))?.tags).toEqual({ owner: "me" });
+
+    const second = await sync({ source, target });
+    expect(second.counts).toMatchObject({ created: 0, updated: 0, unchanged: 3, points: 0 });
+  });
+
+  it("copies only what is new: points, tags, status changes of a running run", async () => {
+    const source = new MemoryStore();
+    const target = new MemoryStore();
+    const ids = await populate(source);
+    await sync({ source, target });
+    await source.logBatch(ids.child, {
+      metrics: [{ key: "acc", value: 0.95, timestamp: T + 5, step: 1 }],
+      tags: { note: "later" },
+    });
+    await source.updateRun(ids.child, { status: "FAILED", endTime: T + 20 });
+    const again = await sync({ source, target });
+    expect(again.counts).toMatchObject({ created: 0, updated: 1, points: 1, tags: 1 });
+    const child = await copyOf(target, ids.child);
+    expect(child.info.status).toBe("FAILED");
+    expect(child.data.tags.note).toBe("later");
+    expect((await target.getMetricHistory(child.info.runId, "acc")).map((m) => m.value)).toEqual([
+      0.9, 0.95,
+    ]);
+  });
+
+  it("finds earlier copies by their tags when the ledger is gone, and duplicates nothing", async () => {
+    const source = new MemoryStore();
+    const target = new MemoryStore();
+    await populate(source);
+    await sync({ source, target, ledgerPath: null });
+    const again = await sync({ source, target, ledgerPath: null });
+    expect(again.counts).toMatchObject({ created: 0, points: 0, artifacts: 0 });
+    const experiment = await target.getExperimentByName("team/a");
+    expect((await target.listRuns([experiment?.experimentId ?? ""], "ALL")).length).toBe(3);
+  });
+
+  it("a dry run plans without writing", async () => {
+    const source = new MemoryStore();
+    const target = new MemoryStore();
+    await populate(source);
+    const plan = await sync({ source, target, dryRun: true });
+    expect(plan.experimentsCreated).toEqual(["team/a"]);
+    expect(plan.counts).toMatchObject({ created: 3, points: 4, artifacts: 1, bytes: 7 });
+    expect(await target.getExperimentByName("team/a")).toBeNull();
+  });
+
+  it("reports a param the target holds with another value and copies the rest", async () => {
+    const source = new MemoryStore();
+    const target = new MemoryStore();
+    const ids = await populate(source);
+    await source.logBatch(ids.parent, { params: { other: "1" } });
+    await sync({ source, target, runIds: [ids.child] });
+    // A copy of the parent made earlier by someone else, with another value for `lr`.
+    const experimentId = (await target.getExperimentByName("team/a"))?.experimentId ?? "";
+    const stale = await target.createRun({
+      experimentId,
+      runName: "parent",
+      tags: { [SOURCE_TAGS.runId]: ids.parent, [SOURCE_TAGS.tree]: source.uri },
+    });
+    await target.logBatch(stale.info.runId, { params: { lr: "0.2" } });
+    const report = await sync({ source, target, runIds: [ids.parent] });
+    expect(report.issues).toEqual([
+      expect.objectContaining({ sourceRunId: ids.parent, what: "param lr" }),
+    ]);
+    const copy = await target.getRun(stale.info.runId);
+    expect(copy.data.params).toEqual({ lr: "0.2", other: "1" });
+    expect((await target.getMetricHistory(stale.info.runId, "loss")).length).toBe(3);
+  });
+
+  it("selects by experiment, filter and run, and prefixes experiment names", async () => {
+    const source = new MemoryStore();
+    const target = new MemoryStore();
+    const ids = await populate(source);
+    const report = await sync({
+      source,
+      target,
+      filter: "params.lr = '0.1'",
+      experimentPrefix: "laptop/",
+    });
+    expect(report.runs.map((r) => r.sourceRunId)).toEqual([ids.parent]);
+    expect(await target.getExperimentByName("laptop/team/a")).not.toBeNull();
+    await expect(sync({ source, target, experiments: ["nope"] })).rejects.toThrow(/nope/);
+  });
+});
