@@ -72,47 +72,56 @@ const scratch = await mkdtemp(join(tmpdir(), "mlruns-demo-"));
 
 for (const { learningRate, l2 } of sweep) {
   const name = `lr-${learningRate}-l2-${l2}`;
-  await tracker.withRun(name, { tags: { model: "logistic-regression", sweep: sweepId } }, async (run) => {
-    await run.logParams({ learning_rate: learningRate, l2, epochs, features: 5, seed: 42 });
-    await run.logInputs([
-      {
-        dataset: {
-          name: "moons-600",
-          digest: "seed42n600",
-          sourceType: "code",
-          source: JSON.stringify({ generator: "makeDataset", n: 600, seed: 42 }),
-          schema: null,
-          profile: JSON.stringify({ num_rows: 600 }),
+  await tracker.withRun(
+    name,
+    { tags: { model: "logistic-regression", sweep: sweepId } },
+    async (run) => {
+      await run.logParams({ learning_rate: learningRate, l2, epochs, features: 5, seed: 42 });
+      await run.logInputs([
+        {
+          dataset: {
+            name: "moons-600",
+            digest: "seed42n600",
+            sourceType: "code",
+            source: JSON.stringify({ generator: "makeDataset", n: 600, seed: 42 }),
+            schema: null,
+            profile: JSON.stringify({ num_rows: 600 }),
+          },
+          tags: { "mlflow.data.context": "training" },
         },
-        tags: { "mlflow.data.context": "training" },
-      },
-    ]);
-    const w = new Array<number>(5).fill(0);
-    let bias = 0;
-    const rows = ["epoch,train_loss,train_accuracy,val_loss,val_accuracy"];
-    let last = { loss: Number.NaN, accuracy: 0 };
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      for (const { x, y } of train) {
-        const error = predict(w, bias, x) - y;
-        for (let i = 0; i < w.length; i++) {
-          w[i] = (w[i] ?? 0) - learningRate * (error * (x[i] ?? 0) + l2 * (w[i] ?? 0));
+      ]);
+      const w = new Array<number>(5).fill(0);
+      let bias = 0;
+      const rows = ["epoch,train_loss,train_accuracy,val_loss,val_accuracy"];
+      let last = { loss: Number.NaN, accuracy: 0 };
+      for (let epoch = 0; epoch < epochs; epoch++) {
+        for (const { x, y } of train) {
+          const error = predict(w, bias, x) - y;
+          for (let i = 0; i < w.length; i++) {
+            w[i] = (w[i] ?? 0) - learningRate * (error * (x[i] ?? 0) + l2 * (w[i] ?? 0));
+          }
+          bias -= learningRate * error;
         }
-        bias -= learningRate * error;
+        const fit = evaluate(w, bias, train);
+        last = evaluate(w, bias, valid);
+        run.logMetrics(
+          {
+            train_loss: fit.loss,
+            train_accuracy: fit.accuracy,
+            val_loss: last.loss,
+            val_accuracy: last.accuracy,
+          },
+          { step: epoch },
+        );
+        rows.push([epoch, fit.loss, fit.accuracy, last.loss, last.accuracy].join(","));
       }
-      const fit = evaluate(w, bias, train);
-      last = evaluate(w, bias, valid);
-      run.logMetrics(
-        { train_loss: fit.loss, train_accuracy: fit.accuracy, val_loss: last.loss, val_accuracy: last.accuracy },
-        { step: epoch },
-      );
-      rows.push([epoch, fit.loss, fit.accuracy, last.loss, last.accuracy].join(","));
-    }
-    await run.logDict({ type: "logistic-regression", weights: w, bias }, "model/model.json");
-    const csv = join(scratch, "metrics.csv");
-    await writeFile(csv, `${rows.join("\n")}\n`);
-    await run.logArtifact(csv);
-    await run.setTag("final_val_accuracy", last.accuracy.toFixed(4));
-  });
+      await run.logDict({ type: "logistic-regression", weights: w, bias }, "model/model.json");
+      const csv = join(scratch, "metrics.csv");
+      await writeFile(csv, `${rows.join("\n")}\n`);
+      await run.logArtifact(csv);
+      await run.setTag("final_val_accuracy", last.accuracy.toFixed(4));
+    },
+  );
 }
 await rm(scratch, { recursive: true, force: true });
 

@@ -5,11 +5,12 @@
  *   stress-writer experiment <root> <name>          get-or-create an experiment, print its id
  *   stress-writer log <root> <runId> <worker> <n>   log n points of `worker_<worker>` and `shared`
  *   stress-writer chaos <root> <seed>               random writes forever (until killed)
+ *   stress-writer sync <root> <url> <prefix>         push the tree to a server (to be killed)
  */
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FileStore, getTracker } from "mlruns";
+import { FileStore, getTracker, RestStore, sync } from "mlruns";
 
 const [mode, root = "mlruns", ...rest] = process.argv.slice(2);
 
@@ -112,7 +113,10 @@ async function chaos(seed: number): Promise<void> {
 if (mode === "experiment") await experiment(rest[0] ?? "shared");
 else if (mode === "log") await log(rest[0] ?? "", rest[1] ?? "0", Number(rest[2] ?? 100));
 else if (mode === "chaos") await chaos(Number(rest[0] ?? 1));
-else {
+else if (mode === "sync") {
+  const source = new FileStore(root, { onProblem: () => {} });
+  await sync({ source, target: new RestStore(rest[0] ?? ""), experimentPrefix: rest[1] ?? "" });
+} else {
   console.error("usage: stress-writer experiment|log|chaos <root> ...");
   process.exit(2);
 }

@@ -27,10 +27,34 @@ export type { BufferOptions } from "./tracker/buffer.ts";
 export type { MetricComparison, ParamComparison, RunComparison } from "./tracker/compare.ts";
 
 // Stores: where runs live.
-export type { CreateRunOptions, TrackingStore, UpdateRunOptions } from "./store/store.ts";
+export type {
+  CreateRunOptions,
+  SearchExperimentsRequest,
+  SearchRunsRequest,
+  TrackingStore,
+  UpdateRunOptions,
+} from "./store/store.ts";
 export { openStore, type OpenStoreOptions } from "./store/open.ts";
-export { FileStore, type FileStoreOptions, TreeError, type TreeProblem } from "./store/file/index.ts";
+export {
+  FileStore,
+  type FileStoreOptions,
+  TreeError,
+  type TreeProblem,
+} from "./store/file/index.ts";
 export { MemoryStore } from "./store/memory/index.ts";
+export { RestStore } from "./store/rest/index.ts";
+
+// Sync: copying runs between stores.
+export {
+  type RunOutcome,
+  type RunPlan,
+  type SyncIssue,
+  type SyncOptions,
+  type SyncProgress,
+  type SyncReport,
+  sync,
+} from "./sync/index.ts";
+export { type SyncWatcher, type WatchOptions, watchSync } from "./sync/watch.ts";
 
 // Search.
 export {
@@ -60,3 +84,19 @@ export { RUN_STATUSES, SYSTEM_TAGS } from "./entities.ts";
 export { type ErrorCode, isMlflowError, MlflowError } from "./errors.ts";
 export { type Config, type ConfigOptions, ENVIRONMENT_VARIABLES, resolveConfig } from "./config.ts";
 export { type ParamValue, pyStr } from "./py-format.ts";
+
+// Tree maintenance (the CLI's `verify` and `gc`).
+export {
+  type FixAction,
+  type FixResult,
+  fixTree,
+  PROBLEM_CODES,
+  type ProblemCode,
+  type Severity,
+  TEMP_FILE_GRACE_MS,
+  type VerifyOptions,
+  type VerifyProblem,
+  type VerifyReport,
+  verifyTree,
+} from "./verify/index.ts";
+export { applyGc, type GcItem, type GcOptions, type GcPlan, planGc } from "./gc.ts";

@@ -5,6 +5,8 @@
 import { loggingBench } from "./logging.ts";
 import { ensureMlflow } from "./mlflow.ts";
 import { printTable } from "./report.ts";
+import { searchBench } from "./search.ts";
 
 await ensureMlflow();
 printTable("Metric logging (FileStore vs MLflow's file store)", await loggingBench());
+printTable("Search (FileStore.searchRuns vs MLflow search_runs)", await searchBench());

@@ -29,7 +29,12 @@ export interface CopyContext {
   issues: SyncIssue[];
   /** Called after each chunk of work: points, bytes. */
   onProgress: (done: { points?: number; bytes?: number }) => void;
+  /** Finds the target's copy of a run by its identity tags, looking again until `settleBy`. */
+  findCopy?: (run: Run, experimentId: string, settleBy?: number) => Promise<Run | undefined>;
 }
+
+/** How long a create whose answer was lost may take to show up on the target. */
+export const SETTLE_MS = 30_000;
 
 const PARAM_CHUNK = 100;
 const TAG_CHUNK = 100;
@@ -136,14 +141,37 @@ export async function copyRun(
   const previous = context.ledger.run(info.runId);
   let targetRunId = target.runId;
   if (plan.create || targetRunId === undefined) {
-    const created = await context.target.createRun({
-      experimentId: target.experimentId,
-      runName: info.runName,
-      startTime: info.startTime,
-      userId: info.userId,
-      tags: creationTags(source, context.sourceTree),
+    // Remember the attempt first: if its answer is lost, the next sync waits for the copy.
+    const creating = Date.now();
+    await context.ledger.setRun(info.runId, {
+      targetRunId: "",
+      targetExperimentId: target.experimentId,
+      stamp: "",
+      metrics: {},
+      artifacts: {},
+      dirty: true,
+      creating,
     });
-    targetRunId = created.info.runId;
+    try {
+      const created = await context.target.createRun({
+        experimentId: target.experimentId,
+        runName: info.runName,
+        startTime: info.startTime,
+        userId: info.userId,
+        tags: creationTags(source, context.sourceTree),
+      });
+      targetRunId = created.info.runId;
+    } catch (error) {
+      // Only a lost answer (network, 5xx) leaves the outcome open; a refusal is final.
+      const open =
+        isMlflowError(error, "TEMPORARILY_UNAVAILABLE") || isMlflowError(error, "INTERNAL_ERROR");
+      if (!open) throw error;
+      const landed = await context
+        .findCopy?.(source, target.experimentId, creating + SETTLE_MS)
+        .catch(() => undefined);
+      if (landed === undefined) throw error;
+      targetRunId = landed.info.runId;
+    }
   }
   await context.ledger.setRun(info.runId, {
     targetRunId,

@@ -5,13 +5,14 @@
  * copy. Parents go before children so `mlflow.parentRunId` can name the target's parent.
  */
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { Experiment, FileInfo, Metric, Run } from "../entities.ts";
 import { SYSTEM_TAGS } from "../entities.ts";
 import { isMlflowError, MlflowError } from "../errors.ts";
 import { withLock } from "../store/file/lock.ts";
 import type { TrackingStore } from "../store/store.ts";
-import { type CopyContext, copyRun, type SyncIssue } from "./copy.ts";
+import { type CopyContext, copyRun, SETTLE_MS, type SyncIssue } from "./copy.ts";
 import { identityFilter, publicUri, sourceId } from "./identity.ts";
 import { LEDGER_FILE, Ledger } from "./ledger.ts";
 import {
@@ -123,7 +124,11 @@ async function selectRuns(options: SyncOptions, experiments: Experiment[]): Prom
     return 1 + depth(parent, seen);
   };
   const levels: Run[][] = [];
-  for (const run of chosen) (levels[depth(run)] ??= []).push(run);
+  for (const run of chosen) {
+    const bucket = levels[depth(run)] ?? [];
+    bucket.push(run);
+    levels[depth(run)] = bucket;
+  }
   return levels.filter((level) => level !== undefined);
 }
 
@@ -246,12 +251,49 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
   }
 
   const copied = new Map<string, string>();
+  /** The target's copies of a run, oldest first, by identity tags. */
+  const searchCopies = async (run: Run, experimentId: string) =>
+    (
+      await target.searchRuns({
+        experimentIds: [experimentId],
+        filter: identityFilter(run.info.runId, sourceTree),
+        viewType: "ALL",
+        orderBy: ["attributes.start_time ASC"],
+        maxResults: 10,
+      })
+    ).runs;
+
+  /**
+   * The copy of a run on the target. A create whose answer never came (a timeout, a killed
+   * process) may still land on the server a little later: until `settleBy`, look again before
+   * deciding there is no copy, so it is adopted instead of duplicated.
+   */
+  const findCopy = async (
+    run: Run,
+    experimentId: string,
+    settleBy = 0,
+  ): Promise<Run | undefined> => {
+    for (;;) {
+      const found = await searchCopies(run, experimentId);
+      if (found.length > 1) {
+        report.issues.push({
+          sourceRunId: run.info.runId,
+          what: "duplicates",
+          message: `${found.length} copies on the target (${found.map((r) => r.info.runId).join(", ")}); using the oldest`,
+        });
+      }
+      if (found[0] || Date.now() >= settleBy) return found[0];
+      await sleep(1000);
+    }
+  };
+  context.findCopy = findCopy;
+
   const findTarget = async (
     run: Run,
     experimentId: string | undefined,
   ): Promise<Run | undefined> => {
     const entry = ledger.run(run.info.runId);
-    if (entry) {
+    if (entry?.targetRunId) {
       try {
         return await target.getRun(entry.targetRunId);
       } catch (error) {
@@ -259,21 +301,7 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
       }
     }
     if (experimentId === undefined) return undefined;
-    const found = await target.searchRuns({
-      experimentIds: [experimentId],
-      filter: identityFilter(run.info.runId, sourceTree),
-      viewType: "ALL",
-      orderBy: ["attributes.start_time ASC"],
-      maxResults: 10,
-    });
-    if (found.runs.length > 1) {
-      report.issues.push({
-        sourceRunId: run.info.runId,
-        what: "duplicates",
-        message: `${found.runs.length} copies on the target (${found.runs.map((r) => r.info.runId).join(", ")}); using the oldest`,
-      });
-    }
-    return found.runs[0];
+    return findCopy(run, experimentId, entry?.creating ? entry.creating + SETTLE_MS : 0);
   };
 
   const syncOne = async (run: Run): Promise<void> => {

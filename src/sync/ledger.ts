@@ -3,8 +3,8 @@
  * (the identity tags on the target are the truth): a lost or deleted ledger costs time, never
  * data. A plain JSON file (lowdb) at the source tree's root; never holds credentials.
  */
-import { JSONFilePreset } from "lowdb/node";
-import type { Low } from "lowdb";
+import { Low } from "lowdb";
+import { JSONFile } from "lowdb/node";
 
 export interface RunEntry {
   targetRunId: string;
@@ -17,6 +17,8 @@ export interface RunEntry {
   artifacts: Record<string, number>;
   /** Set while a copy of this run is under way: the next sync checks the target's history. */
   dirty?: boolean;
+  /** When a create of the copy was sent whose answer may have been lost. */
+  creating?: number;
 }
 
 export interface TargetEntry {
@@ -45,14 +47,12 @@ export class Ledger {
   /** Opens the ledger file (or keeps it in memory when `path` is undefined) for one target. */
   static async open(path: string | undefined, target: string): Promise<Ledger> {
     if (path === undefined) return new Ledger(undefined, target);
-    let db: Low<LedgerData>;
+    // Not lowdb's JSONFilePreset: it silently keeps everything in memory when NODE_ENV=test.
+    const db = new Low<LedgerData>(new JSONFile<LedgerData>(path), { version: 1, targets: {} });
     try {
-      db = await JSONFilePreset<LedgerData>(path, { version: 1, targets: {} });
+      await db.read();
     } catch {
       // A damaged ledger is only a cache: start afresh; identity tags find what was copied.
-      const { JSONFile } = await import("lowdb/node");
-      const { Low } = await import("lowdb");
-      db = new Low(new JSONFile<LedgerData>(path), { version: 1, targets: {} });
     }
     if (db.data?.version !== 1) db.data = { version: 1, targets: {} };
     return new Ledger(db, target);

@@ -18,6 +18,7 @@ import type { Run, ViewType } from "../../src/entities.ts";
 import { isMlflowError } from "../../src/errors.ts";
 import { searchRuns } from "../../src/search/index.ts";
 import { MLFLOW_ENV, MLFLOW_VERSIONS, skipMlflow, venvBin } from "../helpers/mlflow-env.ts";
+import { FileStore } from "../../src/store/file/index.ts";
 import type { TrackingStore } from "../../src/store/store.ts";
 import { SEARCH_CASES, type SearchCase } from "./search-corpus.ts";
 import { buildTreeSpec, type JsonNumber, type TreeSpec } from "./search-tree.ts";
@@ -149,6 +150,40 @@ function ours(runs: Run[], c: SearchCase): Outcome {
   }
 }
 
+/** The same case through FileStore.searchRuns (the search index), every page. */
+async function throughIndex(
+  store: FileStore,
+  experimentIds: string[],
+  c: SearchCase,
+): Promise<Outcome> {
+  try {
+    const query = {
+      experimentIds,
+      viewType: c.viewType ?? "ACTIVE_ONLY",
+      filter: c.filter,
+      orderBy: c.orderBy,
+      maxResults: c.maxResults ?? 1000,
+    };
+    const first = await store.searchRuns(query);
+    const all = first.runs.map((r) => r.info.runId);
+    let token = first.nextPageToken;
+    while (token !== undefined) {
+      const next = await store.searchRuns({ ...query, pageToken: token });
+      all.push(...next.runs.map((r) => r.info.runId));
+      token = next.nextPageToken;
+    }
+    return {
+      ok: true,
+      runs: first.runs.map((r) => r.info.runId),
+      all,
+      hasNext: first.nextPageToken !== undefined,
+    };
+  } catch (error) {
+    if (!isMlflowError(error)) throw error;
+    return { ok: false, code: error.code, message: error.message };
+  }
+}
+
 const fromOracle = (r: OracleResult): Outcome =>
   "error" in r
     ? { ok: false, code: r.error.code, message: r.error.message }
@@ -200,6 +235,25 @@ describe.skipIf(skipMlflow)(
     test("the tree has what the corpus needs", () => {
       expect(runs.length).toBe(36);
       expect(new Set(runs.map((r) => r.info.experimentId)).size).toBe(2);
+    });
+
+    test("FileStore.searchRuns (the search index) answers every case as the in-memory path", async () => {
+      const root = join(dir, "mlruns");
+      const experimentIds = [...new Set(runs.map((r) => r.info.experimentId))];
+      // Twice: building the index (no index file), then from the index file in a new store.
+      for (let pass = 0; pass < 2; pass++) {
+        const store = new FileStore(root, { onProblem: () => {} });
+        for (const c of SEARCH_CASES) {
+          const viaIndex = await throughIndex(store, experimentIds, c);
+          const inMemory = ours(runs, c);
+          expect(
+            same(viaIndex, inMemory),
+            `${JSON.stringify(c)}: ${brief(viaIndex)} vs ${brief(inMemory)}`,
+          ).toBe(true);
+          if (!viaIndex.ok) expect(viaIndex.message).toBe(inMemory.message);
+        }
+        await store.close();
+      }
     });
 
     test("agreement report", () => {

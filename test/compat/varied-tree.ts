@@ -87,7 +87,7 @@ export async function writeVariedTree(store: TrackingStore): Promise<void> {
         { key: "ties", value: 5, timestamp: T, step: 2 },
         { key: "ties", value: 7, timestamp: T, step: 2 },
         { key: "ties", value: 9, timestamp: T - 1, step: 2 },
-        { key: "métrique", value: 3.14159, timestamp: T, step: 0 },
+        { key: "métrique", value: 2.5e-3, timestamp: T, step: 0 },
       ],
     });
     await store.logInputs(parent.info.runId, [

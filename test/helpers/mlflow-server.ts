@@ -24,6 +24,10 @@ export interface MlflowServer {
   /** The last part of the server's output, for failure messages. */
   log(): string;
   stop(): Promise<void>;
+  /** Kills the server with SIGKILL, keeping its database and artifacts. */
+  crash(): Promise<void>;
+  /** Starts it again on the same port and data (after `crash`). */
+  restart(): Promise<void>;
 }
 
 export interface StartOptions {
@@ -115,66 +119,81 @@ export async function startMlflowServer(options: StartOptions): Promise<MlflowSe
     args.push("--app-name", "basic-auth");
   }
   let output = "";
-  const child = spawn(mlflow, args, {
-    cwd: dir,
-    env: { ...process.env, ...env },
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  running.add(child);
-  const collect = (chunk: Buffer) => {
-    output = (output + chunk.toString("utf8")).slice(-LOG_LIMIT);
-  };
-  child.stdout?.on("data", collect);
-  child.stderr?.on("data", collect);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.once("exit", () => running.delete(child));
+  let child: ChildProcess;
+  let exited: Promise<void>;
   let spawnError: Error | undefined;
-  child.once("error", (error) => {
-    spawnError = error;
-  });
+  const launch = () => {
+    spawnError = undefined;
+    child = spawn(mlflow, args, {
+      cwd: dir,
+      env: { ...process.env, ...env },
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    running.add(child);
+    const collect = (chunk: Buffer) => {
+      output = (output + chunk.toString("utf8")).slice(-LOG_LIMIT);
+    };
+    child.stdout?.on("data", collect);
+    child.stderr?.on("data", collect);
+    const current = child;
+    exited = new Promise<void>((resolve) => current.once("exit", () => resolve()));
+    child.once("exit", () => running.delete(current));
+    child.once("error", (error) => {
+      spawnError = error;
+    });
+  };
 
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    killGroup(child, "SIGTERM");
+  /** Ends the server's whole process group, politely first unless `signal` says otherwise. */
+  const kill = async (signal: NodeJS.Signals = "SIGTERM") => {
+    killGroup(child, signal);
     const done = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
     if (!done) {
       killGroup(child, "SIGKILL");
       await Promise.race([exited, sleep(5_000)]);
     }
     // Workers may outlive a parent that died first: sweep the group once more.
-    killGroup(child, "SIGKILL");
     try {
       if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
     } catch {
       // The group is gone.
     }
+  };
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await kill();
     await rm(dir, { recursive: true, force: true });
   };
 
-  const deadline = Date.now() + readyTimeout * 1000;
-  for (;;) {
-    if (spawnError !== undefined || child.exitCode !== null || child.signalCode !== null) {
-      await stop();
-      throw new Error(
-        `mlflow ${version} server exited before it was ready` +
-          `${spawnError ? ` (${spawnError.message})` : ""}:\n${output.slice(-4000)}`,
-      );
+  const waitReady = async () => {
+    const deadline = Date.now() + readyTimeout * 1000;
+    for (;;) {
+      if (spawnError !== undefined || child.exitCode !== null || child.signalCode !== null) {
+        await stop();
+        throw new Error(
+          `mlflow ${version} server exited before it was ready` +
+            `${spawnError ? ` (${spawnError.message})` : ""}:\n${output.slice(-4000)}`,
+        );
+      }
+      const ok = await fetch(`${url}/health`)
+        .then((r) => r.ok)
+        .catch(() => false);
+      if (ok) return;
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(
+          `mlflow ${version} server was not ready within ${readyTimeout} s:\n${output.slice(-4000)}`,
+        );
+      }
+      await sleep(250);
     }
-    const ok = await fetch(`${url}/health`)
-      .then((r) => r.ok)
-      .catch(() => false);
-    if (ok) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(
-        `mlflow ${version} server was not ready within ${readyTimeout} s:\n${output.slice(-4000)}`,
-      );
-    }
-    await sleep(250);
-  }
+  };
+
+  launch();
+  await waitReady();
 
   return {
     url,
@@ -184,5 +203,10 @@ export async function startMlflowServer(options: StartOptions): Promise<MlflowSe
     ...(basicAuth ? { admin: { ...ADMIN } } : {}),
     log: () => output,
     stop,
+    crash: () => kill("SIGKILL"),
+    async restart() {
+      launch();
+      await waitReady();
+    },
   };
 }

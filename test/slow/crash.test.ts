@@ -47,10 +47,9 @@ describe("SIGKILL at random moments", () => {
     let seed = 1;
     for (let trial = 0; trial < TRIALS; trial++) {
       const child = startWriter(["chaos", root, String(seed++)]);
-      const started = new Promise((resolve) => child.once("spawn", resolve));
-      await started;
-      await sleep(150 + Math.floor(Math.random() * 250));
       const exited = new Promise((resolve) => child.once("exit", resolve));
+      await new Promise((resolve) => child.once("spawn", resolve));
+      await sleep(150 + Math.floor(Math.random() * 250));
       child.kill("SIGKILL");
       await exited;
       const { problems } = await readEverything(root);

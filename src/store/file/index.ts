@@ -53,15 +53,19 @@ import { experimentDocument, readExperimentDocument, runDocument, type StoredRun
 import { MetricFiles } from "./metric-files.ts";
 import { type ProblemHandler, warnProblem } from "./problems.ts";
 import { RunReader, TreeError } from "./runs.ts";
+import { SearchIndex, type SearchIndexOptions } from "./search-index.ts";
 import { stampFolder } from "./stamp.ts";
 import { fromYaml, toYaml } from "./yaml.ts";
 
 export { TreeError } from "./runs.ts";
 export type { ProblemHandler, TreeProblem } from "./problems.ts";
+export type { SearchIndexOptions } from "./search-index.ts";
 
 export interface FileStoreOptions {
   /** Called for each broken file found while listing; the default emits a Node warning. */
   onProblem?: ProblemHandler;
+  /** Where the search index lives and how it stays current (search-index.ts). */
+  searchIndex?: SearchIndexOptions;
 }
 
 /** 18 decimal digits, first non-zero, as MLflow's experiment ids. */
@@ -80,6 +84,7 @@ export class FileStore implements TrackingStore {
   readonly #runs: RunReader;
   readonly #metrics = new MetricFiles();
   readonly #onProblem: ProblemHandler;
+  readonly #index: SearchIndex;
 
   /** Opens (and creates when missing) the tree at `root`, with experiment 0 and `.trash/`. */
   constructor(root: string, options: FileStoreOptions = {}) {
@@ -89,6 +94,7 @@ export class FileStore implements TrackingStore {
     this.#runs = new RunReader(this.#layout);
     this.#onProblem = options.onProblem ?? warnProblem;
     mkdirSync(this.#layout.trash, { recursive: true });
+    this.#index = new SearchIndex(this.root, this.#runs, options.searchIndex);
   }
 
   async #ensureDefaultExperiment(): Promise<void> {
@@ -317,8 +323,10 @@ export class FileStore implements TrackingStore {
   }
 
   async #writeRun(runDir: string, run: StoredRun): Promise<void> {
+    this.#index.invalidate(runDir);
     await replaceFile(join(runDir, "meta.yaml"), toYaml(runDocument(run)), runDir);
     this.#runs.forget(runDir);
+    this.#index.invalidate(runDir);
   }
 
   async createRun(options: CreateRunOptions): Promise<Run> {
@@ -329,6 +337,7 @@ export class FileStore implements TrackingStore {
     const experiment = await this.#readExperiment(experimentDir, options.experimentId);
     const runId = randomBytes(16).toString("hex");
     const runDir = this.#layout.runDir(experimentDir, runId);
+    this.#index.invalidate(runDir);
     await fs.mkdir(runDir);
     for (const folder of RUN_FOLDERS) await fs.mkdir(join(runDir, folder));
     for (const [key, value] of Object.entries(tags)) {
@@ -434,19 +443,10 @@ export class FileStore implements TrackingStore {
     return runs;
   }
 
-  async searchRuns(request: SearchRunsRequest): Promise<SearchRunsResult> {
-    return searchRuns(await this.listRuns(request.experimentIds, request.viewType), request);
-  }
-
-  async searchExperiments(
-    request: SearchExperimentsRequest = {},
-  ): Promise<SearchExperimentsResult> {
-    return searchExperiments(await this.listExperiments(request.viewType), request);
-  }
-
   async logBatch(runId: string, batch: Batch): Promise<void> {
     validateBatch(batch);
     const { runDir, run } = await this.#activeRun(runId);
+    this.#index.invalidate(runDir);
     const params = Object.entries(batch.params ?? {});
     const tags = Object.entries(batch.tags ?? {});
     // Check everything against the tree before the first write.
@@ -507,6 +507,7 @@ export class FileStore implements TrackingStore {
   async deleteTag(runId: string, key: string): Promise<void> {
     validateKey("tag", key);
     const { runDir } = await this.#activeRun(runId);
+    this.#index.invalidate(runDir);
     await this.#removeKeyFile(join(runDir, "tags"), key, `run '${runId}'`);
   }
 
@@ -530,7 +531,40 @@ export class FileStore implements TrackingStore {
   async logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {
     validateInputs(inputs);
     const { runDir } = await this.#activeRun(runId);
+    this.#index.invalidate(runDir);
     await writeInputs(this.#layout, join(runDir, ".."), runDir, runId, inputs);
+  }
+
+  // ---- search ----
+
+  /**
+   * MLflow's search_runs over the run summaries of the search index (search-index.ts): each run
+   * is re-read only when it changed, by this store or by any other process.
+   */
+  async searchRuns(request: SearchRunsRequest): Promise<SearchRunsResult> {
+    const dirs: string[] = [];
+    for (const id of new Set(request.experimentIds)) dirs.push((await this.#experimentDir(id)).dir);
+    const runs = await this.#index.runs(dirs, request.viewType ?? "ACTIVE_ONLY", this.#onProblem);
+    const found = searchRuns(runs, request);
+    // The summaries belong to the index: hand out copies.
+    return { ...found, runs: structuredClone(found.runs) };
+  }
+
+  /** MLflow's search_experiments over the experiments' meta.yaml and tags. */
+  async searchExperiments(
+    request: SearchExperimentsRequest = {},
+  ): Promise<SearchExperimentsResult> {
+    return searchExperiments(await this.listExperiments(request.viewType), request);
+  }
+
+  /** Runs held by the search index, how many are watched, and how many folder watches. */
+  get searchIndexStats(): { runs: number; watched: number; watches: number } {
+    return this.#index.stats;
+  }
+
+  /** Stops watching the tree for the search index and saves the index file. */
+  async close(): Promise<void> {
+    await this.#index.close();
   }
 
   // ---- artifacts ----
@@ -587,5 +621,7 @@ export class FileStore implements TrackingStore {
     return stamps.join("+");
   }
 
-  async flush(): Promise<void> {}
+  async flush(): Promise<void> {
+    await this.#index.save();
+  }
 }

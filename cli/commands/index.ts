@@ -1,0 +1,12 @@
+/** The explicit list of command modules (no directory scanning). */
+import { artifacts } from "./artifacts.ts";
+import { experiments } from "./experiments.ts";
+import { gc } from "./gc.ts";
+import { init } from "./init.ts";
+import { log } from "./log.ts";
+import { metrics } from "./metrics.ts";
+import { run } from "./run.ts";
+import { runs } from "./runs.ts";
+import { verify } from "./verify.ts";
+
+export const commands = [init, experiments, runs, metrics, artifacts, run, log, verify, gc];

@@ -1,0 +1,162 @@
+/**
+ * What every command needs: the global options, the store behind `--tracking-uri` (or
+ * MLFLOW_TRACKING_URI, else ./mlruns), experiments named by name or id, and a confirmation.
+ */
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { createInterface } from "node:readline/promises";
+import { fileURLToPath } from "node:url";
+import type { Argv, CommandModule } from "yargs";
+import {
+  type Config,
+  type Experiment,
+  FileStore,
+  isMlflowError,
+  MlflowError,
+  openStore,
+  resolveConfig,
+  Tracker,
+  type TrackingStore,
+  type ViewType,
+} from "mlruns";
+import { UsageError } from "./errors.ts";
+import { e, note } from "./output.ts";
+
+export interface GlobalArgs {
+  trackingUri?: string;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+/** A yargs command module whose handler sees its own typed arguments. */
+export function defineCommand<A>(command: {
+  command: string | string[];
+  describe: string;
+  builder: (yargs: Argv<GlobalArgs>) => Argv<unknown>;
+  handler: (args: A & GlobalArgs) => Promise<void>;
+}): CommandModule<GlobalArgs, unknown> {
+  return command as unknown as CommandModule<GlobalArgs, unknown>;
+}
+
+/** The local folder of a file tracking URI (a path or `file:` URI); undefined for others. */
+export function localPath(uri: string): string | undefined {
+  if (uri.startsWith("file:")) return fileURLToPath(uri);
+  if (/^[a-z][a-z0-9+.-]*:/i.test(uri) && !/^[a-z]:[\\/]/i.test(uri)) return undefined;
+  return resolve(uri);
+}
+
+export interface Context {
+  config: Config;
+  store: TrackingStore;
+  tracker: Tracker;
+  /** The tree's folder when the store is a file store. */
+  root: string | undefined;
+}
+
+/** The tracking URI after the flag and the environment: `./mlruns` by default. */
+export function trackingUri(args: GlobalArgs): string {
+  return resolveConfig(args.trackingUri ? { trackingUri: args.trackingUri } : {}).trackingUri;
+}
+
+/**
+ * Opens the store. A file tree must already exist unless `create` is set (so that a typo in a
+ * path does not silently create an empty tree).
+ */
+export async function openContext(
+  args: GlobalArgs,
+  options: { create?: boolean } = {},
+): Promise<Context> {
+  const config = resolveConfig(args.trackingUri ? { trackingUri: args.trackingUri } : {});
+  const root = config.mockMode ? undefined : localPath(config.trackingUri);
+  let store: TrackingStore;
+  if (root !== undefined) {
+    if (!options.create && !existsSync(root)) {
+      throw new MlflowError("RESOURCE_DOES_NOT_EXIST", `No mlruns tree at ${root}`, {
+        hint: "Create one with `mlruns init`, or point --tracking-uri / MLFLOW_TRACKING_URI at a tree",
+      });
+    }
+    store = new FileStore(root, {
+      // A command lives for one search: watching folders would only cost time.
+      searchIndex: { watch: false },
+      onProblem: (p) =>
+        note(
+          e.yellow(
+            `warning: ${p.path}${p.line === undefined ? "" : `:${p.line}`}: ${p.message} (run \`mlruns verify\`)`,
+          ),
+        ),
+    });
+  } else {
+    store = await openStore(config.mockMode ? "memory:" : config.trackingUri, {
+      http: config.http,
+    });
+  }
+  return { config, store, tracker: new Tracker(store, "0", config), root };
+}
+
+/** The folder of a tree: `dir` if given, else the tracking URI's folder. */
+export function treeDir(dir: string | undefined, args: GlobalArgs): string {
+  if (dir !== undefined) return resolve(dir);
+  const uri = trackingUri(args);
+  const path = localPath(uri);
+  if (path === undefined) {
+    throw new UsageError(
+      `This command works on a local tree, and the tracking URI is ${uri}`,
+      "Pass the tree's folder, e.g. `mlruns verify ./mlruns`",
+    );
+  }
+  return path;
+}
+
+/** An experiment by id or, failing that, by name (active or deleted). */
+export async function findExperiment(store: TrackingStore, ref: string): Promise<Experiment> {
+  if (/^\d+$/.test(ref)) {
+    try {
+      return await store.getExperiment(ref);
+    } catch (error) {
+      if (!isMlflowError(error, "RESOURCE_DOES_NOT_EXIST")) throw error;
+    }
+  }
+  const byName = await store.getExperimentByName(ref);
+  if (byName) return byName;
+  throw new MlflowError("RESOURCE_DOES_NOT_EXIST", `No experiment with id or name '${ref}'`, {
+    hint: "List them with `mlruns experiments list --view all`",
+  });
+}
+
+export const VIEWS: Record<string, ViewType> = {
+  active: "ACTIVE_ONLY",
+  deleted: "DELETED_ONLY",
+  all: "ALL",
+};
+
+/** `key=value` options (repeatable) as a record. */
+export function keyValues(
+  items: readonly string[] | undefined,
+  what: string,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of items ?? []) {
+    const at = item.indexOf("=");
+    if (at <= 0) throw new UsageError(`${what} '${item}' is not key=value`);
+    out[item.slice(0, at)] = item.slice(at + 1);
+  }
+  return out;
+}
+
+/** Asks on the terminal; false without a terminal (the caller then only shows its plan). */
+export async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return false;
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${question} [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** A list option that yargs may give as one value or several. */
+export function list(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  return (Array.isArray(value) ? value : [value]).map(String);
+}

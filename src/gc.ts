@@ -1,0 +1,108 @@
+/**
+ * Garbage collection of a file store, as `mlflow gc` does: deleted runs and the experiments in
+ * `.trash/` are removed for good, with their local artifacts. `planGc` only reads (what a
+ * `--dry-run` shows); `applyGc` carries out exactly that plan.
+ */
+import { promises as fs } from "node:fs";
+import { join, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
+import { FileStore } from "./store/file/index.ts";
+
+export interface GcItem {
+  kind: "experiment" | "run";
+  /** Experiment id or run id. */
+  id: string;
+  /** Experiment name or run name. */
+  name: string;
+  experimentId: string;
+  /** When it was deleted (ms; the experiment's last update for experiments), if known. */
+  deletedTime: number | null;
+  /** Folders removed: the item's own, plus local artifact folders outside it. */
+  paths: string[];
+}
+
+export interface GcPlan {
+  root: string;
+  items: GcItem[];
+}
+
+export interface GcOptions {
+  /** Only items deleted at least this many milliseconds ago (items of unknown age are kept). */
+  olderThanMs?: number;
+  /** The clock (tests). */
+  now?: number;
+}
+
+async function deletedTimeOf(runDir: string): Promise<number | null> {
+  try {
+    const doc = parse(await fs.readFile(join(runDir, "meta.yaml"), "utf8"), { version: "1.1" });
+    const value = (doc as Record<string, unknown> | null)?.deleted_time;
+    return typeof value === "number" ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A local artifact folder outside `ownDir` that belongs to this run alone. */
+function externalArtifacts(uri: string, runId: string, ownDir: string): string[] {
+  if (!uri.startsWith("file:") || !uri.endsWith(`/${runId}/artifacts`)) return [];
+  const dir = fileURLToPath(uri);
+  return dir === ownDir || dir.startsWith(`${ownDir}${sep}`) ? [] : [dir];
+}
+
+/** What `applyGc` would remove from the tree at `root`. Reads only. */
+export async function planGc(root: string, options: GcOptions = {}): Promise<GcPlan> {
+  const absolute = resolve(root);
+  const store = new FileStore(absolute, { onProblem: () => {} });
+  const now = options.now ?? Date.now();
+  const oldEnough = (time: number | null) =>
+    options.olderThanMs === undefined || (time !== null && now - time >= options.olderThanMs);
+  const items: GcItem[] = [];
+  const experiments = await store.listExperiments("ALL");
+  for (const experiment of experiments) {
+    const id = experiment.experimentId;
+    const deleted = experiment.lifecycleStage === "deleted";
+    const experimentDir = deleted ? join(absolute, ".trash", id) : join(absolute, id);
+    const runs = await store.listRuns([id], deleted ? "ALL" : "DELETED_ONLY");
+    const runItems: GcItem[] = [];
+    for (const run of runs) {
+      const dir = join(experimentDir, run.info.runId);
+      const time = await deletedTimeOf(dir);
+      runItems.push({
+        kind: "run",
+        id: run.info.runId,
+        name: run.info.runName,
+        experimentId: id,
+        deletedTime: time,
+        paths: [dir, ...externalArtifacts(run.info.artifactUri, run.info.runId, dir)],
+      });
+    }
+    if (deleted) {
+      if (!oldEnough(experiment.lastUpdateTime)) continue;
+      items.push({
+        kind: "experiment",
+        id,
+        name: experiment.name,
+        experimentId: id,
+        deletedTime: experiment.lastUpdateTime,
+        paths: [experimentDir, ...runItems.flatMap((r) => r.paths.slice(1))],
+      });
+    } else {
+      items.push(...runItems.filter((r) => oldEnough(r.deletedTime)));
+    }
+  }
+  return { root: absolute, items };
+}
+
+/** Removes what `plan` lists; `onProgress` is called after each item. */
+export async function applyGc(
+  plan: GcPlan,
+  onProgress?: (done: number, total: number) => void,
+): Promise<void> {
+  let done = 0;
+  for (const item of plan.items) {
+    for (const path of item.paths) await fs.rm(path, { recursive: true, force: true });
+    onProgress?.(++done, plan.items.length);
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * Sync against real MLflow servers (newest 3.x and 2.x): after a push, the server's data read back
+ * with MLflow's own Python client equals the tree; pushing again changes nothing, also without
+ * the ledger; new data goes incrementally; crashes of the server and of the syncing process, and
+ * a flaky network, lose nothing and duplicate nothing.
+ */
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FileStore } from "../../src/store/file/index.ts";
+import { RestStore } from "../../src/store/rest/index.ts";
+import { LEDGER_FILE } from "../../src/sync/ledger.ts";
+import { type SyncOptions, sync } from "../../src/sync/index.ts";
+import { TREE_ID_FILE } from "../../src/sync/identity.ts";
+import { MLFLOW_VERSIONS, skipMlflow } from "../helpers/mlflow-env.ts";
+import { type MlflowServer, startMlflowServer } from "../helpers/mlflow-server.ts";
+import { startFaultProxy } from "../helpers/fault-proxy.ts";
+import { startWriter } from "../slow/writer.ts";
+import { dumpStore, mlflowDump } from "./dump.ts";
+import { expectServerHoldsTree } from "./sync-equality.ts";
+import { writeVariedTree } from "./varied-tree.ts";
+
+const dirs: string[] = [];
+async function tree(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "mlruns-sync-"));
+  dirs.push(dir);
+  return join(dir, "mlruns");
+}
+afterAll(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+const quiet = { onProblem: () => {} };
+const fast = { maxRetries: 2, backoffFactor: 0.05, timeout: 5, insecureTls: false };
+
+async function expectInSync(root: string, server: MlflowServer, prefix: string): Promise<void> {
+  const local = await dumpStore(new FileStore(root, quiet));
+  const remote = await mlflowDump(server.version, server.url, { registry: false, artifacts: true });
+  const tree = (await readFile(join(root, TREE_ID_FILE), "utf8")).trim();
+  expectServerHoldsTree(local, remote, tree, prefix);
+}
+
+/** Syncs again after each failure, as a user (or `--watch`) would, up to `attempts` times. */
+async function syncUntilDone(options: SyncOptions, attempts = 10) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await sync(options);
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+    }
+  }
+}
+
+for (const version of [MLFLOW_VERSIONS.latest, MLFLOW_VERSIONS.v2]) {
+  describe.skipIf(skipMlflow)(`sync to a real MLflow ${version} server`, () => {
+    let server: MlflowServer;
+    beforeAll(async () => {
+      server = await startMlflowServer({ version });
+    });
+    afterAll(async () => {
+      await server?.stop();
+    });
+
+    it("pushes everything; pushing again, even without the ledger, creates nothing", async () => {
+      const root = await tree();
+      await writeVariedTree(new FileStore(root));
+      const source = new FileStore(root, quiet);
+      const target = new RestStore(server.url);
+      const first = await sync({ source, target, experimentPrefix: "varied/" });
+      expect(first.issues).toEqual([]);
+      expect(first.counts.created).toBeGreaterThan(20);
+      await expectInSync(root, server, "varied/");
+
+      const again = await sync({ source, target, experimentPrefix: "varied/" });
+      expect(again.counts).toMatchObject({ created: 0, updated: 0, points: 0, artifacts: 0 });
+      await rm(join(root, LEDGER_FILE));
+      const relearned = await sync({ source, target, experimentPrefix: "varied/" });
+      expect(relearned.counts).toMatchObject({ created: 0, points: 0, artifacts: 0, params: 0 });
+      await expectInSync(root, server, "varied/");
+    });
+
+    it("sends new points, tags, artifacts and status of a run still running, again and again", async () => {
+      const root = await tree();
+      const source = new FileStore(root, quiet);
+      const target = new RestStore(server.url);
+      const experimentId = await source.createExperiment("incremental");
+      const run = await source.createRun({ experimentId, runName: "long" });
+      const file = join(root, "..", "notes.txt");
+      for (let round = 0; round < 3; round++) {
+        await source.logBatch(run.info.runId, {
+          metrics: [{ key: "loss", value: 1 / (round + 1), timestamp: 1000 + round, step: round }],
+          tags: { round: String(round) },
+        });
+        await writeFile(file, `round ${round}`);
+        await source.logArtifact(run.info.runId, file, `r${round}`);
+        const report = await sync({ source, target, experimentPrefix: "incremental/" });
+        expect(report.counts.points).toBe(1);
+        expect(report.counts.artifacts).toBe(1);
+        await expectInSync(root, server, "incremental/");
+      }
+      await source.updateRun(run.info.runId, { status: "FINISHED", endTime: 5000 });
+      const finished = await sync({ source, target, experimentPrefix: "incremental/" });
+      expect(finished.counts.updated).toBe(1);
+      await expectInSync(root, server, "incremental/");
+    });
+
+    it("completes after the server is killed and restarted mid-sync, without duplicates", async () => {
+      const root = await tree();
+      await writeVariedTree(new FileStore(root));
+      const source = new FileStore(root, quiet);
+      const target = new RestStore(server.url, fast);
+      let killed = false;
+      const interrupted = await sync({
+        source,
+        target,
+        experimentPrefix: "restart/",
+        onProgress: (p) => {
+          if (!killed && p.runsDone >= 5) {
+            killed = true;
+            void server.crash();
+          }
+        },
+      }).catch((error: unknown) => error);
+      expect(killed).toBe(true);
+      expect(interrupted).toBeInstanceOf(Error);
+      await server.restart();
+      const resumed = await sync({ source, target, experimentPrefix: "restart/" });
+      expect(resumed.issues).toEqual([]);
+      await expectInSync(root, server, "restart/");
+    });
+
+    it("rides out 5xx answers and hanging requests from a flaky proxy", async () => {
+      const root = await tree();
+      await writeVariedTree(new FileStore(root));
+      const proxy = await startFaultProxy(server.url, { failEvery: 4, hangEvery: 23 });
+      try {
+        const source = new FileStore(root, quiet);
+        const target = new RestStore(proxy.url, { ...fast, maxRetries: 6, timeout: 2 });
+        const report = await syncUntilDone({ source, target, experimentPrefix: "flaky/" });
+        expect(report.issues).toEqual([]);
+        expect(proxy.faults()).toBeGreaterThan(5);
+      } finally {
+        await proxy.stop();
+      }
+      await expectInSync(root, server, "flaky/");
+    });
+
+    it("completes after the syncing process is killed at random points", async () => {
+      const root = await tree();
+      await writeVariedTree(new FileStore(root));
+      for (let trial = 0; trial < 6; trial++) {
+        const child = startWriter(["sync", root, server.url, "killed/"]);
+        // Registered at once: a sync that finishes before the kill must not be waited for.
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        await new Promise((resolve) => setTimeout(resolve, 300 + trial * 250));
+        child.kill("SIGKILL");
+        await exited;
+      }
+      const source = new FileStore(root, quiet);
+      const report = await sync({
+        source,
+        target: new RestStore(server.url),
+        experimentPrefix: "killed/",
+      });
+      expect(report.issues).toEqual([]);
+      await expectInSync(root, server, "killed/");
+    });
+  });
+}

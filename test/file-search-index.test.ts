@@ -1,0 +1,296 @@
+/**
+ * FileStore.searchRuns through the search index: every change made behind the store's back
+ * (another process, MLflow, rsync, an editor) is seen by the next search, both while the tree
+ * is watched (inotify) and when runs are only checked by their stamps (`watch: false`); the
+ * index file is a cache that is rebuilt when missing, torn or of another version.
+ */
+import {
+  appendFileSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import type { Run } from "../src/entities.ts";
+import { searchRuns } from "../src/search/index.ts";
+import { FileStore, type FileStoreOptions } from "../src/store/file/index.ts";
+import { INDEX_FILE } from "../src/store/file/search-index.ts";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Lets coarse file timestamps (one kernel tick) move on between setup and a change. */
+const tick = () => sleep(25);
+
+let dir: string;
+let root: string;
+let stores: FileStore[];
+let experimentId: string;
+let ids: string[];
+
+function open(options: FileStoreOptions["searchIndex"] = {}): FileStore {
+  const store = new FileStore(root, {
+    searchIndex: { racyMs: 0, ...options },
+    onProblem: () => {},
+  });
+  stores.push(store);
+  return store;
+}
+
+async function seed(): Promise<void> {
+  const store = new FileStore(root, { searchIndex: { file: null, watch: false } });
+  experimentId = await store.createExperiment("indexed");
+  ids = [];
+  for (let i = 0; i < 6; i++) {
+    const run = await store.createRun({ experimentId, runName: `r${i}`, startTime: 1000 + i });
+    await store.logBatch(run.info.runId, {
+      params: { lr: `0.${i}`, opt: i % 2 ? "adam" : "sgd" },
+      tags: { team: i % 2 ? "cv" : "nlp" },
+      metrics: [
+        { key: "acc", value: i / 10, timestamp: 1, step: 0 },
+        { key: "acc", value: i / 10 + 0.01, timestamp: 2, step: 1 },
+      ],
+    });
+    ids.push(run.info.runId);
+  }
+}
+
+const runDir = (i: number) => join(root, experimentId, ids[i] as string);
+const byId = (runs: Run[], i: number) => runs.find((r) => r.info.runId === ids[i]);
+
+async function search(store: FileStore, filter = "", viewType?: "ALL") {
+  return (await store.searchRuns({ experimentIds: [experimentId], filter, viewType })).runs;
+}
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), "mlruns-index-"));
+  root = join(dir, "mlruns");
+  stores = [];
+  await seed();
+  await tick();
+});
+
+afterEach(async () => {
+  for (const store of stores) await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe.each([
+  ["watched (inotify)", { watch: true }],
+  ["stamps only", { watch: false }],
+] as const)("changes behind the store's back, %s", (_name, options) => {
+  let store: FileStore;
+
+  beforeEach(async () => {
+    store = open(options);
+    expect(await search(store)).toHaveLength(6); // builds the index
+    await tick();
+  });
+
+  test("matches listRuns + searchRuns exactly", async () => {
+    const all = await store.listRuns([experimentId], "ALL");
+    for (const filter of ["", "metrics.acc > 0.2", "params.opt = 'adam'", "tags.team LIKE 'c%'"]) {
+      const query = { filter, orderBy: ["metrics.acc DESC"], maxResults: 2 };
+      const expected = searchRuns(
+        all.filter((r) => r.info.lifecycleStage === "active"),
+        query,
+      );
+      const got = await store.searchRuns({ experimentIds: [experimentId], ...query });
+      expect(got).toEqual(expected);
+    }
+  });
+
+  test("a metric line appended to an existing file", async () => {
+    appendFileSync(join(runDir(0), "metrics", "acc"), "3 0.99 2\n");
+    const runs = await search(store, "metrics.acc > 0.9");
+    expect(runs.map((r) => r.info.runId)).toEqual([ids[0]]);
+    expect(byId(runs, 0)?.data.metrics.acc?.value).toBe(0.99);
+  });
+
+  test("a new param file, and a new nested metric key", async () => {
+    writeFileSync(join(runDir(1), "params", "extra"), "yes");
+    expect((await search(store, "params.extra = 'yes'")).map((r) => r.info.runId)).toEqual([
+      ids[1],
+    ]);
+    const nested = join(runDir(2), "metrics", "val");
+    await import("node:fs/promises").then((fs) => fs.mkdir(nested));
+    expect(await search(store, "metrics.`val/loss` < 1")).toHaveLength(0);
+    await tick();
+    writeFileSync(join(nested, "loss"), "5 0.5 0\n");
+    expect((await search(store, "metrics.`val/loss` < 1")).map((r) => r.info.runId)).toEqual([
+      ids[2],
+    ]);
+  });
+
+  test("a tag edited in place (same length) and a tag removed", async () => {
+    writeFileSync(join(runDir(3), "tags", "team"), "rl");
+    expect((await search(store, "tags.team = 'rl'")).map((r) => r.info.runId)).toEqual([ids[3]]);
+    rmSync(join(runDir(3), "tags", "team"));
+    expect(await search(store, "tags.team = 'rl'")).toHaveLength(0);
+  });
+
+  test("meta.yaml rewritten in place (MLflow's delete_run) and a run folder removed", async () => {
+    const meta = join(runDir(4), "meta.yaml");
+    writeFileSync(meta, readFileSync(meta, "utf8").replace("'active'", "'deleted'"));
+    expect(byId(await search(store), 4)).toBeUndefined();
+    expect(byId(await search(store, "", "ALL"), 4)?.info.lifecycleStage).toBe("deleted");
+    rmSync(runDir(5), { recursive: true });
+    expect(byId(await search(store, "", "ALL"), 5)).toBeUndefined();
+  });
+
+  test("a run folder added by another process", async () => {
+    const other = new FileStore(root, { searchIndex: { file: null, watch: false } });
+    const run = await other.createRun({ experimentId, runName: "late" });
+    expect(byId(await search(store), 0)).toBeDefined();
+    expect((await search(store)).map((r) => r.info.runId)).toContain(run.info.runId);
+  });
+
+  test("the experiment moved to .trash and back", async () => {
+    const active = join(root, experimentId);
+    const trashed = join(root, ".trash", experimentId);
+    renameSync(active, trashed);
+    expect(await search(store, "", "ALL")).toHaveLength(6);
+    appendFileSync(join(trashed, ids[0] as string, "metrics", "acc"), "3 0.98 2\n");
+    expect(byId(await search(store, "", "ALL"), 0)?.data.metrics.acc?.value).toBe(0.98);
+    renameSync(trashed, active);
+    expect(byId(await search(store, "", "ALL"), 0)?.data.metrics.acc?.value).toBe(0.98);
+  });
+
+  test("an rsync -a of a newer copy (temp file + rename, mtimes set back)", async () => {
+    const metrics = join(runDir(1), "metrics");
+    const file = join(metrics, "acc");
+    const before = statSync(file);
+    const folder = statSync(metrics);
+    writeFileSync(join(metrics, ".acc.XyZ"), "1 0.1 0\n2 0.71 1\n"); // same size
+    renameSync(join(metrics, ".acc.XyZ"), file);
+    utimesSync(file, before.atime, before.mtime);
+    utimesSync(metrics, folder.atime, folder.mtime);
+    expect(statSync(file).size).toBe(before.size);
+    expect(byId(await search(store), 1)?.data.metrics.acc?.value).toBe(0.71);
+  });
+
+  test("a dataset input linked by another writer", async () => {
+    const other = new FileStore(root, { searchIndex: { file: null, watch: false } });
+    await other.logInputs(ids[0] as string, [
+      {
+        dataset: {
+          name: "train",
+          digest: "d1",
+          sourceType: "local",
+          source: "file:///data",
+          schema: null,
+          profile: null,
+        },
+        tags: {},
+      },
+    ]);
+    expect((await search(store, "datasets.name = 'train'")).map((r) => r.info.runId)).toEqual([
+      ids[0],
+    ]);
+  });
+
+  test("writes through the same store are seen at once", async () => {
+    await store.logBatch(ids[0] as string, {
+      metrics: [{ key: "acc", value: 5, timestamp: 9, step: 9 }],
+    });
+    await store.updateRun(ids[1] as string, { status: "FAILED" });
+    await store.deleteTag(ids[2] as string, "team");
+    expect(byId(await search(store, "metrics.acc = 5"), 0)).toBeDefined();
+    expect(byId(await search(store, "attributes.status = 'FAILED'"), 1)).toBeDefined();
+    expect(byId(await search(store, "tags.team = 'nlp'"), 2)).toBeUndefined();
+  });
+});
+
+describe("the index file", () => {
+  const indexFile = () => join(root, INDEX_FILE);
+
+  test("is written at the tree's root as a plain file, and a new process starts from it", async () => {
+    const first = open({ watch: false });
+    const expected = await search(first);
+    await first.close();
+    expect(statSync(indexFile()).isFile()).toBe(true);
+    const saved = JSON.parse(readFileSync(indexFile(), "utf8"));
+    expect(Object.keys(saved.entries)).toHaveLength(6);
+    // Changed while no process was looking: the stamp on disk no longer holds.
+    appendFileSync(join(runDir(2), "metrics", "acc"), "3 0.97 2\n");
+    const second = open({ watch: false });
+    const runs = await search(second);
+    expect(byId(runs, 2)?.data.metrics.acc?.value).toBe(0.97);
+    expect(runs.filter((r) => r.info.runId !== ids[2])).toEqual(
+      expected.filter((r) => r.info.runId !== ids[2]),
+    );
+  });
+
+  test.each([
+    ["deleted", () => rmSync(join(root, INDEX_FILE))],
+    ["half-written", () => writeFileSync(join(root, INDEX_FILE), '{"format":"mlruns-search-ind')],
+    [
+      "of another version",
+      () => writeFileSync(join(root, INDEX_FILE), JSON.stringify({ format: "x", version: 99 })),
+    ],
+    [
+      "garbage entries",
+      () =>
+        writeFileSync(
+          join(root, INDEX_FILE),
+          JSON.stringify({
+            format: "mlruns-search-index",
+            version: 1,
+            entries: { a: 1, "x/y": { s: 3, r: "no" } },
+          }),
+        ),
+    ],
+  ])("is rebuilt when %s", async (_what, spoil) => {
+    const first = open({ watch: false });
+    const expected = await search(first);
+    await first.close();
+    spoil();
+    const second = open({ watch: false });
+    expect(await search(second)).toEqual(expected);
+    await second.close();
+    expect(Object.keys(JSON.parse(readFileSync(indexFile(), "utf8")).entries)).toHaveLength(6);
+  });
+
+  test("concurrent writers never tear it", async () => {
+    const many = Array.from({ length: 6 }, () => open({ watch: false }));
+    await Promise.all(many.map((s) => search(s)));
+    await Promise.all(many.map((s) => s.close()));
+    const saved = JSON.parse(readFileSync(indexFile(), "utf8"));
+    expect(Object.keys(saved.entries)).toHaveLength(6);
+    const leftovers = (await import("node:fs")).readdirSync(root).filter((n) => n.endsWith(".tmp"));
+    expect(leftovers).toEqual([]);
+  });
+
+  test("NaN, infinities and -0 survive the file", async () => {
+    const store = open({ watch: false });
+    await store.logBatch(ids[0] as string, {
+      metrics: [
+        { key: "nan", value: Number.NaN, timestamp: 1, step: 0 },
+        { key: "inf", value: Number.NEGATIVE_INFINITY, timestamp: 1, step: 0 },
+        { key: "zero", value: -0, timestamp: 1, step: 0 },
+      ],
+    });
+    const expected = byId(await search(store), 0);
+    await store.close();
+    const again = byId(await search(open({ watch: false })), 0);
+    expect(again).toEqual(expected);
+    expect(Object.is(again?.data.metrics.zero?.value, -0)).toBe(true);
+    expect(again?.data.metrics.nan?.value).toBeNaN();
+  });
+
+  test("a watched run is trusted without system calls, and unwatched runs fall back to stamps", async () => {
+    const watched = open({ watch: true });
+    await search(watched);
+    await search(watched);
+    if (process.platform === "linux") expect(watched.searchIndexStats.watched).toBe(6);
+    const capped = open({ watch: true, maxWatches: 5 });
+    await search(capped);
+    expect(capped.searchIndexStats.watched).toBeLessThan(6);
+    appendFileSync(join(runDir(5), "metrics", "acc"), "3 0.96 2\n");
+    expect(byId(await search(capped), 5)?.data.metrics.acc?.value).toBe(0.96);
+  });
+});

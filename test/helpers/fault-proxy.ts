@@ -1,0 +1,69 @@
+/**
+ * A small HTTP proxy on 127.0.0.1 in front of a real server that misbehaves on purpose: every
+ * `failEvery`-th request is answered 503 without reaching the server, and every `hangEvery`-th is
+ * never answered at all (the client's timeout must save it). Bounded: it only serves the test.
+ */
+import { createServer, request as forward, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface FaultProxy {
+  url: string;
+  /** How many requests were failed or left hanging. */
+  faults(): number;
+  stop(): Promise<void>;
+}
+
+export async function startFaultProxy(
+  target: string,
+  options: { failEvery?: number; hangEvery?: number },
+): Promise<FaultProxy> {
+  const upstream = new URL(target);
+  let count = 0;
+  let faults = 0;
+  const hanging = new Set<import("node:http").ServerResponse>();
+  const server: Server = createServer((req, res) => {
+    count++;
+    if (options.hangEvery && count % options.hangEvery === 0) {
+      faults++;
+      hanging.add(res);
+      req.resume();
+      return;
+    }
+    if (options.failEvery && count % options.failEvery === 0) {
+      faults++;
+      req.resume();
+      res.writeHead(503, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error_code: "TEMPORARILY_UNAVAILABLE", message: "injected fault" }));
+      return;
+    }
+    const proxied = forward(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: upstream.host },
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    proxied.on("error", () => {
+      res.writeHead(502);
+      res.end();
+    });
+    req.pipe(proxied);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    faults: () => faults,
+    async stop() {
+      for (const res of hanging) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
