@@ -7,6 +7,19 @@ import { log } from "./log.ts";
 import { metrics } from "./metrics.ts";
 import { run } from "./run.ts";
 import { runs } from "./runs.ts";
+import { pullCommand, syncCommand } from "./sync.ts";
 import { verify } from "./verify.ts";
 
-export const commands = [init, experiments, runs, metrics, artifacts, run, log, verify, gc];
+export const commands = [
+  init,
+  experiments,
+  runs,
+  metrics,
+  artifacts,
+  run,
+  log,
+  syncCommand,
+  pullCommand,
+  verify,
+  gc,
+];

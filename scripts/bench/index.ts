@@ -1,12 +1,29 @@
 /**
  * `npm run bench`: our code and MLflow on the same data, on this machine, in one run; prints
- * the figures and their ratios. Each section is a module of its own.
+ * the figures and their ratios. Each section is a module of its own; name sections to run only
+ * those (`npm run bench -- sync`).
  */
 import { loggingBench } from "./logging.ts";
 import { ensureMlflow } from "./mlflow.ts";
-import { printTable } from "./report.ts";
+import { printTable, type Row } from "./report.ts";
 import { searchBench } from "./search.ts";
+import { syncBench } from "./sync.ts";
 
+const SECTIONS: Record<string, [string, () => Promise<Row[]>]> = {
+  logging: ["Metric logging (FileStore vs MLflow's file store)", loggingBench],
+  search: ["Search (FileStore.searchRuns vs MLflow search_runs)", searchBench],
+  sync: ["Sync to a real MLflow server (sync vs MlflowClient.log_batch)", syncBench],
+};
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !(name in SECTIONS));
+if (unknown.length > 0) {
+  console.error(
+    `unknown section(s) ${unknown.join(", ")}; choose from ${Object.keys(SECTIONS).join(", ")}`,
+  );
+  process.exit(2);
+}
 await ensureMlflow();
-printTable("Metric logging (FileStore vs MLflow's file store)", await loggingBench());
-printTable("Search (FileStore.searchRuns vs MLflow search_runs)", await searchBench());
+for (const [name, [title, run]] of Object.entries(SECTIONS)) {
+  if (wanted.length === 0 || wanted.includes(name)) printTable(title, await run());
+}

@@ -1,29 +1,22 @@
-/** Runs the MLflow half of a benchmark in the test environment's Python. */
-import { execFile } from "node:child_process";
-import { homedir } from "node:os";
+/** Runs the MLflow half of a benchmark in the test environment's Python (the tests' helpers). */
 import { join } from "node:path";
-import { promisify } from "node:util";
+import { MLFLOW_VERSIONS, REPO_ROOT, runPython, venvBin } from "../../test/helpers/mlflow-env.ts";
 
-const run = promisify(execFile);
-export const MLFLOW_BENCH_VERSION = "3.17.2";
-const here = join(import.meta.dirname, "..", "..", "..", "scripts", "bench");
+export { ensureMlflowEnvs as ensureMlflow } from "../../test/helpers/mlflow-env.ts";
 
-/** Creates the MLflow environments when missing (the same script the tests use). */
-export async function ensureMlflow(): Promise<void> {
-  await run("bash", [join(here, "..", "mlflow-env.sh")], { maxBuffer: 1 << 26 });
-}
+export const MLFLOW_BENCH_VERSION = MLFLOW_VERSIONS.latest;
 
 export function mlflowPython(): string {
-  const cache = process.env.MLRUNS_TEST_CACHE ?? join(homedir(), ".cache", "mlruns");
-  return join(cache, "venvs", `mlflow-${MLFLOW_BENCH_VERSION}`, "bin", "python");
+  return venvBin(MLFLOW_BENCH_VERSION, "python");
 }
 
 /** Runs `scripts/bench/<script>` and parses the JSON it prints last. */
 export async function mlflowBench<T>(script: string, args: string[]): Promise<T> {
-  const { stdout } = await run(mlflowPython(), [join(here, script), ...args], {
-    env: { ...process.env, MLFLOW_ALLOW_FILE_STORE: "true", PYTHONWARNINGS: "ignore" },
-    maxBuffer: 1 << 26,
-  });
+  const stdout = await runPython(
+    MLFLOW_BENCH_VERSION,
+    join(REPO_ROOT, "scripts", "bench", script),
+    args,
+  );
   const last = stdout.trim().split("\n").at(-1) ?? "{}";
   return JSON.parse(last) as T;
 }

@@ -32,7 +32,7 @@ export function checkMaxResults(maxResults: number | undefined | null): number {
 
 /** What a token is bound to: which search, and its filter and order_by. */
 export interface QueryIdentity {
-  kind: "runs" | "experiments";
+  kind: "runs" | "experiments" | "registered-models" | "model-versions";
   filter?: string | undefined;
   orderBy?: readonly string[] | undefined;
 }

@@ -7,13 +7,14 @@
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import type { Experiment, FileInfo, Metric, Run } from "../entities.ts";
+import type { FileInfo, Metric, Run } from "../entities.ts";
 import { SYSTEM_TAGS } from "../entities.ts";
 import { isMlflowError, MlflowError } from "../errors.ts";
 import { withLock } from "../store/file/lock.ts";
 import type { TrackingStore } from "../store/store.ts";
 import { type CopyContext, copyRun, SETTLE_MS, type SyncIssue } from "./copy.ts";
 import { identityFilter, publicUri, sourceId } from "./identity.ts";
+import { copyExperimentTags, createExperiment } from "./experiments.ts";
 import { LEDGER_FILE, Ledger } from "./ledger.ts";
 import {
   isEmptyPlan,
@@ -23,6 +24,7 @@ import {
   planRun,
   type RunPlan,
 } from "./plan.ts";
+import { chooseExperiments, selectRuns } from "./select.ts";
 
 export type { SyncIssue } from "./copy.ts";
 export type { Conflict, RunPlan } from "./plan.ts";
@@ -86,64 +88,6 @@ async function histories(store: TrackingStore, runId: string, keys: string[]) {
   const out: Record<string, Metric[]> = {};
   for (const key of keys) out[key] = await store.getMetricHistory(runId, key);
   return out;
-}
-
-/** Every run of the chosen experiments that the selection names, parents before children. */
-async function selectRuns(options: SyncOptions, experiments: Experiment[]): Promise<Run[][]> {
-  const ids = experiments.map((e) => e.experimentId);
-  const runs: Run[] = [];
-  if (ids.length > 0) {
-    let pageToken: string | undefined;
-    do {
-      const page = await options.source.searchRuns({
-        experimentIds: ids,
-        viewType: "ALL",
-        maxResults: 50_000,
-        ...(options.filter === undefined ? {} : { filter: options.filter }),
-        ...(pageToken === undefined ? {} : { pageToken }),
-      });
-      runs.push(...page.runs);
-      pageToken = page.nextPageToken;
-    } while (pageToken);
-  }
-  const wanted = options.runIds ? new Set(options.runIds) : undefined;
-  const chosen = wanted ? runs.filter((r) => wanted.has(r.info.runId)) : runs;
-  if (wanted && chosen.length < wanted.size) {
-    const found = new Set(chosen.map((r) => r.info.runId));
-    const missing = [...wanted].filter((id) => !found.has(id));
-    throw new MlflowError(
-      "RESOURCE_DOES_NOT_EXIST",
-      `No run ${missing.join(", ")} in the chosen experiments`,
-    );
-  }
-  const byId = new Map(chosen.map((r) => [r.info.runId, r]));
-  const depth = (run: Run, seen = new Set<string>()): number => {
-    const parent = byId.get(run.data.tags[SYSTEM_TAGS.parentRunId] ?? "");
-    if (!parent || seen.has(parent.info.runId)) return 0;
-    seen.add(run.info.runId);
-    return 1 + depth(parent, seen);
-  };
-  const levels: Run[][] = [];
-  for (const run of chosen) {
-    const bucket = levels[depth(run)] ?? [];
-    bucket.push(run);
-    levels[depth(run)] = bucket;
-  }
-  return levels.filter((level) => level !== undefined);
-}
-
-async function chooseExperiments(options: SyncOptions): Promise<Experiment[]> {
-  const active = await options.source.listExperiments("ACTIVE_ONLY");
-  if (!options.experiments?.length) return active;
-  return options.experiments.map((wanted) => {
-    const found = active.find((e) => e.experimentId === wanted || e.name === wanted);
-    if (!found)
-      throw new MlflowError(
-        "RESOURCE_DOES_NOT_EXIST",
-        `No active experiment '${wanted}' in ${publicUri(options.source.uri)}`,
-      );
-    return found;
-  });
 }
 
 async function mapLimit<T>(
@@ -232,21 +176,11 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
       continue;
     }
     let id = found?.experimentId;
-    if (id === undefined && !options.dryRun) {
-      try {
-        id = await target.createExperiment(name, { tags: experiment.tags });
-      } catch (error) {
-        if (!isMlflowError(error, "RESOURCE_ALREADY_EXISTS")) throw error;
-        id = (await target.getExperimentByName(name))?.experimentId;
-      }
-      report.experimentsCreated.push(name);
-    } else if (id !== undefined && !options.dryRun) {
-      const present = found?.tags ?? {};
-      for (const [key, value] of Object.entries(experiment.tags)) {
-        if (present[key] !== value) await target.setExperimentTag(id, key, value);
-      }
+    if (id === undefined) report.experimentsCreated.push(name);
+    if (!options.dryRun) {
+      id ??= await createExperiment(target, name);
+      await copyExperimentTags(target, id, name, experiment.tags, found?.tags ?? {}, report.issues);
     }
-    if (id === undefined && options.dryRun) report.experimentsCreated.push(name);
     targetExperiments.set(experiment.experimentId, id);
   }
 

@@ -6,8 +6,9 @@
  * explicit opt-out `MLRUNS_SKIP_MLFLOW=1`.
  */
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The pinned versions. 3.17.2 is the newest installable 3.x (3.18.0's mlflow-skinny is missing
@@ -16,8 +17,16 @@ export const MLFLOW_VERSIONS = { latest: "3.17.2", v2: "2.22.5" } as const;
 
 export type MlflowVersion = (typeof MLFLOW_VERSIONS)[keyof typeof MLFLOW_VERSIONS];
 
-/** The repository root (this file is test/helpers/mlflow-env.ts). */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+/** The repository root. */
+export const REPO_ROOT = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
+
+/** The checkout holding this file, also when it runs compiled from dist/ (the benchmarks). */
+function findRepoRoot(start: string): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "scripts", "mlflow-env.sh"))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no mlruns checkout above ${start}`);
+  }
+}
 
 /** `MLRUNS_SKIP_MLFLOW=1` (or `true`) skips every test that needs the real MLflow. */
 export const skipMlflow = /^(1|true)$/i.test(process.env.MLRUNS_SKIP_MLFLOW ?? "");

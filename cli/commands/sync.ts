@@ -1,0 +1,235 @@
+/**
+ * `mlruns sync [dir] --to <url>`: pushes a local tree to an MLflow server; `mlruns pull [dir]
+ * --from <url>`: the same copy with the ends swapped. Idempotent and incremental; `--watch` keeps
+ * pushing as the tree changes. Exit 3 when something could not be copied (the report says what).
+ */
+import {
+  FileStore,
+  openStore,
+  resolveConfig,
+  type SyncOptions,
+  type SyncReport,
+  sync,
+  type TrackingStore,
+  watchSync,
+} from "mlruns";
+import type { Argv } from "yargs";
+import { defineCommand, treeDir } from "../context.ts";
+import { UsageError } from "../errors.ts";
+import { c, e, note, print, printJson, table } from "../output.ts";
+import { progress } from "../progress.ts";
+
+/** Exit code of a sync that finished but left something behind (reported item by item). */
+export const EXIT_PARTIAL = 3;
+
+interface SyncArgs {
+  dir?: string;
+  to?: string;
+  from?: string;
+  experiment?: string[];
+  filter?: string;
+  run?: string[];
+  experimentPrefix?: string;
+  dryRun?: boolean;
+  watch?: boolean;
+  concurrency?: number;
+}
+
+const bytes = (n: number) =>
+  n >= 1 << 20
+    ? `${(n / (1 << 20)).toFixed(1)} MiB`
+    : n >= 1024
+      ? `${(n / 1024).toFixed(1)} KiB`
+      : `${n} B`;
+
+async function server(url: string): Promise<TrackingStore> {
+  if (!/^https?:\/\//i.test(url)) {
+    throw new UsageError(
+      `'${url}' is not an http(s) URL of an MLflow server`,
+      "e.g. --to https://mlflow.example.org",
+    );
+  }
+  return openStore(url, { http: resolveConfig().http });
+}
+
+function printReport(report: SyncReport): void {
+  if (report.dryRun) {
+    print(c.bold(`Plan: ${report.source} → ${report.target} (nothing written)`));
+    for (const name of report.experimentsCreated) print(`  create experiment ${name}`);
+    const rows = report.runs
+      .filter((r) => r.outcome !== "unchanged" && r.plan)
+      .map((r) => [
+        r.sourceRunId,
+        r.outcome === "created" ? "create" : "update",
+        String(r.plan?.metrics.length ?? 0),
+        String(Object.keys(r.plan?.params ?? {}).length),
+        String(Object.keys(r.plan?.tags ?? {}).length),
+        `${r.plan?.artifacts.length ?? 0} (${bytes(r.plan?.bytes ?? 0)})`,
+      ]);
+    if (rows.length > 0) table(["RUN", "ACTION", "POINTS", "PARAMS", "TAGS", "ARTIFACTS"], rows);
+  }
+  const { counts } = report;
+  const verb = report.dryRun ? "would copy" : "copied";
+  print(
+    `${report.dryRun ? "Would create" : "Created"} ${counts.created}, ${report.dryRun ? "would update" : "updated"} ${counts.updated}, unchanged ${counts.unchanged}` +
+      `${counts.failed ? `, failed ${counts.failed}` : ""} run(s); ${verb} ${counts.points} metric point(s), ` +
+      `${counts.params} param(s), ${counts.tags} tag(s), ${counts.artifacts} artifact(s) (${bytes(counts.bytes)}).`,
+  );
+  for (const issue of report.issues) {
+    const where = issue.sourceRunId ?? issue.experiment ?? "";
+    note(e.yellow(`left: ${where} ${issue.what}: ${issue.message}`));
+  }
+}
+
+function runSync(options: SyncOptions, json: boolean): Promise<SyncReport> {
+  const bar = json
+    ? undefined
+    : progress("syncing", 1, "{value}/{total} runs | {points} points | {bytes} | {rate}");
+  const started = Date.now();
+  return sync({
+    ...options,
+    onProgress: (p) =>
+      bar?.update(p.runsDone, p.runsTotal, {
+        points: p.points,
+        bytes: bytes(p.bytes),
+        rate: `${bytes(p.bytes / Math.max(0.001, (Date.now() - started) / 1000))}/s`,
+      }),
+  }).finally(() => bar?.stop());
+}
+
+function selection(args: SyncArgs): Partial<SyncOptions> {
+  return {
+    ...(args.experiment?.length ? { experiments: args.experiment } : {}),
+    ...(args.filter ? { filter: args.filter } : {}),
+    ...(args.run?.length ? { runIds: args.run } : {}),
+    ...(args.experimentPrefix ? { experimentPrefix: args.experimentPrefix } : {}),
+    ...(args.concurrency ? { concurrency: args.concurrency } : {}),
+    dryRun: args.dryRun === true,
+  };
+}
+
+function finish(report: SyncReport, json: boolean): void {
+  if (json) printJson(report);
+  else printReport(report);
+  if (report.issues.length > 0) process.exitCode = EXIT_PARTIAL;
+}
+
+const selectionOptions = <T>(y: Argv<T>) =>
+  y
+    .option("experiment", {
+      alias: "e",
+      type: "string",
+      array: true,
+      describe: "only this experiment (name or id; repeatable)",
+    })
+    .option("filter", {
+      alias: "f",
+      type: "string",
+      describe: "only runs matching this MLflow filter",
+    })
+    .option("run", {
+      alias: "r",
+      type: "string",
+      array: true,
+      describe: "only this run (repeatable)",
+    })
+    .option("dry-run", {
+      type: "boolean",
+      describe: "print the plan (what, counts, bytes); write nothing",
+    })
+    .option("concurrency", { type: "number", describe: "runs copied at once (default 4)" });
+
+export const syncCommand = defineCommand<SyncArgs>({
+  command: "sync [dir]",
+  describe: "Push local runs to an MLflow server (idempotent, incremental, resumable)",
+  builder: (y) =>
+    selectionOptions(
+      y
+        .positional("dir", {
+          type: "string",
+          describe: "the tree (default: the tracking URI's folder)",
+        })
+        .option("to", {
+          type: "string",
+          describe: "the MLflow server, e.g. https://mlflow.example.org",
+        })
+        .option("experiment-prefix", {
+          type: "string",
+          describe: "prepend this to experiment names on the server",
+        })
+        .option("watch", { type: "boolean", describe: "keep pushing as local runs change" }),
+    )
+      .demandOption("to", "Name the server with --to <url>")
+      .example("$0 sync --to https://mlflow.example.org", "push every run of ./mlruns")
+      .example('$0 sync --to $SERVER -e my-exp -f "metrics.acc > 0.9"', "push some runs")
+      .example("$0 sync --to $SERVER --dry-run", "show what would be pushed")
+      .example("$0 sync --to $SERVER --watch", "push continuously while training"),
+  async handler(args) {
+    const source = new FileStore(treeDir(args.dir, args), {
+      onProblem: () => {},
+      searchIndex: { watch: false },
+    });
+    const options: SyncOptions = {
+      source,
+      target: await server(args.to ?? ""),
+      ...selection(args),
+    };
+    if (!args.watch) return finish(await runSync(options, args.json === true), args.json === true);
+    if (args.dryRun) throw new UsageError("--watch and --dry-run do not go together");
+    const watcher = await watchSync({
+      ...options,
+      onSync: (report) =>
+        args.json
+          ? printJson(report)
+          : report.counts.created + report.counts.updated > 0 && printReport(report),
+      onError: (error, retryInMs) =>
+        note(
+          e.yellow(
+            `sync failed (${(error as Error).message}); retrying in ${Math.round(retryInMs / 1000)} s`,
+          ),
+        ),
+    });
+    note(`Watching ${source.root}; pushing changes to ${options.target.uri}. Ctrl-C to stop.`);
+    await watcher.ready;
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    });
+    await watcher.close();
+  },
+});
+
+export const pullCommand = defineCommand<SyncArgs>({
+  command: "pull [dir]",
+  describe: "Copy runs from an MLflow server into a local tree (the reverse of sync)",
+  builder: (y) =>
+    selectionOptions(
+      y
+        .positional("dir", {
+          type: "string",
+          describe: "the tree (default: the tracking URI's folder)",
+        })
+        .option("from", { type: "string", describe: "the MLflow server to copy from" })
+        .option("experiment-prefix", {
+          type: "string",
+          describe: "prepend this to experiment names locally",
+        }),
+    )
+      .demandOption("from", "Name the server with --from <url>")
+      .example(
+        "$0 pull --from https://mlflow.example.org -e shared-baselines",
+        "copy one experiment here",
+      ),
+  async handler(args) {
+    const target = new FileStore(treeDir(args.dir, args), {
+      onProblem: () => {},
+      searchIndex: { watch: false },
+    });
+    const source = await server(args.from ?? "");
+    finish(
+      await runSync({ source, target, ...selection(args) }, args.json === true),
+      args.json === true,
+    );
+  },
+});

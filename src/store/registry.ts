@@ -1,0 +1,244 @@
+/**
+ * The model registry contract: registered models, their versions, tags, aliases and stages, as
+ * MLflow's model registry has them. FileStore, MemoryStore and RestStore implement it next to
+ * TrackingStore; the tracker and the CLI use it through `isRegistryStore`.
+ */
+import { invalid, notFound } from "../errors.ts";
+import { isSafeRelativePath } from "../validation.ts";
+
+/** MLflow's stages (deprecated by MLflow in favour of aliases, but still served). */
+export const MODEL_STAGES = ["None", "Staging", "Production", "Archived"] as const;
+export type ModelStage = (typeof MODEL_STAGES)[number];
+/** The stage MLflow's file store gives a deleted version, whose folder (and number) stays. */
+export const STAGE_DELETED_INTERNAL = "Deleted_Internal";
+
+export interface ModelVersion {
+  name: string;
+  /** A decimal integer, as MLflow's REST API sends it. */
+  version: string;
+  creationTimestamp: number | null;
+  lastUpdatedTimestamp: number | null;
+  currentStage: string;
+  description: string | null;
+  /** Where the model came from, as given: `runs:/<id>/model`, a `file://` URI, `models:/m-…`. */
+  source: string;
+  runId: string | null;
+  runLink: string | null;
+  status: string;
+  statusMessage: string | null;
+  userId: string | null;
+  /** The MLflow 3 logged model it was promoted from, if any. */
+  modelId: string | null;
+  tags: Record<string, string>;
+  /** Aliases pointing at this version, sorted. */
+  aliases: string[];
+}
+
+export interface RegisteredModel {
+  name: string;
+  creationTimestamp: number | null;
+  lastUpdatedTimestamp: number | null;
+  description: string | null;
+  tags: Record<string, string>;
+  /** alias → version. */
+  aliases: Record<string, string>;
+  /** The newest version in each stage (deleted versions excluded), by version number. */
+  latestVersions: ModelVersion[];
+}
+
+export interface CreateModelVersionOptions {
+  name: string;
+  source: string;
+  runId?: string;
+  tags?: Record<string, string>;
+  runLink?: string;
+  description?: string;
+  /**
+   * Where the files really are, when `source` is indirect (e.g. the run's artifact URI joined
+   * with the path of a `runs:/` source). File and memory stores keep it and answer it from
+   * `getModelVersionDownloadUri`; a server works it out itself and ignores it.
+   */
+  storageLocation?: string;
+}
+
+export interface RegistrySearchRequest {
+  filter?: string;
+  orderBy?: string[];
+  maxResults?: number;
+  pageToken?: string;
+}
+
+export interface SearchRegisteredModelsResult {
+  models: RegisteredModel[];
+  nextPageToken?: string;
+}
+
+export interface SearchModelVersionsResult {
+  versions: ModelVersion[];
+  nextPageToken?: string;
+}
+
+export interface RegistryStore {
+  createRegisteredModel(
+    name: string,
+    options?: { tags?: Record<string, string>; description?: string },
+  ): Promise<RegisteredModel>;
+  getRegisteredModel(name: string): Promise<RegisteredModel>;
+  /** MLflow's filter grammar on `name` and `tags.<key>`; ordered by name by default. */
+  searchRegisteredModels(request?: RegistrySearchRequest): Promise<SearchRegisteredModelsResult>;
+  /** Keeps versions, tags and aliases (MLflow's file store loses the last two). */
+  renameRegisteredModel(name: string, newName: string): Promise<RegisteredModel>;
+  updateRegisteredModel(name: string, update: { description: string }): Promise<RegisteredModel>;
+  /** Removes the model with all its versions. */
+  deleteRegisteredModel(name: string): Promise<void>;
+  setRegisteredModelTag(name: string, key: string, value: string): Promise<void>;
+  deleteRegisteredModelTag(name: string, key: string): Promise<void>;
+
+  /** The next number, never reused (a deleted version keeps its number). */
+  createModelVersion(options: CreateModelVersionOptions): Promise<ModelVersion>;
+  getModelVersion(name: string, version: string): Promise<ModelVersion>;
+  updateModelVersion(
+    name: string,
+    version: string,
+    update: { description: string },
+  ): Promise<ModelVersion>;
+  deleteModelVersion(name: string, version: string): Promise<void>;
+  /**
+   * MLflow's filter grammar on `name`, `version_number`, `run_id`, `source_path` and
+   * `tags.<key>`; newest change first by default.
+   */
+  searchModelVersions(request?: RegistrySearchRequest): Promise<SearchModelVersionsResult>;
+  setModelVersionTag(name: string, version: string, key: string, value: string): Promise<void>;
+  deleteModelVersionTag(name: string, version: string, key: string): Promise<void>;
+  /** With `archiveExistingVersions`, other versions in Staging/Production go to Archived. */
+  transitionModelVersionStage(
+    name: string,
+    version: string,
+    stage: string,
+    archiveExistingVersions?: boolean,
+  ): Promise<ModelVersion>;
+  /** Points `alias` at `version` (moving it if it pointed elsewhere). */
+  setRegisteredModelAlias(name: string, alias: string, version: string): Promise<void>;
+  /** A missing alias is not an error, as on MLflow's server. */
+  deleteRegisteredModelAlias(name: string, alias: string): Promise<void>;
+  getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion>;
+  /** Where to download the version's files from. */
+  getModelVersionDownloadUri(name: string, version: string): Promise<string>;
+}
+
+const REGISTRY_METHODS = ["createRegisteredModel", "createModelVersion", "searchModelVersions"];
+
+/** True when `store` also holds a model registry (every built-in store does). */
+export function isRegistryStore(store: unknown): store is RegistryStore {
+  return (
+    typeof store === "object" &&
+    store !== null &&
+    REGISTRY_METHODS.every((m) => typeof (store as Record<string, unknown>)[m] === "function")
+  );
+}
+
+// ---- MLflow's registry validation (mlruns-format.md §4.4), shared by every store ----
+
+const LIMITS = { tagKey: 250, tagValue: 100_000, alias: 255 } as const;
+const TAG_KEY = /^[\p{L}\p{N}_/.\- :]*$/u;
+const ALIAS = /^[\p{L}\p{N}_-]*$/u;
+
+export function validateModelName(name: unknown): asserts name is string {
+  if (typeof name !== "string" || name.trim() === "") {
+    throw invalid("Registered model name cannot be empty.");
+  }
+  if (/[/\\:%]/.test(name) || !isSafeRelativePath(name) || name.includes("\0")) {
+    throw invalid(
+      `Invalid name: '${name}'. Registered model names cannot contain '/', '\\', ':' or '%', ` +
+        "nor be '.' or '..'",
+    );
+  }
+}
+
+/** A version number as MLflow takes it: an integer, given as a string or a number. */
+export function validateVersion(version: unknown): string {
+  const text = String(version);
+  if (!/^-?\d+$/.test(text.trim())) {
+    throw invalid(`Model version must be an integer, got '${text}'`);
+  }
+  return String(Number.parseInt(text, 10));
+}
+
+export function validateRegistryTag(
+  kind: "registered model" | "model version",
+  key: unknown,
+  value?: unknown,
+): void {
+  if (typeof key !== "string" || key === "") throw invalid(`Missing value for required parameter 'key'.`);
+  if (!TAG_KEY.test(key) || !isSafeRelativePath(key)) {
+    throw invalid(
+      `Invalid ${kind} tag key '${key}': names may only contain alphanumerics, underscores (_), ` +
+        "dashes (-), periods (.), spaces ( ), colons (:) and slashes (/), as a normalized relative path",
+    );
+  }
+  if ([...key].length > LIMITS.tagKey) {
+    throw invalid(`${kind} tag key '${key.slice(0, 40)}...' is longer than ${LIMITS.tagKey}`);
+  }
+  if (value === undefined) return;
+  if (typeof value !== "string") throw invalid(`${kind} tag '${key}' must have a string value`);
+  if (value.length > LIMITS.tagValue) {
+    throw invalid(`${kind} tag '${key}' has a value longer than ${LIMITS.tagValue} characters`);
+  }
+}
+
+export function validateAlias(alias: unknown): asserts alias is string {
+  if (typeof alias !== "string" || alias === "") {
+    throw invalid("Missing value for required parameter 'alias'.");
+  }
+  if (!ALIAS.test(alias) || alias.length > LIMITS.alias) {
+    throw invalid(
+      `Invalid alias name: '${alias}'. Aliases may only contain alphanumerics, underscores (_) ` +
+        `and dashes (-), at most ${LIMITS.alias} characters.`,
+    );
+  }
+  if (alias.toLowerCase() === "latest") {
+    throw invalid("'latest' alias name (case insensitive) is reserved.");
+  }
+  if (/^[vV]\d+$/.test(alias)) throw invalid(`Version alias name '${alias}' is reserved.`);
+}
+
+/** The canonical spelling of a stage (case-insensitive input), or INVALID_PARAMETER_VALUE. */
+export function canonicalStage(stage: unknown): ModelStage {
+  const found = MODEL_STAGES.find((s) => s.toLowerCase() === String(stage).toLowerCase());
+  if (found === undefined) {
+    throw invalid(
+      `Invalid Model Version stage: ${String(stage)}. Value must be one of ${MODEL_STAGES.join(", ")}.`,
+    );
+  }
+  return found;
+}
+
+/** MLflow allows archiving the others only when moving into an active stage. */
+export function checkArchiveExisting(stage: ModelStage, archive: boolean | undefined): void {
+  if (archive && stage !== "Staging" && stage !== "Production") {
+    throw invalid(
+      `Model version transition cannot archive existing model versions because '${stage}' is ` +
+        "not an Active stage. Valid stages are Staging, Production",
+    );
+  }
+}
+
+/** The newest visible version of each stage, ascending by number. */
+export function latestVersions(versions: readonly ModelVersion[]): ModelVersion[] {
+  const best = new Map<string, ModelVersion>();
+  for (const v of versions) {
+    if (v.currentStage === STAGE_DELETED_INTERNAL) continue;
+    const seen = best.get(v.currentStage);
+    if (seen === undefined || Number(seen.version) < Number(v.version)) best.set(v.currentStage, v);
+  }
+  return [...best.values()].sort((a, b) => Number(a.version) - Number(b.version));
+}
+
+export const modelNotFound = (name: string) =>
+  notFound(`Registered Model with name=${name} not found`);
+
+export const versionNotFound = (name: string, version: string) =>
+  notFound(`Model Version (name=${name}, version=${version}) not found`);
+
+export const aliasNotFound = (name: string, alias: string) =>
+  notFound(`Registered model alias ${alias} not found.`, `Model '${name}' has no such alias`);

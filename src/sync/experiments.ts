@@ -1,0 +1,36 @@
+/** Experiments on the target: found or created by name, with their tags copied one by one. */
+import { isMlflowError } from "../errors.ts";
+import type { TrackingStore } from "../store/store.ts";
+import type { SyncIssue } from "./copy.ts";
+
+export async function createExperiment(target: TrackingStore, name: string): Promise<string> {
+  try {
+    return await target.createExperiment(name);
+  } catch (error) {
+    // Another sync created it meanwhile.
+    if (!isMlflowError(error, "RESOURCE_ALREADY_EXISTS")) throw error;
+    const raced = await target.getExperimentByName(name);
+    if (!raced) throw error;
+    return raced.experimentId;
+  }
+}
+
+/** Sets the tags the target lacks, one by one, so one refused value leaves the rest copied. */
+export async function copyExperimentTags(
+  target: TrackingStore,
+  id: string,
+  name: string,
+  tags: Record<string, string>,
+  present: Record<string, string>,
+  issues: SyncIssue[],
+): Promise<void> {
+  for (const [key, value] of Object.entries(tags)) {
+    if (present[key] === value) continue;
+    try {
+      await target.setExperimentTag(id, key, value);
+    } catch (error) {
+      if (!isMlflowError(error, "INVALID_PARAMETER_VALUE")) throw error;
+      issues.push({ experiment: name, what: `experiment tag ${key}`, message: error.message });
+    }
+  }
+}
