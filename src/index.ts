@@ -44,6 +44,27 @@ export {
 export { MemoryStore } from "./store/memory/index.ts";
 export { RestStore } from "./store/rest/index.ts";
 
+// Model registry: registered models, versions, tags, aliases, stages; models logged in runs.
+export {
+  type CreateModelVersionOptions,
+  isRegistryStore,
+  MODEL_STAGES,
+  type ModelStage,
+  type ModelVersion,
+  type RegisteredModel,
+  type RegistrySearchRequest,
+  type RegistryStore,
+  type SearchModelVersionsResult,
+  type SearchRegisteredModelsResult,
+} from "./store/registry.ts";
+export {
+  type ColumnSpec,
+  type LoggedModel,
+  type LogModelOptions,
+  type RegisterModelOptions,
+  registerModel,
+} from "./tracker/models.ts";
+
 // Sync: copying runs between stores.
 export {
   type RunOutcome,

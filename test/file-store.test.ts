@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -180,6 +180,20 @@ describe("FileStore on disk", () => {
     );
     expect(error.message).toContain("'a/b'");
     expect((await store.getRun(run.info.runId)).data.params).toEqual({ a: "1" });
+  });
+
+  it("ends a line a crash left unfinished before appending, so new lines stay whole", async () => {
+    const root = await tempTree();
+    const store = new FileStore(root);
+    const run = await store.createRun({ experimentId: "0" });
+    const file = join(root, "0", run.info.runId, "metrics", "m");
+    await writeFile(file, "1 0.5 0\n2 0.4");
+    const old = new Date(Date.now() - 60_000);
+    await utimes(file, old, old);
+    await store.logBatch(run.info.runId, {
+      metrics: [{ key: "m", value: 1, timestamp: 3, step: 2 }],
+    });
+    expect(await readFile(file, "utf8")).toBe("1 0.5 0\n2 0.4\n3 1.0 2\n");
   });
 
   it("leaves no temp files behind in keys folders", async () => {

@@ -5,6 +5,7 @@ import { gc } from "./gc.ts";
 import { init } from "./init.ts";
 import { log } from "./log.ts";
 import { metrics } from "./metrics.ts";
+import { models } from "./models.ts";
 import { run } from "./run.ts";
 import { runs } from "./runs.ts";
 import { pullCommand, syncCommand } from "./sync.ts";
@@ -16,6 +17,7 @@ export const commands = [
   runs,
   metrics,
   artifacts,
+  models,
   run,
   log,
   syncCommand,

@@ -134,7 +134,12 @@ function parseOrder(orderBy: readonly string[], valid: readonly string[]): Order
   });
 }
 
-type Sortable = { name: string; creationTimestamp: number | null; lastUpdatedTimestamp: number | null; version?: string };
+type Sortable = {
+  name: string;
+  creationTimestamp: number | null;
+  lastUpdatedTimestamp: number | null;
+  version?: string;
+};
 
 function sortValue(item: Sortable, key: string): string | number | null {
   if (key === "name") return item.name;

@@ -126,6 +126,15 @@ export interface RegistryStore {
   getModelVersionDownloadUri(name: string, version: string): Promise<string>;
 }
 
+/**
+ * The run id a version should carry: the given one, else the one named by a `runs:/<id>/…`
+ * source (MLflow's server refuses a `runs:/` source whose run id is not sent along).
+ */
+export function versionRunId(options: CreateModelVersionOptions): string | undefined {
+  if (options.runId !== undefined) return options.runId;
+  return /^runs:\/([^/]+)\//.exec(options.source)?.[1];
+}
+
 const REGISTRY_METHODS = ["createRegisteredModel", "createModelVersion", "searchModelVersions"];
 
 /** True when `store` also holds a model registry (every built-in store does). */
@@ -169,7 +178,8 @@ export function validateRegistryTag(
   key: unknown,
   value?: unknown,
 ): void {
-  if (typeof key !== "string" || key === "") throw invalid(`Missing value for required parameter 'key'.`);
+  if (typeof key !== "string" || key === "")
+    throw invalid(`Missing value for required parameter 'key'.`);
   if (!TAG_KEY.test(key) || !isSafeRelativePath(key)) {
     throw invalid(
       `Invalid ${kind} tag key '${key}': names may only contain alphanumerics, underscores (_), ` +
@@ -186,7 +196,8 @@ export function validateRegistryTag(
   }
 }
 
-export function validateAlias(alias: unknown): asserts alias is string {
+/** `forLookup`: `latest` and `v<N>` pass (they are only reserved for setting). */
+export function validateAlias(alias: unknown, forLookup = false): asserts alias is string {
   if (typeof alias !== "string" || alias === "") {
     throw invalid("Missing value for required parameter 'alias'.");
   }
@@ -196,6 +207,7 @@ export function validateAlias(alias: unknown): asserts alias is string {
         `and dashes (-), at most ${LIMITS.alias} characters.`,
     );
   }
+  if (forLookup) return;
   if (alias.toLowerCase() === "latest") {
     throw invalid("'latest' alias name (case insensitive) is reserved.");
   }
@@ -240,5 +252,16 @@ export const modelNotFound = (name: string) =>
 export const versionNotFound = (name: string, version: string) =>
   notFound(`Model Version (name=${name}, version=${version}) not found`);
 
+/** INVALID_PARAMETER_VALUE, as MLflow answers. */
 export const aliasNotFound = (name: string, alias: string) =>
-  notFound(`Registered model alias ${alias} not found.`, `Model '${name}' has no such alias`);
+  invalid(`Registered model alias ${alias} not found.`, `Model '${name}' has no such alias`);
+
+/** The highest visible version number, which the alias `latest` stands for. */
+export function highestVersion(versions: readonly ModelVersion[]): string | undefined {
+  let best: number | undefined;
+  for (const v of versions) {
+    if (v.currentStage === STAGE_DELETED_INTERNAL) continue;
+    if (best === undefined || Number(v.version) > best) best = Number(v.version);
+  }
+  return best === undefined ? undefined : String(best);
+}

@@ -12,6 +12,7 @@ import { type ParamValue, pyStr } from "../py-format.ts";
 import type { TrackingStore } from "../store/store.ts";
 import { validateArtifactPath, validateBatch } from "../validation.ts";
 import { type BufferOptions, MetricBuffer } from "./buffer.ts";
+import { type LoggedModel, type LogModelOptions, logModel } from "./models.ts";
 
 export interface MetricOptions {
   /** Integer step; 0 when absent, as in MLflow. */
@@ -137,6 +138,14 @@ export class ActiveRun implements AsyncDisposable {
       yaml ? stringify(value) : `${JSON.stringify(value, null, 2)}\n`,
       artifactFile,
     );
+  }
+
+  /**
+   * Logs a model folder (with an `MLmodel` file MLflow reads) under `artifactPath`, appends it to
+   * the run's `mlflow.log-model.history` tag, and registers it when `registeredModelName` is set.
+   */
+  async logModel(options: LogModelOptions): Promise<LoggedModel> {
+    return logModel(this.store, this.id, options);
   }
 
   /** Records datasets this run used (context such as `training` goes in the tags). */

@@ -21,6 +21,8 @@ import type { BufferOptions } from "./buffer.ts";
 import { compareRuns, type RunComparison } from "./compare.ts";
 import { systemTags } from "./context.ts";
 import { trackLifecycle } from "./lifecycle.ts";
+import { type RegisterModelOptions, registerModel, registryOf } from "./models.ts";
+import type { ModelVersion, RegistryStore } from "../store/registry.ts";
 import { ActiveRun } from "./run.ts";
 
 export interface TrackerOptions extends ConfigOptions {
@@ -177,6 +179,19 @@ export class Tracker {
 
   restoreExperiment(experimentId: string): Promise<void> {
     return this.store.restoreExperiment(experimentId);
+  }
+
+  /**
+   * Registers a model as a new version of `name` (creating the registered model when missing),
+   * e.g. `{ modelUri: "runs:/<run id>/model", name: "iris" }`.
+   */
+  registerModel(options: RegisterModelOptions): Promise<ModelVersion> {
+    return registerModel(this.store, options);
+  }
+
+  /** The store's model registry (every built-in store has one). */
+  get registry(): RegistryStore {
+    return registryOf(this.store);
   }
 }
 

@@ -8,6 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { FileInfo, Metric, Run } from "../../src/entities.ts";
+import {
+  isRegistryStore,
+  type ModelVersion,
+  type RegistryStore,
+} from "../../src/store/registry.ts";
 import type { TrackingStore } from "../../src/store/store.ts";
 import { REPO_ROOT, runPython } from "../helpers/mlflow-env.ts";
 
@@ -208,14 +213,85 @@ async function dumpRun(store: TrackingStore, run: Run, artifacts: boolean): Prom
   };
 }
 
+/** Every page of a search, in order. */
+async function allPages<T>(
+  fetch: (pageToken: string | undefined) => Promise<{ items: T[]; next?: string | undefined }>,
+): Promise<T[]> {
+  const out: T[] = [];
+  let token: string | undefined;
+  do {
+    const page = await fetch(token);
+    out.push(...page.items);
+    token = page.next;
+  } while (token);
+  return out;
+}
+
+function dumpVersion(v: ModelVersion): ModelVersionDump {
+  const empty = (s: string | null) => (s === "" ? null : s);
+  return {
+    version: v.version,
+    current_stage: v.currentStage,
+    description: empty(v.description),
+    creation_timestamp: v.creationTimestamp,
+    last_updated_timestamp: v.lastUpdatedTimestamp,
+    source: v.source,
+    run_id: empty(v.runId),
+    run_link: empty(v.runLink),
+    status: v.status,
+    status_message: empty(v.statusMessage),
+    user_id: empty(v.userId),
+    model_id: empty(v.modelId),
+    tags: { ...v.tags },
+    aliases: [...v.aliases].sort(compareCodePoints),
+  };
+}
+
+/** The registry in reader.py's shape (`registered_models`), read as reader.py reads it. */
+export async function dumpRegistry(store: RegistryStore): Promise<RegisteredModelDump[]> {
+  const models = await allPages(async (pageToken) => {
+    const page = await store.searchRegisteredModels({
+      maxResults: 1000,
+      ...(pageToken ? { pageToken } : {}),
+    });
+    return { items: page.models, next: page.nextPageToken };
+  });
+  const out: RegisteredModelDump[] = [];
+  for (const model of models) {
+    const found = await allPages(async (pageToken) => {
+      const page = await store.searchModelVersions({
+        filter: `name='${model.name.replaceAll("'", "\\'")}'`,
+        maxResults: 1000,
+        ...(pageToken ? { pageToken } : {}),
+      });
+      return { items: page.versions, next: page.nextPageToken };
+    });
+    const versions: ModelVersionDump[] = [];
+    for (const v of found)
+      versions.push(dumpVersion(await store.getModelVersion(model.name, v.version)));
+    versions.sort((a, b) => Number(a.version) - Number(b.version));
+    out.push({
+      name: model.name,
+      description: model.description === "" ? null : model.description,
+      creation_timestamp: model.creationTimestamp,
+      last_updated_timestamp: model.lastUpdatedTimestamp,
+      tags: { ...model.tags },
+      aliases: { ...model.aliases },
+      versions,
+    });
+  }
+  return out.sort((a, b) => compareCodePoints(a.name, b.name));
+}
+
 /**
  * Everything `store` holds, in reader.py's shape. Artifacts are listed unless
- * `artifacts: false`. The store interface has no registry yet, so `registered_models` is null
- * (compare with `reader.py dump ... --no-registry`).
+ * `artifacts: false`. `registered_models` is filled with `registry: true` when the store has a
+ * registry (compare with `reader.py dump ...`), and null otherwise (compare with
+ * `reader.py dump ... --no-registry`).
  */
 export async function dumpStore(
   store: TrackingStore,
-  options: { artifacts?: boolean } = {},
+  options: { artifacts?: boolean; registry?: boolean } = {},
 ): Promise<Dump> {
   const experiments: ExperimentDump[] = (await store.listExperiments("ALL")).map((e) => ({
     experiment_id: e.experimentId,
@@ -233,7 +309,9 @@ export async function dumpStore(
     runs.push(await dumpRun(store, run, options.artifacts ?? true));
   }
   runs.sort((a, b) => compareCodePoints(a.info.run_id, b.info.run_id));
-  return { experiments, runs, registered_models: null };
+  const registered_models =
+    options.registry === true && isRegistryStore(store) ? await dumpRegistry(store) : null;
+  return { experiments, runs, registered_models };
 }
 
 /** The Python side of the oracle: `reader.py dump` run by the real MLflow `version`. */

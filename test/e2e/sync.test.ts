@@ -72,7 +72,9 @@ describe.skipIf(skipMlflow)("mlruns sync and pull against a real MLflow server",
 
     const text = await runCli(["sync", root, "--to", server.url]);
     expect(text.code).toBe(3);
-    expect(text.stdout).toMatch(/Created 3, updated 0, unchanged 0 run\(s\); copied 3 metric point/);
+    expect(text.stdout).toMatch(
+      /Created 3, updated 0, unchanged 0 run\(s\); copied 3 metric point/,
+    );
     expect(text.stderr).toMatch(/left: e2e-push experiment tag essay/);
     const copies = await copiesOnServer(server, "e2e-push");
     expect(copies.map((r) => r.info.runName).sort()).toEqual(["r0", "r1", "r2"]);
@@ -118,7 +120,11 @@ describe.skipIf(skipMlflow)("mlruns sync and pull against a real MLflow server",
       process.execPath,
       [CLI, "sync", root, "--to", server.url, "--watch"],
       {
-        env: { ...process.env, MLFLOW_HTTP_REQUEST_MAX_RETRIES: "1", MLFLOW_HTTP_REQUEST_TIMEOUT: "3" },
+        env: {
+          ...process.env,
+          MLFLOW_HTTP_REQUEST_MAX_RETRIES: "1",
+          MLFLOW_HTTP_REQUEST_TIMEOUT: "3",
+        },
         stdio: "ignore",
       },
     );
@@ -129,15 +135,26 @@ describe.skipIf(skipMlflow)("mlruns sync and pull against a real MLflow server",
         if (!copy) return 0;
         return (await new RestStore(server.url).getMetricHistory(copy.info.runId, "loss")).length;
       };
-      await until("the run on the server", async () => (await copiesOnServer(server, "e2e-watch")).length === 1);
-      await store.logBatch(run.info.runId, { metrics: [{ key: "loss", value: 1, timestamp: 1, step: 0 }] });
+      await until(
+        "the run on the server",
+        async () => (await copiesOnServer(server, "e2e-watch")).length === 1,
+      );
+      await store.logBatch(run.info.runId, {
+        metrics: [{ key: "loss", value: 1, timestamp: 1, step: 0 }],
+      });
       await until("the first point", async () => (await pointsOnServer()) === 1);
 
       await server.crash();
-      await store.logBatch(run.info.runId, { metrics: [{ key: "loss", value: 0.5, timestamp: 2, step: 1 }] });
+      await store.logBatch(run.info.runId, {
+        metrics: [{ key: "loss", value: 0.5, timestamp: 2, step: 1 }],
+      });
       await new Promise((resolve) => setTimeout(resolve, 3000));
       await server.restart();
-      await until("the point logged while the server was down", async () => (await pointsOnServer()) === 2, 90);
+      await until(
+        "the point logged while the server was down",
+        async () => (await pointsOnServer()) === 2,
+        90,
+      );
     } finally {
       child.kill("SIGINT");
       await exited;

@@ -19,8 +19,12 @@ function pointId(timestamp: number, step: number, valueText: string): string {
 }
 
 interface FileState {
-  /** How many bytes of the file `seen` covers. */
+  /** How many bytes of the file `seen` covers (always a whole number of lines). */
   size: number;
+  exists: boolean;
+  /** Bytes after the last whole line, and when the file last changed. */
+  tail: number;
+  mtimeMs: number;
   seen: Set<string>;
 }
 
@@ -44,6 +48,8 @@ export function parseMetricFile(path: string, key: string, text: string): Parsed
   return { points, problems };
 }
 
+const TORN_AFTER_MS = 5000;
+
 export class MetricFiles {
   readonly #files = new Map<string, FileState>();
 
@@ -63,63 +69,75 @@ export class MetricFiles {
       text += formatMetricLine(metric, valueText);
     }
     if (fresh.length === 0) return 0;
-    if (state.size === 0 && (await createFile(path, text, tempDir))) {
-      state.size = Buffer.byteLength(text);
-      return fresh.length;
-    }
-    // The file exists (maybe another process just created it): re-read, then append.
-    if (state.size === 0) {
+    if (state.size === 0 && !state.exists) {
+      if (await createFile(path, text, tempDir)) {
+        state.size = Buffer.byteLength(text);
+        state.exists = true;
+        return fresh.length;
+      }
+      // Another process created it just now: learn its lines, then append ours.
       for (const id of ids) state.seen.delete(id);
       return this.append(path, key, tempDir, fresh);
     }
-    const handle = await fs.open(path, "a+");
+    // A last line left unfinished long ago is a crash's leftover: end it, so ours stay whole.
+    // (A line being written right now by another process is finished within milliseconds.)
+    const torn = state.tail > 0 && Date.now() - state.mtimeMs > TORN_AFTER_MS;
+    const data = torn ? `\n${text}` : text;
+    // One append-mode write of whole lines: concurrent writers' lines never interleave.
+    const handle = await fs.open(path, "a");
     try {
-      const data = (await this.#endsWithNewline(handle, state.size)) ? text : `\n${text}`;
+      const before = state.size + state.tail;
       await handle.write(data);
-      state.size += Buffer.byteLength(data);
+      const { size } = await handle.stat();
+      // Only when nobody else wrote meanwhile do we know the file without reading it again.
+      if (size === before + Buffer.byteLength(data)) {
+        state.size = size;
+        state.tail = 0;
+      }
     } finally {
       await handle.close();
     }
     return fresh.length;
   }
 
-  /** Brings `seen` up to date with lines other writers appended since we last looked. */
+  /**
+   * Brings `seen` up to date with lines other writers appended since we last looked. Only whole
+   * lines count: a line still being written is read next time.
+   */
   async #catchUp(path: string, key: string): Promise<FileState> {
     let state = this.#files.get(path);
     let size = 0;
+    let mtimeMs = 0;
+    let exists = true;
     try {
-      size = (await fs.stat(path)).size;
+      ({ size, mtimeMs } = await fs.stat(path));
     } catch (error) {
       if (!isMissing(error)) throw error;
+      exists = false;
     }
     if (state === undefined || size < state.size) {
-      state = { size: 0, seen: new Set() };
+      state = { size: 0, exists, seen: new Set(), tail: 0, mtimeMs };
       this.#files.set(path, state);
     }
+    Object.assign(state, { exists, mtimeMs });
     if (size > state.size) {
       const handle = await fs.open(path, "r");
       try {
         const buffer = Buffer.alloc(size - state.size);
-        await handle.read(buffer, 0, buffer.length, state.size);
-        const text = buffer.toString("utf8");
-        for (const line of text.split("\n")) {
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, state.size);
+        const complete = buffer.subarray(0, buffer.lastIndexOf(0x0a, bytesRead - 1) + 1);
+        for (const line of complete.toString("utf8").split("\n")) {
           const point = parseMetricLine(key, line);
           if (typeof point !== "string") {
             state.seen.add(pointId(point.timestamp, point.step, pyFloatRepr(point.value)));
           }
         }
-        state.size = size;
+        state.size += complete.length;
+        state.tail = bytesRead - complete.length;
       } finally {
         await handle.close();
       }
     }
     return state;
-  }
-
-  async #endsWithNewline(handle: fs.FileHandle, size: number): Promise<boolean> {
-    if (size === 0) return true;
-    const last = Buffer.alloc(1);
-    await handle.read(last, 0, 1, size - 1);
-    return last[0] === 0x0a;
   }
 }

@@ -36,6 +36,33 @@ export const ENDPOINTS = {
 
 export type Endpoint = keyof typeof ENDPOINTS;
 
+/** The model registry (REST 2.0 registered-models / model-versions, aliases). */
+export const REGISTRY_ENDPOINTS = {
+  createRegisteredModel: ["POST", `${API}/registered-models/create`],
+  getRegisteredModel: ["GET", `${API}/registered-models/get`],
+  searchRegisteredModels: ["GET", `${API}/registered-models/search`],
+  renameRegisteredModel: ["POST", `${API}/registered-models/rename`],
+  updateRegisteredModel: ["PATCH", `${API}/registered-models/update`],
+  deleteRegisteredModel: ["DELETE", `${API}/registered-models/delete`],
+  setRegisteredModelTag: ["POST", `${API}/registered-models/set-tag`],
+  deleteRegisteredModelTag: ["DELETE", `${API}/registered-models/delete-tag`],
+  setAlias: ["POST", `${API}/registered-models/alias`],
+  deleteAlias: ["DELETE", `${API}/registered-models/alias`],
+  getByAlias: ["GET", `${API}/registered-models/alias`],
+
+  createModelVersion: ["POST", `${API}/model-versions/create`],
+  getModelVersion: ["GET", `${API}/model-versions/get`],
+  updateModelVersion: ["PATCH", `${API}/model-versions/update`],
+  deleteModelVersion: ["DELETE", `${API}/model-versions/delete`],
+  searchModelVersions: ["GET", `${API}/model-versions/search`],
+  setModelVersionTag: ["POST", `${API}/model-versions/set-tag`],
+  deleteModelVersionTag: ["DELETE", `${API}/model-versions/delete-tag`],
+  transitionStage: ["POST", `${API}/model-versions/transition-stage`],
+  getDownloadUri: ["GET", `${API}/model-versions/get-download-uri`],
+} as const satisfies Record<string, readonly [HttpMethod, string]>;
+
+export type RegistryEndpoint = keyof typeof REGISTRY_ENDPOINTS;
+
 /** The artifact proxy (`mlflow server --serve-artifacts`): PUT uploads, GET downloads. */
 export const ARTIFACT_PROXY = "/api/2.0/mlflow-artifacts/artifacts";
 
