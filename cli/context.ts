@@ -76,8 +76,6 @@ export async function openContext(
       });
     }
     store = new FileStore(root, {
-      // A command lives for one search: watching folders would only cost time.
-      searchIndex: { watch: false },
       onProblem: (p) =>
         note(
           e.yellow(

@@ -317,14 +317,19 @@ const register = defineCommand<{
   },
 });
 
-const alias = defineCommand<{ name: string; alias: string; version?: string; delete?: boolean }>({
-  command: "alias <name> <alias> [version]",
+const alias = defineCommand<{
+  name: string;
+  alias: string;
+  modelVersion?: string;
+  delete?: boolean;
+}>({
+  command: "alias <name> <alias> [model-version]",
   describe: "Point an alias at a version, show where it points, or --delete it",
   builder: (y) =>
     y
       .positional("name", { type: "string", demandOption: true })
       .positional("alias", { type: "string", demandOption: true })
-      .positional("version", { type: "string" })
+      .positional("model-version", { type: "string" })
       .option("delete", { type: "boolean" })
       .example("$0 models alias iris champion 3", "iris@champion is version 3")
       .example("$0 models alias iris champion", "which version iris@champion is"),
@@ -336,9 +341,9 @@ const alias = defineCommand<{ name: string; alias: string; version?: string; del
       if (args.json) printJson({ name, alias: aliasName, version: null });
       return;
     }
-    if (args.version !== undefined) {
-      await store.setRegisteredModelAlias(name, aliasName, String(args.version));
-      if (args.json) printJson({ name, alias: aliasName, version: String(args.version) });
+    if (args.modelVersion !== undefined) {
+      await store.setRegisteredModelAlias(name, aliasName, String(args.modelVersion));
+      if (args.json) printJson({ name, alias: aliasName, version: String(args.modelVersion) });
       return;
     }
     const version = await store.getModelVersionByAlias(name, aliasName);
@@ -349,16 +354,16 @@ const alias = defineCommand<{ name: string; alias: string; version?: string; del
 
 const stage = defineCommand<{
   name: string;
-  version: string;
+  modelVersion: string;
   stage: string;
   archiveExisting?: boolean;
 }>({
-  command: "stage <name> <version> <stage>",
+  command: "stage <name> <model-version> <stage>",
   describe: "Move a version to None, Staging, Production or Archived",
   builder: (y) =>
     y
       .positional("name", { type: "string", demandOption: true })
-      .positional("version", { type: "string", demandOption: true })
+      .positional("model-version", { type: "string", demandOption: true })
       .positional("stage", { type: "string", demandOption: true })
       .option("archive-existing", {
         type: "boolean",
@@ -369,7 +374,7 @@ const stage = defineCommand<{
     const store = await openRegistry(args);
     const version = await store.transitionModelVersionStage(
       String(args.name),
-      String(args.version),
+      String(args.modelVersion),
       String(args.stage),
       args.archiveExisting === true,
     );

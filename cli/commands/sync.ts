@@ -165,10 +165,7 @@ export const syncCommand = defineCommand<SyncArgs>({
       .example("$0 sync --to $SERVER --dry-run", "show what would be pushed")
       .example("$0 sync --to $SERVER --watch", "push continuously while training"),
   async handler(args) {
-    const source = new FileStore(treeDir(args.dir, args), {
-      onProblem: () => {},
-      searchIndex: { watch: false },
-    });
+    const source = new FileStore(treeDir(args.dir, args), { onProblem: () => {} });
     const options: SyncOptions = {
       source,
       target: await server(args.to ?? ""),
@@ -222,10 +219,7 @@ export const pullCommand = defineCommand<SyncArgs>({
         "copy one experiment here",
       ),
   async handler(args) {
-    const target = new FileStore(treeDir(args.dir, args), {
-      onProblem: () => {},
-      searchIndex: { watch: false },
-    });
+    const target = new FileStore(treeDir(args.dir, args), { onProblem: () => {} });
     const source = await server(args.from ?? "");
     finish(
       await runSync({ source, target, ...selection(args) }, args.json === true),

@@ -63,7 +63,7 @@ export async function searchBench(): Promise<Row[]> {
   const ids = (runs: { info: { runId: string } }[]) => runs.map((r) => r.info.runId);
 
   rmSync(join(tree.root, INDEX_FILE), { force: true });
-  const first = new FileStore(tree.root);
+  const first = new FileStore(tree.root, { searchIndex: { watch: true } });
   const [coldNoIndex, expected] = await timed(() => first.searchRuns(request));
   const warm: number[] = [];
   for (let i = 0; i < WARM_REPEATS; i++)
@@ -71,11 +71,11 @@ export async function searchBench(): Promise<Row[]> {
   const coverage = first.searchIndexStats;
   await first.close();
 
-  const second = new FileStore(tree.root);
+  const second = new FileStore(tree.root, { searchIndex: { watch: true } });
   const [coldIndex, again] = await timed(() => second.searchRuns(request));
   await second.close();
 
-  const stamps = new FileStore(tree.root, { searchIndex: { watch: false } });
+  const stamps = new FileStore(tree.root);
   await stamps.searchRuns(request);
   const [stampCheck] = await timed(() => stamps.searchRuns(request));
   await stamps.close();

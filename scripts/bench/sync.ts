@@ -20,7 +20,7 @@ const NOOP_RUNS = 1000;
 const T0 = 1_767_225_600_000;
 
 async function writeTree(root: string, artifacts: string, runs: number, steps: number) {
-  const store = new FileStore(root, { searchIndex: { watch: false } });
+  const store = new FileStore(root);
   const experimentId = await store.createExperiment("bench");
   for (let r = 0; r < runs; r++) {
     const run = await store.createRun({ experimentId, runName: `run-${r}`, startTime: T0 + r });
@@ -60,7 +60,7 @@ export async function syncBench(): Promise<Row[]> {
 
     const root = join(dir, "push");
     await writeTree(root, artifacts, RUNS, STEPS);
-    const source = new FileStore(root, { searchIndex: { watch: false } });
+    const source = new FileStore(root);
     let started = performance.now();
     const report = await sync({ source, target: new RestStore(server.url) });
     const ours = performance.now() - started;
@@ -79,7 +79,7 @@ export async function syncBench(): Promise<Row[]> {
 
     const noop = join(dir, "noop");
     await writeTree(noop, artifacts, NOOP_RUNS, 1);
-    const noopSource = () => new FileStore(noop, { searchIndex: { watch: false } });
+    const noopSource = () => new FileStore(noop);
     await sync({
       source: noopSource(),
       target: new RestStore(server.url),

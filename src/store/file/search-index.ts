@@ -60,7 +60,12 @@ const SAVE_DELAY_MS = 2000;
 export interface SearchIndexOptions {
   /** The index file; `null` keeps the index in memory only. Default: `<root>/.mlruns-index.json`. */
   file?: string | null;
-  /** Watch folders for changes (Linux). Default true; turn off on network filesystems. */
+  /**
+   * Watch folders for changes (Linux inotify), so warm searches need no system call per run.
+   * Off by default: worth it only in a long-lived process that searches a tree many times (a
+   * server, a UI); a script or a command searches once, and watches would only cost time and
+   * the system's watch budget. Never on network filesystems.
+   */
   watch?: boolean;
   /** At most this many folder watches. Default: half of fs.inotify.max_user_watches. */
   maxWatches?: number;
@@ -164,7 +169,7 @@ export class SearchIndex {
         entries: {},
       });
     }
-    this.#watch = (options.watch ?? true) && process.platform === "linux";
+    this.#watch = (options.watch ?? false) && process.platform === "linux";
     this.#racyMs = options.racyMs;
     this.#maxWatches = this.#watch ? (options.maxWatches ?? defaultMaxWatches()) : 0;
   }
