@@ -6,6 +6,7 @@
  *   stress-writer log <root> <runId> <worker> <n>   log n points of `worker_<worker>` and `shared`
  *   stress-writer chaos <root> <seed>               random writes forever (until killed)
  *   stress-writer sync <root> <url> <prefix>         push the tree to a server (to be killed)
+ *   stress-writer versions <root> <model> <n>       register n versions of a model, print numbers
  */
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -110,7 +111,27 @@ async function chaos(seed: number): Promise<void> {
   }
 }
 
+/** Creates the registered model when missing, then `count` versions; prints their numbers. */
+async function versions(model: string, count: number): Promise<void> {
+  const store = new FileStore(root);
+  try {
+    await store.registry.createRegisteredModel(model);
+  } catch (error) {
+    if (!(error instanceof Error && "code" in error && error.code === "RESOURCE_ALREADY_EXISTS")) {
+      throw error;
+    }
+  }
+  for (let i = 0; i < count; i++) {
+    const version = await store.registry.createModelVersion({
+      name: model,
+      source: `file:///m/${i}`,
+    });
+    console.log(version.version);
+  }
+}
+
 if (mode === "experiment") await experiment(rest[0] ?? "shared");
+else if (mode === "versions") await versions(rest[0] ?? "shared", Number(rest[1] ?? 10));
 else if (mode === "log") await log(rest[0] ?? "", rest[1] ?? "0", Number(rest[2] ?? 100));
 else if (mode === "chaos") await chaos(Number(rest[0] ?? 1));
 else if (mode === "sync") {

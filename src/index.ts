@@ -47,7 +47,7 @@ export { RestStore } from "./store/rest/index.ts";
 // Model registry: registered models, versions, tags, aliases, stages; models logged in runs.
 export {
   type CreateModelVersionOptions,
-  isRegistryStore,
+  registryOf,
   MODEL_STAGES,
   type ModelStage,
   type ModelVersion,

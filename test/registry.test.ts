@@ -43,9 +43,13 @@ describe("FileStore registry on disk", () => {
   it("writes MLflow's layout: sorted meta.yaml keys, tags/ and aliases/ files, no temp files", async () => {
     const root = await tempTree();
     const store = new FileStore(root);
-    await store.createRegisteredModel("iris", { tags: { team: "cv" }, description: "d" });
-    await store.createModelVersion({ name: "iris", source: "file:///x", tags: { q: "1" } });
-    await store.setRegisteredModelAlias("iris", "champion", "1");
+    await store.registry.createRegisteredModel("iris", { tags: { team: "cv" }, description: "d" });
+    await store.registry.createModelVersion({
+      name: "iris",
+      source: "file:///x",
+      tags: { q: "1" },
+    });
+    await store.registry.setRegisteredModelAlias("iris", "champion", "1");
     expect(await walk(join(root, "models"))).toEqual([
       "iris/",
       "iris/aliases/",
@@ -88,9 +92,9 @@ describe("FileStore registry on disk", () => {
   it("keeps a deleted version's folder as Deleted_Internal", async () => {
     const root = await tempTree();
     const store = new FileStore(root);
-    await store.createRegisteredModel("m");
-    await store.createModelVersion({ name: "m", source: "file:///a" });
-    await store.deleteModelVersion("m", "1");
+    await store.registry.createRegisteredModel("m");
+    await store.registry.createModelVersion({ name: "m", source: "file:///a" });
+    await store.registry.deleteModelVersion("m", "1");
     const meta = fromYaml(await readFile(join(root, "models/m/version-1/meta.yaml"), "utf8"));
     expect(meta).toMatchObject({ current_stage: "Deleted_Internal" });
   });
@@ -99,10 +103,10 @@ describe("FileStore registry on disk", () => {
     const root = await tempTree();
     const a = new FileStore(root);
     const b = new FileStore(root);
-    await a.createRegisteredModel("race");
+    await a.registry.createRegisteredModel("race");
     const made = await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
-        (i % 2 ? a : b).createModelVersion({ name: "race", source: `file:///m${i}` }),
+        (i % 2 ? a : b).registry.createModelVersion({ name: "race", source: `file:///m${i}` }),
       ),
     );
     const numbers = made.map((v) => Number(v.version)).sort((x, y) => x - y);
@@ -114,8 +118,8 @@ describe("FileStore registry on disk", () => {
   it("creates one model when two stores race on the same name", async () => {
     const root = await tempTree();
     const results = await Promise.allSettled([
-      new FileStore(root).createRegisteredModel("same"),
-      new FileStore(root).createRegisteredModel("same"),
+      new FileStore(root).registry.createRegisteredModel("same"),
+      new FileStore(root).registry.createRegisteredModel("same"),
     ]);
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
   });
@@ -124,10 +128,10 @@ describe("FileStore registry on disk", () => {
     const root = await tempTree();
     const problems: string[] = [];
     const store = new FileStore(root, { onProblem: (p) => problems.push(p.message) });
-    await store.createRegisteredModel("good");
+    await store.registry.createRegisteredModel("good");
     const { mkdir } = await import("node:fs/promises");
     await mkdir(join(root, "models", "half"), { recursive: true });
-    const found = await store.searchRegisteredModels();
+    const found = await store.registry.searchRegisteredModels();
     expect(found.models.map((m) => m.name)).toEqual(["good"]);
     expect(problems).toHaveLength(1);
   });
@@ -135,10 +139,14 @@ describe("FileStore registry on disk", () => {
   it("renames without leaving the old folder or staging folders", async () => {
     const root = await tempTree();
     const store = new FileStore(root);
-    await store.createRegisteredModel("old", { tags: { t: "1" } });
-    await store.createModelVersion({ name: "old", source: "file:///a", tags: { vt: "x" } });
-    await store.setRegisteredModelAlias("old", "prod", "1");
-    await store.renameRegisteredModel("old", "new");
+    await store.registry.createRegisteredModel("old", { tags: { t: "1" } });
+    await store.registry.createModelVersion({
+      name: "old",
+      source: "file:///a",
+      tags: { vt: "x" },
+    });
+    await store.registry.setRegisteredModelAlias("old", "prod", "1");
+    await store.registry.renameRegisteredModel("old", "new");
     expect(await readdir(join(root, "models"))).toEqual(["new"]);
     const meta = fromYaml(await readFile(join(root, "models/new/version-1/meta.yaml"), "utf8"));
     expect(meta).toMatchObject({ name: "new" });
@@ -151,15 +159,15 @@ describe("FileStore registry on disk", () => {
       const root = await materializeFixture(fixture);
       dirs.push(dirname(root));
       const store = new FileStore(root);
-      const found = await store.searchRegisteredModels();
+      const found = await store.registry.searchRegisteredModels();
       expect(found.models.map((m) => m.name)).toEqual(["empty-model", "tiny-model"]);
-      const tiny = await store.getRegisteredModel("tiny-model");
+      const tiny = await store.registry.getRegisteredModel("tiny-model");
       expect(tiny).toMatchObject({
         description: "A tiny model",
         tags: { stage: "demo", ключ: "значение" },
         aliases: { champion: "1" },
       });
-      const versions = await store.searchModelVersions({
+      const versions = await store.registry.searchModelVersions({
         filter: "name = 'tiny-model'",
         orderBy: ["version_number"],
       });
@@ -168,7 +176,10 @@ describe("FileStore registry on disk", () => {
         ["2", [], { quality: "good" }],
       ]);
       // Version 3 was deleted by MLflow: the next one is 4.
-      const next = await store.createModelVersion({ name: "tiny-model", source: "file:///n" });
+      const next = await store.registry.createModelVersion({
+        name: "tiny-model",
+        source: "file:///n",
+      });
       expect(next.version).toBe("4");
     });
   }
@@ -218,7 +229,7 @@ describe("Tracker registerModel and logModel", () => {
         source: `runs:/${run.id}/model`,
         runId: run.id,
       });
-      const uri = await store.getModelVersionDownloadUri("json-model", "1");
+      const uri = await store.registry.getModelVersionDownloadUri("json-model", "1");
       expect(uri).toBe(`${run.info.artifactUri}/model`);
       const again = await tracker.registerModel({
         modelUri: `runs:/${run.id}/model`,

@@ -2,26 +2,13 @@
  * `mlruns models list|show|create|rename|describe|delete|tag|versions|register|alias|stage`:
  * the model registry of the tree (or server) behind the tracking URI.
  */
-import {
-  isRegistryStore,
-  type ModelVersion,
-  MlflowError,
-  type RegistryStore,
-  registerModel,
-  type TrackingStore,
-} from "mlruns";
+import { registryOf, type ModelVersion, type RegistryStore, registerModel } from "mlruns";
 import { UsageError } from "../errors.ts";
 import { confirm, defineCommand, keyValues, list, openContext } from "../context.ts";
 import { c, fields, formatTime, print, printJson, table } from "../output.ts";
 
-async function openRegistry(
-  args: Parameters<typeof openContext>[0],
-): Promise<TrackingStore & RegistryStore> {
-  const { store } = await openContext(args);
-  if (!isRegistryStore(store)) {
-    throw new MlflowError("INVALID_PARAMETER_VALUE", `The store at ${store.uri} has no registry`);
-  }
-  return store;
+async function openRegistry(args: Parameters<typeof openContext>[0]): Promise<RegistryStore> {
+  return registryOf((await openContext(args)).store);
 }
 
 function versionRows(versions: ModelVersion[]): string[][] {
@@ -305,7 +292,7 @@ const register = defineCommand<{
       .option("description", { alias: "d", type: "string" })
       .example("$0 models register runs:/0a1b…/model iris", "creates iris when missing"),
   async handler(args) {
-    const store = await openRegistry(args);
+    const { store } = await openContext(args);
     const version = await registerModel(store, {
       modelUri: String(args.modelUri),
       name: String(args.name),

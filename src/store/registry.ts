@@ -1,8 +1,9 @@
 /**
  * The model registry contract: registered models, their versions, tags, aliases and stages, as
  * MLflow's model registry has them. FileStore, MemoryStore and RestStore implement it next to
- * TrackingStore; the tracker and the CLI use it through `isRegistryStore`.
+ * TrackingStore; the tracker and the CLI reach it through `store.registry` (`registryOf`).
  */
+import type { TrackingStore } from "./store.ts";
 import { invalid, notFound } from "../errors.ts";
 import { isSafeRelativePath } from "../validation.ts";
 
@@ -135,15 +136,11 @@ export function versionRunId(options: CreateModelVersionOptions): string | undef
   return /^runs:\/([^/]+)\//.exec(options.source)?.[1];
 }
 
-const REGISTRY_METHODS = ["createRegisteredModel", "createModelVersion", "searchModelVersions"];
-
-/** True when `store` also holds a model registry (every built-in store does). */
-export function isRegistryStore(store: unknown): store is RegistryStore {
-  return (
-    typeof store === "object" &&
-    store !== null &&
-    REGISTRY_METHODS.every((m) => typeof (store as Record<string, unknown>)[m] === "function")
-  );
+/** The registry of `store`, or a clear error when it has none. */
+export function registryOf(store: TrackingStore): RegistryStore {
+  if (store.registry === undefined)
+    throw invalid(`The store at ${store.uri} has no model registry`);
+  return store.registry;
 }
 
 // ---- MLflow's registry validation (mlruns-format.md §4.4), shared by every store ----

@@ -13,6 +13,7 @@ import type {
   RunStatus,
   ViewType,
 } from "../entities.ts";
+import type { RegistryStore } from "./registry.ts";
 import type { SearchExperimentsResult, SearchQuery, SearchRunsResult } from "../search/index.ts";
 
 export interface CreateRunOptions {
@@ -90,6 +91,9 @@ export interface TrackingStore {
   /** The direct children of `path` (the artifact root when absent), sorted by path. */
   listArtifacts(runId: string, path?: string): Promise<FileInfo[]>;
   readArtifact(runId: string, path: string): Promise<Uint8Array>;
+
+  /** The model registry kept with this store (every built-in store has one). */
+  readonly registry?: RegistryStore;
 
   /** Waits for pending writes; the store stays usable. */
   flush(): Promise<void>;

@@ -10,7 +10,7 @@ import { basename, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { stringify } from "yaml";
 import { invalid, isMlflowError } from "../errors.ts";
-import { isRegistryStore, type ModelVersion, type RegistryStore } from "../store/registry.ts";
+import { type ModelVersion, registryOf } from "../store/registry.ts";
 import type { TrackingStore } from "../store/store.ts";
 import { validateArtifactPath } from "../validation.ts";
 
@@ -27,14 +27,6 @@ const LOG_MODEL_HISTORY = "mlflow.log-model.history";
 /** Run tag values are at most this long (MLflow's log_batch limit). */
 const TAG_LIMIT = 8000;
 const RUNS_URI = /^runs:\/([^/]+)\/(.+)$/;
-
-/** The store as a registry, or a clear error. */
-export function registryOf(store: TrackingStore): TrackingStore & RegistryStore {
-  if (!isRegistryStore(store)) {
-    throw invalid(`The store at ${store.uri} has no model registry`);
-  }
-  return store;
-}
 
 /**
  * Creates the registered model when missing, then a new version of it. A `runs:/<id>/<path>`

@@ -21,8 +21,8 @@ import type { BufferOptions } from "./buffer.ts";
 import { compareRuns, type RunComparison } from "./compare.ts";
 import { systemTags } from "./context.ts";
 import { trackLifecycle } from "./lifecycle.ts";
-import { type RegisterModelOptions, registerModel, registryOf } from "./models.ts";
-import type { ModelVersion, RegistryStore } from "../store/registry.ts";
+import { type RegisterModelOptions, registerModel } from "./models.ts";
+import { type ModelVersion, type RegistryStore, registryOf } from "../store/registry.ts";
 import { ActiveRun } from "./run.ts";
 
 export interface TrackerOptions extends ConfigOptions {

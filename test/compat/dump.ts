@@ -8,11 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { FileInfo, Metric, Run } from "../../src/entities.ts";
-import {
-  isRegistryStore,
-  type ModelVersion,
-  type RegistryStore,
-} from "../../src/store/registry.ts";
+import type { ModelVersion, RegistryStore } from "../../src/store/registry.ts";
 import type { TrackingStore } from "../../src/store/store.ts";
 import { REPO_ROOT, runPython } from "../helpers/mlflow-env.ts";
 
@@ -310,7 +306,7 @@ export async function dumpStore(
   }
   runs.sort((a, b) => compareCodePoints(a.info.run_id, b.info.run_id));
   const registered_models =
-    options.registry === true && isRegistryStore(store) ? await dumpRegistry(store) : null;
+    options.registry === true && store.registry ? await dumpRegistry(store.registry) : null;
   return { experiments, runs, registered_models };
 }
 

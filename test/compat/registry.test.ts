@@ -45,12 +45,12 @@ async function writeRegistry(root: string): Promise<FileStore> {
   await run.logModel({ artifactPath: "model", model: { w: [1, 2] } });
   await run.end();
   const source = `runs:/${run.id}/model`;
-  await store.createRegisteredModel("iris", {
+  await store.registry.createRegisteredModel("iris", {
     description: "Iris classifier",
     tags: { team: "cv", "nested/key": "v", ключ: "значение" },
   });
-  await store.createRegisteredModel("empty", {});
-  await store.createRegisteredModel("to-rename", { tags: { t: "1" } });
+  await store.registry.createRegisteredModel("empty", {});
+  await store.registry.createRegisteredModel("to-rename", { tags: { t: "1" } });
   for (let i = 0; i < 4; i++) {
     await tracker.registerModel({
       modelUri: source,
@@ -59,20 +59,25 @@ async function writeRegistry(root: string): Promise<FileStore> {
       ...(i === 0 ? { description: "first" } : {}),
     });
   }
-  await store.createModelVersion({ name: "iris", source: "file:///models/other" });
-  await store.setModelVersionTag("iris", "2", "quality", "good");
-  await store.deleteModelVersionTag("iris", "2", "i");
-  await store.setRegisteredModelAlias("iris", "champion", "2");
-  await store.setRegisteredModelAlias("iris", "challenger", "3");
-  await store.setRegisteredModelAlias("iris", "gone", "4");
-  await store.deleteModelVersion("iris", "4");
-  await store.transitionModelVersionStage("iris", "1", "Staging");
-  await store.transitionModelVersionStage("iris", "2", "Production");
-  await store.transitionModelVersionStage("iris", "3", "production", true);
-  await store.updateModelVersion("iris", "3", { description: "best so far" });
-  await store.createModelVersion({ name: "to-rename", source, runId: run.id, tags: { a: "b" } });
-  await store.setRegisteredModelAlias("to-rename", "prod", "1");
-  await store.renameRegisteredModel("to-rename", "renamed");
+  await store.registry.createModelVersion({ name: "iris", source: "file:///models/other" });
+  await store.registry.setModelVersionTag("iris", "2", "quality", "good");
+  await store.registry.deleteModelVersionTag("iris", "2", "i");
+  await store.registry.setRegisteredModelAlias("iris", "champion", "2");
+  await store.registry.setRegisteredModelAlias("iris", "challenger", "3");
+  await store.registry.setRegisteredModelAlias("iris", "gone", "4");
+  await store.registry.deleteModelVersion("iris", "4");
+  await store.registry.transitionModelVersionStage("iris", "1", "Staging");
+  await store.registry.transitionModelVersionStage("iris", "2", "Production");
+  await store.registry.transitionModelVersionStage("iris", "3", "production", true);
+  await store.registry.updateModelVersion("iris", "3", { description: "best so far" });
+  await store.registry.createModelVersion({
+    name: "to-rename",
+    source,
+    runId: run.id,
+    tags: { a: "b" },
+  });
+  await store.registry.setRegisteredModelAlias("to-rename", "prod", "1");
+  await store.registry.renameRegisteredModel("to-rename", "renamed");
   return store;
 }
 
@@ -87,7 +92,7 @@ describe.skipIf(skipMlflow)("MLflow reads the registry our FileStore writes", ()
   for (const version of Object.values(MLFLOW_VERSIONS)) {
     it(`MLflow ${version}'s registry file store sees the same models and versions`, async () => {
       const theirs = await mlflowDump(version, root, { artifacts: false });
-      const ours = await dumpRegistry(store);
+      const ours = await dumpRegistry(store.registry);
       expect(ours.map((m) => m.name)).toEqual(["empty", "iris", "renamed"]);
       expect(ours.find((m) => m.name === "renamed")).toMatchObject({
         tags: { t: "1" },
@@ -101,7 +106,7 @@ describe.skipIf(skipMlflow)("MLflow reads the registry our FileStore writes", ()
     const db = join(await tempDir(), "mlflow.db");
     await mlflowMigrate(V3, root, db);
     const migrated = await mlflowDump(V3, `sqlite:///${db}`, { artifacts: false });
-    expect(migrated.registered_models).toEqual(await dumpRegistry(store));
+    expect(migrated.registered_models).toEqual(await dumpRegistry(store.registry));
   });
 });
 
@@ -111,7 +116,7 @@ describe.skipIf(skipMlflow)("we read the registries MLflow wrote (fixtures)", ()
       const root = await materializeFixture(`mlflow-${fixture}`);
       scratch.push(dirname(root));
       const theirs = await mlflowDump(fixture, root, { artifacts: false });
-      const ours = await dumpRegistry(new FileStore(root, quiet));
+      const ours = await dumpRegistry(new FileStore(root, quiet).registry);
       expect(ours.length).toBe(2);
       expect(ours).toEqual(theirs.registered_models);
     });
@@ -166,7 +171,7 @@ describe.skipIf(skipMlflow)("models logged with run.logModel, read by MLflow", (
       signature: { inputs: [{ name: "x", type: "double" }], outputs: [{ type: "long" }] },
     });
     await run.end();
-    await store.setRegisteredModelAlias("logged", "champion", "1");
+    await store.registry.setRegisteredModelAlias("logged", "champion", "1");
     runId = run.id;
   });
 
@@ -229,6 +234,22 @@ for (const version of Object.values(MLFLOW_VERSIONS)) {
       async () => ({ store: new RestStore(url(), FAST) }),
       { skip: registrySkips(version) },
     );
+
+    it("RestStore reads the same registry as MLflow's own client", async () => {
+      const store = new RestStore(url(), FAST);
+      const name = `dumped-${randomUUID().slice(0, 8)}`;
+      await store.registry.createRegisteredModel(name, { description: "d", tags: { k: "v" } });
+      await store.registry.createModelVersion({ name, source: "s3://bucket/a", tags: { t: "1" } });
+      await store.registry.createModelVersion({
+        name,
+        source: "s3://bucket/b",
+        description: "second",
+      });
+      await store.registry.setRegisteredModelAlias(name, "champion", "2");
+      await store.registry.transitionModelVersionStage(name, "1", "Staging");
+      const theirs = await mlflowDump(version, url(), { artifacts: false });
+      expect(await dumpRegistry(store.registry)).toEqual(theirs.registered_models);
+    });
 
     it("logModel through the server: MLflow downloads the registered version", async () => {
       const store = new RestStore(url(), FAST);

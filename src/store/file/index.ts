@@ -43,15 +43,6 @@ import type {
   TrackingStore,
   UpdateRunOptions,
 } from "../store.ts";
-import type {
-  CreateModelVersionOptions,
-  ModelVersion,
-  RegisteredModel,
-  RegistrySearchRequest,
-  RegistryStore,
-  SearchModelVersionsResult,
-  SearchRegisteredModelsResult,
-} from "../registry.ts";
 import { copyIntoArtifacts, listArtifactDir, readArtifactFile } from "./artifacts.ts";
 import { createFile, isMissing, readTextIfExists, replaceFile, TEMP_PREFIX } from "./atomic.ts";
 import { writeInputs } from "./inputs.ts";
@@ -87,7 +78,7 @@ function newExperimentId(): string {
 const inView = (stage: "active" | "deleted", view: ViewType) =>
   view === "ALL" || (view === "ACTIVE_ONLY") === (stage === "active");
 
-export class FileStore implements TrackingStore, RegistryStore {
+export class FileStore implements TrackingStore {
   readonly root: string;
   readonly uri: string;
   readonly #layout: Layout;
@@ -95,7 +86,7 @@ export class FileStore implements TrackingStore, RegistryStore {
   readonly #metrics = new MetricFiles();
   readonly #onProblem: ProblemHandler;
   readonly #index: SearchIndex;
-  readonly #registry: FileRegistry;
+  readonly registry: FileRegistry;
 
   /** Opens (and creates when missing) the tree at `root`, with experiment 0 and `.trash/`. */
   constructor(root: string, options: FileStoreOptions = {}) {
@@ -106,7 +97,7 @@ export class FileStore implements TrackingStore, RegistryStore {
     this.#onProblem = options.onProblem ?? warnProblem;
     mkdirSync(this.#layout.trash, { recursive: true });
     this.#index = new SearchIndex(this.root, this.#runs, options.searchIndex);
-    this.#registry = new FileRegistry({
+    this.registry = new FileRegistry({
       root: this.root,
       onProblem: this.#onProblem,
       // New models are built inside experiment 0's folder, as new experiments are.
@@ -645,104 +636,5 @@ export class FileStore implements TrackingStore, RegistryStore {
 
   async flush(): Promise<void> {
     await this.#index.save();
-  }
-
-  // ---- model registry (delegated; see registry.ts) ----
-
-  createRegisteredModel(
-    name: string,
-    options?: { tags?: Record<string, string>; description?: string },
-  ): Promise<RegisteredModel> {
-    return this.#registry.createRegisteredModel(name, options);
-  }
-
-  getRegisteredModel(name: string): Promise<RegisteredModel> {
-    return this.#registry.getRegisteredModel(name);
-  }
-
-  searchRegisteredModels(request?: RegistrySearchRequest): Promise<SearchRegisteredModelsResult> {
-    return this.#registry.searchRegisteredModels(request);
-  }
-
-  renameRegisteredModel(name: string, newName: string): Promise<RegisteredModel> {
-    return this.#registry.renameRegisteredModel(name, newName);
-  }
-
-  updateRegisteredModel(name: string, update: { description: string }): Promise<RegisteredModel> {
-    return this.#registry.updateRegisteredModel(name, update);
-  }
-
-  deleteRegisteredModel(name: string): Promise<void> {
-    return this.#registry.deleteRegisteredModel(name);
-  }
-
-  setRegisteredModelTag(name: string, key: string, value: string): Promise<void> {
-    return this.#registry.setRegisteredModelTag(name, key, value);
-  }
-
-  deleteRegisteredModelTag(name: string, key: string): Promise<void> {
-    return this.#registry.deleteRegisteredModelTag(name, key);
-  }
-
-  createModelVersion(options: CreateModelVersionOptions): Promise<ModelVersion> {
-    return this.#registry.createModelVersion(options);
-  }
-
-  getModelVersion(name: string, version: string): Promise<ModelVersion> {
-    return this.#registry.getModelVersion(name, version);
-  }
-
-  updateModelVersion(
-    name: string,
-    version: string,
-    update: { description: string },
-  ): Promise<ModelVersion> {
-    return this.#registry.updateModelVersion(name, version, update);
-  }
-
-  deleteModelVersion(name: string, version: string): Promise<void> {
-    return this.#registry.deleteModelVersion(name, version);
-  }
-
-  searchModelVersions(request?: RegistrySearchRequest): Promise<SearchModelVersionsResult> {
-    return this.#registry.searchModelVersions(request);
-  }
-
-  setModelVersionTag(name: string, version: string, key: string, value: string): Promise<void> {
-    return this.#registry.setModelVersionTag(name, version, key, value);
-  }
-
-  deleteModelVersionTag(name: string, version: string, key: string): Promise<void> {
-    return this.#registry.deleteModelVersionTag(name, version, key);
-  }
-
-  transitionModelVersionStage(
-    name: string,
-    version: string,
-    stage: string,
-    archiveExistingVersions?: boolean,
-  ): Promise<ModelVersion> {
-    return this.#registry.transitionModelVersionStage(
-      name,
-      version,
-      stage,
-      archiveExistingVersions,
-    );
-  }
-
-  setRegisteredModelAlias(name: string, alias: string, version: string): Promise<void> {
-    return this.#registry.setRegisteredModelAlias(name, alias, version);
-  }
-
-  deleteRegisteredModelAlias(name: string, alias: string): Promise<void> {
-    return this.#registry.deleteRegisteredModelAlias(name, alias);
-  }
-
-  getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
-    return this.#registry.getModelVersionByAlias(name, alias);
-  }
-
-  getModelVersionDownloadUri(name: string, version: string): Promise<string> {
-    return this.#registry.getModelVersionDownloadUri(name, version);
   }
 }

@@ -48,15 +48,6 @@ import type {
   TrackingStore,
   UpdateRunOptions,
 } from "../store.ts";
-import type {
-  CreateModelVersionOptions,
-  ModelVersion,
-  RegisteredModel,
-  RegistrySearchRequest,
-  RegistryStore,
-  SearchModelVersionsResult,
-  SearchRegisteredModelsResult,
-} from "../registry.ts";
 import { MemoryRegistry } from "./registry.ts";
 
 interface ExperimentState {
@@ -135,8 +126,8 @@ function newExperimentId(taken: Map<string, unknown>): string {
   }
 }
 
-export class MemoryStore implements TrackingStore, RegistryStore {
-  readonly #registry = new MemoryRegistry();
+export class MemoryStore implements TrackingStore {
+  readonly registry = new MemoryRegistry();
   readonly uri = "memory:";
   readonly #experiments = new Map<string, ExperimentState>();
   readonly #runs = new Map<string, RunState>();
@@ -593,104 +584,5 @@ export class MemoryStore implements TrackingStore, RegistryStore {
       },
       inputs: [...run.inputs.values()].map(copyInput),
     };
-  }
-
-  // ---- model registry (delegated; see registry.ts) ----
-
-  createRegisteredModel(
-    name: string,
-    options?: { tags?: Record<string, string>; description?: string },
-  ): Promise<RegisteredModel> {
-    return this.#registry.createRegisteredModel(name, options);
-  }
-
-  getRegisteredModel(name: string): Promise<RegisteredModel> {
-    return this.#registry.getRegisteredModel(name);
-  }
-
-  searchRegisteredModels(request?: RegistrySearchRequest): Promise<SearchRegisteredModelsResult> {
-    return this.#registry.searchRegisteredModels(request);
-  }
-
-  renameRegisteredModel(name: string, newName: string): Promise<RegisteredModel> {
-    return this.#registry.renameRegisteredModel(name, newName);
-  }
-
-  updateRegisteredModel(name: string, update: { description: string }): Promise<RegisteredModel> {
-    return this.#registry.updateRegisteredModel(name, update);
-  }
-
-  deleteRegisteredModel(name: string): Promise<void> {
-    return this.#registry.deleteRegisteredModel(name);
-  }
-
-  setRegisteredModelTag(name: string, key: string, value: string): Promise<void> {
-    return this.#registry.setRegisteredModelTag(name, key, value);
-  }
-
-  deleteRegisteredModelTag(name: string, key: string): Promise<void> {
-    return this.#registry.deleteRegisteredModelTag(name, key);
-  }
-
-  createModelVersion(options: CreateModelVersionOptions): Promise<ModelVersion> {
-    return this.#registry.createModelVersion(options);
-  }
-
-  getModelVersion(name: string, version: string): Promise<ModelVersion> {
-    return this.#registry.getModelVersion(name, version);
-  }
-
-  updateModelVersion(
-    name: string,
-    version: string,
-    update: { description: string },
-  ): Promise<ModelVersion> {
-    return this.#registry.updateModelVersion(name, version, update);
-  }
-
-  deleteModelVersion(name: string, version: string): Promise<void> {
-    return this.#registry.deleteModelVersion(name, version);
-  }
-
-  searchModelVersions(request?: RegistrySearchRequest): Promise<SearchModelVersionsResult> {
-    return this.#registry.searchModelVersions(request);
-  }
-
-  setModelVersionTag(name: string, version: string, key: string, value: string): Promise<void> {
-    return this.#registry.setModelVersionTag(name, version, key, value);
-  }
-
-  deleteModelVersionTag(name: string, version: string, key: string): Promise<void> {
-    return this.#registry.deleteModelVersionTag(name, version, key);
-  }
-
-  transitionModelVersionStage(
-    name: string,
-    version: string,
-    stage: string,
-    archiveExistingVersions?: boolean,
-  ): Promise<ModelVersion> {
-    return this.#registry.transitionModelVersionStage(
-      name,
-      version,
-      stage,
-      archiveExistingVersions,
-    );
-  }
-
-  setRegisteredModelAlias(name: string, alias: string, version: string): Promise<void> {
-    return this.#registry.setRegisteredModelAlias(name, alias, version);
-  }
-
-  deleteRegisteredModelAlias(name: string, alias: string): Promise<void> {
-    return this.#registry.deleteRegisteredModelAlias(name, alias);
-  }
-
-  getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
-    return this.#registry.getModelVersionByAlias(name, alias);
-  }
-
-  getModelVersionDownloadUri(name: string, version: string): Promise<string> {
-    return this.#registry.getModelVersionDownloadUri(name, version);
   }
 }
