@@ -1,6 +1,7 @@
 /**
- * Every TypeScript example in the README's Library section runs, as a user would run it: compiled,
- * importing the built package by its name, in a fresh working directory.
+ * Every TypeScript example in the README's Library and Model registry sections runs, as a user
+ * would run it: compiled, importing the built package by its name, in a fresh working directory.
+ * (The Sync example needs a server at a made-up address; sync itself is tested in compat/.)
  */
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -13,8 +14,13 @@ import { REPO_ROOT } from "../helpers/mlflow-env.ts";
 
 const run = promisify(execFile);
 const readme = await readFile(join(REPO_ROOT, "README.md"), "utf8");
-const library = readme.slice(readme.indexOf("## Library"), readme.indexOf("## Configuration"));
-const examples = [...library.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+const section = (title: string) => {
+  const start = readme.indexOf(`\n## ${title}\n`);
+  return readme.slice(start, readme.indexOf("\n## ", start + 1));
+};
+const examples = [section("Library"), section("Model registry")].flatMap((text) =>
+  [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string),
+);
 // Inside the package, so that `import "mlruns"` resolves to the build through `exports`.
 const scratch = join(REPO_ROOT, ".cache", "readme-examples");
 const cwds: string[] = [];
@@ -24,9 +30,9 @@ afterAll(async () => {
   for (const dir of cwds) await rm(dir, { recursive: true, force: true });
 });
 
-describe("README Library examples", () => {
+describe("README examples", () => {
   it("has examples to run", () => {
-    expect(examples.length).toBeGreaterThanOrEqual(3);
+    expect(examples.length).toBeGreaterThanOrEqual(4);
   });
 
   examples.forEach((source, index) => {
