@@ -75,6 +75,11 @@ function printReport(report: SyncReport): void {
       `${counts.failed ? `, failed ${counts.failed}` : ""} run(s); ${verb} ${counts.points} metric point(s), ` +
       `${counts.params} param(s), ${counts.tags} tag(s), ${counts.artifacts} artifact(s) (${bytes(counts.bytes)}).`,
   );
+  if (report.registry.models + report.registry.versions > 0) {
+    print(
+      `${report.dryRun ? "Would register" : "Registered"} ${report.registry.models} model(s) and ${report.registry.versions} version(s).`,
+    );
+  }
   for (const issue of report.issues) {
     const where = issue.sourceRunId ?? issue.experiment ?? "";
     note(e.yellow(`left: ${where} ${issue.what}: ${issue.message}`));

@@ -24,6 +24,7 @@ import {
   planRun,
   type RunPlan,
 } from "./plan.ts";
+import { copyRegistry, type RegistryCounts } from "./registry.ts";
 import { chooseExperiments, selectRuns } from "./select.ts";
 
 export type { SyncIssue } from "./copy.ts";
@@ -42,6 +43,11 @@ export interface SyncOptions {
   experimentPrefix?: string;
   /** Plan only: read both ends, write nothing. */
   dryRun?: boolean;
+  /**
+   * Copy the model registry too (models, versions with sources pointing at the copied runs,
+   * aliases, stages). Default: when the whole tree is synced (no experiment, filter or run).
+   */
+  registry?: boolean;
   /** Runs copied at once (default 4). */
   concurrency?: number;
   /** The ledger file; default `.mlruns-sync.json` at the root of a file source; `null`: none. */
@@ -64,6 +70,8 @@ export interface SyncReport {
   dryRun: boolean;
   experimentsCreated: string[];
   runs: { sourceRunId: string; targetRunId?: string; outcome: RunOutcome; plan?: RunPlan }[];
+  /** New registered models and versions on the target. */
+  registry: RegistryCounts;
   counts: Record<RunOutcome, number> & {
     params: number;
     tags: number;
@@ -129,6 +137,7 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
     target: targetUri,
     dryRun: options.dryRun ?? false,
     experimentsCreated: [],
+    registry: { models: 0, versions: 0 },
     runs: [],
     counts: {
       created: 0,
@@ -317,5 +326,16 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
   };
 
   for (const level of levels) await mapLimit(level, options.concurrency ?? 4, syncOne);
+  const wholeTree = !options.experiments?.length && !options.filter && !options.runIds?.length;
+  if ((options.registry ?? wholeTree) && source.registry && target.registry) {
+    report.registry = await copyRegistry({
+      source: source.registry,
+      target: target.registry,
+      sourceTree,
+      targetRunId: (id) => copied.get(id) ?? ledger.run(id)?.targetRunId,
+      dryRun: options.dryRun ?? false,
+      issues: report.issues,
+    });
+  }
   return report;
 }

@@ -146,6 +146,55 @@ for (const version of [MLFLOW_VERSIONS.latest, MLFLOW_VERSIONS.v2]) {
       await expectInSync(root, server, "flaky/");
     });
 
+    it("copies the model registry: versions point at the copied runs; aliases and stages follow", async () => {
+      const root = await tree();
+      const source = new FileStore(root, quiet);
+      const experimentId = await source.createExperiment("registry");
+      const run = await source.createRun({ experimentId, runName: "trained" });
+      const file = join(root, "..", "weights.json");
+      await writeFile(file, "[1, 2]");
+      await source.logArtifact(run.info.runId, file, "model");
+      const registry = source.registry;
+      const name = `sync-${version}-model`;
+      await registry.createRegisteredModel(name, { description: "synced", tags: { team: "x" } });
+      await registry.createModelVersion({ name, source: `runs:/${run.info.runId}/model` });
+      await registry.createModelVersion({
+        name,
+        source: `runs:/${run.info.runId}/model`,
+        tags: { q: "2" },
+      });
+      await registry.transitionModelVersionStage(name, "2", "Production", false);
+      await registry.setRegisteredModelAlias(name, "champion", "2");
+      const target = new RestStore(server.url);
+      const report = await sync({ source, target, experimentPrefix: "registry/" });
+      expect(report.issues).toEqual([]);
+      expect(report.registry).toEqual({ models: 1, versions: 2 });
+      const copy = (
+        await target.searchRuns({
+          experimentIds: [
+            (await target.getExperimentByName("registry/registry"))?.experimentId ?? "",
+          ],
+        })
+      ).runs[0];
+      const model = await target.registry.getRegisteredModel(name);
+      expect(model).toMatchObject({
+        description: "synced",
+        tags: { team: "x" },
+        aliases: { champion: "2" },
+      });
+      const v2 = await target.registry.getModelVersion(name, "2");
+      expect(v2).toMatchObject({
+        source: `runs:/${copy?.info.runId}/model`,
+        currentStage: "Production",
+      });
+      expect(v2.tags.q).toBe("2");
+      const again = await sync({ source, target, experimentPrefix: "registry/" });
+      expect(again.registry).toEqual({ models: 0, versions: 0 });
+      expect(
+        (await target.registry.searchModelVersions({ filter: `name = '${name}'` })).versions,
+      ).toHaveLength(2);
+    });
+
     it("completes after the syncing process is killed at random points", async () => {
       const root = await tree();
       await writeVariedTree(new FileStore(root));

@@ -189,3 +189,57 @@ describe("sync between stores", () => {
     await expect(sync({ source, target, experiments: ["nope"] })).rejects.toThrow(/nope/);
   });
 });
+
+describe("sync of the model registry", () => {
+  it("copies models and versions with sources pointing at the copied runs, once", async () => {
+    const source = new MemoryStore();
+    const target = new MemoryStore();
+    const ids = await populate(source);
+    const registry = source.registry;
+    await registry.createRegisteredModel("iris", { description: "flowers", tags: { team: "x" } });
+    await registry.createModelVersion({
+      name: "iris",
+      source: `runs:/${ids.parent}/model`,
+      tags: { q: "good" },
+    });
+    await registry.createModelVersion({ name: "iris", source: `runs:/${ids.child}/model` });
+    await registry.transitionModelVersionStage("iris", "2", "Staging", false);
+    await registry.setRegisteredModelAlias("iris", "champion", "1");
+    await registry.createModelVersion({ name: "iris", source: "file:///home/me/model" });
+
+    const first = await sync({ source, target });
+    expect(first.registry).toEqual({ models: 1, versions: 2 });
+    expect(first.issues).toEqual([
+      expect.objectContaining({
+        what: "model iris version 3",
+        message: expect.stringMatching(/local path/),
+      }),
+    ]);
+    const model = await target.registry.getRegisteredModel("iris");
+    expect(model).toMatchObject({
+      description: "flowers",
+      tags: { team: "x" },
+      aliases: { champion: "1" },
+    });
+    const parentCopy = (await copyOf(target, ids.parent)).info.runId;
+    const v1 = await target.registry.getModelVersion("iris", "1");
+    expect(v1).toMatchObject({ source: `runs:/${parentCopy}/model`, runId: parentCopy });
+    expect(v1.tags.q).toBe("good");
+    expect((await target.registry.getModelVersion("iris", "2")).currentStage).toBe("Staging");
+
+    const second = await sync({ source, target });
+    expect(second.registry).toEqual({ models: 0, versions: 0 });
+    const { versions } = await target.registry.searchModelVersions({ filter: "name = 'iris'" });
+    expect(versions).toHaveLength(2);
+  });
+
+  it("leaves the registry alone when only part of the tree is synced", async () => {
+    const source = new MemoryStore();
+    const target = new MemoryStore();
+    const ids = await populate(source);
+    await source.registry.createRegisteredModel("m");
+    const report = await sync({ source, target, runIds: [ids.parent] });
+    expect(report.registry).toEqual({ models: 0, versions: 0 });
+    await expect(target.registry.getRegisteredModel("m")).rejects.toThrow();
+  });
+});
