@@ -62,6 +62,9 @@ export { TreeError } from "./runs.ts";
 export type { ProblemHandler, TreeProblem } from "./problems.ts";
 export type { SearchIndexOptions } from "./search-index.ts";
 
+/** How long after a search its proof that a run is current may stand in for a new stamp. */
+const STAMP_REUSE_MS = 10_000;
+
 export interface FileStoreOptions {
   /** Called for each broken file found while listing; the default emits a Node warning. */
   onProblem?: ProblemHandler;
@@ -590,7 +593,10 @@ export class FileStore implements TrackingStore {
   async #artifactDir(runId: string): Promise<{ runDir: string; dir: string }> {
     const runDir = await this.#runDir(runId);
     const { info } = await this.#runs.readMeta(runDir);
-    const uri = info.artifactUri;
+    return { runDir, dir: await this.#artifactDirOf(runDir, runId, info.artifactUri) };
+  }
+
+  async #artifactDirOf(runDir: string, runId: string, uri: string): Promise<string> {
     const own = join(runDir, "artifacts");
     if (uri !== "" && !uri.startsWith("file:") && /^[a-z][a-z0-9+.-]*:/i.test(uri)) {
       throw invalid(
@@ -598,14 +604,14 @@ export class FileStore implements TrackingStore {
         "Read them with the tool of that storage, or through the server that wrote them",
       );
     }
-    if (uri === "") return { runDir, dir: own };
+    if (uri === "") return own;
     const dir = uri.startsWith("file:") ? fileURLToPath(uri) : resolve(uri);
-    if (!uri.endsWith(`/${runId}/artifacts`)) return { runDir, dir };
+    if (!uri.endsWith(`/${runId}/artifacts`)) return dir;
     const usable = await fs.stat(dir).then(
       (s) => s.isDirectory(),
       () => false,
     );
-    return { runDir, dir: usable ? dir : own };
+    return usable ? dir : own;
   }
 
   async logArtifact(runId: string, localPath: string, artifactPath?: string): Promise<void> {
@@ -623,15 +629,20 @@ export class FileStore implements TrackingStore {
     return readArtifactFile((await this.#artifactDir(runId)).dir, path);
   }
 
-  /** Changes whenever anything in the run's folder, or its artifacts kept elsewhere, changes. */
+  /**
+   * Changes whenever anything in the run's folder, or its artifacts kept elsewhere, changes.
+   * Right after a search the index has just proven the run's data current, so only the
+   * artifacts are stamped here (sync searches, then stamps every run).
+   */
   async runStamp(runId: string): Promise<string> {
-    const { runDir, dir } = await this.#artifactDir(runId).catch(async () => ({
-      runDir: await this.#runDir(runId),
-      dir: "",
-    }));
-    const inside = dir === "" || dir.startsWith(`${runDir}/`);
-    const stamps = await Promise.all([stampFolder(runDir), inside ? "" : stampFolder(dir)]);
-    return stamps.join("+");
+    const runDir = await this.#runDir(runId);
+    const proven = this.#index.proven(runDir, STAMP_REUSE_MS);
+    const uri =
+      proven?.run.info.artifactUri ?? (await this.#runs.readMeta(runDir)).info.artifactUri;
+    const artifacts = await this.#artifactDirOf(runDir, runId, uri).catch(() =>
+      join(runDir, "artifacts"),
+    );
+    return `${proven?.stamp ?? stampFolder(runDir)}+${stampFolder(artifacts)}`;
   }
 
   async flush(): Promise<void> {

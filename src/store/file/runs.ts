@@ -79,6 +79,11 @@ export class RunReader {
       .map((e) => join(experimentDir, e.name));
   }
 
+  /** Tells where a run is (what a listing just saw), sparing `locate` a search. */
+  remember(runId: string, runDir: string): void {
+    this.#locations.set(runId, runDir);
+  }
+
   /** The folder of a run, wherever its experiment is (active or in `.trash`). */
   async locate(runId: string): Promise<string> {
     const cached = this.#locations.get(runId);

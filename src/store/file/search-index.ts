@@ -130,6 +130,8 @@ function defaultMaxWatches(): number {
 
 interface RunState {
   entry: Entry;
+  /** When the entry was last proven current (read, or its stamp checked). */
+  checkedAt?: number;
   /** A watch holds every folder of the run, and no event came since the last check. */
   clean: boolean;
   watchers: FSWatcher[];
@@ -218,9 +220,11 @@ export class SearchIndex {
           state = await this.#check(runDir, state, report);
           this.#runs.set(key, state);
         }
+        state.checkedAt = Date.now();
         const { run, problem } = state.entry;
         if (problem) report(problem);
         if (!run) continue;
+        this.#reader.remember(run.info.runId, runDir);
         const stage = run.info.lifecycleStage;
         if (viewType === "ALL" || (viewType === "ACTIVE_ONLY") === (stage === "active"))
           out.push(run);
@@ -238,12 +242,24 @@ export class SearchIndex {
       : relative(this.#root, runDir);
   }
 
+  /**
+   * The stamp and summary of a run proven current within the last `maxAgeMs` (by a search),
+   * unless racy; undefined otherwise. Lets a caller that just searched skip reading it again.
+   */
+  proven(runDir: string, maxAgeMs: number): { stamp: string; run: Run } | undefined {
+    const state = this.#runs.get(this.#key(runDir));
+    const { entry, checkedAt } = state ?? {};
+    if (!entry?.run || entry.racy || checkedAt === undefined) return undefined;
+    return Date.now() - checkedAt <= maxAgeMs ? { stamp: entry.stamp, run: entry.run } : undefined;
+  }
+
   /** Marks a run changed (a write through this store): it is read again at the next search. */
   invalidate(runDir: string): void {
     const state = this.#runs.get(this.#key(runDir));
     if (state) {
       state.clean = false;
       state.entry.racy = true;
+      state.checkedAt = undefined;
     }
     const experiment = this.#experiments.get(join(runDir, ".."));
     if (experiment) experiment.clean = false;
