@@ -126,8 +126,9 @@ async function copyArtifacts(
 }
 
 /**
- * Copies one run to `targetExperimentId` following `plan`; returns the target run id. `stamp` is
- * the source run's stamp, recorded in the ledger once the copy is complete.
+ * Copies one run to `targetExperimentId` following `plan`; returns the target run id, and
+ * whether anything reached the target (a plan whose every item is refused again writes
+ * nothing). `stamp` is the source run's stamp, recorded in the ledger once the copy is complete.
  */
 export async function copyRun(
   context: CopyContext,
@@ -135,7 +136,7 @@ export async function copyRun(
   plan: RunPlan,
   target: { runId: string | undefined; experimentId: string },
   stamp: string,
-): Promise<string> {
+): Promise<{ targetRunId: string; wrote: boolean }> {
   const { info } = source;
   const issuesBefore = context.issues.length;
   const previous = context.ledger.run(info.runId);
@@ -224,5 +225,18 @@ export async function copyRun(
     metrics: plan.metricCounts,
     artifacts,
   });
-  return targetRunId;
+  const attempted =
+    Object.keys(plan.params).length +
+    Object.keys(plan.tags).length +
+    plan.metrics.length +
+    plan.inputs.length +
+    plan.artifacts.length;
+  const refusedNow = context.issues.length - issuesBefore - plan.conflicts.length;
+  const wrote =
+    plan.create ||
+    plan.restore ||
+    plan.delete ||
+    plan.finish !== undefined ||
+    attempted > refusedNow;
+  return { targetRunId, wrote };
 }

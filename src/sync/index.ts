@@ -285,7 +285,7 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
       if (existing && needsTargetArtifacts(input))
         input.targetArtifacts = await listFiles(target, existing.info.runId);
       const plan = planRun(input);
-      const outcome: RunOutcome = plan.create
+      let outcome: RunOutcome = plan.create
         ? "created"
         : isEmptyPlan(plan)
           ? "unchanged"
@@ -303,15 +303,16 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
           plan,
         });
       } else {
-        const targetRunId = await copyRun(
+        const copy = await copyRun(
           context,
           run,
           plan,
           { runId: existing?.info.runId, experimentId },
           stamp,
         );
-        copied.set(runId, targetRunId);
-        report.runs.push({ sourceRunId: runId, targetRunId, outcome });
+        copied.set(runId, copy.targetRunId);
+        if (!copy.wrote && outcome === "updated") outcome = "unchanged";
+        report.runs.push({ sourceRunId: runId, targetRunId: copy.targetRunId, outcome });
       }
       report.counts[outcome]++;
     } catch (error) {
