@@ -58,6 +58,13 @@ export function trackingUri(args: GlobalArgs): string {
   return resolveConfig(args.trackingUri ? { trackingUri: args.trackingUri } : {}).trackingUri;
 }
 
+const opened: TrackingStore[] = [];
+
+/** Flushes every store a command opened (a tree's search index is saved for the next command). */
+export async function flushStores(): Promise<void> {
+  await Promise.allSettled(opened.splice(0).map((store) => store.flush()));
+}
+
 /**
  * Opens the store. A file tree must already exist unless `create` is set (so that a typo in a
  * path does not silently create an empty tree).
@@ -88,6 +95,7 @@ export async function openContext(
       http: config.http,
     });
   }
+  opened.push(store);
   return { config, store, tracker: new Tracker(store, "0", config), root };
 }
 

@@ -8,7 +8,7 @@ import { isMlflowError } from "mlruns";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { commands } from "./commands/index.ts";
-import type { GlobalArgs } from "./context.ts";
+import { flushStores, type GlobalArgs } from "./context.ts";
 import { EXIT, UsageError } from "./errors.ts";
 import { e } from "./output.ts";
 
@@ -101,6 +101,7 @@ async function main(): Promise<void> {
     .wrap(Math.min(110, process.stdout.columns ?? 100));
   try {
     await parser.parseAsync();
+    await flushStores();
   } catch (error) {
     const names = new Set(
       commands.flatMap((m) => [m.command].flat()).map((n) => String(n).split(" ")[0]),

@@ -1,5 +1,9 @@
 /** A progress bar on stderr for long work, shown only when stderr is a terminal. */
-import cliProgress from "cli-progress";
+import { createRequire } from "node:module";
+import type cliProgressTypes from "cli-progress";
+
+/** cli-progress, loaded only when a bar is really drawn (it costs startup time otherwise). */
+const loadBars = () => createRequire(import.meta.url)("cli-progress") as typeof cliProgressTypes;
 
 export interface Progress {
   /** `payload` fills the `{name}` tokens of the bar's format. */
@@ -10,11 +14,12 @@ export interface Progress {
 /** A bar shown once `total` reaches `minTotal`; `format` is after the bar (cli-progress tokens). */
 export function progress(label: string, minTotal = 50, format = "{value}/{total}"): Progress {
   if (!process.stderr.isTTY) return { update() {}, stop() {} };
-  let bar: cliProgress.SingleBar | undefined;
+  let bar: cliProgressTypes.SingleBar | undefined;
   return {
     update(done, total, payload = {}) {
       if (bar === undefined) {
         if (total < minTotal) return;
+        const cliProgress = loadBars();
         bar = new cliProgress.SingleBar(
           {
             format: `${label} [{bar}] ${format}`,

@@ -3,6 +3,7 @@
  * the figures and their ratios. Each section is a module of its own; name sections to run only
  * those (`npm run bench -- sync`).
  */
+import { cliBench } from "./cli.ts";
 import { loggingBench } from "./logging.ts";
 import { ensureMlflow } from "./mlflow.ts";
 import { printTable, type Row } from "./report.ts";
@@ -13,6 +14,7 @@ const SECTIONS: Record<string, [string, () => Promise<Row[]>]> = {
   logging: ["Metric logging (FileStore vs MLflow's file store)", loggingBench],
   search: ["Search (FileStore.searchRuns vs MLflow search_runs)", searchBench],
   sync: ["Sync to a real MLflow server (sync vs MlflowClient.log_batch)", syncBench],
+  cli: ["Command line (mlruns vs mlflow)", cliBench],
 };
 
 const wanted = process.argv.slice(2);

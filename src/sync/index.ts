@@ -316,7 +316,9 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
       }
       report.counts[outcome]++;
     } catch (error) {
-      if (!(error instanceof MlflowError) || error.code === "TEMPORARILY_UNAVAILABLE") throw error;
+      // An unreachable server or bad credentials stop the whole sync; anything else is this run's.
+      const fatal = ["TEMPORARILY_UNAVAILABLE", "UNAUTHENTICATED"];
+      if (!(error instanceof MlflowError) || fatal.includes(error.code)) throw error;
       report.counts.failed++;
       report.runs.push({ sourceRunId: runId, outcome: "failed" });
       report.issues.push({ sourceRunId: runId, what: "run", message: error.message });

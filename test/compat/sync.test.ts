@@ -217,3 +217,40 @@ for (const version of [MLFLOW_VERSIONS.latest, MLFLOW_VERSIONS.v2]) {
     });
   });
 }
+
+describe.skipIf(skipMlflow)("sync to MLflow's basic-auth app", () => {
+  let server: MlflowServer;
+  beforeAll(async () => {
+    server = await startMlflowServer({ version: MLFLOW_VERSIONS.latest, basicAuth: true });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("pushes with credentials, refuses without, and never writes them down", async () => {
+    const root = await tree();
+    const source = new FileStore(root, quiet);
+    const experimentId = await source.createExperiment("authed");
+    const run = await source.createRun({ experimentId, runName: "secret-run" });
+    await source.logBatch(run.info.runId, {
+      metrics: [{ key: "m", value: 1, timestamp: 1, step: 0 }],
+    });
+    const admin = server.admin ?? { username: "", password: "" };
+    await expect(
+      sync({ source, target: new RestStore(server.url, { ...fast, maxRetries: 0 }) }),
+    ).rejects.toMatchObject({ code: "UNAUTHENTICATED" });
+    const target = new RestStore(server.url, {
+      ...fast,
+      username: admin.username,
+      password: admin.password,
+    });
+    const report = await sync({ source, target });
+    expect(report.issues).toEqual([]);
+    expect(report.counts.created).toBe(1);
+    const ledger = await readFile(join(root, LEDGER_FILE), "utf8");
+    expect(ledger).not.toContain(admin.password);
+    expect(JSON.stringify(report)).not.toContain(admin.password);
+    const again = await sync({ source, target });
+    expect(again.counts).toMatchObject({ created: 0, unchanged: 1 });
+  });
+});

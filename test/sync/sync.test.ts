@@ -243,3 +243,24 @@ describe("sync of the model registry", () => {
     await expect(target.registry.getRegisteredModel("m")).rejects.toThrow();
   });
 });
+
+describe("sync from a tree", () => {
+  it("recognises its copies after the tree was copied elsewhere and the ledger deleted", async () => {
+    const { cp, rm: remove } = await import("node:fs/promises");
+    const { FileStore } = await import("../../src/store/file/index.ts");
+    const dir = await mkdtemp(join(tmpdir(), "mlruns-sync-tree-"));
+    dirs.push(dir);
+    const root = join(dir, "laptop", "mlruns");
+    const source = new FileStore(root);
+    await populate(source);
+    const target = new MemoryStore();
+    const first = await sync({ source, target });
+    expect(first.counts.created).toBe(3);
+    // rsync'ed to a cluster: another path, and the ledger left behind.
+    const copy = join(dir, "cluster", "mlruns");
+    await cp(root, copy, { recursive: true });
+    await remove(join(copy, ".mlruns-sync.json"));
+    const again = await sync({ source: new FileStore(copy), target });
+    expect(again.counts).toMatchObject({ created: 0, points: 0, artifacts: 0 });
+  });
+});
