@@ -44,7 +44,7 @@ async function writeTree(root: string, artifacts: string, runs: number, steps: n
         await store.logArtifact(run.info.runId, join(artifacts, name));
     await store.updateRun(run.info.runId, { status: "FINISHED", endTime: T0 + steps });
   }
-  await store.flush();
+  await store.close();
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -64,6 +64,7 @@ export async function syncBench(): Promise<Row[]> {
     let started = performance.now();
     const report = await sync({ source, target: new RestStore(server.url) });
     const ours = performance.now() - started;
+    await source.close();
     if (report.issues.length > 0 || report.counts.points !== RUNS * METRICS * STEPS) {
       throw new Error(`the benchmark's sync was incomplete: ${JSON.stringify(report.counts)}`);
     }
@@ -79,18 +80,19 @@ export async function syncBench(): Promise<Row[]> {
 
     const noop = join(dir, "noop");
     await writeTree(noop, artifacts, NOOP_RUNS, 1);
-    const noopSource = () => new FileStore(noop);
-    await sync({
-      source: noopSource(),
-      target: new RestStore(server.url),
-      experimentPrefix: "noop/",
-    });
+    const noopSync = async () => {
+      const source = new FileStore(noop);
+      const report = await sync({
+        source,
+        target: new RestStore(server.url),
+        experimentPrefix: "noop/",
+      });
+      await source.close();
+      return report;
+    };
+    await noopSync();
     started = performance.now();
-    const again = await sync({
-      source: noopSource(),
-      target: new RestStore(server.url),
-      experimentPrefix: "noop/",
-    });
+    const again = await noopSync();
     const noopMs = performance.now() - started;
     if (again.counts.unchanged !== NOOP_RUNS)
       throw new Error(`no-op re-sync changed runs: ${JSON.stringify(again.counts)}`);

@@ -340,5 +340,7 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
       issues: report.issues,
     });
   }
+  // Saves what reading the source learnt (a tree's search index) for the next sync.
+  await source.flush();
   return report;
 }

@@ -62,7 +62,7 @@ export { TreeError } from "./runs.ts";
 export type { ProblemHandler, TreeProblem } from "./problems.ts";
 export type { SearchIndexOptions } from "./search-index.ts";
 
-/** How long after a search its proof that a run is current may stand in for a new stamp. */
+/** How long after a search its summary of a run may be trusted for the run's artifact URI. */
 const STAMP_REUSE_MS = 10_000;
 
 export interface FileStoreOptions {
@@ -631,18 +631,16 @@ export class FileStore implements TrackingStore {
 
   /**
    * Changes whenever anything in the run's folder, or its artifacts kept elsewhere, changes.
-   * Right after a search the index has just proven the run's data current, so only the
-   * artifacts are stamped here (sync searches, then stamps every run).
+   * The artifact URI comes from the summary a search just proved current, when there is one,
+   * sparing a meta.yaml read per run (sync searches, then stamps every run).
    */
   async runStamp(runId: string): Promise<string> {
     const runDir = await this.#runDir(runId);
     const proven = this.#index.proven(runDir, STAMP_REUSE_MS);
-    const uri =
-      proven?.run.info.artifactUri ?? (await this.#runs.readMeta(runDir)).info.artifactUri;
-    const artifacts = await this.#artifactDirOf(runDir, runId, uri).catch(() =>
-      join(runDir, "artifacts"),
-    );
-    return `${proven?.stamp ?? stampFolder(runDir)}+${stampFolder(artifacts)}`;
+    const uri = proven?.info.artifactUri ?? (await this.#runs.readMeta(runDir)).info.artifactUri;
+    const artifacts = await this.#artifactDirOf(runDir, runId, uri).catch(() => runDir);
+    const outside = !artifacts.startsWith(`${runDir}/`) && artifacts !== runDir;
+    return outside ? `${stampFolder(runDir)}+${stampFolder(artifacts)}` : stampFolder(runDir);
   }
 
   async flush(): Promise<void> {

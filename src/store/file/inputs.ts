@@ -3,12 +3,13 @@
  * link per run (`inputs/<md5(dataset id + run id)>/`), as MLflow's file store lays them out.
  */
 import { createHash } from "node:crypto";
-import { promises as fs } from "node:fs";
+import { promises as fs, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Dataset, DatasetInput } from "../../entities.ts";
-import { createFile, isMissing, readTextIfExists } from "./atomic.ts";
+import { createFile, isMissing } from "./atomic.ts";
 import type { Layout } from "./layout.ts";
 import type { TreeProblem } from "./problems.ts";
+import { type RunFolderRead, textOf } from "./run-folder.ts";
 import { fromYaml, toYaml } from "./yaml.ts";
 
 const md5 = (text: string) => createHash("md5").update(text, "utf8").digest("hex");
@@ -52,31 +53,40 @@ export async function writeInputs(
 
 const str = (value: unknown): string | null => (typeof value === "string" ? value : null);
 
-/** A run's dataset inputs; inputs whose dataset record is missing are skipped, as in MLflow. */
-export async function readInputs(
-  layout: Layout,
-  experimentDir: string,
-  runDir: string,
-  report: (problem: TreeProblem) => void,
-): Promise<DatasetInput[]> {
-  let folders: string[];
+/** A text a read left, "" when missing (as an absent file reads as an empty document). */
+function textOrEmpty(read: () => string | undefined): string {
   try {
-    folders = (await fs.readdir(join(runDir, "inputs"))).sort();
+    return read() ?? "";
   } catch (error) {
-    if (isMissing(error)) return [];
+    if (isMissing(error)) return "";
     throw error;
   }
+}
+
+/**
+ * A run's dataset inputs from one pass over its folder (run-folder.ts); inputs whose dataset
+ * record is missing are skipped, as in MLflow. A record the pass did not follow (an id the stamp
+ * does not trust as a folder name) is read here.
+ */
+export function inputsFromFolder(
+  read: RunFolderRead,
+  layout: Layout,
+  experimentDir: string,
+  report: (problem: TreeProblem) => void,
+): DatasetInput[] {
   const inputs: DatasetInput[] = [];
-  for (const folder of folders) {
-    const path = join(runDir, "inputs", folder, "meta.yaml");
-    const link = fromYaml((await readTextIfExists(path)) ?? "") as Record<string, unknown> | null;
+  for (const folder of read.inputs) {
+    const linkText = textOrEmpty(() => textOf(read, `inputs/${folder}/meta.yaml`));
+    const link = fromYaml(linkText) as Record<string, unknown> | null;
     if (link?.source_type !== "DATASET") continue;
     const id = String(link.source_id);
     const recordPath = join(layout.datasetDir(experimentDir, id), "meta.yaml");
-    const record = fromYaml((await readTextIfExists(recordPath)) ?? "") as Record<
-      string,
-      unknown
-    > | null;
+    const recordText = textOrEmpty(() =>
+      read.files.has(`../datasets/${id}/meta.yaml`)
+        ? textOf(read, `../datasets/${id}/meta.yaml`)
+        : readFileSync(recordPath, "utf8"),
+    );
+    const record = fromYaml(recordText) as Record<string, unknown> | null;
     if (record === null || typeof record !== "object") {
       report({ path: recordPath, message: `dataset record of input ${folder} is missing` });
       continue;

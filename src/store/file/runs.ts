@@ -3,18 +3,19 @@
  * its params, tags, latest metrics and inputs. Broken files are reported with their path and
  * line; `readRun` throws on them (as MLflow does), listings skip the run and go on.
  */
-import { promises as fs } from "node:fs";
+import { promises as fs, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Metric, Run } from "../../entities.ts";
 import { MlflowError, notFound } from "../../errors.ts";
-import { latestPoint } from "../../metric-latest.ts";
+import { isLaterPoint } from "../../metric-latest.ts";
 import { isMissing } from "./atomic.ts";
-import { readInputs } from "./inputs.ts";
-import { listKeyFiles, readKeyValues } from "./key-files.ts";
+import { inputsFromFolder } from "./inputs.ts";
 import { type Layout, RESERVED_EXPERIMENT_FOLDERS, TRASH } from "./layout.ts";
 import { readRunDocument, type StoredRun } from "./meta.ts";
 import { parseMetricFile } from "./metric-files.ts";
 import { describeProblem, type TreeProblem } from "./problems.ts";
+import { parseMetricLine } from "./metric-lines.ts";
+import { type RunFolderRead, readRunFolder, textOf } from "./run-folder.ts";
 import { fromYaml } from "./yaml.ts";
 
 const EXPERIMENT_FOLDER = /^[a-zA-Z0-9][\p{L}\p{N}_-]{0,63}$/u;
@@ -149,32 +150,96 @@ export class RunReader {
 
   /** The whole run: info, params, tags, latest metrics and dataset inputs. */
   async readRun(runDir: string, report: (problem: TreeProblem) => void): Promise<Run> {
-    const { info } = await this.readMeta(runDir);
+    return this.runFromFolder(readRunFolder(runDir), report);
+  }
+
+  /**
+   * The run from what one pass over its folder read (run-folder.ts): the same result, problems
+   * and errors as reading each file in turn. Throws the error of meta.yaml (ENOENT: not a run),
+   * a TreeError for a broken run, or the I/O error of a file it needed.
+   */
+  runFromFolder(read: RunFolderRead, report: (problem: TreeProblem) => void): Run {
+    const { runDir } = read;
+    const { info } = this.#metaFromFolder(read);
     for (const folder of ["metrics", "params", "artifacts"]) {
-      try {
-        await fs.stat(join(runDir, folder));
-      } catch (error) {
-        if (!isMissing(error)) throw error;
+      const stat =
+        folder === "artifacts"
+          ? statSync(join(runDir, folder), { throwIfNoEntry: false })
+          : read.stats.get(`${folder}/`);
+      if (stat === undefined) {
         throw new TreeError({ path: join(runDir, folder), message: "required folder is missing" });
       }
     }
-    const [params, tags, metricFiles] = await Promise.all([
-      readKeyValues(join(runDir, "params")),
-      readKeyValues(join(runDir, "tags")),
-      listKeyFiles(join(runDir, "metrics")),
-    ]);
+    const values = (namespace: "params" | "tags") => {
+      const out: Record<string, string> = {};
+      for (const key of read.keys[namespace]) {
+        out[key] = textOf(read, `${namespace}/${key}`) as string;
+      }
+      return out;
+    };
+    const params = values("params");
+    const tags = values("tags");
     const metrics: Record<string, Metric> = {};
-    const keys = [...metricFiles.keys()].sort();
-    const histories = await Promise.all(
-      keys.map((key) => this.history(key, metricFiles.get(key) as string)),
-    );
-    keys.forEach((key, i) => {
-      const latest = latestPoint(histories[i] as Metric[]);
+    for (const key of read.keys.metrics) {
+      let text: string | undefined;
+      try {
+        text = textOf(read, `metrics/${key}`);
+      } catch (error) {
+        if (isMissing(error)) continue; // gone since it was listed: no history
+        throw error;
+      }
+      const latest = latestInMetricFile(join(runDir, "metrics", key), key, text ?? "");
       if (latest) metrics[key] = latest;
-    });
+    }
     if (!info.runName && tags["mlflow.runName"]) info.runName = tags["mlflow.runName"];
     const experimentDir = join(runDir, "..");
-    const inputs = await readInputs(this.layout, experimentDir, runDir, report);
+    const inputs = inputsFromFolder(read, this.layout, experimentDir, report);
     return { info, data: { params, metrics, tags }, inputs };
   }
+
+  /** meta.yaml as readMeta reads it, from the pass's text; caches it as readMeta does. */
+  #metaFromFolder(read: RunFolderRead): StoredRun {
+    const path = join(read.runDir, "meta.yaml");
+    const got = read.files.get("meta.yaml");
+    if (got?.error !== undefined) throw got.error;
+    const { stat, text } = got ?? {};
+    if (stat === undefined || text === undefined) {
+      throw Object.assign(new Error(`ENOENT: no such file or directory, stat '${path}'`), {
+        code: "ENOENT",
+      });
+    }
+    let document: unknown;
+    try {
+      document = fromYaml(text);
+    } catch (error) {
+      throw new TreeError({ path, message: `not valid YAML: ${(error as Error).message}` });
+    }
+    const folder = read.runDir.split(/[\\/]/).at(-1) ?? "";
+    const run = readRunDocument(document, folder);
+    if (typeof run === "string") throw new TreeError({ path, message: run });
+    this.#metas.set(path, { mtimeMs: stat.mtimeMs, size: stat.size, run });
+    return { ...run, info: { ...run.info } };
+  }
+}
+
+/**
+ * The latest point of a metric file, as `latestPoint(history)` picks it, without keeping the
+ * history; the first malformed line (or an empty file) throws as `history` does.
+ */
+export function latestInMetricFile(path: string, key: string, text: string): Metric | undefined {
+  let latest: Metric | undefined;
+  let start = 0;
+  let line = 0;
+  const end = text.endsWith("\n") ? text.length - 1 : text.length;
+  if (text.length === 0) throw new TreeError({ path, message: "metric file is empty" });
+  while (start <= end) {
+    let stop = text.indexOf("\n", start);
+    if (stop === -1 || stop > end) stop = end;
+    line++;
+    const parsed = parseMetricLine(key, text.slice(start, stop));
+    if (typeof parsed === "string") throw new TreeError({ path, line, message: parsed });
+    if (latest === undefined || isLaterPoint(parsed, latest)) latest = parsed;
+    start = stop + 1;
+  }
+  return latest;
 }

@@ -243,14 +243,14 @@ export class SearchIndex {
   }
 
   /**
-   * The stamp and summary of a run proven current within the last `maxAgeMs` (by a search),
-   * unless racy; undefined otherwise. Lets a caller that just searched skip reading it again.
+   * The summary of a run proven current within the last `maxAgeMs` (by a search), unless racy;
+   * undefined otherwise. Lets a caller that just searched skip reading the run again.
    */
-  proven(runDir: string, maxAgeMs: number): { stamp: string; run: Run } | undefined {
+  proven(runDir: string, maxAgeMs: number): Run | undefined {
     const state = this.#runs.get(this.#key(runDir));
     const { entry, checkedAt } = state ?? {};
     if (!entry?.run || entry.racy || checkedAt === undefined) return undefined;
-    return Date.now() - checkedAt <= maxAgeMs ? { stamp: entry.stamp, run: entry.run } : undefined;
+    return Date.now() - checkedAt <= maxAgeMs ? entry.run : undefined;
   }
 
   /** Marks a run changed (a write through this store): it is read again at the next search. */

@@ -2,7 +2,7 @@
  * Run summaries and their validity stamps, for the search index (search-index.ts).
  *
  * A summary is exactly what search needs and returns: the `Run` (info, params, tags, latest
- * metrics, dataset inputs), read by RunReader.readRun. Its stamp is a digest of the metadata of
+ * metrics, dataset inputs), read by RunReader.runFromFolder. Its stamp is a digest of the metadata of
  * every inode the summary was read from: the run folder itself, meta.yaml, metrics/, params/,
  * tags/ (and nested key folders), every key file, inputs/ with each input folder and link, and
  * the experiment's dataset records the links name. Per inode: inode number, size, mtime and
@@ -20,17 +20,16 @@
  * again, only the rest (inputs, empty key folders, stray entries) is kept as `extra`.
  */
 import { createHash } from "node:crypto";
-import { promises as fs, type Stats, statSync } from "node:fs";
+import { type Stats, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Metric, Run } from "../../entities.ts";
 import { isMissing } from "./atomic.ts";
 import type { TreeProblem } from "./problems.ts";
 import { type RunReader, TreeError } from "./runs.ts";
-import { fromYaml } from "./yaml.ts";
+import { readRunFolder } from "./run-folder.ts";
 
 /** A stamp younger than this (ms) may miss a same-tick write: the run is re-read next time. */
 export const RACY_MS = 3000;
-const NAMESPACES = ["metrics", "params", "tags"] as const;
 
 /** One run folder in the index. Exactly one of `run` / `problem` / neither (not a run). */
 export interface Entry {
@@ -99,10 +98,12 @@ export function isCurrent(runDir: string, entry: Entry): boolean {
 }
 
 /**
- * Reads a run folder afresh: stamps first (each folder stat'ed before it is listed, each file
- * stat'ed before it is read), then the summary. A change racing with the read leaves a stamp
- * older than the content, which the next check sees as changed; never the reverse.
- * `beforeFolder` is called with each folder before it is stat'ed (the index watches it there).
+ * Reads a run folder afresh in one synchronous pass (run-folder.ts): each folder stat'ed before
+ * it is listed, each file fstat'ed on the descriptor it is then read through; the stamp digests
+ * those stats and the summary is assembled from those very bytes. A change racing with the read
+ * leaves a stamp older than the content, which the next check sees as changed; never the
+ * reverse. `beforeFolder` is called with each folder before it is stat'ed (the index watches it
+ * there).
  */
 export async function readEntry(
   reader: RunReader,
@@ -112,39 +113,14 @@ export async function readEntry(
   racyMs = RACY_MS,
 ): Promise<Entry> {
   const now = Date.now();
-  const stats = new Map<string, Stats | undefined>();
-  const look = (path: string) => {
-    if (path.endsWith("/")) beforeFolder(path === "/" ? runDir : join(runDir, path));
-    const stat = statPath(runDir, path);
-    stats.set(path, stat);
-    return stat;
-  };
-  look("/");
-  if (look("meta.yaml") !== undefined) {
-    const walk = async (folder: string): Promise<void> => {
-      if (!look(`${folder}/`)?.isDirectory()) return;
-      let names: import("node:fs").Dirent[];
-      try {
-        names = await fs.readdir(join(runDir, folder), { withFileTypes: true });
-      } catch (error) {
-        if (isMissing(error)) return;
-        throw error;
-      }
-      for (const entry of names) {
-        const path = `${folder}/${entry.name}`;
-        if (entry.isDirectory()) await walk(path);
-        else if (entry.isFile()) look(path);
-      }
-    };
-    for (const namespace of NAMESPACES) await walk(namespace);
-    await stampInputs(runDir, look);
-  }
+  const read = readRunFolder(runDir, beforeFolder);
+  const { stats } = read;
   const lines = [...stats.keys()].sort().map((p) => `${p}\0${describe(stats.get(p))}`);
   const entry: Entry = { stamp: digest(lines), extra: [] };
   if ([...stats.values()].some((stat) => isRacy(stat, now, racyMs))) entry.racy = true;
   if (stats.get("meta.yaml") !== undefined) {
     try {
-      entry.run = await reader.readRun(runDir, report);
+      entry.run = reader.runFromFolder(read, report);
     } catch (error) {
       if (error instanceof TreeError) entry.problem = error.problem;
       else if (!isMissing(error)) throw error;
@@ -153,33 +129,6 @@ export async function readEntry(
   const derived = new Set(derivedPaths(entry.run));
   entry.extra = [...stats.keys()].filter((p) => !derived.has(p)).sort();
   return entry;
-}
-
-/** inputs/, each input folder and link, and the dataset record each link names. */
-async function stampInputs(runDir: string, look: (path: string) => Stats | undefined) {
-  if (!look("inputs/")?.isDirectory()) return;
-  let folders: string[];
-  try {
-    folders = (await fs.readdir(join(runDir, "inputs"))).sort();
-  } catch (error) {
-    if (isMissing(error)) return;
-    throw error;
-  }
-  for (const folder of folders) {
-    look(`inputs/${folder}/`);
-    const link = `inputs/${folder}/meta.yaml`;
-    if (look(link) === undefined) continue;
-    let source: unknown;
-    try {
-      const document = fromYaml(await fs.readFile(join(runDir, link), "utf8"));
-      source = (document as Record<string, unknown> | null)?.source_id;
-    } catch {
-      continue; // readRun reports it; the link's stamp covers a later fix
-    }
-    if (typeof source === "string" && /^[\w.-]+$/.test(source)) {
-      look(`../datasets/${source}/meta.yaml`);
-    }
-  }
 }
 
 // ---- the index file's compact form of a Run (JSON has no NaN, ±Infinity or -0) ----

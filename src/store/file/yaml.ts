@@ -81,5 +81,48 @@ export function toYaml(document: Record<string, YamlValue>): string {
 
 /** Parses YAML the way PyYAML's SafeLoader does (YAML 1.1 types). */
 export function fromYaml(text: string): unknown {
-  return parse(text, { version: "1.1" });
+  const flat = parseFlatYaml(text);
+  return flat !== undefined ? flat : parse(text, { version: "1.1" });
+}
+
+const FLAT_LINE = /^([a-z_][a-z0-9_]*): (.*)$/;
+const FLAT_QUOTED = /^'((?:[^']|'')*)'$/;
+/** Decimal ints that YAML 1.1 reads as themselves (no sign, octal, `_` or base prefix; safe). */
+const FLAT_INT = /^(?:0|-?[1-9][0-9]{0,14})$/;
+
+/**
+ * The fast path of fromYaml: a document of `key: value` lines only, as our writer and MLflow
+ * (PyYAML) write meta.yaml: lowercase plain keys, each value a single-quoted string (`''` for a
+ * quote), `null`, a small decimal int, `[]` or `{}`, one space after the colon, nothing else on
+ * the line, every line ending in `\n`. Anything else (comments, blank lines, `\r`, nesting,
+ * other scalars, reserved words as keys, duplicate keys, characters a quoted scalar may fold or
+ * reject) returns undefined: the full YAML 1.1 parser reads it. For what it accepts, the result
+ * equals the parser's (test/file-meta-parse.test.ts compares them).
+ */
+export function parseFlatYaml(text: string): Record<string, unknown> | undefined {
+  if (text.length === 0 || !text.endsWith("\n")) return undefined;
+  const doc: Record<string, unknown> = {};
+  let start = 0;
+  while (start < text.length) {
+    const stop = text.indexOf("\n", start);
+    const match = FLAT_LINE.exec(text.slice(start, stop));
+    start = stop + 1;
+    if (match === null) return undefined;
+    const [, key = "", value = ""] = match;
+    if (RESERVED_WORD.test(key) || key === "__proto__" || Object.hasOwn(doc, key)) {
+      return undefined;
+    }
+    if (value.startsWith("'")) {
+      const quoted = FLAT_QUOTED.exec(value);
+      if (quoted === null) return undefined;
+      const content = quoted[1] ?? "";
+      if (!SINGLE_QUOTABLE.test(content)) return undefined;
+      doc[key] = content.replaceAll("''", "'");
+    } else if (value === "null") doc[key] = null;
+    else if (value === "[]") doc[key] = [];
+    else if (value === "{}") doc[key] = {};
+    else if (FLAT_INT.test(value)) doc[key] = Number(value);
+    else return undefined;
+  }
+  return doc;
 }

@@ -1,0 +1,173 @@
+/**
+ * One synchronous pass over a run folder: every inode a run summary depends on is stat'ed and
+ * every file read, with the stat of each file taken from the very descriptor it is read through
+ * (open, fstat, read, close). RunReader assembles the Run from what this collected; the search
+ * index (summaries.ts) also digests the stats into the run's stamp.
+ *
+ * Synchronous on purpose: a run holds a few dozen small files, and Node's promise-based fs costs
+ * far more per call (a thread-pool round trip, a FileHandle, promises) than the system calls
+ * themselves; reading 10,000 runs this way is several times faster.
+ *
+ * Order (what makes a stamp safe, see summaries.ts): each folder is stat'ed before it is listed,
+ * each file stat'ed before (by fstat on the same descriptor) its bytes are read. A change racing
+ * with the pass leaves a stamp older than the content, never the reverse.
+ */
+import {
+  closeSync,
+  type Dirent,
+  fstatSync,
+  openSync,
+  readdirSync,
+  readSync,
+  type Stats,
+  statSync,
+} from "node:fs";
+import { join } from "node:path";
+import { isMissing } from "./atomic.ts";
+import { fromYaml } from "./yaml.ts";
+
+const NAMESPACES = ["metrics", "params", "tags"] as const;
+/** Dataset ids the stamp follows into `../datasets/` (those that cannot climb out of it). */
+const SAFE_ID = /^[\w.-]+$/;
+
+/** A file as read: its stat (undefined: missing), and its text or the error reading it. */
+export interface FileRead {
+  stat: Stats | undefined;
+  text?: string;
+  error?: unknown;
+}
+
+export interface RunFolderRead {
+  runDir: string;
+  /** Every stamped path (relative to the run folder, folders end in `/`) and its stat. */
+  stats: Map<string, Stats | undefined>;
+  /** Every file read, by the same relative path. */
+  files: Map<string, FileRead>;
+  /** The keys found under metrics/, params/ and tags/ (`/`-separated), sorted. */
+  keys: Record<(typeof NAMESPACES)[number], string[]>;
+  /** The entries of inputs/, sorted; empty when there is no inputs/ folder. */
+  inputs: string[];
+}
+
+/** The error of a failed read, with the stat of its path as statSync reports it. */
+function failedRead(path: string, error: unknown): FileRead {
+  if ((error as NodeJS.ErrnoException).code === "ENOENT") return { stat: undefined, error };
+  return { stat: statSync(path, { throwIfNoEntry: false }), error };
+}
+
+/**
+ * open + fstat + read + close: the stat describes the inode read, taken before its bytes. Reads
+ * up to the size the stat saw (a regular file), so the text never runs ahead of the stamp by an
+ * append; other files are read to their end.
+ */
+export function readFileWithStat(path: string): FileRead {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (error) {
+    return failedRead(path, error);
+  }
+  let stat: Stats | undefined;
+  try {
+    stat = fstatSync(fd);
+    const regular = stat.isFile();
+    let buffer = Buffer.allocUnsafe(regular ? stat.size : 8192);
+    let total = 0;
+    while (!regular || total < stat.size) {
+      if (total === buffer.length) {
+        const grown = Buffer.allocUnsafe(buffer.length * 2);
+        buffer.copy(grown, 0, 0, total);
+        buffer = grown;
+      }
+      const n = readSync(fd, buffer, total, buffer.length - total, null);
+      if (n === 0) break;
+      total += n;
+    }
+    return { stat, text: buffer.toString("utf8", 0, total) };
+  } catch (error) {
+    return stat ? { stat, error } : failedRead(path, error);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads a run folder in one pass; `beforeFolder` is called with each folder before its stat. */
+export function readRunFolder(
+  runDir: string,
+  beforeFolder: (dir: string) => void = () => {},
+): RunFolderRead {
+  const read: RunFolderRead = {
+    runDir,
+    stats: new Map(),
+    files: new Map(),
+    keys: { metrics: [], params: [], tags: [] },
+    inputs: [],
+  };
+  const folder = (path: string): Stats | undefined => {
+    const dir = path === "/" ? runDir : join(runDir, path);
+    beforeFolder(dir);
+    const stat = statSync(dir, { throwIfNoEntry: false });
+    read.stats.set(path, stat);
+    return stat;
+  };
+  const file = (path: string): FileRead => {
+    const got = readFileWithStat(join(runDir, path));
+    read.stats.set(path, got.stat);
+    read.files.set(path, got);
+    return got;
+  };
+  const list = (path: string): Dirent[] | undefined => {
+    try {
+      return readdirSync(join(runDir, path), { withFileTypes: true });
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  };
+
+  folder("/");
+  if (file("meta.yaml").stat === undefined) return read;
+  for (const namespace of NAMESPACES) {
+    const keys = read.keys[namespace];
+    const walk = (path: string, prefix: string) => {
+      if (!folder(`${path}/`)?.isDirectory()) return;
+      for (const entry of list(path) ?? []) {
+        const key = `${prefix}${entry.name}`;
+        if (entry.isDirectory()) walk(`${path}/${entry.name}`, `${key}/`);
+        else if (entry.isFile()) {
+          file(`${path}/${entry.name}`);
+          keys.push(key);
+        }
+      }
+    };
+    walk(namespace, "");
+    keys.sort();
+  }
+  // inputs/, each input folder and link, and the dataset record each link names.
+  if (folder("inputs/")?.isDirectory()) {
+    read.inputs = (list("inputs") ?? []).map((entry) => entry.name).sort();
+    for (const name of read.inputs) {
+      folder(`inputs/${name}/`);
+      const link = file(`inputs/${name}/meta.yaml`);
+      if (link.text === undefined) continue;
+      let source: unknown;
+      try {
+        source = (fromYaml(link.text) as Record<string, unknown> | null)?.source_id;
+      } catch {
+        continue; // reading the run reports it; the link's stamp covers a later fix
+      }
+      if (typeof source === "string" && SAFE_ID.test(source)) {
+        file(`../datasets/${source}/meta.yaml`);
+      }
+    }
+  }
+  return read;
+}
+
+/** The text of a file the pass read, or its error thrown; `undefined` when it was not read. */
+export function textOf(read: RunFolderRead, path: string): string | undefined {
+  const got = read.files.get(path);
+  if (got === undefined) return undefined;
+  if (got.error !== undefined) throw got.error;
+  return got.text;
+}
