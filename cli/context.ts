@@ -166,3 +166,11 @@ export function list(value: unknown): string[] {
   if (value === undefined || value === null) return [];
   return (Array.isArray(value) ? value : [value]).map(String);
 }
+
+/** For `tag` commands: a value to set, or `--delete` and no value. */
+export function valueOrDelete(args: { delete?: boolean; value?: string }): true {
+  if (args.delete === true ? args.value !== undefined : args.value === undefined) {
+    throw new UsageError("Give a value, or --delete without a value");
+  }
+  return true;
+}

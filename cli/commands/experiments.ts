@@ -1,6 +1,13 @@
 /** `mlruns experiments list|create|rename|delete|restore|tag`. */
-import { UsageError } from "../errors.ts";
-import { defineCommand, findExperiment, keyValues, list, openContext, VIEWS } from "../context.ts";
+import {
+  defineCommand,
+  findExperiment,
+  keyValues,
+  list,
+  openContext,
+  valueOrDelete,
+  VIEWS,
+} from "../context.ts";
 import { c, formatTime, print, printJson, table } from "../output.ts";
 
 const listCommand = defineCommand<{
@@ -139,12 +146,7 @@ const tag = defineCommand<{ experiment: string; key: string; value?: string; del
       .positional("key", { type: "string", demandOption: true })
       .positional("value", { type: "string" })
       .option("delete", { type: "boolean", describe: "remove the tag" })
-      .check((a) => {
-        if (a.delete === true ? a.value !== undefined : a.value === undefined) {
-          throw new UsageError("Give a value, or --delete without a value");
-        }
-        return true;
-      })
+      .check(valueOrDelete)
       .example("$0 experiments tag iris mlflow.note.content 'Iris baselines'", "a description")
       .example("$0 experiments tag iris team --delete", "remove a tag"),
   async handler(args) {

@@ -4,7 +4,7 @@
  */
 import { registryOf, type ModelVersion, type RegistryStore, registerModel } from "mlruns";
 import { UsageError } from "../errors.ts";
-import { confirm, defineCommand, keyValues, list, openContext } from "../context.ts";
+import { confirm, defineCommand, keyValues, list, openContext, valueOrDelete } from "../context.ts";
 import { c, fields, formatTime, print, printJson, table } from "../output.ts";
 
 async function openRegistry(args: Parameters<typeof openContext>[0]): Promise<RegistryStore> {
@@ -209,12 +209,7 @@ const tag = defineCommand<{
       .positional("value", { type: "string" })
       .option("model-version", { alias: "mv", type: "string", describe: "a version of the model" })
       .option("delete", { type: "boolean", describe: "remove the tag" })
-      .check((a) => {
-        if (a.delete === true ? a.value !== undefined : a.value === undefined) {
-          throw new UsageError("Give a value, or --delete without a value");
-        }
-        return true;
-      })
+      .check(valueOrDelete)
       .example("$0 models tag iris team cv", "a model tag")
       .example("$0 models tag iris quality good --mv 2", "a version tag"),
   async handler(args) {

@@ -43,7 +43,7 @@ export function likeToRegExp(pattern: string, caseInsensitive: boolean): RegExp 
   return re;
 }
 
-function compareNumbers(lhs: number, comparator: NumericComparator, rhs: number): boolean {
+export function compareNumbers(lhs: number, comparator: NumericComparator, rhs: number): boolean {
   switch (comparator) {
     case "=":
       return lhs === rhs;

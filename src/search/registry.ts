@@ -11,10 +11,15 @@ import type {
   SearchModelVersionsResult,
   SearchRegisteredModelsResult,
 } from "../store/registry.ts";
-import { likeToRegExp } from "./evaluate.ts";
+import { compareNumbers, likeToRegExp } from "./evaluate.ts";
 import { compareCodePoints } from "./order.ts";
 import { paginate } from "./page.ts";
-import { parseRegistryFilter, type RegistryClause } from "./parse.ts";
+import {
+  NUMERIC_COMPARATORS,
+  type NumericComparator,
+  parseRegistryFilter,
+  type RegistryClause,
+} from "./parse.ts";
 
 /** MLflow's page sizes (mlflow/store/model_registry/__init__.py). */
 export const REGISTRY_PAGE = {
@@ -49,23 +54,8 @@ function matches(
   }
   const { comparator, value } = clause;
   if (typeof lhs === "number") {
-    const rhs = value as number;
-    switch (comparator) {
-      case "=":
-        return lhs === rhs;
-      case "!=":
-        return lhs !== rhs;
-      case ">":
-        return lhs > rhs;
-      case ">=":
-        return lhs >= rhs;
-      case "<":
-        return lhs < rhs;
-      case "<=":
-        return lhs <= rhs;
-      default:
-        return false;
-    }
+    const numeric = (NUMERIC_COMPARATORS as readonly string[]).includes(comparator);
+    return numeric && compareNumbers(lhs, comparator as NumericComparator, value as number);
   }
   switch (comparator) {
     case "=":
