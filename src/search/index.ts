@@ -50,9 +50,8 @@ export function searchRuns(runs: readonly Run[], query: SearchQuery = {}): Searc
     filter: query.filter,
     orderBy: query.orderBy,
   });
-  const result: SearchRunsResult = { runs: page.items };
-  if (page.nextPageToken !== undefined) result.nextPageToken = page.nextPageToken;
-  return result;
+  const { items, ...token } = page;
+  return { runs: items, ...token };
 }
 
 /**
@@ -74,9 +73,8 @@ export function searchExperiments(
     filter: query.filter,
     orderBy: query.orderBy,
   });
-  const result: SearchExperimentsResult = { experiments: page.items };
-  if (page.nextPageToken !== undefined) result.nextPageToken = page.nextPageToken;
-  return result;
+  const { items, ...token } = page;
+  return { experiments: items, ...token };
 }
 
 export type { Clause, ExperimentClause } from "./parse.ts";

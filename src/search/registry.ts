@@ -176,9 +176,8 @@ export function searchRegisteredModels(
     filter: request.filter,
     orderBy: request.orderBy,
   });
-  const result: SearchRegisteredModelsResult = { models: page.items };
-  if (page.nextPageToken !== undefined) result.nextPageToken = page.nextPageToken;
-  return result;
+  const { items, ...token } = page;
+  return { models: items, ...token };
 }
 
 /** Filters, orders (last change first by default) and pages model versions. */
@@ -207,7 +206,6 @@ export function searchModelVersions(
     filter: request.filter,
     orderBy: request.orderBy,
   });
-  const result: SearchModelVersionsResult = { versions: page.items };
-  if (page.nextPageToken !== undefined) result.nextPageToken = page.nextPageToken;
-  return result;
+  const { items, ...token } = page;
+  return { versions: items, ...token };
 }
