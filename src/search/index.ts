@@ -9,7 +9,7 @@ import {
   experimentComparator,
   parseExperimentOrderByList,
   parseOrderByList,
-  runComparator,
+  sortRuns,
 } from "./order.ts";
 import { checkMaxResults, paginate } from "./page.ts";
 import { parseExperimentFilter, parseFilter } from "./parse.ts";
@@ -44,7 +44,10 @@ export function searchRuns(runs: readonly Run[], query: SearchQuery = {}): Searc
   const maxResults = checkMaxResults(query.maxResults);
   const clauses = parseFilter(query.filter);
   const order = parseOrderByList(query.orderBy);
-  const matched = runs.filter((run) => matchesRun(run, clauses)).sort(runComparator(order));
+  const matched = sortRuns(
+    runs.filter((run) => matchesRun(run, clauses)),
+    order,
+  );
   const page = paginate(matched, query.pageToken, maxResults, {
     kind: "runs",
     filter: query.filter,

@@ -198,50 +198,56 @@ function compareValues(a: SortValue, b: SortValue, ascending: boolean): number {
 }
 
 function runSortValue(run: Run, clause: OrderByClause): SortValue {
+  const { data, info } = run;
   switch (clause.type) {
     case "metric":
-      return Object.hasOwn(run.data.metrics, clause.key)
-        ? run.data.metrics[clause.key]?.value
-        : undefined;
+      return Object.hasOwn(data.metrics, clause.key) ? data.metrics[clause.key]?.value : undefined;
     case "parameter":
-      return Object.hasOwn(run.data.params, clause.key) ? run.data.params[clause.key] : undefined;
+      return Object.hasOwn(data.params, clause.key) ? data.params[clause.key] : undefined;
     case "tag":
-      return Object.hasOwn(run.data.tags, clause.key) ? run.data.tags[clause.key] : undefined;
-    case "attribute": {
-      const info = run.info;
-      const values: Record<RunAttribute, SortValue> = {
-        run_id: info.runId,
-        run_name: info.runName,
-        user_id: info.userId,
-        status: info.status,
-        artifact_uri: info.artifactUri,
-        start_time: info.startTime,
-        end_time: info.endTime,
-      };
-      return values[clause.key as RunAttribute];
-    }
+      return Object.hasOwn(data.tags, clause.key) ? data.tags[clause.key] : undefined;
+    case "attribute":
+      switch (clause.key as RunAttribute) {
+        case "run_id":
+          return info.runId;
+        case "run_name":
+          return info.runName;
+        case "user_id":
+          return info.userId;
+        case "status":
+          return info.status;
+        case "artifact_uri":
+          return info.artifactUri;
+        case "start_time":
+          return info.startTime;
+        case "end_time":
+          return info.endTime;
+      }
   }
 }
 
-/** The run comparator for parsed clauses, tie-breaks included. */
-export function runComparator(clauses: readonly OrderByClause[]): (a: Run, b: Run) => number {
+/**
+ * `runs` in the order of the parsed clauses, then MLflow's tie-breaks (`start_time DESC` unless
+ * ordered by it, then `run_id`). Each run's sort values are taken once, not once a comparison.
+ */
+export function sortRuns(runs: readonly Run[], clauses: readonly OrderByClause[]): Run[] {
   const all: OrderByClause[] = [...clauses];
   if (!all.some((c) => c.type === "attribute" && c.key === "start_time")) {
     all.push({ type: "attribute", key: "start_time", ascending: false });
   }
   all.push({ type: "attribute", key: "run_id", ascending: true });
-  return (a, b) => {
-    for (const clause of all) {
-      const c = compareValues(runSortValue(a, clause), runSortValue(b, clause), clause.ascending);
+  const keyed = runs.map((run) => ({
+    run,
+    values: all.map((clause) => runSortValue(run, clause)),
+  }));
+  keyed.sort((a, b) => {
+    for (let i = 0; i < all.length; i++) {
+      const c = compareValues(a.values[i], b.values[i], (all[i] as OrderByClause).ascending);
       if (c !== 0) return c;
     }
     return 0;
-  };
-}
-
-/** Sorts a copy of `runs` by MLflow's rules. */
-export function sortRuns(runs: readonly Run[], clauses: readonly OrderByClause[]): Run[] {
-  return [...runs].sort(runComparator(clauses));
+  });
+  return keyed.map((k) => k.run);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -525,6 +525,35 @@ function checkComparator(
   }
 }
 
+/** A value that must be one quoted string: a number or a list gets MLflow's error. */
+function stringValue(value: Token, source: string, expected: string): string {
+  if (value.kind === "number" || value.kind === "list") {
+    throw syntaxError(`Expected ${expected}. Got value ${value.text}`, source, value.start);
+  }
+  return quotedString(value, source);
+}
+
+/** `key IN ('a', 'b')`, for the keys in `listKeys` (any key when omitted). */
+function listValue(
+  value: Token,
+  raw: RawClause,
+  source: string,
+  key: string,
+  listKeys?: readonly string[],
+): { comparator: ListComparator; value: string[] } {
+  if (listKeys !== undefined && !listKeys.includes(key)) {
+    throw syntaxError(
+      `Only ${JSON.stringify(listKeys).replaceAll('"', "'")} attributes support comparison with a list of quoted string values.`,
+      source,
+      value.start,
+    );
+  }
+  return {
+    comparator: listComparator(raw.comparator, raw, source),
+    value: parseStringList(value, source),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // search_runs
 
@@ -598,14 +627,7 @@ function resolveRunClause(raw: RawClause, source: string): Clause {
   }
 
   if (type === "parameter" || type === "tag") {
-    if (value.kind === "number" || value.kind === "list") {
-      throw syntaxError(
-        `Expected a quoted string value for ${type} (e.g. 'my-value'). Got value ${value.text}`,
-        source,
-        value.start,
-      );
-    }
-    const text = quotedString(value, source);
+    const text = stringValue(value, source, `a quoted string value for ${type} (e.g. 'my-value')`);
     checkComparator(comparator, KEYED_COMPARATORS, raw, source);
     return { type, key, comparator: comparator as StringComparator, value: text, span };
   }
@@ -631,31 +653,11 @@ function resolveRunClause(raw: RawClause, source: string): Clause {
       };
     }
     if (value.kind === "list") {
-      if (key !== "run_id") {
-        throw syntaxError(
-          "Only ['run_id'] attributes support comparison with a list of quoted string values.",
-          source,
-          value.start,
-        );
-      }
-      const list = parseStringList(value, source);
+      const list = listValue(value, raw, source, key, ["run_id"]);
       checkComparator(comparator, STRING_ATTRIBUTE_COMPARATORS, raw, source);
-      return {
-        type,
-        key: "run_id",
-        comparator: listComparator(comparator, raw, source),
-        value: list,
-        span,
-      };
+      return { type, key: "run_id", ...list, span };
     }
-    if (value.kind === "number") {
-      throw syntaxError(
-        `Expected a quoted string value for attributes. Got value ${value.text}`,
-        source,
-        value.start,
-      );
-    }
-    const text = quotedString(value, source);
+    const text = stringValue(value, source, "a quoted string value for attributes");
     checkComparator(comparator, STRING_ATTRIBUTE_COMPARATORS, raw, source);
     return {
       type,
@@ -669,24 +671,11 @@ function resolveRunClause(raw: RawClause, source: string): Clause {
   // dataset
   const datasetKey = key as DatasetKey;
   if (value.kind === "list") {
-    const list = parseStringList(value, source);
+    const list = listValue(value, raw, source, datasetKey);
     checkComparator(comparator, STRING_ATTRIBUTE_COMPARATORS, raw, source);
-    return {
-      type,
-      key: datasetKey,
-      comparator: listComparator(comparator, raw, source),
-      value: list,
-      span,
-    };
+    return { type, key: datasetKey, ...list, span };
   }
-  if (value.kind === "number") {
-    throw syntaxError(
-      `Expected a quoted string value for dataset attributes. Got value ${value.text}`,
-      source,
-      value.start,
-    );
-  }
-  const text = quotedString(value, source);
+  const text = stringValue(value, source, "a quoted string value for dataset attributes");
   checkComparator(comparator, STRING_ATTRIBUTE_COMPARATORS, raw, source);
   return { type, key: datasetKey, comparator: comparator as StringComparator, value: text, span };
 }
@@ -780,14 +769,7 @@ function resolveExperimentClause(raw: RawClause, source: string): ExperimentClau
   }
   const comparator = raw.comparator;
   if (type === "tag") {
-    if (value.kind === "number" || value.kind === "list") {
-      throw syntaxError(
-        `Expected a quoted string value for tag (e.g. 'my-value'). Got value ${value.text}`,
-        source,
-        value.start,
-      );
-    }
-    const text = quotedString(value, source);
+    const text = stringValue(value, source, "a quoted string value for tag (e.g. 'my-value')");
     if (!(STRING_COMPARATORS as readonly string[]).includes(comparator)) {
       throw syntaxError(`Invalid comparator for tag: ${comparator}`, source, raw.comparatorStart);
     }
@@ -827,30 +809,10 @@ function resolveExperimentClause(raw: RawClause, source: string): ExperimentClau
   }
   const stringKey = key as ExperimentStringAttribute;
   if (value.kind === "list") {
-    if (stringKey !== "experiment_id") {
-      throw syntaxError(
-        "Only ['experiment_id'] attributes support comparison with a list of quoted string values.",
-        source,
-        value.start,
-      );
-    }
-    const list = parseStringList(value, source);
-    return {
-      type,
-      key: "experiment_id",
-      comparator: listComparator(comparator, raw, source),
-      value: list,
-      span,
-    };
+    const list = listValue(value, raw, source, stringKey, ["experiment_id"]);
+    return { type, key: "experiment_id", ...list, span };
   }
-  if (value.kind === "number") {
-    throw syntaxError(
-      `Expected a quoted string value for attributes. Got value ${value.text}`,
-      source,
-      value.start,
-    );
-  }
-  const text = quotedString(value, source);
+  const text = stringValue(value, source, "a quoted string value for attributes");
   const allowed: readonly string[] =
     stringKey === "experiment_id" ? ["=", "!="] : STRING_COMPARATORS;
   if (!allowed.includes(comparator)) {
@@ -931,15 +893,8 @@ function resolveRegistryClause(
     );
   }
   if (type === "tag") {
-    if (value.kind === "number" || value.kind === "list") {
-      throw syntaxError(
-        `Expected a quoted string value for tag (e.g. 'my-value'). Got value ${value.text}`,
-        source,
-        value.start,
-      );
-    }
+    const text = stringValue(value, source, "a quoted string value for tag (e.g. 'my-value')");
     checkComparator(comparator, STRING_COMPARATORS, raw, source);
-    const text = quotedString(value, source);
     return { type, key, comparator: comparator as StringComparator, value: text, span };
   }
   if ((rules.numeric as readonly string[]).includes(key)) {
@@ -960,29 +915,13 @@ function resolveRegistryClause(
       span,
     };
   }
-  if (value.kind === "list") {
-    if (!(rules.lists as readonly string[]).includes(key)) {
-      throw syntaxError(
-        `Only ${JSON.stringify(rules.lists).replaceAll('"', "'")} attributes support comparison with a list of quoted string values.`,
-        source,
-        value.start,
-      );
-    }
-    return {
-      type,
-      key,
-      comparator: listComparator(comparator, raw, source),
-      value: parseStringList(value, source),
-      span,
-    };
-  }
-  if (value.kind === "number") {
-    throw syntaxError(
-      `Expected a quoted string value or a list of quoted string values for attributes. Got value ${value.text}`,
-      source,
-      value.start,
-    );
-  }
+  if (value.kind === "list")
+    return { type, key, ...listValue(value, raw, source, key, rules.lists), span };
+  const text = stringValue(
+    value,
+    source,
+    "a quoted string value or a list of quoted string values for attributes",
+  );
   checkComparator(comparator, STRING_ATTRIBUTE_COMPARATORS, raw, source);
   if (comparator === "IN" || comparator === "NOT IN") {
     throw syntaxError(
@@ -995,7 +934,7 @@ function resolveRegistryClause(
     type,
     key,
     comparator: comparator as StringComparator,
-    value: quotedString(value, source),
+    value: text,
     span,
   };
 }

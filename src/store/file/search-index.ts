@@ -14,7 +14,10 @@
  *   stat'ed, so a change after the stamp always raises an event. Any event marks the run (or
  *   the experiment's listing) dirty; a search first lets the event loop deliver pending events
  *   (the kernel queues them before the writer's call returns), then re-checks dirty runs only.
- *   A clean watched run costs no system call at all: this is what makes warm searches fast.
+ *   A clean watched run costs no system call at all, and an experiment in which no event came
+ *   since the last search hands over its list of summaries as it is: a warm search only runs
+ *   the filter over summaries in memory. Four watches a run (run folder, metrics/, params/,
+ *   tags/) is what a 100,000-run tree costs in the system's inotify budget.
  * - Unwatched runs (watch budget spent, watching off, or not Linux) are re-checked on every
  *   search by stat'ing every path of their stamp (summaries.ts): complete, but ~40 stats a run.
  * - A re-check that fails (stamp differs, racy stamp) reads the run again.
@@ -34,11 +37,11 @@
 import { watch as fsWatch, type FSWatcher, readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { Low } from "lowdb";
 import type { Run, ViewType } from "../../entities.ts";
 import { isMissing } from "./atomic.ts";
-import type { ProblemHandler } from "./problems.ts";
+import type { ProblemHandler, TreeProblem } from "./problems.ts";
 import type { RunReader } from "./runs.ts";
 import {
   decodeEntry,
@@ -141,6 +144,10 @@ interface ExperimentState {
   runDirs?: string[];
   clean: boolean;
   watchers: FSWatcher[];
+  /** Bumped by every change seen in the experiment or any of its runs. */
+  generation: number;
+  /** Every run's summary and problem, kept while the listing and all its runs stay clean. */
+  summaries?: { runs: Run[]; problems: TreeProblem[] };
 }
 
 export class SearchIndex {
@@ -213,18 +220,9 @@ export class SearchIndex {
     if (this.#watch) await drainEvents();
     const out: Run[] = [];
     for (const experimentDir of experimentDirs) {
-      for (const runDir of await this.#runDirs(experimentDir)) {
-        const key = this.#key(runDir);
-        let state = this.#runs.get(key);
-        if (!state?.clean) {
-          state = await this.#check(runDir, state, report);
-          this.#runs.set(key, state);
-        }
-        state.checkedAt = Date.now();
-        const { run, problem } = state.entry;
-        if (problem) report(problem);
-        if (!run) continue;
-        this.#reader.remember(run.info.runId, runDir);
+      const { runs, problems } = await this.#summaries(experimentDir, report);
+      for (const problem of problems) report(problem);
+      for (const run of runs) {
         const stage = run.info.lifecycleStage;
         if (viewType === "ALL" || (viewType === "ACTIVE_ONLY") === (stage === "active"))
           out.push(run);
@@ -233,6 +231,41 @@ export class SearchIndex {
     if (this.#unsaved >= SAVE_NOW) await this.save();
     else if (this.#unsaved > 0) this.#scheduleSave();
     return out;
+  }
+
+  /**
+   * One experiment's summaries: the list kept from the last search while nothing in the
+   * experiment changed since (a warm watched search touches no run at all), else each run that
+   * is not clean re-checked.
+   */
+  async #summaries(
+    experimentDir: string,
+    report: ProblemHandler,
+  ): Promise<{ runs: Run[]; problems: TreeProblem[] }> {
+    const kept = this.#experiments.get(experimentDir);
+    if (kept?.clean && kept.summaries) return kept.summaries;
+    const runDirs = await this.#runDirs(experimentDir);
+    const experiment = this.#experiments.get(experimentDir) as ExperimentState;
+    const generation = experiment.generation;
+    const summaries: { runs: Run[]; problems: TreeProblem[] } = { runs: [], problems: [] };
+    let allClean = experiment.clean;
+    for (const runDir of runDirs) {
+      const key = this.#key(runDir);
+      let state = this.#runs.get(key);
+      if (!state?.clean) {
+        state = await this.#check(runDir, state, report);
+        this.#runs.set(key, state);
+      }
+      state.checkedAt = Date.now();
+      allClean &&= state.clean;
+      const { run, problem } = state.entry;
+      if (problem) summaries.problems.push(problem);
+      if (!run) continue;
+      this.#reader.remember(run.info.runId, runDir);
+      summaries.runs.push(run);
+    }
+    if (allClean && experiment.generation === generation) experiment.summaries = summaries;
+    return summaries;
   }
 
   /** A run folder's key: its path below the root (runDirs always start with the root). */
@@ -261,29 +294,36 @@ export class SearchIndex {
       state.entry.racy = true;
       state.checkedAt = undefined;
     }
-    const experiment = this.#experiments.get(join(runDir, ".."));
-    if (experiment) experiment.clean = false;
+    this.#touch(dirname(runDir), { relist: true });
+  }
+
+  /** Something in an experiment changed: its kept summaries go (and its listing, if asked). */
+  #touch(experimentDir: string, { relist = false } = {}): void {
+    const experiment = this.#experiments.get(experimentDir);
+    if (!experiment) return;
+    experiment.generation++;
+    experiment.summaries = undefined;
+    if (relist) experiment.clean = false;
   }
 
   /** Forgets what the watches vouched for: every run is re-checked by its stamp next time. */
   refresh(): void {
     for (const state of this.#runs.values()) state.clean = false;
-    for (const state of this.#experiments.values()) state.clean = false;
+    for (const dir of this.#experiments.keys()) this.#touch(dir, { relist: true });
   }
 
   async #runDirs(experimentDir: string): Promise<string[]> {
     let state = this.#experiments.get(experimentDir);
     if (state?.clean && state.runDirs) return state.runDirs;
     if (!state) {
-      state = { clean: false, watchers: [] };
+      state = { clean: false, watchers: [], generation: 0 };
       this.#experiments.set(experimentDir, state);
     }
     this.#unwatch(state.watchers);
-    const mark = state;
     const changed = { seen: false };
     const relist = () => {
       changed.seen = true;
-      mark.clean = false;
+      this.#touch(experimentDir, { relist: true });
     };
     // A dataset record changed: the runs that link one are re-checked by their stamps.
     const datasetChanged = () => {
@@ -330,6 +370,7 @@ export class SearchIndex {
       changed.seen = true;
       const current = this.#runs.get(key);
       if (current) current.clean = false;
+      this.#touch(dirname(runDir));
     };
     const watchers: FSWatcher[] = [];
     let all = this.#watch;
