@@ -78,9 +78,13 @@ export async function searchBench(): Promise<Row[]> {
   rmSync(join(tree.root, INDEX_FILE), { force: true });
   const first = new FileStore(tree.root, { searchIndex: { watch: true } });
   const [coldNoIndex, expected] = await timed(() => first.searchRuns(request));
-  const warm: number[] = [];
-  for (let i = 0; i < WARM_REPEATS; i++)
-    warm.push((await timed(() => first.searchRuns(request)))[0]);
+  const warmSearches = async (store: FileStore) => {
+    const times: number[] = [];
+    for (let i = 0; i < WARM_REPEATS; i++)
+      times.push((await timed(() => store.searchRuns(request)))[0]);
+    return median(times);
+  };
+  const warmMs = await warmSearches(first);
   const coverage = first.searchIndexStats;
   if (coverage.watched < coverage.runs) {
     console.error(
@@ -92,6 +96,7 @@ export async function searchBench(): Promise<Row[]> {
 
   const second = new FileStore(tree.root, { searchIndex: { watch: true } });
   const [coldIndex, again] = await timed(() => second.searchRuns(request));
+  const warmLoadedMs = await warmSearches(second);
   await second.close();
 
   const stamps = new FileStore(tree.root);
@@ -113,7 +118,6 @@ export async function searchBench(): Promise<Row[]> {
   );
   if (!agree) console.error("search bench: the run ids returned DIFFER between ours and MLflow");
 
-  const warmMs = median(warm);
   const fileMs = file.seconds * 1000;
   const sqlMs = sqlite.seconds * 1000;
   const n = `${tree.runs.toLocaleString("en")} runs`;
@@ -144,6 +148,12 @@ export async function searchBench(): Promise<Row[]> {
       ours: ms(warmMs),
       mlflow: ms(fileMs),
       ratio: `${vs(warmMs, fileMs)} vs file store (goal 50x), ${vs(warmMs, sqlMs)} vs SQLite (goal >= 1x)`,
+    },
+    {
+      what: "searchRuns warm, store that loaded the index file",
+      ours: ms(warmLoadedMs),
+      mlflow: ms(fileMs),
+      ratio: `${vs(warmLoadedMs, fileMs)} vs file store, ${vs(warmLoadedMs, sqlMs)} vs SQLite`,
     },
     {
       what: "searchRuns warm, watching off (every run re-checked by stat)",

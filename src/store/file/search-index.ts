@@ -377,19 +377,24 @@ export class SearchIndex {
     const watchFolder = (dir: string) => {
       if (this.#addWatch(watchers, dir, onChange) === false) all = false;
     };
+    // A run not wholly watched is checked by its stamp anyway: its watches go back to the budget.
+    const settle = (entry: Entry): RunState => {
+      if (!all) this.#unwatch(watchers);
+      return { entry, watchers, clean: all && !changed.seen };
+    };
     if (state) {
       this.#unwatch(state.watchers);
-      for (const dir of entryFolders(runDir, state.entry)) watchFolder(dir);
-      if (isCurrent(runDir, state.entry)) {
-        return { entry: state.entry, watchers, clean: all && !changed.seen };
-      }
+      const folders = entryFolders(runDir, state.entry);
+      if (this.#watchCount + folders.length > this.#maxWatches) all = false;
+      else for (const dir of folders) watchFolder(dir);
+      if (isCurrent(runDir, state.entry)) return settle(state.entry);
       this.#unwatch(watchers);
       all = this.#watch;
     }
     this.#reader.forget(runDir);
     const entry = await readEntry(this.#reader, runDir, report, watchFolder, this.#racyMs);
     this.#unsaved++;
-    return { entry, watchers, clean: all && !changed.seen };
+    return settle(entry);
   }
 
   /**
