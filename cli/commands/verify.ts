@@ -78,10 +78,10 @@ export const verify = defineCommand<{ dir?: string; fix?: boolean; yes?: boolean
       if (args.json) printJson(base);
       else {
         printProblems(report.problems);
-        const { experiments, runs, metricFiles } = report.checked;
+        const { experiments, runs, metricFiles, models } = report.checked;
         print(
           `${report.problems.length === 0 ? c.green("OK") : ""}${report.problems.length === 0 ? ": " : ""}` +
-            `${experiments} experiments, ${runs} runs, ${metricFiles} metric files checked: ` +
+            `${experiments} experiments, ${runs} runs, ${metricFiles} metric files, ${models} registered models checked: ` +
             `${counts.errors} errors, ${counts.warnings} warnings` +
             (counts.fixable ? `, ${counts.fixable} fixable (run \`mlruns verify --fix\`)` : ""),
         );

@@ -1,11 +1,11 @@
 /**
  * verifyTree: walks an mlruns tree and reports every deviation from the format MLflow reads
- * (mlruns-format.md §1, §2, §6, §8) and that `migrate-filestore` accepts (§5.3). Reads only.
+ * (mlruns-format.md §1, §2, §4, §6, §8) and that `migrate-filestore` accepts (§5.3). Reads only.
  */
 import type { Dirent } from "node:fs";
 import { promises as fs } from "node:fs";
 import { join, resolve } from "node:path";
-import { checkExperimentMeta, checkRunMeta } from "./meta.ts";
+import { checkExperimentMeta, checkRegistryMeta, checkRunMeta } from "./meta.ts";
 import { checkMetricText } from "./metrics.ts";
 import {
   isStrayFile,
@@ -21,6 +21,7 @@ const TRASH = ".trash";
 const EXPERIMENT_FOLDER = /^[a-zA-Z0-9][\p{L}\p{N}_-]{0,63}$/u;
 const RESERVED_EXPERIMENT_FOLDERS = new Set(["tags", "datasets", "traces", "models"]);
 const REQUIRED_RUN_FOLDERS = ["metrics", "params", "artifacts"] as const;
+const VERSION_PREFIX = "version-";
 /** Temp files younger than this may belong to a write in progress: not removed by a fix. */
 export const TEMP_FILE_GRACE_MS = 5 * 60_000;
 
@@ -61,7 +62,7 @@ async function isDir(path: string): Promise<boolean> {
 
 class Checker {
   readonly problems: VerifyProblem[] = [];
-  readonly checked = { experiments: 0, runs: 0, metricFiles: 0 };
+  readonly checked = { experiments: 0, runs: 0, metricFiles: 0, models: 0 };
   readonly now: number;
 
   constructor(now: number) {
@@ -168,6 +169,47 @@ class Checker {
     await this.keyFolder(join(runDir, "params"), "keys");
     await this.keyFolder(join(runDir, "tags"), "keys");
     await this.plainTempFiles(runDir);
+  }
+
+  /** The model registry under `models/` (mlruns-format.md §4). */
+  async registry(modelsDir: string): Promise<void> {
+    for (const model of await entries(modelsDir)) {
+      if (!model.isDirectory()) continue;
+      this.checked.models++;
+      const dir = join(modelsDir, model.name);
+      const metaPath = join(dir, "meta.yaml");
+      this.problems.push(...checkRegistryMeta(metaPath, await readText(metaPath), "model"));
+      await this.keyFolder(join(dir, "tags"), "keys");
+      await this.plainTempFiles(dir);
+      // MLflow takes every folder named version-* for a version.
+      const versions = new Set<string>();
+      for (const entry of await entries(dir)) {
+        if (!entry.isDirectory() || !entry.name.startsWith(VERSION_PREFIX)) continue;
+        const versionDir = join(dir, entry.name);
+        const versionMeta = join(versionDir, "meta.yaml");
+        const text = await readText(versionMeta);
+        this.problems.push(...checkRegistryMeta(versionMeta, text, "version"));
+        if (text !== undefined) versions.add(entry.name.slice(VERSION_PREFIX.length));
+        await this.keyFolder(join(versionDir, "tags"), "keys");
+      }
+      const aliases = join(dir, "aliases");
+      await this.keyFolder(aliases, "keys");
+      for (const alias of await entries(aliases)) {
+        if (!alias.isFile() || alias.name.startsWith(TEMP_PREFIX) || isStrayFile(alias.name)) {
+          continue;
+        }
+        const path = join(aliases, alias.name);
+        const version = ((await readText(path)) ?? "").trim();
+        if (versions.has(version)) continue;
+        this.problems.push(
+          problem({
+            code: "MODEL_ALIAS_DANGLING",
+            path,
+            message: `alias '${alias.name}' names version '${version}', which does not exist; MLflow fails to resolve the alias`,
+          }),
+        );
+      }
+    }
   }
 }
 
@@ -301,5 +343,6 @@ export async function verifyTree(root: string, options: VerifyOptions = {}): Pro
     await check.run(dir, folder, experimentId);
     options.onProgress?.(++done, runDirs.length);
   }
+  await check.registry(join(absolute, "models"));
   return report();
 }

@@ -1,4 +1,6 @@
-/** Checks of experiment and run `meta.yaml` documents, as MLflow's FileStore reads them. */
+/**
+ * Checks of experiment, run and registry `meta.yaml` documents, as MLflow's FileStores read them.
+ */
 import { parse } from "yaml";
 import { problem, type VerifyProblem } from "./problems.ts";
 
@@ -193,4 +195,35 @@ export function checkRunMeta(
     out.push(invalid(`'lifecycle_stage' is ${String(stage)}, not active or deleted`));
   }
   return out;
+}
+
+/**
+ * A registered model's or model version's meta.yaml. MLflow's registry reads every one of them to
+ * list models or versions, so one it cannot read fails those searches for the whole registry.
+ */
+export function checkRegistryMeta(
+  path: string,
+  text: string | undefined,
+  of: "model" | "version",
+): VerifyProblem[] {
+  const [missing, invalid] =
+    of === "model"
+      ? (["MODEL_META_MISSING", "MODEL_META_INVALID"] as const)
+      : (["MODEL_VERSION_META_MISSING", "MODEL_VERSION_META_INVALID"] as const);
+  const effect = `MLflow fails to list registered models${of === "version" ? " and to search model versions" : ""}`;
+  const folder = of === "model" ? "registered model" : "model version";
+  if (text === undefined) {
+    return [
+      problem({
+        code: missing,
+        path,
+        message: `${folder} folder has no meta.yaml; ${effect}`,
+        read: true,
+      }),
+    ];
+  }
+  const parsed = parseMeta(text);
+  if (parsed.kind === "ok") return [];
+  const why = parsed.kind === "empty" ? "meta.yaml is empty" : parsed.error;
+  return [problem({ code: invalid, path, message: `${why}; ${effect}`, read: true })];
 }

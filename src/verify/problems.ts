@@ -3,7 +3,7 @@
  * breaks MLflow's reader or `mlflow migrate-filestore`, and whether `fixTree` can repair it.
  */
 
-/** Every problem code, in the order the checks run (root, experiments, runs, metrics). */
+/** Every problem code, in the order the checks run (root, experiments, runs, metrics, registry). */
 export const PROBLEM_CODES = [
   "ROOT_MISSING",
   "DEFAULT_EXPERIMENT_MISSING",
@@ -32,6 +32,11 @@ export const PROBLEM_CODES = [
   "METRIC_FLOAT_STEP",
   "METRIC_FLOAT_TIMESTAMP",
   "METRIC_DUPLICATE_LINE",
+  "MODEL_META_MISSING",
+  "MODEL_META_INVALID",
+  "MODEL_VERSION_META_MISSING",
+  "MODEL_VERSION_META_INVALID",
+  "MODEL_ALIAS_DANGLING",
 ] as const;
 
 export type ProblemCode = (typeof PROBLEM_CODES)[number];
@@ -68,7 +73,7 @@ export interface VerifyProblem {
 export interface VerifyReport {
   root: string;
   problems: VerifyProblem[];
-  checked: { experiments: number; runs: number; metricFiles: number };
+  checked: { experiments: number; runs: number; metricFiles: number; models: number };
 }
 
 export type ProgressHandler = (done: number, total: number) => void;

@@ -6,7 +6,7 @@
  */
 import { appendFile, mkdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { ProblemCode, VerifyProblem } from "mlruns";
+import { FileStore, type ProblemCode, type VerifyProblem } from "mlruns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { materializeFixture, mlflowDump, mlflowMigrate } from "../compat/dump.ts";
 import { MLFLOW_VERSIONS, skipMlflow } from "../helpers/mlflow-env.ts";
@@ -16,7 +16,7 @@ const V = MLFLOW_VERSIONS.latest;
 
 interface VerifyJson {
   root: string;
-  checked: { experiments: number; runs: number; metricFiles: number };
+  checked: { experiments: number; runs: number; metricFiles: number; models: number };
   problems: Omit<VerifyProblem, "action">[];
   summary: { errors: number; warnings: number; fixable: number };
   fix?: { planned: unknown[]; applied: boolean; fixed?: unknown[]; after?: unknown };
@@ -42,20 +42,21 @@ async function fresh(): Promise<SampleTree & { dir: string }> {
 async function mlflowVerdict(
   dir: string,
   root: string,
+  registry: boolean,
 ): Promise<{ read: boolean; migrate: boolean; why?: string }> {
   const why: string[] = [];
   const failed = (error: unknown) => {
     why.push(String((error as Error).message).slice(-1500));
     return false;
   };
-  const read = await mlflowDump(V, root, { registry: false }).then(() => true, failed);
+  const read = await mlflowDump(V, root, { registry }).then(() => true, failed);
   const db = join(dir, `migrated-${Math.random().toString(36).slice(2)}.db`);
   const migrate = await mlflowMigrate(V, root, db).then(() => true, failed);
   return { read, migrate, why: why.join("\n---\n") };
 }
 
-const verdict = async (dir: string, root: string) => {
-  const { why, ...rest } = await mlflowVerdict(dir, root);
+const verdict = async (dir: string, root: string, registry = false) => {
+  const { why, ...rest } = await mlflowVerdict(dir, root, registry);
   return { rest, why };
 };
 
@@ -63,7 +64,28 @@ type Breaker = (t: SampleTree & { dir: string }) => Promise<void>;
 const run0 = (t: SampleTree) => join(t.root, t.experimentId, t.runIds[0]);
 const OLD = new Date(Date.now() - 3_600_000);
 
-const CASES: { name: string; codes: ProblemCode[]; fixable: boolean; breakTree: Breaker }[] = [
+/** Registers model `iris-rf` with versions 1 and 2 (alias `champion` on 1); its folder. */
+async function withModel(t: SampleTree): Promise<string> {
+  const { registry } = new FileStore(t.root);
+  const runId = t.runIds[0];
+  await registry.createRegisteredModel("iris-rf", { tags: { team: "ml" } });
+  for (let i = 0; i < 2; i++) {
+    await registry.createModelVersion({ name: "iris-rf", source: `runs:/${runId}/model`, runId });
+  }
+  await registry.setRegisteredModelAlias("iris-rf", "champion", "1");
+  return join(t.root, "models", "iris-rf");
+}
+
+interface Case {
+  name: string;
+  codes: ProblemCode[];
+  fixable: boolean;
+  breakTree: Breaker;
+  /** MLflow reads the registry too (the tree has one). */
+  registry?: true;
+}
+
+const CASES: Case[] = [
   {
     name: ".DS_Store in metrics/",
     codes: ["STRAY_FILE"],
@@ -265,6 +287,52 @@ const CASES: { name: string; codes: ProblemCode[]; fixable: boolean; breakTree: 
       await utimes(file, OLD, OLD);
     },
   },
+  {
+    name: "a registered model without meta.yaml",
+    codes: ["MODEL_META_MISSING"],
+    fixable: false,
+    registry: true,
+    breakTree: async (t) => rm(join(await withModel(t), "meta.yaml")),
+  },
+  {
+    name: "an empty registered model meta.yaml",
+    codes: ["MODEL_META_INVALID"],
+    fixable: false,
+    registry: true,
+    breakTree: async (t) => writeFile(join(await withModel(t), "meta.yaml"), ""),
+  },
+  {
+    name: "a model version without meta.yaml",
+    codes: ["MODEL_VERSION_META_MISSING"],
+    fixable: false,
+    registry: true,
+    breakTree: async (t) => rm(join(await withModel(t), "version-2", "meta.yaml")),
+  },
+  {
+    name: "a model version meta.yaml that is not YAML",
+    codes: ["MODEL_VERSION_META_INVALID"],
+    fixable: false,
+    registry: true,
+    breakTree: async (t) => writeFile(join(await withModel(t), "version-2", "meta.yaml"), "a: [b"),
+  },
+  {
+    name: "an alias naming a version that does not exist",
+    codes: ["MODEL_ALIAS_DANGLING"],
+    fixable: false,
+    registry: true,
+    breakTree: async (t) => writeFile(join(await withModel(t), "aliases", "champion"), "7"),
+  },
+  {
+    name: "a .DS_Store in a model version's tags/",
+    codes: ["STRAY_FILE"],
+    fixable: true,
+    registry: true,
+    breakTree: async (t) => {
+      const tags = join(await withModel(t), "version-1", "tags");
+      await mkdir(tags, { recursive: true });
+      await writeFile(join(tags, ".DS_Store"), "x");
+    },
+  },
 ];
 
 describe("mlruns verify", () => {
@@ -273,9 +341,22 @@ describe("mlruns verify", () => {
     const { code, json } = await runJson<VerifyJson>(["verify", t.root]);
     expect(json.problems).toEqual([]);
     expect(code).toBe(0);
-    expect(json.checked).toEqual({ experiments: 2, runs: 2, metricFiles: 4 });
+    expect(json.checked).toEqual({ experiments: 2, runs: 2, metricFiles: 4, models: 0 });
     if (!skipMlflow) {
       const after = await verdict(t.dir, t.root);
+      expect(after.rest, after.why).toEqual({ read: true, migrate: true });
+    }
+  });
+
+  it("finds nothing in a registry mlruns wrote, which MLflow reads", async () => {
+    const t = await fresh();
+    await withModel(t);
+    const { code, json } = await runJson<VerifyJson>(["verify", t.root]);
+    expect(json.problems).toEqual([]);
+    expect(code).toBe(0);
+    expect(json.checked.models).toBe(1);
+    if (!skipMlflow) {
+      const after = await verdict(t.dir, t.root, true);
       expect(after.rest, after.why).toEqual({ read: true, migrate: true });
     }
   });
@@ -288,6 +369,7 @@ describe("mlruns verify", () => {
       expect(json.problems.filter((p) => p.severity === "error")).toEqual([]);
       expect(code).toBe(0);
       expect(json.checked.runs).toBeGreaterThan(0);
+      expect(json.checked.models).toBeGreaterThan(0);
     });
   }
 
@@ -316,7 +398,7 @@ describe("mlruns verify", () => {
           read: !json.problems.some((p) => p.breaks.read),
           migrate: !json.problems.some((p) => p.breaks.migrate),
         };
-        const { rest, why } = await verdict(t.dir, t.root);
+        const { rest, why } = await verdict(t.dir, t.root, c.registry === true);
         expect(rest, why).toEqual(claims);
         expect(code).toBe(json.summary.errors > 0 ? 1 : 0);
       });
