@@ -12,7 +12,7 @@ import { RestStore } from "../../src/store/rest/index.ts";
 import { SOURCE_TAGS } from "../../src/sync/identity.ts";
 import { ensureMlflowEnvs, MLFLOW_VERSIONS, skipMlflow } from "../helpers/mlflow-env.ts";
 import { type MlflowServer, startMlflowServer } from "../helpers/mlflow-server.ts";
-import { assertBuilt, CLI, runCli, runJson, tempDir } from "./helpers.ts";
+import { assertBuilt, CLI, runCli, runInTerminal, runJson, SCRIPT, tempDir } from "./helpers.ts";
 
 interface Report {
   dryRun: boolean;
@@ -88,6 +88,25 @@ describe.skipIf(skipMlflow)("mlruns sync and pull against a real MLflow server",
     const again = await runJson<Report>(["sync", root, "--to", server.url]);
     expect(again.json.counts).toMatchObject({ created: 0, updated: 0, unchanged: 3, points: 0 });
     expect(again.code).toBe(3); // the refused tag is still reported
+  });
+
+  it.skipIf(SCRIPT === null)("draws a progress bar on a terminal, and none in a pipe", async () => {
+    const root = join(dir, "terminal");
+    const store = new FileStore(root);
+    const experimentId = await store.createExperiment("e2e-terminal");
+    for (let i = 0; i < 3; i++) {
+      const { info } = await store.createRun({ experimentId, runName: `t${i}` });
+      await store.logBatch(info.runId, {
+        metrics: [{ key: "loss", value: i, timestamp: 1, step: 0 }],
+      });
+    }
+    const { code, output } = await runInTerminal(["sync", root, "--to", server.url]);
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/syncing \[[^\]]*\] \d\/3 runs \| \d+ points \| /);
+    expect(await copiesOnServer(server, "e2e-terminal")).toHaveLength(3);
+    const piped = await runCli(["sync", root, "--to", server.url]);
+    expect(piped.code).toBe(0);
+    expect(piped.stderr).not.toContain("syncing [");
   });
 
   it("refuses a URL that is not a server, and names an unreachable one", async () => {
