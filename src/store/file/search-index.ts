@@ -249,6 +249,7 @@ export class SearchIndex {
     const generation = experiment.generation;
     const summaries: { runs: Run[]; problems: TreeProblem[] } = { runs: [], problems: [] };
     let allClean = experiment.clean;
+    const now = Date.now();
     for (const runDir of runDirs) {
       const key = this.#key(runDir);
       let state = this.#runs.get(key);
@@ -256,7 +257,7 @@ export class SearchIndex {
         state = await this.#check(runDir, state, report);
         this.#runs.set(key, state);
       }
-      state.checkedAt = Date.now();
+      state.checkedAt = now;
       allClean &&= state.clean;
       const { run, problem } = state.entry;
       if (problem) summaries.problems.push(problem);
@@ -277,7 +278,9 @@ export class SearchIndex {
 
   /**
    * The summary of a run proven current within the last `maxAgeMs` (by a search), unless racy;
-   * undefined otherwise. Lets a caller that just searched skip reading the run again.
+   * undefined otherwise. Lets a caller that just searched skip reading the run again. A search
+   * that hands over an experiment's kept list (watched, unchanged) does not renew the proof: the
+   * caller then reads the run, which is only slower.
    */
   proven(runDir: string, maxAgeMs: number): Run | undefined {
     const state = this.#runs.get(this.#key(runDir));
