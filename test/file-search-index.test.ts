@@ -244,6 +244,53 @@ describe("the index file", () => {
           }),
         ),
     ],
+    [
+      "entries null",
+      () =>
+        writeFileSync(
+          join(root, INDEX_FILE),
+          JSON.stringify({ format: "mlruns-search-index", version: 1, entries: null }),
+        ),
+    ],
+    [
+      "entries a list",
+      () =>
+        writeFileSync(
+          join(root, INDEX_FILE),
+          JSON.stringify({ format: "mlruns-search-index", version: 1, entries: [1, null] }),
+        ),
+    ],
+    ["null", () => writeFileSync(join(root, INDEX_FILE), "null")],
+    [
+      "summaries of the wrong shape under stamps that still hold",
+      () => {
+        const saved = JSON.parse(readFileSync(join(root, INDEX_FILE), "utf8"));
+        const spoilers = [
+          (r: Record<string, Record<string, unknown>>) => {
+            r.data = null as never;
+          },
+          (r: Record<string, Record<string, unknown>>) => {
+            (r.data as Record<string, unknown>).params = null;
+          },
+          (r: Record<string, Record<string, unknown>>) => {
+            (r.data as Record<string, unknown>).metrics = { acc: null };
+          },
+          (r: Record<string, Record<string, unknown>>) => {
+            (r.info as Record<string, unknown>).runId = 7;
+          },
+          (r: Record<string, Record<string, unknown>>) => {
+            r.inputs = [null] as never;
+          },
+          (r: Record<string, Record<string, unknown>>) => {
+            (r.data as Record<string, unknown>).tags = { team: 1 };
+          },
+        ];
+        Object.values(saved.entries).forEach((entry, i) => {
+          spoilers[i % spoilers.length]?.((entry as { r: never }).r);
+        });
+        writeFileSync(join(root, INDEX_FILE), JSON.stringify(saved));
+      },
+    ],
   ])("is rebuilt when %s", async (_what, spoil) => {
     const first = open({ watch: false });
     const expected = await search(first);

@@ -32,6 +32,40 @@ interface LedgerData {
 
 export const LEDGER_FILE = ".mlruns-sync.json";
 
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+const isCounts = (value: unknown): boolean =>
+  isObject(value) &&
+  Object.values(value).every((n) => Number.isSafeInteger(n) && (n as number) >= 0);
+
+function isRunEntry(value: unknown): value is RunEntry {
+  return (
+    isObject(value) &&
+    typeof value.targetRunId === "string" &&
+    typeof value.targetExperimentId === "string" &&
+    typeof value.stamp === "string" &&
+    isCounts(value.metrics) &&
+    isCounts(value.artifacts) &&
+    (value.dirty === undefined || typeof value.dirty === "boolean") &&
+    (value.creating === undefined || Number.isFinite(value.creating))
+  );
+}
+
+/**
+ * What can be kept of a ledger file: entries of the wrong shape (an edit, another tool, a bug)
+ * are dropped, as a missing ledger is: they are found again on the target by identity tags.
+ */
+function validLedger(data: unknown): LedgerData {
+  const valid: LedgerData = { version: 1, targets: {} };
+  if (!isObject(data) || data.version !== 1 || !isObject(data.targets)) return valid;
+  for (const [target, entry] of Object.entries(data.targets)) {
+    if (!isObject(entry) || !isObject(entry.runs)) continue;
+    const runs = Object.entries(entry.runs).filter(([, run]) => isRunEntry(run));
+    valid.targets[target] = { runs: Object.fromEntries(runs) as Record<string, RunEntry> };
+  }
+  return valid;
+}
+
 export class Ledger {
   readonly #db: Low<LedgerData> | undefined;
   readonly #memory: LedgerData;
@@ -54,7 +88,7 @@ export class Ledger {
     } catch {
       // A damaged ledger is only a cache: start afresh; identity tags find what was copied.
     }
-    if (db.data?.version !== 1) db.data = { version: 1, targets: {} };
+    db.data = validLedger(db.data);
     return new Ledger(db, target);
   }
 

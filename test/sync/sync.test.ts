@@ -264,3 +264,51 @@ describe("sync from a tree", () => {
     expect(again.counts).toMatchObject({ created: 0, points: 0, artifacts: 0 });
   });
 });
+
+describe("the ledger", () => {
+  const spoilers: [string, (ledger: Record<string, unknown>) => unknown][] = [
+    ["targets null", (ledger) => ({ ...ledger, targets: null })],
+    ["targets a list", (ledger) => ({ ...ledger, targets: [] })],
+    ["a whole file of null", () => null],
+    [
+      "runs null",
+      (ledger) => ({
+        ...ledger,
+        targets: Object.fromEntries(
+          Object.keys(ledger.targets as object).map((target) => [target, { runs: null }]),
+        ),
+      }),
+    ],
+    [
+      "entries of the wrong shape",
+      (ledger) => {
+        const targets = ledger.targets as Record<string, { runs: Record<string, unknown> }>;
+        for (const { runs } of Object.values(targets)) {
+          const [a, b, c] = Object.keys(runs);
+          runs[a as string] = { ...(runs[a as string] as object), metrics: null };
+          runs[b as string] = { ...(runs[b as string] as object), targetRunId: 7 };
+          runs[c as string] = null;
+        }
+        return ledger;
+      },
+    ],
+  ];
+
+  it.each(spoilers)("is rebuilt when it has %s", async (_what, spoil) => {
+    const { readFile } = await import("node:fs/promises");
+    const { FileStore } = await import("../../src/store/file/index.ts");
+    const dir = await mkdtemp(join(tmpdir(), "mlruns-sync-ledger-"));
+    dirs.push(dir);
+    const source = new FileStore(join(dir, "mlruns"));
+    await populate(source);
+    const target = new MemoryStore();
+    expect((await sync({ source, target })).counts.created).toBe(3);
+    const file = join(dir, "mlruns", ".mlruns-sync.json");
+    await writeFile(file, JSON.stringify(spoil(JSON.parse(await readFile(file, "utf8")))));
+    const again = await sync({ source, target });
+    expect(again.counts).toMatchObject({ created: 0, failed: 0, points: 0, artifacts: 0 });
+    expect(again.issues).toEqual([]);
+    const third = await sync({ source, target });
+    expect(third.counts).toMatchObject({ created: 0, updated: 0, unchanged: 3 });
+  });
+});

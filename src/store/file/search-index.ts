@@ -49,6 +49,7 @@ import {
   encodeEntry,
   entryFolders,
   isCurrent,
+  isStoredEntry,
   readEntry,
   type StoredEntry,
 } from "./summaries.ts";
@@ -99,11 +100,15 @@ class AtomicJsonFile {
       throw error;
     }
     try {
-      const data = JSON.parse(text) as IndexData;
-      if (data?.format !== FORMAT || data.version !== VERSION || typeof data.entries !== "object") {
-        return null;
-      }
-      return data;
+      const data = JSON.parse(text) as Partial<IndexData> | null;
+      const { entries } = data ?? {};
+      const ours =
+        data?.format === FORMAT &&
+        data.version === VERSION &&
+        typeof entries === "object" &&
+        entries !== null &&
+        !Array.isArray(entries);
+      return ours ? (data as IndexData) : null;
     } catch {
       return null; // half-written by a crashed tool, or not ours: rebuilt
     }
@@ -463,15 +468,6 @@ export class SearchIndex {
     for (const state of this.#runs.values()) state.clean = false;
     await this.save();
   }
-}
-
-function isStoredEntry(value: unknown): value is StoredEntry {
-  if (typeof value !== "object" || value === null) return false;
-  const { s, x, r } = value as Record<string, unknown>;
-  if (typeof s !== "string" || (x !== undefined && !Array.isArray(x))) return false;
-  if (r === undefined) return true;
-  const run = r as Record<string, unknown> | null;
-  return typeof run?.info === "object" && typeof run.data === "object" && Array.isArray(run.inputs);
 }
 
 async function listFolders(dir: string): Promise<string[]> {

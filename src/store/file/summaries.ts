@@ -173,6 +173,59 @@ export function encodeEntry(entry: Entry): StoredEntry {
   return stored;
 }
 
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+const isStrings = (value: unknown): boolean =>
+  isObject(value) && Object.values(value).every((item) => typeof item === "string");
+const INFO_STRINGS = ["runId", "experimentId", "runName", "userId", "status", "artifactUri"];
+
+function isStoredMetric(value: unknown): boolean {
+  if (!Array.isArray(value) || (value.length !== 3 && value.length !== 5)) return false;
+  const [number, timestamp, step, ...dataset] = value as unknown[];
+  return (
+    (typeof number === "number" || typeof number === "string") &&
+    typeof timestamp === "number" &&
+    typeof step === "number" &&
+    dataset.every((part) => typeof part === "string")
+  );
+}
+
+function isStoredRun(value: unknown): boolean {
+  if (!isObject(value) || !isObject(value.info) || !isObject(value.data)) return false;
+  const { info, data, inputs } = value;
+  return (
+    INFO_STRINGS.every((key) => typeof info[key] === "string") &&
+    (info.lifecycleStage === "active" || info.lifecycleStage === "deleted") &&
+    typeof info.startTime === "number" &&
+    (info.endTime === null || typeof info.endTime === "number") &&
+    isStrings(data.params) &&
+    isStrings(data.tags) &&
+    isObject(data.metrics) &&
+    Object.values(data.metrics).every(isStoredMetric) &&
+    Array.isArray(inputs) &&
+    inputs.every(
+      (input: unknown) =>
+        isObject(input) &&
+        isStrings(input.tags) &&
+        isObject(input.dataset) &&
+        typeof input.dataset.name === "string" &&
+        typeof input.dataset.digest === "string",
+    )
+  );
+}
+
+/** Whether a stored entry has the shape `encodeEntry` writes: the index file is only a cache. */
+export function isStoredEntry(value: unknown): value is StoredEntry {
+  if (!isObject(value) || typeof value.s !== "string") return false;
+  const { x, p, r } = value;
+  return (
+    (x === undefined || (Array.isArray(x) && x.every((path) => typeof path === "string"))) &&
+    (p === undefined ||
+      (isObject(p) && typeof p.path === "string" && typeof p.message === "string")) &&
+    (r === undefined || isStoredRun(r))
+  );
+}
+
 export function decodeEntry(stored: StoredEntry): Entry {
   const entry: Entry = { stamp: stored.s, extra: stored.x ?? [] };
   if (stored.p) entry.problem = stored.p;
