@@ -13,79 +13,7 @@
  * @module
  */
 
-// The tracker: what training code uses.
-export {
-  getTracker,
-  type RunRecord,
-  type SearchRunsOptions,
-  type StartRunOptions,
-  Tracker,
-  type TrackerOptions,
-} from "./tracker/tracker.ts";
-export { ActiveRun, type MetricOptions } from "./tracker/run.ts";
-export type { BufferOptions } from "./tracker/buffer.ts";
-export type { MetricComparison, ParamComparison, RunComparison } from "./tracker/compare.ts";
-
-// Stores: where runs live.
-export type {
-  CreateRunOptions,
-  SearchExperimentsRequest,
-  SearchRunsRequest,
-  TrackingStore,
-  UpdateRunOptions,
-} from "./store/store.ts";
-export { openStore, type OpenStoreOptions } from "./store/open.ts";
-export {
-  FileStore,
-  type FileStoreOptions,
-  TreeError,
-  type TreeProblem,
-} from "./store/file/index.ts";
-export { MemoryStore } from "./store/memory/index.ts";
-export { RestStore } from "./store/rest/index.ts";
-
-// Model registry: registered models, versions, tags, aliases, stages; models logged in runs.
-export {
-  type CreateModelVersionOptions,
-  registryOf,
-  MODEL_STAGES,
-  type ModelStage,
-  type ModelVersion,
-  type RegisteredModel,
-  type RegistrySearchRequest,
-  type RegistryStore,
-  type SearchModelVersionsResult,
-  type SearchRegisteredModelsResult,
-} from "./store/registry.ts";
-export {
-  type ColumnSpec,
-  type LoggedModel,
-  type LogModelOptions,
-  type RegisterModelOptions,
-  registerModel,
-} from "./tracker/models.ts";
-
-// Sync: copying runs between stores.
-export {
-  type RunOutcome,
-  type RunPlan,
-  type SyncIssue,
-  type SyncOptions,
-  type SyncProgress,
-  type SyncReport,
-  sync,
-} from "./sync/index.ts";
-export { type SyncWatcher, type WatchOptions, watchSync } from "./sync/watch.ts";
-
-// Search.
-export {
-  type SearchExperimentsResult,
-  type SearchQuery,
-  type SearchRunsResult,
-  searchExperiments,
-  searchRuns,
-} from "./search/index.ts";
-
+export { type Config, type ConfigOptions, ENVIRONMENT_VARIABLES, resolveConfig } from "./config.ts";
 // Data model, errors, configuration.
 export type {
   Batch,
@@ -103,9 +31,83 @@ export type {
 } from "./entities.ts";
 export { RUN_STATUSES, SYSTEM_TAGS } from "./entities.ts";
 export { type ErrorCode, isMlflowError, MlflowError } from "./errors.ts";
-export { type Config, type ConfigOptions, ENVIRONMENT_VARIABLES, resolveConfig } from "./config.ts";
+export { applyGc, type GcItem, type GcOptions, type GcPlan, planGc } from "./gc.ts";
 export { type ParamValue, pyStr } from "./py-format.ts";
-
+// Search.
+export {
+  type SearchExperimentsResult,
+  type SearchQuery,
+  type SearchRunsResult,
+  searchExperiments,
+  searchRuns,
+} from "./search/index.ts";
+// The server: MLflow's REST API over a tree.
+export {
+  type Credentials,
+  type RunningServer,
+  type ServerOptions,
+  startServer,
+} from "./server/index.ts";
+export {
+  FileStore,
+  type FileStoreOptions,
+  TreeError,
+  type TreeProblem,
+} from "./store/file/index.ts";
+export { MemoryStore } from "./store/memory/index.ts";
+export { type OpenStoreOptions, openStore } from "./store/open.ts";
+// Model registry: registered models, versions, tags, aliases, stages; models logged in runs.
+export {
+  type CreateModelVersionOptions,
+  MODEL_STAGES,
+  type ModelStage,
+  type ModelVersion,
+  type RegisteredModel,
+  type RegistrySearchRequest,
+  type RegistryStore,
+  registryOf,
+  type SearchModelVersionsResult,
+  type SearchRegisteredModelsResult,
+} from "./store/registry.ts";
+export { RestStore } from "./store/rest/index.ts";
+// Stores: where runs live.
+export type {
+  CreateRunOptions,
+  SearchExperimentsRequest,
+  SearchRunsRequest,
+  TrackingStore,
+  UpdateRunOptions,
+} from "./store/store.ts";
+// Sync: copying runs between stores.
+export {
+  type RunOutcome,
+  type RunPlan,
+  type SyncIssue,
+  type SyncOptions,
+  type SyncProgress,
+  type SyncReport,
+  sync,
+} from "./sync/index.ts";
+export { type SyncWatcher, type WatchOptions, watchSync } from "./sync/watch.ts";
+export type { BufferOptions } from "./tracker/buffer.ts";
+export type { MetricComparison, ParamComparison, RunComparison } from "./tracker/compare.ts";
+export {
+  type ColumnSpec,
+  type LoggedModel,
+  type LogModelOptions,
+  type RegisterModelOptions,
+  registerModel,
+} from "./tracker/models.ts";
+export { ActiveRun, type MetricOptions } from "./tracker/run.ts";
+// The tracker: what training code uses.
+export {
+  getTracker,
+  type RunRecord,
+  type SearchRunsOptions,
+  type StartRunOptions,
+  Tracker,
+  type TrackerOptions,
+} from "./tracker/tracker.ts";
 // Tree maintenance (the CLI's `verify` and `gc`).
 export {
   type FixAction,
@@ -120,4 +122,3 @@ export {
   type VerifyReport,
   verifyTree,
 } from "./verify/index.ts";
-export { applyGc, type GcItem, type GcOptions, type GcPlan, planGc } from "./gc.ts";

@@ -8,6 +8,7 @@ import { metrics } from "./metrics.ts";
 import { models } from "./models.ts";
 import { run } from "./run.ts";
 import { runs } from "./runs.ts";
+import { server } from "./server.ts";
 import { pullCommand, syncCommand } from "./sync.ts";
 import { verify } from "./verify.ts";
 
@@ -24,4 +25,5 @@ export const commands = [
   pullCommand,
   verify,
   gc,
+  server,
 ];

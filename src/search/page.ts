@@ -32,7 +32,13 @@ export function checkMaxResults(maxResults: number | undefined | null): number {
 
 /** What a token is bound to: which search, and its filter and order_by. */
 export interface QueryIdentity {
-  kind: "runs" | "experiments" | "registered-models" | "model-versions";
+  kind:
+    | "runs"
+    | "experiments"
+    | "registered-models"
+    | "model-versions"
+    | "metric-history"
+    | "logged-models";
   filter?: string | undefined;
   orderBy?: readonly string[] | undefined;
 }

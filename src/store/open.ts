@@ -2,13 +2,15 @@
 import { fileURLToPath } from "node:url";
 import type { HttpConfig } from "../config.ts";
 import { invalid } from "../errors.ts";
-import { FileStore } from "./file/index.ts";
+import { FileStore, type FileStoreOptions } from "./file/index.ts";
 import { MemoryStore } from "./memory/index.ts";
 import type { TrackingStore } from "./store.ts";
 
 export interface OpenStoreOptions {
   /** Auth, TLS and retry settings for a server. */
   http?: HttpConfig;
+  /** Options of a FileStore (problem reporting, search index). */
+  file?: FileStoreOptions;
 }
 
 /**
@@ -24,12 +26,12 @@ export async function openStore(
     const { RestStore } = await import("./rest/index.ts");
     return new RestStore(uri, options.http);
   }
-  if (uri.startsWith("file:")) return new FileStore(fileURLToPath(uri));
+  if (uri.startsWith("file:")) return new FileStore(fileURLToPath(uri), options.file);
   if (/^[a-z][a-z0-9+.-]+:\/\//i.test(uri)) {
     throw invalid(
       `Unsupported tracking URI '${uri}'`,
       "Use a path or file: URI for a local tree, memory: for tests, or http(s):// for a server",
     );
   }
-  return new FileStore(uri);
+  return new FileStore(uri, options.file);
 }

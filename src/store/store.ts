@@ -13,8 +13,8 @@ import type {
   RunStatus,
   ViewType,
 } from "../entities.ts";
-import type { RegistryStore } from "./registry.ts";
 import type { SearchExperimentsResult, SearchQuery, SearchRunsResult } from "../search/index.ts";
+import type { RegistryStore } from "./registry.ts";
 
 export interface CreateRunOptions {
   experimentId: string;
@@ -97,4 +97,6 @@ export interface TrackingStore {
 
   /** Waits for pending writes; the store stays usable. */
   flush(): Promise<void>;
+  /** Stops background work (watches) and saves what it keeps; the store is not used after. */
+  close?(): Promise<void>;
 }

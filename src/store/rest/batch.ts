@@ -6,7 +6,12 @@
  */
 import type { Batch } from "../../entities.ts";
 import { newMetricPoints } from "../../metric-latest.ts";
-import { type KeyValueJson, type MetricJson, metricToJson, tagsToJson } from "./convert.ts";
+import {
+  type KeyValueJson,
+  type MetricJson,
+  metricToJson,
+  tagsToJson,
+} from "../../wire/tracking.ts";
 
 export const BATCH_LIMITS = {
   metrics: 1000,

@@ -18,6 +18,7 @@ import {
 } from "../../entities.ts";
 import { invalid, isMlflowError, MlflowError } from "../../errors.ts";
 import { resolveRunName, resolveUserId, runNameFromTags } from "../../run-name.ts";
+import type { SearchExperimentsResult, SearchRunsResult } from "../../search/index.ts";
 import {
   validateArtifactPath,
   validateBatch,
@@ -29,17 +30,6 @@ import {
   validateRunName,
   validateTag,
 } from "../../validation.ts";
-import type { SearchExperimentsResult, SearchRunsResult } from "../../search/index.ts";
-import type {
-  CreateRunOptions,
-  SearchExperimentsRequest,
-  SearchRunsRequest,
-  TrackingStore,
-  UpdateRunOptions,
-} from "../store.ts";
-import { RestRegistry } from "./registry.ts";
-import { listArtifacts, proxyRoot, readArtifactFile, uploadArtifacts } from "./artifacts.ts";
-import { type CallOptions, DEFAULT_HTTP, RestClient } from "./client.ts";
 import {
   datasetInputToJson,
   type ExperimentJson,
@@ -51,9 +41,19 @@ import {
   runFromJson,
   runInfoFromJson,
   tagsToJson,
-} from "./convert.ts";
+} from "../../wire/tracking.ts";
+import type {
+  CreateRunOptions,
+  SearchExperimentsRequest,
+  SearchRunsRequest,
+  TrackingStore,
+  UpdateRunOptions,
+} from "../store.ts";
+import { listArtifacts, proxyRoot, readArtifactFile, uploadArtifacts } from "./artifacts.ts";
+import { type CallOptions, DEFAULT_HTTP, RestClient } from "./client.ts";
 import { allPages, ENDPOINTS, type Endpoint, PAGE_SIZE } from "./endpoints.ts";
 import { sendBatch } from "./log-batch.ts";
+import { RestRegistry } from "./registry.ts";
 
 const DEFAULT_EXPERIMENT_ID = "0";
 

@@ -3,6 +3,14 @@
  * anything is sent, one endpoint per method, JSON mapped to our entities. Stages go through
  * transition-stage; aliases through registered-models/alias.
  */
+
+import {
+  type ModelVersionJson,
+  modelFromJson,
+  type RegisteredModelJson,
+  versionFromJson,
+} from "../../wire/registry.ts";
+import { tagsToJson } from "../../wire/tracking.ts";
 import {
   type CreateModelVersionOptions,
   canonicalStage,
@@ -20,80 +28,7 @@ import {
   versionRunId,
 } from "../registry.ts";
 import type { CallOptions, RestClient } from "./client.ts";
-import { type KeyValueJson, tagsFromJson, tagsToJson } from "./convert.ts";
 import { REGISTRY_ENDPOINTS, type RegistryEndpoint } from "./endpoints.ts";
-
-interface ModelVersionJson {
-  name?: string;
-  version?: string | number;
-  creation_timestamp?: number | string;
-  last_updated_timestamp?: number | string;
-  current_stage?: string;
-  description?: string;
-  source?: string;
-  run_id?: string;
-  run_link?: string;
-  status?: string;
-  status_message?: string;
-  user_id?: string;
-  model_id?: string;
-  tags?: KeyValueJson[];
-  aliases?: string[];
-}
-
-interface RegisteredModelJson {
-  name?: string;
-  creation_timestamp?: number | string;
-  last_updated_timestamp?: number | string;
-  description?: string;
-  tags?: KeyValueJson[];
-  aliases?: { alias?: string; version?: string | number }[];
-  latest_versions?: ModelVersionJson[];
-}
-
-const time = (value: number | string | undefined): number | null =>
-  value === undefined || value === null ? null : Number(value);
-/** The server sends "" or nothing for unset strings. */
-const optional = (value: string | undefined): string | null =>
-  value === undefined || value === null || value === "" ? null : value;
-
-function versionFromJson(json: ModelVersionJson): ModelVersion {
-  return {
-    name: json.name ?? "",
-    version: String(json.version ?? ""),
-    creationTimestamp: time(json.creation_timestamp),
-    lastUpdatedTimestamp: time(json.last_updated_timestamp),
-    currentStage: json.current_stage ?? "None",
-    description: optional(json.description),
-    source: json.source ?? "",
-    runId: optional(json.run_id),
-    runLink: optional(json.run_link),
-    status: json.status ?? "READY",
-    statusMessage: optional(json.status_message),
-    userId: optional(json.user_id),
-    modelId: optional(json.model_id),
-    tags: tagsFromJson(json.tags),
-    aliases: [...(json.aliases ?? [])].sort(),
-  };
-}
-
-function modelFromJson(json: RegisteredModelJson): RegisteredModel {
-  const aliases: Record<string, string> = {};
-  for (const a of json.aliases ?? []) {
-    if (a.alias !== undefined) aliases[a.alias] = String(a.version ?? "");
-  }
-  return {
-    name: json.name ?? "",
-    creationTimestamp: time(json.creation_timestamp),
-    lastUpdatedTimestamp: time(json.last_updated_timestamp),
-    description: optional(json.description),
-    tags: tagsFromJson(json.tags),
-    aliases,
-    latestVersions: (json.latest_versions ?? [])
-      .map(versionFromJson)
-      .sort((a, b) => Number(a.version) - Number(b.version)),
-  };
-}
 
 function searchQuery(request: RegistrySearchRequest) {
   const query: Record<string, string | number | readonly string[] | undefined> = {};

@@ -1,19 +1,22 @@
 /**
- * REST 2.0 JSON ↔ our entities. The server writes snake_case keys, omits unset and empty fields,
- * may send int64 values as numbers or numeric strings, writes NaN as the string "NaN", and stores
- * ±Infinity as ±Number.MAX_VALUE (which we read back as ±Infinity).
+ * MLflow's tracking JSON (REST 2.0, proto field names) and our entities, both ways. The server
+ * writes snake_case keys, omits unset fields and empty lists, sends int64 values as numbers (a
+ * reader also takes numeric strings), writes NaN and the infinities as "NaN", "Infinity" and
+ * "-Infinity", and the SQL store keeps ±Infinity as ±Number.MAX_VALUE (read back as ±Infinity).
+ * RestStore reads with the `…FromJson` half; `mlruns server` answers with the `…ToJson` half.
  */
 import type {
   Dataset,
   DatasetInput,
   Experiment,
+  FileInfo,
   LifecycleStage,
   Metric,
   Run,
   RunInfo,
   RunStatus,
-} from "../../entities.ts";
-import { RUN_STATUSES } from "../../entities.ts";
+} from "../entities.ts";
+import { RUN_STATUSES } from "../entities.ts";
 
 export interface KeyValueJson {
   key?: string;
@@ -70,6 +73,13 @@ export interface RunJson {
   info?: RunInfoJson;
   data?: { metrics?: MetricJson[]; params?: KeyValueJson[]; tags?: KeyValueJson[] };
   inputs?: { dataset_inputs?: DatasetInputJson[] };
+  outputs?: Record<string, never>;
+}
+
+export interface FileInfoJson {
+  path?: string;
+  is_dir?: boolean;
+  file_size?: number | string;
 }
 
 /** An int64 field: a JSON number or a numeric string; `undefined` when absent. */
@@ -176,7 +186,7 @@ export function datasetInputToJson(input: DatasetInput): DatasetInputJson {
   const dataset: DatasetJson = { name, digest, source_type: sourceType, source };
   if (schema !== null) dataset.schema = schema;
   if (profile !== null) dataset.profile = profile;
-  return { tags: tagsToJson(input.tags), dataset };
+  return { ...list("tags", tagsToJson(input.tags)), dataset };
 }
 
 export function runFromJson(json: RunJson): Run {
@@ -194,4 +204,58 @@ export function runFromJson(json: RunJson): Run {
       tags: tagsFromJson(input.tags),
     })),
   };
+}
+
+// ---- to JSON: what MLflow's server answers (`to_proto`, then `message_to_json`) -------------------
+
+/** A list field is left out when empty, as protobuf leaves out an empty repeated field. */
+function list<K extends string, T>(key: K, items: T[]): { [P in K]?: T[] } {
+  return (items.length === 0 ? {} : { [key]: items }) as { [P in K]?: T[] };
+}
+
+export function experimentToJson(experiment: Experiment): ExperimentJson {
+  const json: ExperimentJson = {
+    experiment_id: experiment.experimentId,
+    name: experiment.name,
+    artifact_location: experiment.artifactLocation,
+    lifecycle_stage: experiment.lifecycleStage,
+  };
+  if (experiment.lastUpdateTime) json.last_update_time = experiment.lastUpdateTime;
+  if (experiment.creationTime) json.creation_time = experiment.creationTime;
+  return { ...json, ...list("tags", tagsToJson(experiment.tags)) };
+}
+
+export function runInfoToJson(info: RunInfo): RunInfoJson {
+  const json: RunInfoJson = {
+    run_uuid: info.runId,
+    run_id: info.runId,
+    run_name: info.runName,
+    experiment_id: info.experimentId,
+    user_id: info.userId,
+    status: info.status,
+    start_time: info.startTime,
+  };
+  if (info.endTime) json.end_time = info.endTime;
+  if (info.artifactUri) json.artifact_uri = info.artifactUri;
+  json.lifecycle_stage = info.lifecycleStage;
+  return json;
+}
+
+export function runToJson(run: Run): RunJson {
+  return {
+    info: runInfoToJson(run.info),
+    data: {
+      ...list("metrics", Object.values(run.data.metrics).map(metricToJson)),
+      ...list("params", tagsToJson(run.data.params)),
+      ...list("tags", tagsToJson(run.data.tags)),
+    },
+    inputs: list("dataset_inputs", run.inputs.map(datasetInputToJson)),
+    outputs: {},
+  };
+}
+
+export function fileInfoToJson(file: FileInfo): FileInfoJson {
+  const json: FileInfoJson = { path: file.path, is_dir: file.isDir };
+  if (file.fileSize) json.file_size = file.fileSize;
+  return json;
 }

@@ -1,0 +1,226 @@
+/** Runs: create, get, update, delete, restore, search, and what is logged into them. */
+
+import { type Metric, RUN_STATUSES, type Run } from "../../entities.ts";
+import { invalid } from "../../errors.ts";
+import { runInfoToJson, runToJson } from "../../wire/tracking.ts";
+import { runArtifactUri } from "../artifact-uris.ts";
+import {
+  double,
+  int64,
+  keyValue,
+  type Message,
+  message,
+  missingField,
+  oneOf,
+  repeated,
+  required,
+  type Schema,
+  string,
+  toRecord,
+} from "../message.ts";
+import type { Handler, RequestContext } from "../router.ts";
+import { VIEW_TYPES } from "./experiments.ts";
+
+/** A run as clients see it: with its artifact URI at the server's proxy. */
+export function runJson(run: Run) {
+  return runToJson({ ...run, info: { ...run.info, artifactUri: runArtifactUri(run.info) } });
+}
+
+/** `run_id`, or the legacy `run_uuid` MLflow still accepts in its place. */
+const RUN = { run_id: string, run_uuid: string };
+
+export async function readRun<S extends Schema>(
+  ctx: RequestContext,
+  schema: S,
+): Promise<Message<S> & { runId: string }> {
+  const m = await ctx.read({ ...RUN, ...schema });
+  const runId = (m.run_id as string | undefined) || (m.run_uuid as string | undefined);
+  if (!runId) throw missingField("run_id");
+  return { ...(m as Message<S>), runId };
+}
+
+export const createRun: Handler = async ({ read, store }) => {
+  const m = await read({
+    experiment_id: string,
+    user_id: string,
+    run_name: string,
+    start_time: int64,
+    tags: repeated(keyValue),
+  });
+  const run = await store.createRun({
+    experimentId: m.experiment_id || "0",
+    ...(m.user_id !== undefined ? { userId: m.user_id } : {}),
+    ...(m.run_name ? { runName: m.run_name } : {}),
+    ...(m.start_time !== undefined ? { startTime: m.start_time } : {}),
+    tags: toRecord(m.tags),
+  });
+  return { run: runJson(run) };
+};
+
+export const getRun: Handler = async (ctx) => {
+  const { runId } = await readRun(ctx, {});
+  return { run: runJson(await ctx.store.getRun(runId)) };
+};
+
+export const updateRun: Handler = async (ctx) => {
+  const m = await readRun(ctx, { status: oneOf(RUN_STATUSES), end_time: int64, run_name: string });
+  const info = await ctx.store.updateRun(m.runId, {
+    ...(m.status !== undefined ? { status: m.status } : {}),
+    ...(m.end_time !== undefined ? { endTime: m.end_time } : {}),
+    ...(m.run_name !== undefined ? { runName: m.run_name } : {}),
+  });
+  return { run_info: runInfoToJson({ ...info, artifactUri: runArtifactUri(info) }) };
+};
+
+export const deleteRun: Handler = async (ctx) => {
+  await ctx.store.deleteRun((await readRun(ctx, {})).runId);
+  return {};
+};
+
+export const restoreRun: Handler = async (ctx) => {
+  await ctx.store.restoreRun((await readRun(ctx, {})).runId);
+  return {};
+};
+
+export const searchRuns: Handler = async ({ read, store }) => {
+  const m = await read({
+    experiment_ids: repeated(string),
+    filter: string,
+    run_view_type: oneOf(VIEW_TYPES),
+    max_results: int64,
+    order_by: repeated(string),
+    page_token: string,
+  });
+  const found = await store.searchRuns({
+    experimentIds: m.experiment_ids ?? [],
+    viewType: m.run_view_type ?? "ACTIVE_ONLY",
+    filter: m.filter,
+    orderBy: m.order_by,
+    maxResults: m.max_results,
+    pageToken: m.page_token || undefined,
+  });
+  return {
+    ...(found.runs.length > 0 ? { runs: found.runs.map(runJson) } : {}),
+    ...(found.nextPageToken ? { next_page_token: found.nextPageToken } : {}),
+  };
+};
+
+// ---- logging ----
+
+const METRIC = {
+  key: required(string),
+  value: required(double),
+  timestamp: required(int64),
+  step: int64,
+  dataset_name: string,
+  dataset_digest: string,
+  model_id: string,
+};
+
+export function toMetric(m: Message<typeof METRIC>): Metric {
+  const metric: Metric = { key: m.key, value: m.value, timestamp: m.timestamp, step: m.step ?? 0 };
+  if (m.dataset_name && m.dataset_digest) {
+    metric.datasetName = m.dataset_name;
+    metric.datasetDigest = m.dataset_digest;
+  }
+  return metric;
+}
+
+export const logMetric: Handler = async (ctx) => {
+  const m = await readRun(ctx, METRIC);
+  await ctx.store.logBatch(m.runId, { metrics: [toMetric(m)] });
+  return {};
+};
+
+export const logParam: Handler = async (ctx) => {
+  const m = await readRun(ctx, { key: required(string), value: string });
+  await ctx.store.logBatch(m.runId, { params: { [m.key]: m.value ?? "" } });
+  return {};
+};
+
+export const setTag: Handler = async (ctx) => {
+  const m = await readRun(ctx, { key: required(string), value: string });
+  await ctx.store.logBatch(m.runId, { tags: { [m.key]: m.value ?? "" } });
+  return {};
+};
+
+export const deleteTag: Handler = async (ctx) => {
+  const m = await readRun(ctx, { key: required(string) });
+  await ctx.store.deleteTag(m.runId, m.key);
+  return {};
+};
+
+/** MLflow's per-request limits of log-batch. */
+const BATCH_LIMITS = { metrics: 1000, params: 100, tags: 100, total: 1000 } as const;
+
+function checkBatchSize(what: string, count: number, limit: number): void {
+  if (count > limit) {
+    throw invalid(
+      `A batch logging request can contain at most ${limit} ${what}. Got ${count} ${what}. ` +
+        `Please split up ${what} across multiple requests and try again.`,
+    );
+  }
+}
+
+export const logBatch: Handler = async (ctx) => {
+  const m = await readRun(ctx, {
+    metrics: repeated(message(METRIC)),
+    params: repeated(keyValue),
+    tags: repeated(keyValue),
+  });
+  const metrics = m.metrics ?? [];
+  const params = m.params ?? [];
+  const tags = m.tags ?? [];
+  checkBatchSize("metrics", metrics.length, BATCH_LIMITS.metrics);
+  checkBatchSize("params", params.length, BATCH_LIMITS.params);
+  checkBatchSize("tags", tags.length, BATCH_LIMITS.tags);
+  checkBatchSize(
+    "metrics, params, and tags",
+    metrics.length + params.length + tags.length,
+    BATCH_LIMITS.total,
+  );
+  const keys = params.map((p) => p.key);
+  const duplicates = [...new Set(keys.filter((key, i) => keys.indexOf(key) !== i))];
+  if (duplicates.length > 0) {
+    throw invalid(
+      `Duplicate parameter keys have been submitted: [${duplicates.map((k) => `'${k}'`).join(", ")}]. ` +
+        "Please ensure the request contains only one param value per param key.",
+    );
+  }
+  await ctx.store.logBatch(m.runId, {
+    metrics: metrics.map(toMetric),
+    params: toRecord(params),
+    tags: toRecord(tags),
+  });
+  return {};
+};
+
+const DATASET = message({
+  name: required(string),
+  digest: required(string),
+  source_type: required(string),
+  source: required(string),
+  schema: string,
+  profile: string,
+});
+
+export const logInputs: Handler = async (ctx) => {
+  const m = await readRun(ctx, {
+    datasets: repeated(message({ tags: repeated(keyValue), dataset: required(DATASET) })),
+  });
+  await ctx.store.logInputs(
+    m.runId,
+    (m.datasets ?? []).map(({ tags, dataset }) => ({
+      tags: toRecord(tags),
+      dataset: {
+        name: dataset.name,
+        digest: dataset.digest,
+        sourceType: dataset.source_type,
+        source: dataset.source,
+        schema: dataset.schema ?? null,
+        profile: dataset.profile ?? null,
+      },
+    })),
+  );
+  return {};
+};

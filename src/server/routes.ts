@@ -1,0 +1,63 @@
+/**
+ * The route table: every endpoint the server answers, one handler each, in the order MLflow's
+ * `service.proto` lists them. A path under `/api/` is also served under `/ajax-api/` (MLflow's UI
+ * calls that prefix). `:name` matches one path segment, `*name` the rest of the path. A route
+ * writes (and is refused by a read-only server, and from another origin) unless it is a GET or
+ * says `writes: false`.
+ */
+import * as experiments from "./handlers/experiments.ts";
+import * as meta from "./handlers/meta.ts";
+import * as metrics from "./handlers/metrics.ts";
+import * as runs from "./handlers/runs.ts";
+import type { Route } from "./router.ts";
+
+const API = "/api/2.0/mlflow";
+
+export const routes: readonly Route[] = [
+  { method: "GET", path: "/health", handler: meta.health },
+  { method: "GET", path: "/version", handler: meta.version },
+  { method: "GET", path: "/api/3.0/mlflow/server-info", handler: meta.serverInfo },
+
+  { method: "POST", path: `${API}/experiments/create`, handler: experiments.createExperiment },
+  { method: "GET", path: `${API}/experiments/get`, handler: experiments.getExperiment },
+  {
+    method: "GET",
+    path: `${API}/experiments/get-by-name`,
+    handler: experiments.getExperimentByName,
+  },
+  {
+    method: "POST",
+    path: `${API}/experiments/search`,
+    handler: experiments.searchExperiments,
+    writes: false,
+  },
+  { method: "GET", path: `${API}/experiments/search`, handler: experiments.searchExperiments },
+  { method: "POST", path: `${API}/experiments/update`, handler: experiments.updateExperiment },
+  { method: "POST", path: `${API}/experiments/delete`, handler: experiments.deleteExperiment },
+  { method: "POST", path: `${API}/experiments/restore`, handler: experiments.restoreExperiment },
+  {
+    method: "POST",
+    path: `${API}/experiments/set-experiment-tag`,
+    handler: experiments.setExperimentTag,
+  },
+  {
+    method: "POST",
+    path: `${API}/experiments/delete-experiment-tag`,
+    handler: experiments.deleteExperimentTag,
+  },
+
+  { method: "POST", path: `${API}/runs/create`, handler: runs.createRun },
+  { method: "GET", path: `${API}/runs/get`, handler: runs.getRun },
+  { method: "POST", path: `${API}/runs/update`, handler: runs.updateRun },
+  { method: "POST", path: `${API}/runs/delete`, handler: runs.deleteRun },
+  { method: "POST", path: `${API}/runs/restore`, handler: runs.restoreRun },
+  { method: "POST", path: `${API}/runs/search`, handler: runs.searchRuns, writes: false },
+  { method: "POST", path: `${API}/runs/log-metric`, handler: runs.logMetric },
+  { method: "POST", path: `${API}/runs/log-parameter`, handler: runs.logParam },
+  { method: "POST", path: `${API}/runs/set-tag`, handler: runs.setTag },
+  { method: "POST", path: `${API}/runs/delete-tag`, handler: runs.deleteTag },
+  { method: "POST", path: `${API}/runs/log-batch`, handler: runs.logBatch },
+  { method: "POST", path: `${API}/runs/log-inputs`, handler: runs.logInputs, maxBody: 40 << 20 },
+
+  { method: "GET", path: `${API}/metrics/get-history`, handler: metrics.getMetricHistory },
+];

@@ -1,0 +1,280 @@
+/**
+ * `mlruns server` over HTTP, request by request: MLflow's JSON shapes, its errors and statuses,
+ * and the checks in front of every route. The real clients (RestStore, Python's mlflow) are in
+ * server-store.test.ts and compat/server*.test.ts.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "./helpers/server.ts";
+
+const API = "/api/2.0/mlflow";
+
+describe("mlruns server", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server?.stop());
+
+  const post = (path: string, json: unknown) => server.call("POST", `${API}${path}`, { json });
+  const get = (path: string) => server.call("GET", `${API}${path}`);
+
+  describe("about itself", () => {
+    it("answers /health with OK and /version with the MLflow version it speaks for", async () => {
+      const health = await server.call("GET", "/health");
+      expect([health.status, health.text]).toEqual([200, "OK"]);
+      const version = await server.call("GET", "/version");
+      expect(version.text).toMatch(/^3\.\d+\.\d+$/);
+      expect(version.headers["x-mlruns-version"]).toMatch(/^\d+\.\d+\.\d+/);
+    });
+
+    it("says it is a file store in server-info", async () => {
+      const info = await server.call("GET", "/api/3.0/mlflow/server-info");
+      expect(info.json()).toMatchObject({ store_type: "FileStore", workspaces_enabled: false });
+    });
+  });
+
+  describe("MLflow's JSON", () => {
+    it("shows experiments with proxied artifact locations and keeps file:// URIs in the tree", async () => {
+      const created = await post("/experiments/create", {
+        name: "json-shapes",
+        tags: [{ key: "team", value: "vision" }],
+      });
+      const { experiment_id: id } = created.json() as { experiment_id: string };
+      expect(id).toMatch(/^\d{18}$/);
+      const got = (await get(`/experiments/get?experiment_id=${id}`)).json() as {
+        experiment: Record<string, unknown>;
+      };
+      expect(got.experiment).toEqual({
+        experiment_id: id,
+        name: "json-shapes",
+        artifact_location: `mlflow-artifacts:/${id}`,
+        lifecycle_stage: "active",
+        creation_time: expect.any(Number),
+        last_update_time: expect.any(Number),
+        tags: [{ key: "team", value: "vision" }],
+      });
+      const meta = await readFile(join(server.root, id, "meta.yaml"), "utf8");
+      expect(meta).toContain(`artifact_location: 'file://${server.root}/${id}'`);
+      const byName = await get(`/experiments/get-by-name?experiment_name=json-shapes`);
+      expect(
+        (byName.json() as { experiment: { experiment_id: string } }).experiment.experiment_id,
+      ).toBe(id);
+      // The same route under /ajax-api, as MLflow's UI calls it.
+      const ajax = await server.call(
+        "GET",
+        `/ajax-api/2.0/mlflow/experiments/get?experiment_id=${id}`,
+      );
+      expect(ajax.json()).toEqual(got);
+    });
+
+    it("omits unset fields and empty lists, and writes NaN as a string", async () => {
+      const run = (
+        (
+          await post("/runs/create", { experiment_id: "0", run_name: "shape", start_time: 1000 })
+        ).json() as {
+          run: { info: Record<string, unknown> };
+        }
+      ).run;
+      const runId = run.info.run_id as string;
+      expect(run).toEqual({
+        info: {
+          run_uuid: runId,
+          run_id: runId,
+          run_name: "shape",
+          experiment_id: "0",
+          user_id: "unknown",
+          status: "RUNNING",
+          start_time: 1000,
+          artifact_uri: `mlflow-artifacts:/0/${runId}/artifacts`,
+          lifecycle_stage: "active",
+        },
+        data: { tags: [{ key: "mlflow.runName", value: "shape" }] },
+        inputs: {},
+        outputs: {},
+      });
+      const logged = await post("/runs/log-batch", {
+        run_id: runId,
+        metrics: [
+          { key: "loss", value: "NaN", timestamp: 5, step: 1 },
+          { key: "acc", value: 0.5, timestamp: "6" },
+        ],
+        params: [{ key: "lr", value: "0.1" }],
+      });
+      expect([logged.status, logged.json()]).toEqual([200, {}]);
+      const data = ((await get(`/runs/get?run_id=${runId}`)).json() as { run: { data: unknown } })
+        .run.data;
+      expect(data).toEqual({
+        metrics: expect.arrayContaining([
+          { key: "loss", value: "NaN", timestamp: 5, step: 1 },
+          { key: "acc", value: 0.5, timestamp: 6, step: 0 },
+        ]),
+        params: [{ key: "lr", value: "0.1" }],
+        tags: [{ key: "mlflow.runName", value: "shape" }],
+      });
+      const history = (await get(`/metrics/get-history?run_id=${runId}&metric_key=loss`)).json();
+      expect(history).toEqual({ metrics: [{ key: "loss", value: "NaN", timestamp: 5, step: 1 }] });
+      const ended = await post("/runs/update", {
+        run_id: runId,
+        status: "FINISHED",
+        end_time: 2000,
+      });
+      expect(ended.json()).toMatchObject({ run_info: { status: "FINISHED", end_time: 2000 } });
+    });
+
+    it("answers an empty search with {}", async () => {
+      const found = await post("/runs/search", {
+        experiment_ids: ["0"],
+        filter: "params.nothing = 'here'",
+      });
+      expect([found.status, found.json()]).toEqual([200, {}]);
+    });
+  });
+
+  describe("MLflow's errors", () => {
+    it("names a missing required field", async () => {
+      const reply = await post("/experiments/create", {});
+      expect(reply.status).toBe(400);
+      expect(reply.json()).toEqual({
+        error_code: "INVALID_PARAMETER_VALUE",
+        message:
+          "Missing value for required parameter 'name'. See the API docs for more information about request parameters.",
+      });
+    });
+
+    it("refuses a field of the wrong type, with Python's name of the type", async () => {
+      const reply = await post("/runs/create", { experiment_id: 0 });
+      expect(reply.status).toBe(400);
+      expect((reply.json() as { message: string }).message).toContain(
+        "Invalid value 0 for parameter 'experiment_id' supplied: Hint: Value was of type 'int'.",
+      );
+    });
+
+    it("refuses a whole batch with one bad metric, writing none of it", async () => {
+      const run = (await post("/runs/create", { experiment_id: "0" })).json() as {
+        run: { info: { run_id: string } };
+      };
+      const runId = run.run.info.run_id;
+      const reply = await post("/runs/log-batch", {
+        run_id: runId,
+        metrics: [
+          { key: "ok1", value: 1, timestamp: 1 },
+          { key: "bad", value: 1, timestamp: 2.5 },
+          { key: "ok2", value: 1, timestamp: 3 },
+        ],
+      });
+      expect(reply.status).toBe(400);
+      expect((reply.json() as { message: string }).message).toContain("'metrics[1].timestamp'");
+      const data = (await get(`/runs/get?run_id=${runId}`)).json() as { run: { data: object } };
+      expect(data.run.data).not.toHaveProperty("metrics");
+    });
+
+    it("answers malformed JSON, a missing Content-Type and a non-object body with 400", async () => {
+      const malformed = await server.call("POST", `${API}/experiments/create`, {
+        body: '{"name": ',
+        headers: { "Content-Type": "application/json" },
+      });
+      expect(malformed.status).toBe(400);
+      expect(malformed.json()).toMatchObject({ error_code: "INVALID_PARAMETER_VALUE" });
+      const untyped = await server.call("POST", `${API}/experiments/create`, {
+        body: '{"name": "x"}',
+      });
+      expect(untyped.json()).toMatchObject({
+        message: "Bad Request. Content-Type header is missing.",
+      });
+      const list = await post("/experiments/create", ["x"]);
+      expect(list.status).toBe(400);
+    });
+
+    it("gives MLflow's codes and statuses for missing things", async () => {
+      const run = await get(`/runs/get?run_id=${"f".repeat(32)}`);
+      expect(run.status).toBe(404);
+      expect(run.json()).toMatchObject({ error_code: "RESOURCE_DOES_NOT_EXIST" });
+      const byName = await get("/experiments/get-by-name?experiment_name=nope");
+      expect(byName.json()).toEqual({
+        error_code: "RESOURCE_DOES_NOT_EXIST",
+        message: "Could not find experiment with name 'nope'",
+      });
+      await post("/experiments/create", { name: "twice" });
+      const twice = await post("/experiments/create", { name: "twice" });
+      expect(twice.status).toBe(400);
+      expect(twice.json()).toMatchObject({ error_code: "RESOURCE_ALREADY_EXISTS" });
+    });
+
+    it("answers unknown routes with 404 and a wrong method with 405, as JSON", async () => {
+      const unknown = await get("/no/such/route");
+      expect(unknown.status).toBe(404);
+      expect(unknown.json()).toMatchObject({ error_code: "ENDPOINT_NOT_FOUND" });
+      const wrong = await server.call("DELETE", `${API}/runs/get`);
+      expect(wrong.status).toBe(405);
+      expect(wrong.headers.allow).toBe("GET");
+    });
+  });
+
+  describe("the checks in front of every route", () => {
+    it("refuses a Host that is not this server (DNS rebinding), but not for /health", async () => {
+      const evil = await server.call("GET", `${API}/experiments/get?experiment_id=0`, {
+        headers: { Host: "attacker.example:5000" },
+      });
+      expect(evil.status).toBe(403);
+      expect((evil.json() as { message: string }).message).toContain("DNS rebinding");
+      const health = await server.call("GET", "/health", { headers: { Host: "attacker.example" } });
+      expect(health.status).toBe(200);
+      const local = await server.call("GET", `${API}/experiments/get?experiment_id=0`, {
+        headers: { Host: `localhost:${server.port}` },
+      });
+      expect(local.status).toBe(200);
+    });
+
+    it("refuses writes from another origin, and takes them from its own", async () => {
+      const other = await server.call("POST", `${API}/experiments/create`, {
+        json: { name: "from-elsewhere" },
+        headers: { Origin: "http://attacker.example" },
+      });
+      expect(other.status).toBe(403);
+      const same = await server.call("POST", `${API}/experiments/create`, {
+        json: { name: "from-here" },
+        headers: { Origin: `http://127.0.0.1:${server.port}` },
+      });
+      expect(same.status).toBe(200);
+      const names = (
+        (await post("/experiments/search", { max_results: 100 })).json() as {
+          experiments: { name: string }[];
+        }
+      ).experiments.map((e) => e.name);
+      expect(names).toContain("from-here");
+      expect(names).not.toContain("from-elsewhere");
+    });
+
+    it("refuses dot segments and encoded slashes in paths", async () => {
+      for (const path of [
+        `${API}/runs/../experiments/get?experiment_id=0`,
+        `${API}/%2e%2e/experiments/get?experiment_id=0`,
+        `${API}/runs%2fget?run_id=x`,
+      ]) {
+        const reply = await server.call("GET", path);
+        expect(reply.status, path).toBe(400);
+      }
+    });
+  });
+});
+
+describe("a read-only server", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ readOnly: true });
+  });
+  afterAll(() => server?.stop());
+
+  it("refuses every write and still answers searches sent by POST", async () => {
+    const create = await server.call("POST", `${API}/experiments/create`, { json: { name: "x" } });
+    expect(create.status).toBe(403);
+    expect(create.json()).toMatchObject({ error_code: "PERMISSION_DENIED" });
+    const search = await server.call("POST", `${API}/experiments/search`, {
+      json: { max_results: 10 },
+    });
+    expect(search.status).toBe(200);
+    expect((search.json() as { experiments: unknown[] }).experiments).toHaveLength(1);
+  });
+});
