@@ -10,8 +10,8 @@
  *   Python's re.IGNORECASE folds Unicode: we follow the FileStore, as PostgreSQL does).
  * - `%` matches any run of characters including newlines and `_` exactly one character (a code
  *   point); every other character, backslash included, is literal; the match is anchored at both
- *   ends. This is SQL's LIKE. MLflow's FileStore differs on newlines: its `%` stops at a newline,
- *   and its `$` anchor also matches before a final newline.
+ *   ends. This is SQL's LIKE, matched in linear time (like.ts). MLflow's FileStore differs on
+ *   newlines: its `%` stops at a newline, and its `$` anchor also matches before a final newline.
  * - `run_name` reads `info.runName` (the FileStore's field; the SQL store reads the `mlflow.runName`
  *   tag, the same value when both are kept in sync).
  * - A numeric attribute that is null (`end_time` of a running run) never matches.
@@ -19,29 +19,10 @@
  *   input's `mlflow.data.context` tag.
  */
 import type { DatasetInput, Experiment, Run } from "../entities.ts";
+import { likeMatches } from "./like.ts";
 import type { Clause, ExperimentClause, NumericComparator } from "./parse.ts";
 
 const DATASET_CONTEXT_TAG = "mlflow.data.context";
-
-const likeCache = new Map<string, RegExp>();
-
-/** SQL LIKE pattern → anchored regex; `%` any run (newlines too), `_` one code point. */
-export function likeToRegExp(pattern: string, caseInsensitive: boolean): RegExp {
-  const cacheKey = `${caseInsensitive ? "i" : "s"}:${pattern}`;
-  let re = likeCache.get(cacheKey);
-  if (re === undefined) {
-    let body = "";
-    for (const ch of pattern) {
-      if (ch === "%") body += "[^]*";
-      else if (ch === "_") body += "[^]";
-      else body += ch.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
-    }
-    re = new RegExp(`^${body}$`, caseInsensitive ? "iu" : "u");
-    if (likeCache.size > 1000) likeCache.clear();
-    likeCache.set(cacheKey, re);
-  }
-  return re;
-}
 
 export function compareNumbers(lhs: number, comparator: NumericComparator, rhs: number): boolean {
   switch (comparator) {
@@ -71,9 +52,9 @@ function compareStrings(
     case "!=":
       return lhs !== rhs;
     case "LIKE":
-      return likeToRegExp(rhs as string, false).test(lhs);
+      return likeMatches(lhs, rhs as string, false);
     case "ILIKE":
-      return likeToRegExp(rhs as string, true).test(lhs);
+      return likeMatches(lhs, rhs as string, true);
     case "IN":
       return (rhs as string[]).includes(lhs);
     case "NOT IN":

@@ -11,7 +11,8 @@ import type {
   SearchModelVersionsResult,
   SearchRegisteredModelsResult,
 } from "../store/registry.ts";
-import { compareNumbers, likeToRegExp } from "./evaluate.ts";
+import { compareNumbers } from "./evaluate.ts";
+import { likeMatches } from "./like.ts";
 import { compareCodePoints } from "./order.ts";
 import { paginate } from "./page.ts";
 import {
@@ -63,9 +64,9 @@ function matches(
     case "!=":
       return lhs !== value;
     case "LIKE":
-      return likeToRegExp(value as string, false).test(lhs);
+      return likeMatches(lhs, value as string, false);
     case "ILIKE":
-      return likeToRegExp(value as string, true).test(lhs);
+      return likeMatches(lhs, value as string, true);
     case "IN":
       return (value as string[]).includes(lhs);
     case "NOT IN":
