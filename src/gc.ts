@@ -5,8 +5,9 @@
  */
 import { promises as fs } from "node:fs";
 import { join, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
+import type { RunInfo } from "./entities.ts";
+import { artifactDirOf } from "./store/file/artifacts.ts";
 import { FileStore } from "./store/file/index.ts";
 
 export interface GcItem {
@@ -44,11 +45,11 @@ async function deletedTimeOf(runDir: string): Promise<number | null> {
   }
 }
 
-/** A local artifact folder outside `ownDir` that belongs to this run alone. */
-function externalArtifacts(uri: string, runId: string, ownDir: string): string[] {
-  if (!uri.startsWith("file:") || !uri.endsWith(`/${runId}/artifacts`)) return [];
-  const dir = fileURLToPath(uri);
-  return dir === ownDir || dir.startsWith(`${ownDir}${sep}`) ? [] : [dir];
+/** The run's local artifact folder when it lies outside the run folder (a custom location). */
+async function externalArtifacts(root: string, runDir: string, info: RunInfo): Promise<string[]> {
+  const { experimentId, runId, artifactUri: uri } = info;
+  const dir = await artifactDirOf(root, { runDir, experimentId, runId, uri }).catch(() => runDir);
+  return dir === runDir || dir.startsWith(`${runDir}${sep}`) ? [] : [dir];
 }
 
 /** What `applyGc` would remove from the tree at `root`. Reads only. */
@@ -75,7 +76,7 @@ export async function planGc(root: string, options: GcOptions = {}): Promise<GcP
         name: run.info.runName,
         experimentId: id,
         deletedTime: time,
-        paths: [dir, ...externalArtifacts(run.info.artifactUri, run.info.runId, dir)],
+        paths: [dir, ...(await externalArtifacts(absolute, dir, run.info))],
       });
     }
     if (deleted) {

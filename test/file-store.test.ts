@@ -1,8 +1,21 @@
-import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import {
+  cp,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  symlink,
+  utimes,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { pathToFileURL, fileURLToPath } from "node:url";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { FileStore, type TreeProblem } from "../src/store/file/index.ts";
+import { resolveConfig } from "../src/config.ts";
+import { getTracker, Tracker } from "../src/tracker/tracker.ts";
 import { describeTrackingStore, expectMlflowError } from "./store-contract.ts";
 
 const dirs: string[] = [];
@@ -15,13 +28,25 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
-describeTrackingStore("FileStore", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "mlruns-contract-"));
-  return {
-    store: new FileStore(join(dir, "mlruns"), { onProblem: () => {} }),
-    cleanup: () => rm(dir, { recursive: true, force: true }),
-  };
-});
+const elsewhere = await mkdtemp(join(tmpdir(), "mlruns-artifacts-"));
+afterAll(() => rm(elsewhere, { recursive: true, force: true }));
+
+describeTrackingStore(
+  "FileStore",
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), "mlruns-contract-"));
+    return {
+      store: new FileStore(join(dir, "mlruns"), { onProblem: () => {} }),
+      cleanup: () => rm(dir, { recursive: true, force: true }),
+    };
+  },
+  {
+    customArtifacts: {
+      location: (label) => pathToFileURL(join(elsewhere, label)).href,
+      stored: (uri, path) => readFile(join(fileURLToPath(uri), path)).catch(() => undefined),
+    },
+  },
+);
 
 describe("FileStore on disk", () => {
   it("creates experiment 0 and .trash, with MLflow's experiment meta.yaml", async () => {
@@ -167,6 +192,164 @@ describe("FileStore on disk", () => {
     expect(
       new TextDecoder().decode(await again.readArtifact(run.info.runId, "docs/note.txt")),
     ).toBe("hello");
+  });
+
+  it("writes artifacts where a custom location says: a plain path, a relative one, a file URI", async () => {
+    const root = await tempTree();
+    const store = new FileStore(root);
+    const outside = join(root, "..", "outside");
+    const note = join(root, "..", "note.txt");
+    await writeFile(note, "hello");
+    const cwd = process.cwd();
+    process.chdir(join(root, ".."));
+    let relative: string;
+    try {
+      relative = await store.createExperiment("relative", { artifactLocation: "outside/rel" });
+    } finally {
+      process.chdir(cwd);
+    }
+    const cases: [string, string][] = [
+      [
+        await store.createExperiment("plain", { artifactLocation: join(outside, "plain") }),
+        "plain",
+      ],
+      [relative, "rel"],
+      [
+        await store.createExperiment("uri", {
+          artifactLocation: pathToFileURL(join(outside, "uri")).href,
+        }),
+        "uri",
+      ],
+    ];
+    for (const [experimentId, folder] of cases) {
+      const { info } = await store.createRun({ experimentId });
+      await store.logArtifact(info.runId, note, "docs");
+      const file = join(outside, folder, info.runId, "artifacts", "docs", "note.txt");
+      expect(await readFile(file, "utf8")).toBe("hello");
+      expect(await readdir(join(root, experimentId, info.runId, "artifacts"))).toEqual([]);
+      expect(await store.listArtifacts(info.runId)).toEqual([{ path: "docs", isDir: true }]);
+      // No temp file is left beside the artifacts, in the run's folder at the location.
+      expect(await readdir(join(outside, folder, info.runId))).toEqual(["artifacts"]);
+    }
+  });
+
+  it("writes where MLFLOW_ARTIFACT_LOCATION says, through the tracker", async () => {
+    const root = await tempTree();
+    const location = join(root, "..", "env-artifacts");
+    const saved = process.env.MLFLOW_ARTIFACT_LOCATION;
+    process.env.MLFLOW_ARTIFACT_LOCATION = pathToFileURL(location).href;
+    try {
+      const tracker = await getTracker({ trackingUri: root, experimentName: "env" });
+      const run = await tracker.startRun("r");
+      await run.logText("a,b\n", "table.csv");
+      await run.end();
+      expect(await readFile(join(location, run.id, "artifacts", "table.csv"), "utf8")).toBe(
+        "a,b\n",
+      );
+    } finally {
+      if (saved === undefined) delete process.env.MLFLOW_ARTIFACT_LOCATION;
+      else process.env.MLFLOW_ARTIFACT_LOCATION = saved;
+    }
+  });
+
+  it("a copy of a tree writes into its own run folders, never into the original", async () => {
+    const root = await tempTree();
+    const store = new FileStore(root);
+    const run = await store.createRun({ experimentId: "0" });
+    const note = join(root, "..", "note.txt");
+    await writeFile(note, "first");
+    await store.logArtifact(run.info.runId, note);
+    const copy = join(root, "..", "copy");
+    await cp(root, copy, { recursive: true });
+    const copied = new FileStore(copy);
+    await writeFile(note, "second");
+    await copied.logArtifact(run.info.runId, note);
+    const fresh = await copied.createRun({ experimentId: "0" });
+    await copied.logArtifact(fresh.info.runId, note);
+    const original = join(root, "0", run.info.runId, "artifacts", "note.txt");
+    expect(await readFile(original, "utf8")).toBe("first");
+    expect(await readdir(join(root, "0"))).not.toContain(fresh.info.runId);
+    const inCopy = (id: string) => join(copy, "0", id, "artifacts", "note.txt");
+    expect(await readFile(inCopy(run.info.runId), "utf8")).toBe("second");
+    expect(await readFile(inCopy(fresh.info.runId), "utf8")).toBe("second");
+  });
+
+  it("refuses a file onto an artifact folder and a folder onto a file, writing nothing", async () => {
+    const root = await tempTree();
+    const store = new FileStore(root);
+    const { runId } = (await store.createRun({ experimentId: "0" })).info;
+    const local = join(root, "..", "local");
+    await mkdir(join(local, "report"), { recursive: true });
+    await writeFile(join(local, "report", "a.txt"), "a");
+    await store.logArtifact(runId, join(local, "report"));
+    await rm(join(local, "report"), { recursive: true });
+    await writeFile(join(local, "report"), "now a file");
+    const onFolder = await expectMlflowError(
+      store.logArtifact(runId, join(local, "report")),
+      "INVALID_PARAMETER_VALUE",
+    );
+    expect(onFolder.message).toContain("already has an artifact folder at that path");
+    expect(onFolder.hint).toBeDefined();
+    await writeFile(join(local, "b.txt"), "b");
+    const underFile = await expectMlflowError(
+      store.logArtifact(runId, join(local, "b.txt"), "report/a.txt"),
+      "INVALID_PARAMETER_VALUE",
+    );
+    expect(underFile.message).toContain("'report/a.txt' in the run's artifacts is a file");
+    const tracker = new Tracker(store, "0", resolveConfig({ trackingUri: root }));
+    const handle = await tracker.startRun(undefined, { runId });
+    await expectMlflowError(handle.logText("x", "report"), "INVALID_PARAMETER_VALUE");
+    expect(await store.listArtifacts(runId, "report")).toEqual([
+      { path: "report/a.txt", isDir: false, fileSize: 1 },
+    ]);
+    const runDir = join(root, "0", runId);
+    expect((await readdir(runDir)).filter((f) => f.startsWith(".tmp-"))).toEqual([]);
+  });
+
+  it("never follows a link out of the run's artifact folder: read, list or write", async () => {
+    const root = await tempTree();
+    const store = new FileStore(root);
+    const { runId } = (await store.createRun({ experimentId: "0" })).info;
+    const artifacts = join(root, "0", runId, "artifacts");
+    const outside = join(root, "..", "outside");
+    await mkdir(outside);
+    await writeFile(join(outside, "secret.txt"), "secret");
+    await writeFile(join(artifacts, "real.txt"), "real");
+    await symlink(outside, join(artifacts, "linked"));
+    await symlink(join(outside, "secret.txt"), join(artifacts, "leak.txt"));
+    await symlink("real.txt", join(artifacts, "alias.txt"));
+    await symlink("nowhere.txt", join(artifacts, "dangling.txt"));
+    expect(await store.listArtifacts(runId)).toEqual([
+      { path: "alias.txt", isDir: false, fileSize: 4 },
+      { path: "dangling.txt", isDir: false },
+      { path: "leak.txt", isDir: false },
+      { path: "linked", isDir: false },
+      { path: "real.txt", isDir: false, fileSize: 4 },
+    ]);
+    expect(await store.listArtifacts(runId, "linked")).toEqual([]);
+    expect(new TextDecoder().decode(await store.readArtifact(runId, "alias.txt"))).toBe("real");
+    for (const [path, why] of [
+      ["linked/secret.txt", "'linked' is a symbolic link"],
+      ["leak.txt", "outside the run's artifact folder"],
+      ["dangling.txt", "which does not exist"],
+    ]) {
+      const error = await expectMlflowError(
+        store.readArtifact(runId, path as string),
+        "INVALID_PARAMETER_VALUE",
+      );
+      expect(error.message).toContain(why);
+      expect(error.hint).toContain("never follows a link");
+    }
+    const note = join(root, "..", "note.txt");
+    await writeFile(note, "note");
+    for (const artifactPath of ["linked", "linked/deeper"]) {
+      const error = await expectMlflowError(
+        store.logArtifact(runId, note, artifactPath),
+        "INVALID_PARAMETER_VALUE",
+      );
+      expect(error.message).toContain("'linked' in the run's artifacts is");
+    }
+    expect(await readdir(outside)).toEqual(["secret.txt"]);
   });
 
   it("refuses a key that clashes with what is already on disk, writing nothing", async () => {

@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { MemoryStore } from "../src/store/memory/index.ts";
 import { describeTrackingStore } from "./store-contract.ts";
 
-describeTrackingStore("MemoryStore", async () => ({ store: new MemoryStore() }));
+describeTrackingStore("MemoryStore", async () => ({ store: new MemoryStore() }), {
+  customArtifacts: { location: (label) => `memory:/${label}` },
+});
 
 describe("MemoryStore", () => {
   it("has the uri memory:", () => {

@@ -24,6 +24,16 @@ export interface StoreUnderTest {
 export interface ContractOptions {
   /** Test name → why this store cannot pass it. */
   skip?: Record<string, string>;
+  /** A custom artifact location this store can hold artifacts in (every store must have one). */
+  customArtifacts: {
+    /** A fresh location for an experiment, unique to `label`. */
+    location: (label: string) => string;
+    /**
+     * The bytes of `path` under a run's artifact URI, read from the storage itself (not through
+     * the store): proves the files are where the URI says. Absent for stores without storage.
+     */
+    stored?: (artifactUri: string, path: string) => Promise<Uint8Array | undefined>;
+  };
 }
 
 /** A fixed, realistic clock for metric points (2023-11-14). */
@@ -81,7 +91,7 @@ const iris = (digest = "a1b2c3d4"): DatasetInput["dataset"] => ({
 export function describeTrackingStore(
   name: string,
   makeStore: () => Promise<StoreUnderTest>,
-  options: ContractOptions = {},
+  options: ContractOptions,
 ): void {
   const skip = options.skip ?? {};
   const skipped = new Set<string>();
@@ -1137,6 +1147,27 @@ export function describeTrackingStore(
         const { runId } = await newRun("artifact-missing");
         await expectMlflowError(store().logArtifact(runId, join(scratch, "does-not-exist.txt")));
         expect(await store().listArtifacts(runId)).toEqual([]);
+      });
+
+      test("an experiment's custom artifact location holds its runs' artifacts", async () => {
+        const { customArtifacts } = options;
+        const location = customArtifacts.location(unique("location"));
+        const experimentId = await store().createExperiment(unique("custom-location"), {
+          artifactLocation: location,
+        });
+        expect((await store().getExperiment(experimentId)).artifactLocation).toBe(location);
+        const { info } = await store().createRun({ experimentId });
+        expect(info.artifactUri).toBe(`${location}/${info.runId}/artifacts`);
+        const local = await localTree({ "notes.txt": "hello" });
+        await store().logArtifact(info.runId, join(local, "notes.txt"), "docs");
+        expect(await store().listArtifacts(info.runId, "docs")).toEqual([
+          { path: "docs/notes.txt", isDir: false, fileSize: 5 },
+        ]);
+        expect(text(await store().readArtifact(info.runId, "docs/notes.txt"))).toBe("hello");
+        if (customArtifacts.stored) {
+          const bytes = await customArtifacts.stored(info.artifactUri, "docs/notes.txt");
+          expect(bytes && text(bytes)).toBe("hello");
+        }
       });
 
       test("artifacts belong to one run", async () => {

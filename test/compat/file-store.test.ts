@@ -2,9 +2,10 @@
  * The real MLflow reads what our FileStore writes, and we read what MLflow wrote: the same
  * experiments, runs, params, tags, metric histories, latest metrics, inputs and artifacts.
  */
-import { cp, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileStore } from "../../src/store/file/index.ts";
 import { MLFLOW_VERSIONS, REPO_ROOT } from "../helpers/mlflow-env.ts";
@@ -137,6 +138,24 @@ describe("trees written by our FileStore", () => {
       artifacts: false,
     });
     expect(migrated).toEqual(asMigrated(ours));
+  });
+
+  it("artifacts at a custom location (file URI, plain path) are listed by MLflow", async () => {
+    const dir = await tempDir();
+    const tree = join(dir, "mlruns");
+    const store = new FileStore(tree);
+    const note = join(dir, "note.txt");
+    await writeFile(note, "hello");
+    for (const location of [pathToFileURL(join(dir, "by-uri")).href, join(dir, "by-path")]) {
+      const experimentId = await store.createExperiment(location, { artifactLocation: location });
+      const { runId } = (await store.createRun({ experimentId })).info;
+      await store.logArtifact(runId, note, "docs");
+    }
+    const mine = await ourDump(tree);
+    expect(mine.runs.map((r) => r.artifacts?.length)).toEqual([2, 2]);
+    for (const version of [MLFLOW_VERSIONS.latest, MLFLOW_VERSIONS.v2]) {
+      expect(await mlflowDump(version, tree, { registry: false })).toEqual(mine);
+    }
   });
 
   it("mlruns.example is read by MLflow as we read it, and migrates", async () => {

@@ -195,7 +195,18 @@ for (const version of Object.values(MLFLOW_VERSIONS)) {
     describeTrackingStore(
       `RestStore (MLflow ${version})`,
       async () => ({ store: new RestStore(url(), FAST) }),
-      { skip: contractSkips(version) },
+      {
+        skip: contractSkips(version),
+        // The server's artifact proxy, under a path of our choosing: files land in its
+        // --artifacts-destination folder.
+        customArtifacts: {
+          location: (label) => `mlflow-artifacts:/${label}`,
+          stored: (uri, path) =>
+            readFile(
+              join(server?.dir ?? "", "artifacts", uri.slice("mlflow-artifacts:/".length), path),
+            ).catch(() => undefined),
+        },
+      },
     );
 
     describe("log-batch limits", () => {

@@ -1,20 +1,141 @@
 /**
- * A run's artifacts as plain files under its artifact folder. Each file is copied to a temp file
- * in the run folder, then renamed into place, so a listed artifact is always complete.
+ * A run's artifacts as plain files under its artifact folder: the folder its `artifact_uri`
+ * names, wherever that is. Each file is copied to a temp file beside the artifact folder (in the
+ * run folder for artifacts kept in the tree), then renamed into place, so a listed artifact is
+ * always complete.
+ *
+ * Symbolic links inside the folder are never followed out of it: a link is read through only
+ * when it leads to a regular file inside the same artifact folder (as MLflow's `log_artifacts`
+ * copies linked files and skips linked folders). Any other link is listed without a size,
+ * reading it is refused with an error naming it, and nothing is ever written through a link.
  */
 import { randomBytes } from "node:crypto";
-import { promises as fs } from "node:fs";
-import { dirname, join } from "node:path";
+import { promises as fs, type Stats } from "node:fs";
+import { basename, dirname, join, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { FileInfo } from "../../entities.ts";
-import { notFound } from "../../errors.ts";
+import { invalid, notFound } from "../../errors.ts";
 import { collectLocalArtifacts } from "../../local-artifacts.ts";
 import { validateArtifactPath } from "../../validation.ts";
 import { isMissing, TEMP_PREFIX } from "./atomic.ts";
 
-function inside(artifactDir: string, path: string | undefined): string {
-  if (path === undefined || path === "") return artifactDir;
+export interface RunArtifactUri {
+  /** The run's folder in the tree. */
+  runDir: string;
+  experimentId: string;
+  runId: string;
+  /** The run's `artifact_uri` from its meta.yaml. */
+  uri: string;
+}
+
+const isFolder = (path: string) =>
+  fs.stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+
+/**
+ * The local folder a run's artifact URI names: a `file://` URI, or a plain path as MLflow 1.x
+ * and 2.x wrote (a relative one from the working directory, as MLflow resolves it).
+ *
+ * A tree that was moved or copied still finds its own artifacts (MLflow #3144): when the URI has
+ * a tree's own layout (`<root>/<experiment id>/<run id>/artifacts`) under another root, and that
+ * root holds another copy of the tree or nothing at all, the run's own `artifacts/` folder is
+ * used; so it is for a run of a deleted experiment, whose folder moved to `.trash/`. Any other
+ * URI, such as an experiment's custom artifact location, is used as it is, also before its
+ * folder exists: the first artifact creates it, where MLflow looks for it.
+ */
+export async function artifactDirOf(treeRoot: string, run: RunArtifactUri): Promise<string> {
+  const own = join(run.runDir, "artifacts");
+  const { uri } = run;
+  if (uri === "") return own;
+  if (!uri.startsWith("file:") && /^[a-z][a-z0-9+.-]*:/i.test(uri)) {
+    throw invalid(
+      `The artifacts of run ${run.runId} live at '${uri}', which a file store cannot reach`,
+      "Read them with the tool of that storage, or through the server that wrote them",
+    );
+  }
+  const dir = uri.startsWith("file:") ? fileURLToPath(uri) : resolve(uri);
+  const runFolder = dirname(dir);
+  const experimentFolder = dirname(runFolder);
+  const treeLayout =
+    basename(dir) === "artifacts" &&
+    basename(runFolder) === run.runId &&
+    basename(experimentFolder) === run.experimentId;
+  if (!treeLayout || dir === own) return dir;
+  const otherRoot = dirname(experimentFolder);
+  if (otherRoot === resolve(treeRoot)) return own; // this tree: the experiment is in .trash
+  const otherTree = await fs.stat(join(experimentFolder, "meta.yaml")).then(
+    () => true,
+    () => false,
+  );
+  if (otherTree) return own; // a copy of this tree, elsewhere: never write into it
+  if ((await isFolder(dir)) || (await isFolder(otherRoot))) return dir;
+  return own; // the tree moved: nothing is left where it was
+}
+
+/** The parts of an artifact path (validated); none for the folder itself. */
+function partsOf(path: string | undefined): string[] {
+  if (path === undefined || path === "") return [];
   validateArtifactPath(path);
-  return join(artifactDir, ...path.split("/"));
+  return path.split("/");
+}
+
+/** What an artifact path leads to, without following a link out of the artifact folder. */
+type Found =
+  | { kind: "missing" }
+  | { kind: "folder" }
+  | { kind: "file"; path: string; size: number }
+  /** A link that is not followed, or something that is neither file nor folder. */
+  | { kind: "unfollowed"; why: string }
+  /** A part on the way is a file or a link, not a folder. */
+  | { kind: "blocked"; at: string; why: string };
+
+const lstatOrUndefined = (path: string): Promise<Stats | undefined> =>
+  fs.lstat(path).catch((error: unknown) => {
+    if (isMissing(error)) return undefined;
+    throw error;
+  });
+
+/** Where a link leads: a regular file inside the artifact folder is followed, nothing else. */
+async function followLink(artifactDir: string, link: string): Promise<Found> {
+  const target = await fs.readlink(link);
+  const [real, base] = await Promise.all([
+    fs.realpath(link).catch(() => undefined),
+    fs.realpath(artifactDir),
+  ]);
+  const unfollowed = (what: string): Found => ({
+    kind: "unfollowed",
+    why: `a symbolic link to '${target}' (${what}), which mlruns does not follow`,
+  });
+  if (real === undefined) return unfollowed("which does not exist");
+  if (!real.startsWith(`${base}${sep}`)) return unfollowed("outside the run's artifact folder");
+  const stat = await fs.stat(real);
+  if (!stat.isFile()) return unfollowed("not a file");
+  return { kind: "file", path: real, size: stat.size };
+}
+
+async function find(artifactDir: string, parts: string[]): Promise<Found> {
+  let current = artifactDir;
+  for (const [index, part] of parts.entries()) {
+    current = join(current, part);
+    const stat = await lstatOrUndefined(current);
+    if (stat === undefined) return { kind: "missing" };
+    const last = index === parts.length - 1;
+    if (!last && !stat.isDirectory()) {
+      const at = parts.slice(0, index + 1).join("/");
+      const why = stat.isSymbolicLink()
+        ? "a symbolic link, which mlruns never follows to a folder"
+        : "a file, not a folder";
+      return { kind: "blocked", at, why };
+    }
+    if (!last) continue;
+    if (stat.isSymbolicLink()) return followLink(artifactDir, current);
+    if (stat.isDirectory()) return { kind: "folder" };
+    if (stat.isFile()) return { kind: "file", path: current, size: stat.size };
+    return { kind: "unfollowed", why: "neither a file nor a folder" };
+  }
+  return (await isFolder(artifactDir)) ? { kind: "folder" } : { kind: "missing" };
 }
 
 async function copyFileAtomic(source: string, target: string, tempDir: string): Promise<void> {
@@ -30,56 +151,86 @@ async function copyFileAtomic(source: string, target: string, tempDir: string): 
 
 /**
  * Copies a file to `<artifactPath>/<basename>`, or a directory to `<artifactPath>/<dirname>/`.
- * `tempDir` is the run folder: on the same filesystem, and ignored by MLflow.
+ * Every target is checked first (a folder where a file goes, a file or a link where a folder
+ * goes): a refused call writes nothing. Temp files go beside the artifact folder (the run folder
+ * for artifacts kept in the tree): on the same filesystem, and where MLflow never lists them.
  */
 export async function copyIntoArtifacts(
   artifactDir: string,
-  tempDir: string,
   localPath: string,
   artifactPath?: string,
 ): Promise<void> {
   const { files, dirs } = await collectLocalArtifacts(localPath, artifactPath);
+  const refuse = (target: string, why: string) =>
+    invalid(
+      `Cannot log '${localPath}' as artifact '${target}': ${why}`,
+      "Pick another artifactPath",
+    );
+  const expectFolder = async (path: string) => {
+    if (path === "") return;
+    const found = await find(artifactDir, path.split("/"));
+    const [at, why] =
+      found.kind === "blocked"
+        ? [found.at, found.why]
+        : found.kind === "unfollowed"
+          ? [path, found.why]
+          : [path, "a file, not a folder"];
+    if (found.kind !== "missing" && found.kind !== "folder") {
+      throw refuse(path, `'${at}' in the run's artifacts is ${why}`);
+    }
+  };
+  for (const dir of dirs) await expectFolder(dir);
+  for (const file of files) {
+    await expectFolder(file.path.split("/").slice(0, -1).join("/"));
+    if ((await find(artifactDir, file.path.split("/"))).kind === "folder") {
+      throw refuse(file.path, "the run already has an artifact folder at that path");
+    }
+  }
   const target = (path: string) => join(artifactDir, ...path.split("/"));
+  await fs.mkdir(artifactDir, { recursive: true });
   for (const dir of dirs) await fs.mkdir(target(dir), { recursive: true });
   for (const file of files) {
     await fs.mkdir(dirname(target(file.path)), { recursive: true });
-    await copyFileAtomic(file.localPath, target(file.path), tempDir);
+    await copyFileAtomic(file.localPath, target(file.path), dirname(artifactDir));
   }
 }
 
 export async function listArtifactDir(artifactDir: string, path?: string): Promise<FileInfo[]> {
-  const folder = inside(artifactDir, path);
-  let entries: import("node:fs").Dirent[];
-  try {
-    entries = await fs.readdir(folder, { withFileTypes: true });
-  } catch (error) {
-    // MLflow lists a missing folder (or a file) as empty.
-    if (isMissing(error) || (error as NodeJS.ErrnoException).code === "ENOTDIR") return [];
-    throw error;
+  const parts = partsOf(path);
+  // MLflow lists a missing folder (or a file) as empty; a link is not listed through.
+  if ((await find(artifactDir, parts)).kind !== "folder") return [];
+  const folder = join(artifactDir, ...parts);
+  const prefix = parts.length === 0 ? "" : `${path}/`;
+  const infos: FileInfo[] = [];
+  for (const entry of await fs.readdir(folder, { withFileTypes: true })) {
+    const relative = `${prefix}${entry.name}`;
+    if (entry.isDirectory()) {
+      infos.push({ path: relative, isDir: true });
+      continue;
+    }
+    const child = join(folder, entry.name);
+    if (entry.isFile()) {
+      infos.push({ path: relative, isDir: false, fileSize: (await fs.stat(child)).size });
+    } else if (entry.isSymbolicLink()) {
+      const found = await followLink(artifactDir, child);
+      if (found.kind === "file") infos.push({ path: relative, isDir: false, fileSize: found.size });
+      else infos.push({ path: relative, isDir: false });
+    }
   }
-  const prefix = path === undefined || path === "" ? "" : `${path}/`;
-  const infos = await Promise.all(
-    entries
-      .filter((entry) => entry.isDirectory() || entry.isFile())
-      .map(async (entry): Promise<FileInfo> => {
-        const relative = `${prefix}${entry.name}`;
-        if (entry.isDirectory()) return { path: relative, isDir: true };
-        const { size } = await fs.stat(join(folder, entry.name));
-        return { path: relative, isDir: false, fileSize: size };
-      }),
-  );
   return infos.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 export async function readArtifactFile(artifactDir: string, path: string): Promise<Uint8Array> {
-  const file = inside(artifactDir, path);
-  try {
-    return new Uint8Array(await fs.readFile(file));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (isMissing(error) || code === "EISDIR") {
-      throw notFound(`No artifact file '${path}' in this run`, "List them with listArtifacts");
-    }
-    throw error;
+  const found = await find(artifactDir, partsOf(path));
+  if (found.kind === "unfollowed" || found.kind === "blocked") {
+    const where = found.kind === "blocked" ? `'${found.at}'` : "it";
+    throw invalid(
+      `Cannot read artifact '${path}': ${where} is ${found.why}`,
+      "mlruns never follows a link out of a run's artifact folder; copy the file into the run instead",
+    );
   }
+  if (found.kind !== "file") {
+    throw notFound(`No artifact file '${path}' in this run`, "List them with listArtifacts");
+  }
+  return new Uint8Array(await fs.readFile(found.path));
 }

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, promises as fs } from "node:fs";
 import { join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import type {
   Batch,
   DatasetInput,
@@ -43,7 +43,12 @@ import type {
   TrackingStore,
   UpdateRunOptions,
 } from "../store.ts";
-import { copyIntoArtifacts, listArtifactDir, readArtifactFile } from "./artifacts.ts";
+import {
+  artifactDirOf,
+  copyIntoArtifacts,
+  listArtifactDir,
+  readArtifactFile,
+} from "./artifacts.ts";
 import { createFile, isMissing, readTextIfExists, replaceFile, TEMP_PREFIX } from "./atomic.ts";
 import { writeInputs } from "./inputs.ts";
 import { prepareKeyFile, readKeyValues } from "./key-files.ts";
@@ -76,6 +81,12 @@ export interface FileStoreOptions {
 function newExperimentId(): string {
   const n = randomBytes(8).readBigUInt64BE() % 900_000_000_000_000_000n;
   return String(n + 100_000_000_000_000_000n);
+}
+
+/** An experiment's artifact location: a relative path made absolute, as MLflow does. */
+function artifactLocationOf(location: string | undefined): string | undefined {
+  if (location === undefined || location === "") return undefined;
+  return /^[a-z][a-z0-9+.-]*:/i.test(location) ? location : resolve(location);
 }
 
 const inView = (stage: "active" | "deleted", view: ViewType) =>
@@ -231,7 +242,7 @@ export class FileStore implements TrackingStore {
         const document = experimentDocument({
           experimentId: id,
           name,
-          artifactLocation: options.artifactLocation ?? pathToFileURL(dir).href,
+          artifactLocation: artifactLocationOf(options.artifactLocation) ?? pathToFileURL(dir).href,
           lifecycleStage: "active",
           creationTime: now,
           lastUpdateTime: now,
@@ -367,7 +378,7 @@ export class FileStore implements TrackingStore {
       status: "RUNNING",
       startTime: options.startTime ?? Date.now(),
       endTime: null,
-      artifactUri: `${experiment.artifactLocation}/${runId}/artifacts`,
+      artifactUri: `${experiment.artifactLocation.replace(/\/+$/, "")}/${runId}/artifacts`,
       lifecycleStage: "active",
     };
     // meta.yaml comes last: until it exists, readers (MLflow too) skip the folder.
@@ -585,48 +596,29 @@ export class FileStore implements TrackingStore {
 
   // ---- artifacts ----
 
-  /**
-   * The local folder of a run's artifacts. A tree that was moved or copied still finds its own
-   * artifacts: when the URI (an absolute `file://` URI, or a plain path as MLflow 2.x and 1.x
-   * wrote) points nowhere, the run's own `artifacts/` folder is used.
-   */
-  async #artifactDir(runId: string): Promise<{ runDir: string; dir: string }> {
+  /** The local folder of a run's artifacts (artifacts.ts `artifactDirOf`). */
+  async #artifactDir(runId: string): Promise<string> {
     const runDir = await this.#runDir(runId);
     const { info } = await this.#runs.readMeta(runDir);
-    return { runDir, dir: await this.#artifactDirOf(runDir, runId, info.artifactUri) };
+    return this.#artifactDirOf(runDir, info);
   }
 
-  async #artifactDirOf(runDir: string, runId: string, uri: string): Promise<string> {
-    const own = join(runDir, "artifacts");
-    if (uri !== "" && !uri.startsWith("file:") && /^[a-z][a-z0-9+.-]*:/i.test(uri)) {
-      throw invalid(
-        `The artifacts of run ${runId} live at '${uri}', which a file store cannot reach`,
-        "Read them with the tool of that storage, or through the server that wrote them",
-      );
-    }
-    if (uri === "") return own;
-    const dir = uri.startsWith("file:") ? fileURLToPath(uri) : resolve(uri);
-    if (!uri.endsWith(`/${runId}/artifacts`)) return dir;
-    const usable = await fs.stat(dir).then(
-      (s) => s.isDirectory(),
-      () => false,
-    );
-    return usable ? dir : own;
+  #artifactDirOf(runDir: string, info: RunInfo): Promise<string> {
+    const { experimentId, runId, artifactUri: uri } = info;
+    return artifactDirOf(this.root, { runDir, experimentId, runId, uri });
   }
 
   async logArtifact(runId: string, localPath: string, artifactPath?: string): Promise<void> {
-    await this.#activeRun(runId);
-    const { runDir, dir } = await this.#artifactDir(runId);
-    await fs.mkdir(dir, { recursive: true });
-    await copyIntoArtifacts(dir, runDir, localPath, artifactPath);
+    const { runDir, run } = await this.#activeRun(runId);
+    await copyIntoArtifacts(await this.#artifactDirOf(runDir, run.info), localPath, artifactPath);
   }
 
   async listArtifacts(runId: string, path?: string): Promise<FileInfo[]> {
-    return listArtifactDir((await this.#artifactDir(runId)).dir, path);
+    return listArtifactDir(await this.#artifactDir(runId), path);
   }
 
   async readArtifact(runId: string, path: string): Promise<Uint8Array> {
-    return readArtifactFile((await this.#artifactDir(runId)).dir, path);
+    return readArtifactFile(await this.#artifactDir(runId), path);
   }
 
   /**
@@ -637,8 +629,8 @@ export class FileStore implements TrackingStore {
   async runStamp(runId: string): Promise<string> {
     const runDir = await this.#runDir(runId);
     const proven = this.#index.proven(runDir, STAMP_REUSE_MS);
-    const uri = proven?.info.artifactUri ?? (await this.#runs.readMeta(runDir)).info.artifactUri;
-    const artifacts = await this.#artifactDirOf(runDir, runId, uri).catch(() => runDir);
+    const info = proven?.info ?? (await this.#runs.readMeta(runDir)).info;
+    const artifacts = await this.#artifactDirOf(runDir, info).catch(() => runDir);
     const outside = !artifacts.startsWith(`${runDir}/`) && artifacts !== runDir;
     return outside ? `${stampFolder(runDir)}+${stampFolder(artifacts)}` : stampFolder(runDir);
   }
