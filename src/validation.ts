@@ -27,6 +27,43 @@ const EXPERIMENT_ID = /^[a-zA-Z0-9][\p{L}\p{N}_-]{0,63}$/u;
 
 type KeyKind = "metric" | "param" | "tag" | "experiment tag" | "dataset input tag";
 
+/** A problem found in the input; the hint says what to do when the message alone does not. */
+type Problem = string | { message: string; hint: string } | undefined;
+
+const LONE_SURROGATE = /\p{Cs}/u;
+const SURROGATE_HINT =
+  "A lone surrogate is half of a character such as an emoji, often left by slice() or " +
+  "substring(); it has no UTF-8 form, so MLflow could not read it back. Fix the text, or " +
+  "replace it with U+FFFD by calling toWellFormed() on the string";
+
+/** A string with a lone UTF-16 surrogate is refused: UTF-8 (and PyYAML) cannot hold it. */
+function surrogateProblem(what: string, text: string): Problem {
+  const at = text.search(LONE_SURROGATE);
+  if (at < 0) return undefined;
+  const code = text.charCodeAt(at).toString(16).toUpperCase();
+  return {
+    message: `${what} ${shown(text)} holds a lone UTF-16 surrogate (U+${code} at index ${at})`,
+    hint: SURROGATE_HINT,
+  };
+}
+
+/** A value as a message shows it: JSON when it has a JSON form (lone surrogates escaped). */
+function shown(value: unknown, max = 60): string {
+  if (typeof value === "bigint") return `${value}n (a BigInt)`;
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  return text.length > max ? `${text.slice(0, max)}...` : text;
+}
+
+/** Checks a name that is written into a meta.yaml (experiment, run, registered model). */
+export function validateWellFormed(what: string, text: string): void {
+  fail([surrogateProblem(what, text)]);
+}
+
 /**
  * True when `path` is a clean relative path: what Python's `posixpath.normpath` leaves unchanged,
  * never `.`, never absolute, never climbing out with `..`.
@@ -36,8 +73,10 @@ export function isSafeRelativePath(path: string): boolean {
   return path.split("/").every((part) => part !== "" && part !== "." && part !== "..");
 }
 
-function keyProblem(kind: KeyKind, key: unknown): string | undefined {
+function keyProblem(kind: KeyKind, key: unknown): Problem {
   if (typeof key !== "string") return `${kind} key must be a string, got ${typeof key}`;
+  const surrogate = surrogateProblem(`${kind} key`, key);
+  if (surrogate) return surrogate;
   if (!KEY_CHARSET.test(key)) {
     return (
       `Invalid ${kind} key '${key}': names may only contain alphanumerics, underscores (_), ` +
@@ -57,20 +96,25 @@ function keyProblem(kind: KeyKind, key: unknown): string | undefined {
   return undefined;
 }
 
-function valueProblem(kind: KeyKind, key: string, value: unknown, limit: number) {
+function valueProblem(kind: KeyKind, key: string, value: unknown, limit: number): Problem {
   if (typeof value !== "string") return `${kind} '${key}' must have a string value`;
   if (value.length > limit) {
     return `${kind} '${key}' has a value of ${value.length} characters; the limit is ${limit}`;
   }
-  return undefined;
+  return surrogateProblem(`The value of ${kind} '${key}'`, value);
 }
 
-function metricProblems(metric: Metric): string[] {
+function metricProblems(metric: Metric): Problem[] {
   if (typeof metric !== "object" || metric === null) return ["each metric must be an object"];
   const { key, value, timestamp, step } = metric;
   const problems = [keyProblem("metric", key)];
-  if (typeof value !== "number") {
-    problems.push(`metric '${key}' must have a numeric value, got ${JSON.stringify(value)}`);
+  if (typeof value === "bigint") {
+    problems.push({
+      message: `metric '${key}' must have a numeric value, got ${shown(value)}`,
+      hint: "Convert it with Number(value) (exact up to 2^53)",
+    });
+  } else if (typeof value !== "number") {
+    problems.push(`metric '${key}' must have a numeric value, got ${shown(value)}`);
   }
   if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
     problems.push(
@@ -80,7 +124,7 @@ function metricProblems(metric: Metric): string[] {
   if (!Number.isSafeInteger(step)) {
     problems.push(`metric '${key}' step must be an integer, got ${String(step)}`);
   }
-  return problems.filter((p): p is string => p !== undefined);
+  return problems;
 }
 
 /** Keys `a` and `a/b` cannot live side by side: one would be a file, the other a folder. */
@@ -103,12 +147,16 @@ export function clashingKey(keys: Iterable<string>): [string, string] | undefine
   return undefined;
 }
 
-function fail(problems: (string | undefined)[]): void {
-  const found = problems.filter((p): p is string => p !== undefined);
-  if (found.length === 1) throw invalid(found[0] as string);
-  if (found.length > 1) {
-    throw invalid(`${found.length} problems:\n  ${found.join("\n  ")}`);
-  }
+function fail(problems: Problem[]): void {
+  const found = problems.filter((p) => p !== undefined);
+  if (found.length === 0) return;
+  const messages = found.map((p) => (typeof p === "string" ? p : p.message));
+  const hints = [...new Set(found.flatMap((p) => (typeof p === "string" ? [] : [p.hint])))];
+  const message =
+    messages.length === 1
+      ? (messages[0] as string)
+      : `${messages.length} problems:\n  ${messages.join("\n  ")}`;
+  throw invalid(message, hints.length === 0 ? undefined : hints.join("; "));
 }
 
 export function validateKey(kind: KeyKind, key: unknown): void {
@@ -121,7 +169,7 @@ export function validateTag(kind: "tag" | "experiment tag", key: string, value: 
 
 /** Every rule MLflow applies to a `log_batch`, checked all at once. */
 export function validateBatch(batch: Batch): void {
-  const problems: (string | undefined)[] = [];
+  const problems: Problem[] = [];
   for (const metric of batch.metrics ?? []) problems.push(...metricProblems(metric));
   for (const [key, value] of Object.entries(batch.params ?? {})) {
     problems.push(keyProblem("param", key));
@@ -150,6 +198,7 @@ export function validateExperimentName(name: unknown): asserts name is string {
   if (typeof name !== "string" || name.trim() === "") {
     throw invalid("Invalid experiment name: it must be a non-empty string");
   }
+  validateWellFormed("Experiment name", name);
   if (name.length > LIMITS.experimentNameLength) {
     throw invalid(
       `Invalid experiment name '${name.slice(0, 40)}...': longer than ${LIMITS.experimentNameLength} characters`,
@@ -159,6 +208,7 @@ export function validateExperimentName(name: unknown): asserts name is string {
 
 export function validateRunName(name: unknown): asserts name is string {
   if (typeof name !== "string") throw invalid("Invalid run name: it must be a string");
+  validateWellFormed("Run name", name);
   if (name.length > LIMITS.runNameLength) {
     throw invalid(
       `Invalid run name '${name.slice(0, 40)}...': longer than ${LIMITS.runNameLength} characters`,
@@ -190,14 +240,14 @@ export function validateArtifactPath(path: string): void {
   }
 }
 
-function datasetProblems(dataset: Dataset): (string | undefined)[] {
-  const field = (name: keyof Dataset, limit: number, nullable = false) => {
+function datasetProblems(dataset: Dataset): Problem[] {
+  const field = (name: keyof Dataset, limit: number, nullable = false): Problem => {
     const value = dataset[name];
     if (value === null && nullable) return undefined;
     if (typeof value !== "string") return `dataset ${name} must be a string`;
     if (value.length > limit) return `dataset ${name} is longer than ${limit} characters`;
     if (value === "" && !nullable) return `dataset ${name} must not be empty`;
-    return undefined;
+    return surrogateProblem(`dataset ${name}`, value);
   };
   return [
     field("name", LIMITS.datasetNameLength),
@@ -210,12 +260,13 @@ function datasetProblems(dataset: Dataset): (string | undefined)[] {
 }
 
 export function validateInputs(inputs: DatasetInput[]): void {
-  const problems: (string | undefined)[] = [];
+  const problems: Problem[] = [];
   for (const input of inputs) {
     problems.push(...datasetProblems(input.dataset));
     for (const [key, value] of Object.entries(input.tags)) {
       if (key.length > LIMITS.inputTagKeyLength)
         problems.push(`dataset input tag key '${key}' is too long`);
+      problems.push(surrogateProblem("dataset input tag key", key));
       problems.push(valueProblem("dataset input tag", key, value, LIMITS.inputTagValueLength));
     }
   }

@@ -909,6 +909,55 @@ export function describeTrackingStore(
         expect(await store().getMetricHistory(runId, "ok")).toEqual([]);
       });
 
+      test("a BigInt metric value is refused with a hint to convert it", async () => {
+        const { runId } = await newRun("bigint");
+        const error = await expectMlflowError(
+          store().logBatch(runId, {
+            metrics: [{ key: "m", value: 5n as unknown as number, timestamp: T, step: 0 }],
+          }),
+          "INVALID_PARAMETER_VALUE",
+        );
+        expect(error.message).toContain("5n (a BigInt)");
+        expect(error.hint).toContain("Number(value)");
+        expect(await store().getMetricHistory(runId, "m")).toEqual([]);
+      });
+
+      test("text with a lone UTF-16 surrogate is refused with a hint, and nothing is written", async () => {
+        const lone = "half\uD83D";
+        const code = "INVALID_PARAMETER_VALUE";
+        const experiment = await expectMlflowError(store().createExperiment(lone), code);
+        expect(experiment.message).toContain("lone UTF-16 surrogate (U+D83D at index 4)");
+        expect(experiment.message).toContain('"half\\ud83d"');
+        expect(experiment.hint).toContain("toWellFormed()");
+        const { experimentId, runId } = await newRun("surrogate");
+        await expectMlflowError(store().createRun({ experimentId, runName: lone }), code);
+        await expectMlflowError(store().createRun({ experimentId, tags: { t: lone } }), code);
+        await expectMlflowError(store().updateRun(runId, { runName: lone }), code);
+        await expectMlflowError(store().setExperimentTag(experimentId, "t", lone), code);
+        const batches: Batch[] = [
+          { params: { p: lone } },
+          { params: { [lone]: "1" } },
+          { tags: { t: lone } },
+          { tags: { "mlflow.runName": lone } },
+          { metrics: [point(`m${lone}`, 1, T, 0)] },
+          { params: { ok: "1" }, tags: { t: `\uDC00${lone}` } },
+        ];
+        for (const batch of batches) await expectMlflowError(store().logBatch(runId, batch), code);
+        const dataset = { ...iris(), name: lone };
+        await expectMlflowError(store().logInputs(runId, [{ dataset, tags: {} }]), code);
+        const run = await store().getRun(runId);
+        expect(run.data.params).toEqual({});
+        expect(run.data.metrics).toEqual({});
+        expect(run.data.tags.t).toBeUndefined();
+        expect(run.info.runName).not.toContain("half");
+        expect(run.inputs).toEqual([]);
+        expect(await store().listRuns([experimentId])).toHaveLength(1);
+        // A whole pair is one character, and welcome.
+        await store().logBatch(runId, { params: { p: "🙂" }, tags: { t: "x🙂" } });
+        const kept = await store().getRun(runId);
+        expect([kept.data.params.p, kept.data.tags.t]).toEqual(["🙂", "x🙂"]);
+      });
+
       test("a rejected batch writes none of its metrics, params or tags", async () => {
         const { runId } = await newRun("atomic");
         const before = await store().getRun(runId);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Batch, Metric } from "../src/entities.ts";
 import { isMlflowError } from "../src/errors.ts";
+import { validateModelName, validateRegistryTag } from "../src/store/registry.ts";
 import {
   clashingKey,
   isSafeRelativePath,
@@ -226,6 +227,47 @@ describe("names and ids", () => {
     ["x".repeat(65), false],
   ])("validateExperimentId(%j) accepts: %s", (id, ok) => {
     expect(thrown(() => validateExperimentId(id)) === undefined).toBe(ok);
+  });
+});
+
+describe("lone UTF-16 surrogates", () => {
+  const lone = "a\uDFFFb";
+  it.each<[string, () => void]>([
+    ["an experiment name", () => validateExperimentName(lone)],
+    ["a run name", () => validateRunName(lone)],
+    ["a metric key", () => validateKey("metric", lone)],
+    ["a param value", () => validateBatch({ params: { p: lone } })],
+    ["a tag value", () => validateBatch({ tags: { t: lone } })],
+    ["a registered model name", () => validateModelName(lone)],
+    ["a registered model tag key", () => validateRegistryTag("registered model", lone, "x")],
+    ["a model version tag value", () => validateRegistryTag("model version", "t", lone)],
+    [
+      "a dataset input tag key",
+      () =>
+        validateInputs([
+          {
+            dataset: {
+              name: "d",
+              digest: "1",
+              sourceType: "local",
+              source: "s",
+              schema: null,
+              profile: null,
+            },
+            tags: { [lone]: "x" },
+          },
+        ] as Parameters<typeof validateInputs>[0]),
+    ],
+  ])("are refused in %s, with a hint", (_, check) => {
+    const error = thrown(check);
+    expect(error?.message).toContain("lone UTF-16 surrogate (U+DFFF at index 1)");
+    expect(error?.hint).toContain("toWellFormed()");
+  });
+
+  it("a surrogate pair is one character and is accepted", () => {
+    expect(thrown(() => validateRunName("🙂"))).toBeUndefined();
+    expect(thrown(() => validateModelName("model 🙂"))).toBeUndefined();
+    expect(thrown(() => validateBatch({ params: { p: "🙂" }, tags: { t: "🙂" } }))).toBeUndefined();
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import type { TrackingStore } from "./store.ts";
 import { invalid, notFound } from "../errors.ts";
-import { isSafeRelativePath } from "../validation.ts";
+import { isSafeRelativePath, validateWellFormed } from "../validation.ts";
 
 /** MLflow's stages (deprecated by MLflow in favour of aliases, but still served). */
 export const MODEL_STAGES = ["None", "Staging", "Production", "Archived"] as const;
@@ -153,6 +153,7 @@ export function validateModelName(name: unknown): asserts name is string {
   if (typeof name !== "string" || name.trim() === "") {
     throw invalid("Registered model name cannot be empty.");
   }
+  validateWellFormed("Registered model name", name);
   if (/[/\\:%]/.test(name) || !isSafeRelativePath(name) || name.includes("\0")) {
     throw invalid(
       `Invalid name: '${name}'. Registered model names cannot contain '/', '\\', ':' or '%', ` +
@@ -177,6 +178,7 @@ export function validateRegistryTag(
 ): void {
   if (typeof key !== "string" || key === "")
     throw invalid(`Missing value for required parameter 'key'.`);
+  validateWellFormed(`${kind} tag key`, key);
   if (!TAG_KEY.test(key) || !isSafeRelativePath(key)) {
     throw invalid(
       `Invalid ${kind} tag key '${key}': names may only contain alphanumerics, underscores (_), ` +
@@ -191,6 +193,7 @@ export function validateRegistryTag(
   if (value.length > LIMITS.tagValue) {
     throw invalid(`${kind} tag '${key}' has a value longer than ${LIMITS.tagValue} characters`);
   }
+  validateWellFormed(`The value of ${kind} tag '${key}'`, value);
 }
 
 /** `forLookup`: `latest` and `v<N>` pass (they are only reserved for setting). */
