@@ -42,12 +42,7 @@ export interface SearchExperimentsResult {
  */
 export function searchRuns(runs: readonly Run[], query: SearchQuery = {}): SearchRunsResult {
   const maxResults = checkMaxResults(query.maxResults);
-  const clauses = parseFilter(query.filter);
-  const order = parseOrderByList(query.orderBy);
-  const matched = sortRuns(
-    runs.filter((run) => matchesRun(run, clauses)),
-    order,
-  );
+  const matched = matchRuns(runs, query);
   const page = paginate(matched, query.pageToken, maxResults, {
     kind: "runs",
     filter: query.filter,
@@ -55,6 +50,22 @@ export function searchRuns(runs: readonly Run[], query: SearchQuery = {}): Searc
   });
   const { items, ...token } = page;
   return { runs: items, ...token };
+}
+
+/**
+ * Every run of `runs` that matches the filter, in order, without paging: for a caller that pages
+ * and projects the result itself (the UI's runs table). Errors as `searchRuns`.
+ */
+export function matchRuns(
+  runs: readonly Run[],
+  query: Pick<SearchQuery, "filter" | "orderBy">,
+): Run[] {
+  const clauses = parseFilter(query.filter);
+  const order = parseOrderByList(query.orderBy);
+  return sortRuns(
+    runs.filter((run) => matchesRun(run, clauses)),
+    order,
+  );
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, promises as fs } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type {
   Batch,
@@ -33,6 +33,7 @@ import {
 import {
   type SearchExperimentsResult,
   type SearchRunsResult,
+  matchRuns,
   searchExperiments,
   searchRuns,
 } from "../../search/index.ts";
@@ -58,7 +59,7 @@ import { experimentDocument, readExperimentDocument, runDocument, type StoredRun
 import { MetricFiles } from "./metric-files.ts";
 import { type ProblemHandler, warnProblem } from "./problems.ts";
 import { RunReader, TreeError } from "./runs.ts";
-import { SearchIndex, type SearchIndexOptions } from "./search-index.ts";
+import { SearchIndex, type SearchIndexOptions, type TreeChange } from "./search-index.ts";
 import { stampFolder } from "./stamp.ts";
 import { fromYaml, toYaml } from "./yaml.ts";
 import { FileRegistry } from "./registry.ts";
@@ -569,12 +570,38 @@ export class FileStore implements TrackingStore {
    * is re-read only when it changed, by this store or by any other process.
    */
   async searchRuns(request: SearchRunsRequest): Promise<SearchRunsResult> {
-    const dirs: string[] = [];
-    for (const id of new Set(request.experimentIds)) dirs.push((await this.#experimentDir(id)).dir);
-    const runs = await this.#index.runs(dirs, request.viewType ?? "ACTIVE_ONLY", this.#onProblem);
-    const found = searchRuns(runs, request);
+    const found = searchRuns(await this.#summaries(request), request);
     // The summaries belong to the index: hand out copies.
     return { ...found, runs: structuredClone(found.runs) };
+  }
+
+  /**
+   * Every run matching the filter, in order, unpaged and not copied: the index's own summaries,
+   * which the caller must not change. For a server that pages and projects runs itself (the UI's
+   * runs table over 100,000 runs), where copying every match would cost more than the search.
+   */
+  async matchRuns(
+    request: Omit<SearchRunsRequest, "maxResults" | "pageToken">,
+  ): Promise<readonly Run[]> {
+    return matchRuns(await this.#summaries(request), request);
+  }
+
+  async #summaries(request: Pick<SearchRunsRequest, "experimentIds" | "viewType">): Promise<Run[]> {
+    const dirs: string[] = [];
+    for (const id of new Set(request.experimentIds)) dirs.push((await this.#experimentDir(id)).dir);
+    return this.#index.runs(dirs, request.viewType ?? "ACTIVE_ONLY", this.#onProblem);
+  }
+
+  /**
+   * Calls `listener` with the experiment (and run) of every change the search index's watches
+   * see (`searchIndex: { watch: true }`): experiments and runs searched at least once. A live
+   * view's feed; returns the function that stops the calls.
+   */
+  onChange(listener: (change: { experimentId: string; runId?: string }) => void): () => void {
+    return this.#index.onChange(({ experimentDir, runDir }: TreeChange) => {
+      const experimentId = basename(experimentDir);
+      listener(runDir ? { experimentId, runId: basename(runDir) } : { experimentId });
+    });
   }
 
   /** MLflow's search_experiments over the experiments' meta.yaml and tags. */

@@ -77,6 +77,12 @@ export interface SearchIndexOptions {
   racyMs?: number;
 }
 
+/** A change a watch saw: in an experiment folder, or in one of its runs (`runDir` set). */
+export interface TreeChange {
+  experimentDir: string;
+  runDir?: string;
+}
+
 interface IndexData {
   format: string;
   version: number;
@@ -170,6 +176,7 @@ export class SearchIndex {
   #unsaved = 0;
   #saveTimer: NodeJS.Timeout | undefined;
   #saving: Promise<void> = Promise.resolve();
+  readonly #listeners = new Set<(change: TreeChange) => void>();
 
   constructor(root: string, reader: RunReader, options: SearchIndexOptions = {}) {
     this.#root = root;
@@ -294,6 +301,20 @@ export class SearchIndex {
     return Date.now() - checkedAt <= maxAgeMs ? entry.run : undefined;
   }
 
+  /**
+   * Calls `listener` for every change a watch sees, as it is seen (a live view's feed). Only
+   * watched folders report: those of experiments and runs searched at least once, within the
+   * watch budget. Returns the function that stops the calls.
+   */
+  onChange(listener: (change: TreeChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(change: TreeChange): void {
+    for (const listener of this.#listeners) listener(change);
+  }
+
   /** Marks a run changed (a write through this store): it is read again at the next search. */
   invalidate(runDir: string): void {
     const state = this.#runs.get(this.#key(runDir));
@@ -332,6 +353,7 @@ export class SearchIndex {
     const relist = () => {
       changed.seen = true;
       this.#touch(experimentDir, { relist: true });
+      this.#emit({ experimentDir });
     };
     // A dataset record changed: the runs that link one are re-checked by their stamps.
     const datasetChanged = () => {
@@ -379,6 +401,7 @@ export class SearchIndex {
       const current = this.#runs.get(key);
       if (current) current.clean = false;
       this.#touch(dirname(runDir));
+      this.#emit({ experimentDir: dirname(runDir), runDir });
     };
     const watchers: FSWatcher[] = [];
     let all = this.#watch;

@@ -1,0 +1,284 @@
+/**
+ * The runs table's data: one window of the rows a filter and order give, with nested runs folded
+ * under their parents and only the columns on screen. MLflow's `runs/search` pages with opaque
+ * tokens and sends whole runs; a table scrolled to row 60,000 of 100,000 needs random access,
+ * the total, and a few cells a row.
+ */
+import type { Run, ViewType } from "../../entities.ts";
+import { invalid } from "../../errors.ts";
+import type { TrackingStore } from "../../store/store.ts";
+
+export interface WindowRequest {
+  experimentIds: string[];
+  filter?: string;
+  /** MLflow order_by elements, or our `duration ASC|DESC`. */
+  orderBy?: string[];
+  viewType?: ViewType;
+  offset?: number;
+  limit?: number;
+  /** `p:<key>`, `t:<key>`, `m:<key>` (latest), `m:<key>:min`, `m:<key>:max`. */
+  columns?: string[];
+  /** Parent runs whose children are shown under them. */
+  expanded?: string[];
+  /** Also list every param, metric and tag key of the matched runs (for the column picker). */
+  keys?: boolean;
+}
+
+/** A cell: strings and numbers as they are; NaN and the infinities as JSON cannot hold them. */
+export type Cell = string | number | null;
+
+export interface Row {
+  id: string;
+  name: string;
+  experimentId: string;
+  status: string;
+  start: number;
+  end: number | null;
+  user: string;
+  source: string;
+  deleted: boolean;
+  depth: number;
+  children: number;
+  parentId: string | null;
+  cells: Cell[];
+}
+
+export interface WindowResult {
+  /** Rows in display order (children of expanded parents included). */
+  total: number;
+  /** Runs the filter matched. */
+  matched: number;
+  offset: number;
+  rows: Row[];
+  keys?: { params: string[]; metrics: string[]; tags: string[] };
+}
+
+export const MAX_WINDOW = 1000;
+const PARENT_TAG = "mlflow.parentRunId";
+
+/** A store that can hand out every match unpaged and uncopied (FileStore). */
+interface Matching {
+  matchRuns(request: {
+    experimentIds: string[];
+    filter?: string;
+    orderBy?: string[];
+    viewType?: ViewType;
+  }): Promise<readonly Run[]>;
+}
+
+function canMatch(store: TrackingStore): store is TrackingStore & Matching {
+  return typeof (store as Partial<Matching>).matchRuns === "function";
+}
+
+/** Every matching run in order: unpaged from a FileStore, else page by page through searchRuns. */
+export async function matchAll(
+  store: TrackingStore,
+  request: Pick<WindowRequest, "experimentIds" | "filter" | "orderBy" | "viewType">,
+): Promise<readonly Run[]> {
+  const { experimentIds, filter, orderBy, viewType } = request;
+  const ordered = orderBy?.filter((o) => !DURATION.test(o));
+  const query = { experimentIds, filter, orderBy: ordered, viewType };
+  let runs: readonly Run[];
+  if (canMatch(store)) runs = await store.matchRuns(query);
+  else {
+    const all: Run[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await store.searchRuns({ ...query, maxResults: 50_000, pageToken });
+      all.push(...page.runs);
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    runs = all;
+  }
+  const duration = orderBy?.find((o) => DURATION.test(o));
+  return duration ? sortByDuration(runs, /desc/i.test(duration)) : runs;
+}
+
+const DURATION = /^\s*duration(\s+(asc|desc))?\s*$/i;
+
+/** Stable: runs still running (no duration) last, as MLflow puts missing values. */
+function sortByDuration(runs: readonly Run[], descending: boolean): Run[] {
+  const length = (run: Run) =>
+    run.info.endTime === null ? null : run.info.endTime - run.info.startTime;
+  return [...runs].sort((a, b) => {
+    const x = length(a);
+    const y = length(b);
+    if (x === null || y === null) return x === y ? 0 : x === null ? 1 : -1;
+    return descending ? y - x : x - y;
+  });
+}
+
+/** Display order: roots in search order, each expanded parent followed by its children. */
+export function displayOrder(
+  runs: readonly Run[],
+  expanded: ReadonlySet<string>,
+): { run: Run; depth: number; children: number }[] {
+  const present = new Set(runs.map((r) => r.info.runId));
+  const children = new Map<string, Run[]>();
+  const roots: Run[] = [];
+  for (const run of runs) {
+    const parent = run.data.tags[PARENT_TAG];
+    if (parent && parent !== run.info.runId && present.has(parent)) {
+      const list = children.get(parent);
+      if (list) list.push(run);
+      else children.set(parent, [run]);
+    } else roots.push(run);
+  }
+  const out: { run: Run; depth: number; children: number }[] = [];
+  const seen = new Set<string>();
+  const visit = (run: Run, depth: number) => {
+    if (seen.has(run.info.runId)) return; // a parent cycle written by hand
+    seen.add(run.info.runId);
+    const kids = children.get(run.info.runId) ?? [];
+    out.push({ run, depth, children: kids.length });
+    if (expanded.has(run.info.runId)) for (const kid of kids) visit(kid, depth + 1);
+  };
+  for (const run of roots) visit(run, 0);
+  return out;
+}
+
+type Column =
+  | { kind: "p" | "t"; key: string }
+  | { kind: "m"; key: string; aggregate: "last" | "min" | "max" };
+
+export function parseColumn(spec: string): Column {
+  const kind = spec.slice(0, 2);
+  const rest = spec.slice(2);
+  if ((kind === "p:" || kind === "t:") && rest) return { kind: kind[0] as "p" | "t", key: rest };
+  if (kind === "m:" && rest) {
+    const match = /^(.*):(min|max)$/.exec(rest);
+    if (match?.[1]) return { kind: "m", key: match[1], aggregate: match[2] as "min" | "max" };
+    return { kind: "m", key: rest, aggregate: "last" };
+  }
+  throw invalid(
+    `Unknown column '${spec}'`,
+    "Name columns as p:<param>, t:<tag>, m:<metric>, m:<metric>:min or m:<metric>:max",
+  );
+}
+
+export function jsonNumber(value: number): number | string {
+  if (Number.isFinite(value)) return value;
+  return Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
+}
+
+/** Min and max over a metric's history; NaN points are left out unless all are NaN. */
+async function extremes(
+  store: TrackingStore,
+  runId: string,
+  key: string,
+): Promise<{ min: number; max: number } | null> {
+  const history = await store.getMetricHistory(runId, key);
+  if (history.length === 0) return null;
+  let min = Number.NaN;
+  let max = Number.NaN;
+  for (const { value } of history) {
+    if (Number.isNaN(value)) continue;
+    if (!(value >= min)) min = value;
+    if (!(value <= max)) max = value;
+  }
+  return { min, max };
+}
+
+async function cellsOf(store: TrackingStore, run: Run, columns: Column[]): Promise<Cell[]> {
+  const cells: Cell[] = [];
+  for (const column of columns) {
+    if (column.kind !== "m") {
+      const values = column.kind === "p" ? run.data.params : run.data.tags;
+      cells.push(values[column.key] ?? null);
+    } else if (column.aggregate === "last") {
+      const metric = run.data.metrics[column.key];
+      cells.push(metric ? jsonNumber(metric.value) : null);
+    } else if (!run.data.metrics[column.key]) cells.push(null);
+    else {
+      const found = await extremes(store, run.info.runId, column.key);
+      cells.push(found ? jsonNumber(found[column.aggregate]) : null);
+    }
+  }
+  return cells;
+}
+
+function keysOf(runs: readonly Run[]): NonNullable<WindowResult["keys"]> {
+  const params = new Set<string>();
+  const metrics = new Set<string>();
+  const tags = new Set<string>();
+  for (const { data } of runs) {
+    for (const key in data.params) params.add(key);
+    for (const key in data.metrics) metrics.add(key);
+    for (const key in data.tags) tags.add(key);
+  }
+  const sorted = (set: Set<string>) => [...set].sort();
+  return { params: sorted(params), metrics: sorted(metrics), tags: sorted(tags) };
+}
+
+/** Checks a request body from the network; throws INVALID_PARAMETER_VALUE naming the field. */
+export function checkWindowRequest(body: unknown): WindowRequest {
+  if (typeof body !== "object" || body === null) throw invalid("The body must be a JSON object");
+  const b = body as Record<string, unknown>;
+  const strings = (name: string, required = false): string[] | undefined => {
+    const value = b[name];
+    if (value === undefined && !required) return undefined;
+    if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
+      throw invalid(`'${name}' must be a list of strings`);
+    }
+    return value;
+  };
+  const integer = (name: string, min: number, max: number): number | undefined => {
+    const value = b[name];
+    if (value === undefined) return undefined;
+    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
+      throw invalid(`'${name}' must be an integer from ${min} to ${max}`);
+    }
+    return value as number;
+  };
+  if (b.filter !== undefined && typeof b.filter !== "string") {
+    throw invalid("'filter' must be a string");
+  }
+  const view = b.viewType;
+  if (view !== undefined && view !== "ACTIVE_ONLY" && view !== "DELETED_ONLY" && view !== "ALL") {
+    throw invalid("'viewType' must be ACTIVE_ONLY, DELETED_ONLY or ALL");
+  }
+  return {
+    experimentIds: strings("experimentIds", true) as string[],
+    filter: b.filter as string | undefined,
+    orderBy: strings("orderBy"),
+    viewType: view as ViewType | undefined,
+    offset: integer("offset", 0, Number.MAX_SAFE_INTEGER),
+    limit: integer("limit", 0, MAX_WINDOW),
+    columns: strings("columns"),
+    expanded: strings("expanded"),
+    keys: b.keys === true,
+  };
+}
+
+export async function runsWindow(
+  store: TrackingStore,
+  request: WindowRequest,
+): Promise<WindowResult> {
+  const columns = (request.columns ?? []).map(parseColumn);
+  const matched = await matchAll(store, request);
+  const rows = displayOrder(matched, new Set(request.expanded ?? []));
+  const offset = Math.min(request.offset ?? 0, rows.length);
+  const slice = rows.slice(offset, offset + (request.limit ?? 100));
+  const out: Row[] = [];
+  for (const { run, depth, children } of slice) {
+    const { info, data } = run;
+    out.push({
+      id: info.runId,
+      name: info.runName,
+      experimentId: info.experimentId,
+      status: info.status,
+      start: info.startTime,
+      end: info.endTime,
+      user: info.userId,
+      source: data.tags["mlflow.source.name"] ?? "",
+      deleted: info.lifecycleStage === "deleted",
+      depth,
+      children,
+      parentId: data.tags[PARENT_TAG] ?? null,
+      cells: await cellsOf(store, run, columns),
+    });
+  }
+  const result: WindowResult = { total: rows.length, matched: matched.length, offset, rows: out };
+  if (request.keys) result.keys = keysOf(matched);
+  return result;
+}

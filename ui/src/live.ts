@@ -1,0 +1,50 @@
+/**
+ * Live updates: one EventSource on the server's change stream for the whole page; views
+ * subscribe to the changes they show. The browser reconnects by itself; a reconnect refreshes
+ * every view, since changes may have been missed meanwhile.
+ */
+import { useEffect, useRef } from "preact/hooks";
+
+export interface Change {
+  experiments: string[];
+  runs: string[];
+  experimentList: boolean;
+  registry: boolean;
+  /** Set on a reconnect: anything may have changed. */
+  all?: boolean;
+}
+
+type Listener = (change: Change) => void;
+const listeners = new Set<Listener>();
+let source: EventSource | undefined;
+
+function connect(): void {
+  if (source || typeof EventSource === "undefined") return;
+  source = new EventSource("_mlruns/events");
+  let opened = false;
+  source.addEventListener("hello", () => {
+    if (opened) {
+      const all = { experiments: [], runs: [], experimentList: true, registry: true, all: true };
+      for (const listener of listeners) listener(all);
+    }
+    opened = true;
+  });
+  source.addEventListener("change", (event) => {
+    const change = JSON.parse((event as MessageEvent<string>).data) as Change;
+    for (const listener of listeners) listener(change);
+  });
+}
+
+/** Calls `onChange` (the latest one given) for every change while the component is mounted. */
+export function useLive(onChange: Listener): void {
+  const latest = useRef(onChange);
+  latest.current = onChange;
+  useEffect(() => {
+    connect();
+    const listener: Listener = (change) => latest.current(change);
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+    };
+  }, []);
+}
