@@ -4,7 +4,8 @@ import { defineConfig } from "vitest/config";
 /**
  * Test groups: `unit` needs nothing but Node; `compat` runs the real MLflow (the set-up creates
  * its Python environments on first use); `e2e` spawns the built CLI; `slow` holds the long
- * crash and concurrency trials. `npm test` runs them all.
+ * crash and concurrency trials; `browser` opens the built web UI in a real headless Chromium
+ * (installed by its set-up when missing). `npm test` runs them all.
  */
 export default defineConfig({
   // Tests import the package by its name, as users do, but from source.
@@ -16,7 +17,7 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/compat/**", "test/e2e/**", "test/slow/**"],
+          exclude: ["test/compat/**", "test/e2e/**", "test/slow/**", "test/browser/**"],
         },
       },
       {
@@ -35,6 +36,16 @@ export default defineConfig({
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
           testTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          globalSetup: ["test/browser/setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
         },
       },
       {

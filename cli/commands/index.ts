@@ -9,6 +9,7 @@ import { models } from "./models.ts";
 import { run } from "./run.ts";
 import { runs } from "./runs.ts";
 import { server } from "./server.ts";
+import { ui } from "./ui.ts";
 import { pullCommand, syncCommand } from "./sync.ts";
 import { verify } from "./verify.ts";
 
@@ -26,4 +27,5 @@ export const commands = [
   verify,
   gc,
   server,
+  ui,
 ];

@@ -24,6 +24,7 @@ import {
 import { fromJson, fromQuery } from "./message.ts";
 import { type Match, pathSegments, type RequestContext, Router, STREAMED } from "./router.ts";
 import { routes } from "./routes.ts";
+import { closeUi } from "./ui/index.ts";
 import {
   allowedHostNames,
   type Credentials,
@@ -180,6 +181,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     root,
     close() {
       closing ??= (async () => {
+        closeUi(store);
         const closed = new Promise<void>((done) => server.close(() => done()));
         server.closeIdleConnections();
         const timer = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);

@@ -10,6 +10,7 @@ import * as meta from "./handlers/meta.ts";
 import * as metrics from "./handlers/metrics.ts";
 import * as runs from "./handlers/runs.ts";
 import type { Route } from "./router.ts";
+import { uiRoutes } from "./ui/index.ts";
 
 const API = "/api/2.0/mlflow";
 
@@ -60,4 +61,8 @@ export const routes: readonly Route[] = [
   { method: "POST", path: `${API}/runs/log-inputs`, handler: runs.logInputs, maxBody: 40 << 20 },
 
   { method: "GET", path: `${API}/metrics/get-history`, handler: metrics.getMetricHistory },
+
+  // The web UI (`startServer({ ui: true })`): its page, assets and endpoints. Last, so every
+  // MLflow path is matched first.
+  ...uiRoutes,
 ];

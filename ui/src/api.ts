@@ -67,12 +67,6 @@ export const mlflow = {
 export const ui = {
   get: <T>(endpoint: string, query: Query = {}) =>
     request<T>(`_mlruns/api/${endpoint}${queryString(query)}`),
-  post: <T>(endpoint: string, body: unknown) =>
-    request<T>(`_mlruns/api/${endpoint}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    }),
 };
 
 /** A file of a run's artifacts, as MLflow's server serves it. */
@@ -211,6 +205,21 @@ export interface WindowQuery {
   columns: string[];
   expanded: string[];
   keys?: boolean;
+}
+
+/** The runs table's window, from our endpoint (query-string names as the server reads them). */
+export function fetchWindow(q: WindowQuery): Promise<RunsWindow> {
+  return ui.get<RunsWindow>("runs", {
+    experiment_id: q.experimentIds,
+    filter: q.filter || undefined,
+    order_by: q.orderBy,
+    view: q.viewType,
+    offset: q.offset,
+    limit: q.limit,
+    column: q.columns,
+    expanded: q.expanded,
+    keys: q.keys ? "1" : undefined,
+  });
 }
 
 export const toNumber = (value: number | string | undefined | null): number =>

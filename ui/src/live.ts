@@ -4,6 +4,7 @@
  * every view, since changes may have been missed meanwhile.
  */
 import { useEffect, useRef } from "preact/hooks";
+import { ui } from "./api.ts";
 
 export interface Change {
   experiments: string[];
@@ -47,4 +48,22 @@ export function useLive(onChange: Listener): void {
       listeners.delete(listener);
     };
   }, []);
+}
+
+const watched = new Set<string>();
+
+/**
+ * Asks the server to watch these experiments (a page opened straight on a run or a comparison,
+ * whose runs no table has searched yet), so their changes reach this page.
+ */
+export function useWatch(experimentIds: string[]): void {
+  const key = experimentIds.join(",");
+  useEffect(() => {
+    const fresh = key.split(",").filter((id) => id && !watched.has(id));
+    if (fresh.length === 0) return;
+    for (const id of fresh) watched.add(id);
+    void ui.get("watch", { experiment_id: fresh }).catch(() => {
+      for (const id of fresh) watched.delete(id);
+    });
+  }, [key]);
 }

@@ -12,6 +12,14 @@ const escapeHtml = (text: string) =>
     .replace(/"/g, "&quot;")
     .replace(/'/g, "&#39;");
 
+const unescapeHtml = (text: string) =>
+  text
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, "&");
+
 function safeUrl(url: string): string | null {
   const trimmed = url.trim();
   if (
@@ -33,7 +41,7 @@ function inline(text: string): string {
   });
   out = out
     .replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, (_m, label: string, url: string) => {
-      const safe = safeUrl(url.replace(/&amp;/g, "&"));
+      const safe = safeUrl(unescapeHtml(url));
       return safe === null
         ? label
         : `<a href="${escapeHtml(safe)}" rel="noopener noreferrer" target="_blank">${label}</a>`;

@@ -210,43 +210,38 @@ function keysOf(runs: readonly Run[]): NonNullable<WindowResult["keys"]> {
   return { params: sorted(params), metrics: sorted(metrics), tags: sorted(tags) };
 }
 
-/** Checks a request body from the network; throws INVALID_PARAMETER_VALUE naming the field. */
-export function checkWindowRequest(body: unknown): WindowRequest {
-  if (typeof body !== "object" || body === null) throw invalid("The body must be a JSON object");
-  const b = body as Record<string, unknown>;
-  const strings = (name: string, required = false): string[] | undefined => {
-    const value = b[name];
-    if (value === undefined && !required) return undefined;
-    if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
-      throw invalid(`'${name}' must be a list of strings`);
+/**
+ * The request from the query string: `experiment_id`, `order_by`, `column` and `expanded`
+ * repeated; `filter`, `view`, `offset`, `limit`, `keys=1`. INVALID_PARAMETER_VALUE names a bad one.
+ */
+export function windowRequest(query: URLSearchParams): WindowRequest {
+  const integer = (name: string, max: number): number | undefined => {
+    const text = query.get(name);
+    if (text === null) return undefined;
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value > max) {
+      throw invalid(`'${name}' must be an integer from 0 to ${max}, not '${text}'`);
     }
     return value;
   };
-  const integer = (name: string, min: number, max: number): number | undefined => {
-    const value = b[name];
-    if (value === undefined) return undefined;
-    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
-      throw invalid(`'${name}' must be an integer from ${min} to ${max}`);
-    }
-    return value as number;
-  };
-  if (b.filter !== undefined && typeof b.filter !== "string") {
-    throw invalid("'filter' must be a string");
-  }
-  const view = b.viewType;
+  const view = query.get("view") ?? undefined;
   if (view !== undefined && view !== "ACTIVE_ONLY" && view !== "DELETED_ONLY" && view !== "ALL") {
-    throw invalid("'viewType' must be ACTIVE_ONLY, DELETED_ONLY or ALL");
+    throw invalid("'view' must be ACTIVE_ONLY, DELETED_ONLY or ALL");
+  }
+  const experimentIds = query.getAll("experiment_id");
+  if (experimentIds.length === 0) {
+    throw invalid("Name at least one experiment_id", "e.g. ?experiment_id=0");
   }
   return {
-    experimentIds: strings("experimentIds", true) as string[],
-    filter: b.filter as string | undefined,
-    orderBy: strings("orderBy"),
-    viewType: view as ViewType | undefined,
-    offset: integer("offset", 0, Number.MAX_SAFE_INTEGER),
-    limit: integer("limit", 0, MAX_WINDOW),
-    columns: strings("columns"),
-    expanded: strings("expanded"),
-    keys: b.keys === true,
+    experimentIds,
+    filter: query.get("filter") ?? undefined,
+    orderBy: query.getAll("order_by"),
+    viewType: view,
+    offset: integer("offset", Number.MAX_SAFE_INTEGER),
+    limit: integer("limit", MAX_WINDOW),
+    columns: query.getAll("column"),
+    expanded: query.getAll("expanded"),
+    keys: query.get("keys") === "1",
   };
 }
 

@@ -6,6 +6,7 @@
 import { type MlflowRun, mlflow, tagsOf, toNumber } from "../api.ts";
 import { colorOf, formatNumber } from "../format.ts";
 import { useLoad } from "../hooks.ts";
+import { useWatch } from "../live.ts";
 import { href, setParams } from "../route.ts";
 import { ChartsView } from "./charts-view.tsx";
 import { ErrorBox, Loading, Section } from "./common.tsx";
@@ -13,6 +14,7 @@ import { type Axis, ParallelCoordinates, Scatter } from "./plots.tsx";
 
 interface Compared {
   id: string;
+  experimentId: string;
   name: string;
   params: Record<string, string>;
   metrics: Record<string, number>;
@@ -23,6 +25,7 @@ function compared(run: MlflowRun): Compared {
   for (const m of run.data.metrics ?? []) metrics[m.key] = toNumber(m.value);
   return {
     id: run.info.run_id,
+    experimentId: run.info.experiment_id,
     name: run.info.run_name || run.info.run_id,
     params: tagsOf(run.data.params),
     metrics,
@@ -51,6 +54,7 @@ export function ComparePage({ runIds, params }: { runIds: string[]; params: URLS
     [runIds.join(",")],
   );
   const all = params.get("all") === "1";
+  useWatch([...new Set(data?.map((r) => r.experimentId) ?? [])]);
   if (runIds.length === 0)
     return (
       <div class="page">

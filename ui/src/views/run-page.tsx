@@ -6,7 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 import { type MlflowMetric, type MlflowRun, mlflow, tagsOf, toNumber } from "../api.ts";
 import { formatDuration, formatNumber, formatTime } from "../format.ts";
 import { useLoad, useThrottle } from "../hooks.ts";
-import { useLive } from "../live.ts";
+import { useLive, useWatch } from "../live.ts";
 import { renderMarkdown } from "../markdown.ts";
 import { href, setParams } from "../route.ts";
 import { Artifacts } from "./artifacts.tsx";
@@ -89,6 +89,7 @@ export function RunPage({ runId, params }: { runId: string; params: URLSearchPar
     if (change.all || change.runs.includes(runId)) refresh();
   });
   const [showSystem, setShowSystem] = useState(false);
+  useWatch(data ? [data.run.info.experiment_id] : []);
   if (!data) {
     return (
       <div class="page">

@@ -4,7 +4,7 @@
  * parent; headers sort; j/k/Enter/x work from the keyboard.
  */
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
-import { type RunRow, type RunsWindow, ui, type WindowQuery } from "../api.ts";
+import { fetchWindow, type RunRow, type RunsWindow, type WindowQuery } from "../api.ts";
 import { CHOSEN_WIDTH, chosenColumn, FIXED, gridTemplate, parseSort } from "../columns.ts";
 import { formatCell, formatDuration, formatTime } from "../format.ts";
 import { href, navigate } from "../route.ts";
@@ -48,7 +48,7 @@ export function RunsTable(props: TableProps) {
   const fetchBlock = (block: number, gen: number, keys = false) => {
     if (inflight.current.has(block)) return;
     inflight.current.add(block);
-    ui.post<RunsWindow>("runs", { ...query, offset: block * BLOCK, limit: BLOCK, keys }).then(
+    fetchWindow({ ...query, offset: block * BLOCK, limit: BLOCK, keys }).then(
       (result) => {
         inflight.current.delete(block);
         if (gen !== generation.current) return;
