@@ -2,11 +2,15 @@
  * A child process for the concurrency and crash tests: it writes to a tree through the public
  * API while the test runs several of them at once, or kills it with SIGKILL at a random moment.
  *
- *   stress-writer experiment <root> <name>          get-or-create an experiment, print its id
+ *   stress-writer experiment <root> <name> [at]     get-or-create an experiment, print its id
  *   stress-writer log <root> <runId> <worker> <n>   log n points of `worker_<worker>` and `shared`
  *   stress-writer chaos <root> <seed>               random writes forever (until killed)
  *   stress-writer sync <root> <url> <prefix>         push the tree to a server (to be killed)
  *   stress-writer versions <root> <model> <n>       register n versions of a model, print numbers
+ *   stress-writer rename <root> <model> <new> [at]  rename a registered model; print renamed or why not
+ *
+ * `at` (epoch ms) holds the write until then, so that processes started one after another
+ * contend at the same moment.
  */
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -25,7 +29,13 @@ function random(seed: number): () => number {
   };
 }
 
+async function until(at: string | undefined): Promise<void> {
+  const wait = Number(at ?? 0) - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+}
+
 async function experiment(name: string): Promise<void> {
+  await until(rest[1]);
   const tracker = await getTracker({ trackingUri: root, experimentName: name });
   console.log(tracker.experimentId);
 }
@@ -132,12 +142,21 @@ async function versions(model: string, count: number): Promise<void> {
 
 if (mode === "experiment") await experiment(rest[0] ?? "shared");
 else if (mode === "versions") await versions(rest[0] ?? "shared", Number(rest[1] ?? 10));
-else if (mode === "log") await log(rest[0] ?? "", rest[1] ?? "0", Number(rest[2] ?? 100));
+else if (mode === "rename") {
+  const { registry } = new FileStore(root);
+  await until(rest[2]);
+  try {
+    await registry.renameRegisteredModel(rest[0] ?? "shared", rest[1] ?? "renamed");
+    console.log("renamed");
+  } catch (error) {
+    console.log(`not renamed: ${(error as Error).message}`);
+  }
+} else if (mode === "log") await log(rest[0] ?? "", rest[1] ?? "0", Number(rest[2] ?? 100));
 else if (mode === "chaos") await chaos(Number(rest[0] ?? 1));
 else if (mode === "sync") {
   const source = new FileStore(root, { onProblem: () => {} });
   await sync({ source, target: new RestStore(rest[0] ?? ""), experimentPrefix: rest[1] ?? "" });
 } else {
-  console.error("usage: stress-writer experiment|log|chaos <root> ...");
+  console.error("usage: stress-writer experiment|log|chaos|sync|versions|rename <root> ...");
   process.exit(2);
 }

@@ -30,6 +30,9 @@ import { chooseExperiments, selectRuns } from "./select.ts";
 export type { SyncIssue } from "./copy.ts";
 export type { Conflict, RunPlan } from "./plan.ts";
 
+/** Held by a sync of a tree, so that a second sync of the same tree is refused. */
+export const SYNC_LOCK_FILE = ".mlruns-sync.lock";
+
 export interface SyncOptions {
   source: TrackingStore;
   target: TrackingStore;
@@ -122,11 +125,12 @@ function defaultLedgerPath(options: SyncOptions): string | undefined {
  * and artifacts) from `source` to `target`. Safe to repeat: a second sync copies nothing new.
  */
 export async function sync(options: SyncOptions): Promise<SyncReport> {
-  const source = options.source.uri.startsWith("file:")
-    ? join(fileURLToPath(options.source.uri), ".mlruns-sync.lock")
+  const lock = options.source.uri.startsWith("file:")
+    ? join(fileURLToPath(options.source.uri), SYNC_LOCK_FILE)
     : undefined;
   const run = () => syncUnlocked(options);
-  return source === undefined || options.dryRun ? run() : withLock(source, run, { wait: false });
+  if (lock === undefined || options.dryRun) return run();
+  return withLock(lock, run, { wait: false, purpose: "syncing this tree" });
 }
 
 async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {

@@ -4,9 +4,12 @@
  * with growing pauses until it goes through; nothing is lost meanwhile because the tree and the
  * ledger hold everything. chokidar is loaded only here, when watching.
  */
+import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LOCK_FILE } from "../store/file/layout.ts";
-import { type SyncOptions, type SyncReport, sync } from "./index.ts";
+import { isLockFile } from "../store/file/lock.ts";
+import { INDEX_FILE } from "../store/file/search-index.ts";
+import { SYNC_LOCK_FILE, type SyncOptions, type SyncReport, sync } from "./index.ts";
 import { TREE_ID_FILE } from "./identity.ts";
 import { LEDGER_FILE } from "./ledger.ts";
 
@@ -26,7 +29,21 @@ export interface SyncWatcher {
 }
 
 /** Our own files at the root, which change on every sync and must not trigger another. */
-const OWN_FILES = [LEDGER_FILE, TREE_ID_FILE, LOCK_FILE, ".mlruns-sync.lock", ".mlruns-index.json"];
+const OWN_FILES = [LEDGER_FILE, TREE_ID_FILE, INDEX_FILE];
+const LOCKS = [LOCK_FILE, SYNC_LOCK_FILE];
+
+/** Ours, or a temp file of ours: `<name>.<…>.tmp`, or lowdb's `.<name>.tmp`. */
+function isOwnFile(path: string): boolean {
+  const name = basename(path);
+  return (
+    OWN_FILES.some(
+      (own) =>
+        name === own ||
+        name === `.${own}.tmp` ||
+        (name.startsWith(`${own}.`) && name.endsWith(".tmp")),
+    ) || LOCKS.some((lock) => isLockFile(name, lock))
+  );
+}
 
 export async function watchSync(options: WatchOptions): Promise<SyncWatcher> {
   if (!options.source.uri.startsWith("file:")) {
@@ -76,9 +93,7 @@ export async function watchSync(options: WatchOptions): Promise<SyncWatcher> {
 
   const watcher = watch(root, {
     ignoreInitial: true,
-    ignored: (path) =>
-      OWN_FILES.some((name) => path.endsWith(`/${name}`) || path.endsWith(`/${name}.tmp`)) ||
-      /\/\.tmp-[0-9a-f]+$/.test(path),
+    ignored: (path) => isOwnFile(path) || /\/\.tmp-[0-9a-f]+$/.test(path),
   });
   watcher.on("all", () => schedule(debounceMs));
   await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));

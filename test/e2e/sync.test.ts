@@ -1,15 +1,16 @@
 /**
  * `mlruns sync` and `mlruns pull` as a user runs them, against a real MLflow server: the plan of
- * --dry-run, --json reports, the exit code when something is left behind, and --watch riding out
- * the server going away and coming back.
+ * --dry-run, --json reports, the exit code when something is left behind, a second sync of the
+ * same tree refused, and --watch riding out the server going away and coming back.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileStore } from "../../src/store/file/index.ts";
 import { RestStore } from "../../src/store/rest/index.ts";
 import { SOURCE_TAGS } from "../../src/sync/identity.ts";
+import { startFaultProxy } from "../helpers/fault-proxy.ts";
 import { ensureMlflowEnvs, MLFLOW_VERSIONS, skipMlflow } from "../helpers/mlflow-env.ts";
 import { type MlflowServer, startMlflowServer } from "../helpers/mlflow-server.ts";
 import { assertBuilt, CLI, runCli, runInTerminal, runJson, SCRIPT, tempDir } from "./helpers.ts";
@@ -120,6 +121,37 @@ describe.skipIf(skipMlflow)("mlruns sync and pull against a real MLflow server",
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(/127\.0\.0\.1:9/);
     expect(down.stderr).toMatch(/hint/);
+  });
+
+  it("refuses a second sync of a tree while the first runs, also 35 s into it", async () => {
+    const root = join(dir, "twice");
+    const store = new FileStore(root);
+    const experimentId = await store.createExperiment("e2e-twice");
+    for (let i = 0; i < 6; i++) {
+      const { info } = await store.createRun({ experimentId, runName: `t${i}` });
+      await store.logBatch(info.runId, {
+        metrics: [{ key: "loss", value: i, timestamp: 1, step: 0 }],
+      });
+    }
+    // The first sync stalls on its first request, alive and holding the lock.
+    const proxy = await startFaultProxy(server.url, { hold: true });
+    try {
+      const first = runJson<Report>(["sync", root, "--to", proxy.url]);
+      await new Promise((resolve) => setTimeout(resolve, 35_000));
+      const second = await runCli(["sync", root, "--to", server.url]);
+      expect(second.code, second.stderr).toBe(1);
+      expect(second.stderr).toMatch(
+        /Another mlruns process is syncing this tree: process \d+ on [^,]+, since [^ ]+ holds \S+\.mlruns-sync\.lock/,
+      );
+      proxy.release();
+      const done = await first;
+      expect(done.code, done.stderr).toBe(0);
+      expect(done.json.counts).toMatchObject({ created: 6 });
+    } finally {
+      await proxy.stop();
+    }
+    expect(await copiesOnServer(server, "e2e-twice")).toHaveLength(6);
+    expect((await readdir(root)).filter((name) => name.includes(".lock"))).toEqual([]);
   });
 
   it("pulls a server's experiment into a local tree, idempotently", async () => {

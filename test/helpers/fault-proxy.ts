@@ -1,27 +1,42 @@
 /**
  * A small HTTP proxy on 127.0.0.1 in front of a real server that misbehaves on purpose: every
  * `failEvery`-th request is answered 503 without reaching the server, and every `hangEvery`-th is
- * never answered at all (the client's timeout must save it). Bounded: it only serves the test.
+ * never answered at all (the client's timeout must save it). Started with `hold`, it keeps every
+ * request waiting until `release()`. Bounded: it only serves the test.
  */
-import { createServer, request as forward, type Server } from "node:http";
+import {
+  createServer,
+  request as forward,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface FaultProxy {
   url: string;
   /** How many requests were failed or left hanging. */
   faults(): number;
+  /** Lets the requests held so far, and every later one, through. */
+  release(): void;
   stop(): Promise<void>;
 }
 
 export async function startFaultProxy(
   target: string,
-  options: { failEvery?: number; hangEvery?: number },
+  options: { failEvery?: number; hangEvery?: number; hold?: boolean },
 ): Promise<FaultProxy> {
   const upstream = new URL(target);
   let count = 0;
   let faults = 0;
-  const hanging = new Set<import("node:http").ServerResponse>();
+  const hanging = new Set<ServerResponse>();
+  let held: (() => void)[] | undefined = options.hold ? [] : undefined;
   const server: Server = createServer((req, res) => {
+    // The body stays unread, buffered, until the request is handled.
+    if (held) held.push(() => handle(req, res));
+    else handle(req, res);
+  });
+  function handle(req: IncomingMessage, res: ServerResponse): void {
     count++;
     if (options.hangEvery && count % options.hangEvery === 0) {
       faults++;
@@ -54,12 +69,17 @@ export async function startFaultProxy(
       res.end();
     });
     req.pipe(proxied);
-  });
+  }
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     faults: () => faults,
+    release() {
+      const waiting = held ?? [];
+      held = undefined;
+      for (const go of waiting) go();
+    },
     async stop() {
       for (const res of hanging) res.destroy();
       server.closeAllConnections();

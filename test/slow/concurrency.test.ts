@@ -1,9 +1,10 @@
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileStore } from "../../src/store/file/index.ts";
-import { runWriter } from "./writer.ts";
+import { LOCK_FILE } from "../../src/store/file/layout.ts";
+import { runWriter, staleLock } from "./writer.ts";
 
 const PROCESSES = 8;
 let dir: string;
@@ -29,6 +30,26 @@ describe("several processes writing one tree", () => {
       expect(named.map((e) => e.experimentId)).toEqual([...unique]);
     }
     expect((await readdir(root)).filter((n) => n.includes(".lock"))).toEqual([]);
+  });
+
+  it("8 processes finding a stale lock create one experiment, 12 rounds out of 12", async () => {
+    const root = join(dir, "stale");
+    new FileStore(root);
+    const stale = staleLock();
+    for (let round = 0; round < 12; round++) {
+      await writeFile(join(root, LOCK_FILE), stale);
+      const name = `stale-${round}`;
+      const at = String(Date.now() + 1500);
+      const ids = await Promise.all(
+        Array.from({ length: PROCESSES }, () => runWriter(["experiment", root, name, at])),
+      );
+      const named = (await new FileStore(root).listExperiments("ALL")).filter(
+        (e) => e.name === name,
+      );
+      expect(named, `round ${round}`).toHaveLength(1);
+      expect(new Set(ids.map((id) => id.trim()))).toEqual(new Set([named[0]?.experimentId]));
+      expect((await readdir(root)).filter((n) => n.includes(".lock"))).toEqual([]);
+    }
   });
 
   it("8 processes logging to the same run lose no line and tear none", async () => {

@@ -1,13 +1,16 @@
 /**
  * Several processes registering versions of one model in one tree: every number is taken once,
- * none is skipped, and no staging folder or lock is left behind.
+ * none is skipped, and no staging folder or lock is left behind. Several processes finding the
+ * registry lock left by a dead process: one takes it over, the others wait their turn (one model
+renamed by 8 processes at once is renamed once).
  */
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileStore } from "../../src/store/file/index.ts";
-import { runWriter } from "./writer.ts";
+import { REGISTRY_LOCK_FILE } from "../../src/store/file/registry.ts";
+import { runWriter, staleLock } from "./writer.ts";
 
 const PROCESSES = 6;
 const EACH = 10;
@@ -41,5 +44,30 @@ describe("several processes writing one registry", () => {
     const modelDir = join(root, "models", "shared-model");
     expect((await readdir(modelDir)).filter((n) => n.startsWith("."))).toEqual([]);
     expect((await readdir(root)).filter((n) => n.includes(".lock"))).toEqual([]);
+  });
+
+  it("8 processes finding a stale lock rename a model once, 12 rounds out of 12", async () => {
+    const root = join(dir, "stale");
+    const store = new FileStore(root);
+    const stale = staleLock();
+    for (let round = 0; round < 12; round++) {
+      const name = `round-${round}`;
+      await store.registry.createRegisteredModel(name);
+      await store.registry.createModelVersion({ name, source: "file:///m" });
+      await writeFile(join(root, REGISTRY_LOCK_FILE), stale);
+      const at = String(Date.now() + 1500);
+      const outputs = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => runWriter(["rename", root, name, `${name}-${i}`, at])),
+      );
+      expect(
+        outputs.filter((out) => out.trim() === "renamed"),
+        `round ${round}`,
+      ).toHaveLength(1);
+      const { models } = await new FileStore(root).registry.searchRegisteredModels({
+        filter: `name LIKE '${name}%'`,
+      });
+      expect(models, `round ${round}`).toHaveLength(1);
+      expect((await readdir(root)).filter((n) => n.includes(".lock"))).toEqual([]);
+    }
   });
 });

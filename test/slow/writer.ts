@@ -1,6 +1,7 @@
 /** Spawns the built stress writer (scripts/stress-writer.ts) as a separate Node process. */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT } from "../helpers/mlflow-env.ts";
 
@@ -29,4 +30,10 @@ export function runWriter(args: string[]): Promise<string> {
         : reject(new Error(`writer ${args[0]} exited ${code}: ${stderr}`)),
     );
   });
+}
+
+/** A lock file as a process of this host, killed while holding it, leaves it behind. */
+export function staleLock(): string {
+  const { pid } = spawnSync(process.execPath, ["-e", ""]);
+  return `${pid} ${hostname()} ${Date.now()}`;
 }
