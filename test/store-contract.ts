@@ -1219,6 +1219,61 @@ export function describeTrackingStore(
         }
       });
 
+      test("putArtifact writes bytes or a stream, openArtifact streams them back", async () => {
+        const { runId } = await newRun("artifact-put");
+        await store().putArtifact(runId, "notes.txt", Buffer.from("hello"));
+        const big = Buffer.alloc(3 << 20, 7);
+        async function* chunks() {
+          for (let at = 0; at < big.length; at += 1 << 18) yield big.subarray(at, at + (1 << 18));
+        }
+        await store().putArtifact(runId, "deep/er/big.bin", chunks());
+        expect(await store().listArtifacts(runId)).toEqual([
+          { path: "deep", isDir: true },
+          { path: "notes.txt", isDir: false, fileSize: 5 },
+        ]);
+        expect(await store().listArtifacts(runId, "deep/er")).toEqual([
+          { path: "deep/er/big.bin", isDir: false, fileSize: big.length },
+        ]);
+        const opened = await store().openArtifact(runId, "deep/er/big.bin");
+        expect(opened.size).toBe(big.length);
+        const parts: Uint8Array[] = [];
+        for await (const part of opened.stream) parts.push(part);
+        expect(Buffer.concat(parts).equals(big)).toBe(true);
+        await store().putArtifact(runId, "notes.txt", Buffer.from("replaced"));
+        expect(text(await store().readArtifact(runId, "notes.txt"))).toBe("replaced");
+      });
+
+      test("openArtifact of a missing file or of a folder fails", async () => {
+        const { runId } = await newRun("artifact-open-missing");
+        await store().putArtifact(runId, "d/f.txt", Buffer.from("f"));
+        await expectMlflowError(store().openArtifact(runId, "nope.txt"), "RESOURCE_DOES_NOT_EXIST");
+        await expectMlflowError(store().openArtifact(runId, "d"));
+        for (const bad of ["../x", "/abs", "a//b"]) {
+          await expectMlflowError(store().openArtifact(runId, bad), "INVALID_PARAMETER_VALUE");
+          await expectMlflowError(
+            store().putArtifact(runId, bad, Buffer.from("x")),
+            "INVALID_PARAMETER_VALUE",
+          );
+        }
+      });
+
+      test("deleteArtifact removes a file or a folder; a missing path is no error", async () => {
+        const { runId } = await newRun("artifact-delete");
+        await store().putArtifact(runId, "keep.txt", Buffer.from("k"));
+        await store().putArtifact(runId, "d/a.txt", Buffer.from("a"));
+        await store().putArtifact(runId, "d/e/b.txt", Buffer.from("b"));
+        await store().deleteArtifact(runId, "d/e");
+        expect(await store().listArtifacts(runId, "d")).toEqual([
+          { path: "d/a.txt", isDir: false, fileSize: 1 },
+        ]);
+        await store().deleteArtifact(runId, "d");
+        await store().deleteArtifact(runId, "never-there.txt");
+        expect(await store().listArtifacts(runId)).toEqual([
+          { path: "keep.txt", isDir: false, fileSize: 1 },
+        ]);
+        await expectMlflowError(store().deleteArtifact(runId, "../x"), "INVALID_PARAMETER_VALUE");
+      });
+
       test("artifacts belong to one run", async () => {
         const { experimentId, runId } = await newRun("artifact-own");
         const other = (await store().createRun({ experimentId })).info.runId;

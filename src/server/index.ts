@@ -101,14 +101,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     res.setHeader("X-Mlruns-Version", VERSION);
     res.setHeader("X-Content-Type-Options", "nosniff");
     handle(req, res).catch((error: unknown) => {
+      if (aborted(req, error)) {
+        res.destroy();
+        return;
+      }
       const reply = errorReply(error);
       if (reply.unexpected) log(`error: ${req.method} ${pathOf(req)}: ${describe(error)}`);
       if (res.headersSent) {
         res.destroy();
         return;
       }
-      // Drain what the client is still sending, so it reads the answer rather than a reset.
-      req.resume();
+      // Drain what the client is still sending, so it reads the answer rather than a reset;
+      // past a body cap, close the connection after the answer instead.
+      if (reply.status === 413) res.setHeader("Connection", "close");
+      else req.resume();
       sendJson(res, reply.status, reply.body);
     });
   });
@@ -199,6 +205,17 @@ function pathOf(req: IncomingMessage): string {
   const url = req.url ?? "/";
   const end = url.indexOf("?");
   return end === -1 ? url : url.slice(0, end);
+}
+
+/** The client went away mid-request: nothing to answer, nothing to log. */
+function aborted(req: IncomingMessage, error: unknown): boolean {
+  const code = (error as { code?: string } | undefined)?.code;
+  return (
+    req.socket.destroyed ||
+    code === "ECONNRESET" ||
+    code === "EPIPE" ||
+    code === "ERR_STREAM_PREMATURE_CLOSE"
+  );
 }
 
 function describe(error: unknown): string {

@@ -5,6 +5,7 @@
  * writes (and is refused by a read-only server, and from another origin) unless it is a GET or
  * says `writes: false`.
  */
+import * as artifacts from "./handlers/artifacts.ts";
 import * as experiments from "./handlers/experiments.ts";
 import * as meta from "./handlers/meta.ts";
 import * as metrics from "./handlers/metrics.ts";
@@ -13,6 +14,7 @@ import type { Route } from "./router.ts";
 import { uiRoutes } from "./ui/index.ts";
 
 const API = "/api/2.0/mlflow";
+const PROXY = "/api/2.0/mlflow-artifacts/artifacts";
 
 export const routes: readonly Route[] = [
   { method: "GET", path: "/health", handler: meta.health },
@@ -61,6 +63,13 @@ export const routes: readonly Route[] = [
   { method: "POST", path: `${API}/runs/log-inputs`, handler: runs.logInputs, maxBody: 40 << 20 },
 
   { method: "GET", path: `${API}/metrics/get-history`, handler: metrics.getMetricHistory },
+
+  { method: "GET", path: `${API}/artifacts/list`, handler: artifacts.listArtifacts },
+  { method: "GET", path: "/get-artifact", handler: artifacts.getArtifact },
+  { method: "GET", path: PROXY, handler: artifacts.listProxied },
+  { method: "GET", path: `${PROXY}/*path`, handler: artifacts.downloadArtifact },
+  { method: "PUT", path: `${PROXY}/*path`, handler: artifacts.uploadArtifact },
+  { method: "DELETE", path: `${PROXY}/*path`, handler: artifacts.deleteArtifact },
 
   // The web UI (`startServer({ ui: true })`): its page, assets and endpoints. Last, so every
   // MLflow path is matched first.

@@ -16,6 +16,15 @@ import type {
 import type { SearchExperimentsResult, SearchQuery, SearchRunsResult } from "../search/index.ts";
 import type { RegistryStore } from "./registry.ts";
 
+/** An artifact file's content: bytes, or a stream of chunks (read once, in order). */
+export type ArtifactData = Uint8Array | AsyncIterable<Uint8Array>;
+
+/** An artifact file being read: its size in bytes and its content, chunk by chunk. */
+export interface ArtifactStream {
+  size: number;
+  stream: AsyncIterable<Uint8Array>;
+}
+
 export interface CreateRunOptions {
   experimentId: string;
   /** Generated as `adjective-noun-N` when absent, as MLflow does. */
@@ -91,6 +100,15 @@ export interface TrackingStore {
   /** The direct children of `path` (the artifact root when absent), sorted by path. */
   listArtifacts(runId: string, path?: string): Promise<FileInfo[]>;
   readArtifact(runId: string, path: string): Promise<Uint8Array>;
+  /**
+   * Writes one artifact file at `path` (replacing it), from bytes or a stream, with bounded
+   * memory; the file appears whole or not at all.
+   */
+  putArtifact(runId: string, path: string, data: ArtifactData): Promise<void>;
+  /** Streams one artifact file (RESOURCE_DOES_NOT_EXIST when missing, refused for a folder). */
+  openArtifact(runId: string, path: string): Promise<ArtifactStream>;
+  /** Removes a file or a folder of artifacts ("" removes them all); a missing path is no error. */
+  deleteArtifact(runId: string, path: string): Promise<void>;
 
   /** The model registry kept with this store (every built-in store has one). */
   readonly registry?: RegistryStore;

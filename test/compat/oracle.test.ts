@@ -298,6 +298,9 @@ function storeFromDump(dump: Dump): TrackingStore {
       })),
     logInputs: unsupported,
     logArtifact: unsupported,
+    putArtifact: unsupported,
+    openArtifact: unsupported,
+    deleteArtifact: unsupported,
     listArtifacts: async (id, path) =>
       (byRun.get(id)?.artifacts ?? [])
         .filter((a) => {

@@ -15,6 +15,7 @@ import { basename, dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FileInfo } from "../../entities.ts";
 import { invalid, notFound } from "../../errors.ts";
+import type { ArtifactData, ArtifactStream } from "../store.ts";
 import { collectLocalArtifacts } from "../../local-artifacts.ts";
 import { validateArtifactPath } from "../../validation.ts";
 import { isMissing, TEMP_PREFIX } from "./atomic.ts";
@@ -138,6 +139,30 @@ async function find(artifactDir: string, parts: string[]): Promise<Found> {
   return (await isFolder(artifactDir)) ? { kind: "folder" } : { kind: "missing" };
 }
 
+type Refuse = (target: string, why: string) => Error;
+
+/** `path` must be a folder or nothing yet (every part on the way too). */
+async function expectFolder(artifactDir: string, path: string, refuse: Refuse): Promise<void> {
+  if (path === "") return;
+  const found = await find(artifactDir, path.split("/"));
+  if (found.kind === "missing" || found.kind === "folder") return;
+  const [at, why] =
+    found.kind === "blocked"
+      ? [found.at, found.why]
+      : found.kind === "unfollowed"
+        ? [path, found.why]
+        : [path, "a file, not a folder"];
+  throw refuse(path, `'${at}' in the run's artifacts is ${why}`);
+}
+
+/** A file may go at `path`: its folders are folders (or missing) and it is not a folder. */
+async function expectFileSpot(artifactDir: string, path: string, refuse: Refuse): Promise<void> {
+  await expectFolder(artifactDir, path.split("/").slice(0, -1).join("/"), refuse);
+  if ((await find(artifactDir, path.split("/"))).kind === "folder") {
+    throw refuse(path, "the run already has an artifact folder at that path");
+  }
+}
+
 async function copyFileAtomic(source: string, target: string, tempDir: string): Promise<void> {
   const temp = join(tempDir, `${TEMP_PREFIX}${randomBytes(8).toString("hex")}`);
   try {
@@ -166,26 +191,8 @@ export async function copyIntoArtifacts(
       `Cannot log '${localPath}' as artifact '${target}': ${why}`,
       "Pick another artifactPath",
     );
-  const expectFolder = async (path: string) => {
-    if (path === "") return;
-    const found = await find(artifactDir, path.split("/"));
-    const [at, why] =
-      found.kind === "blocked"
-        ? [found.at, found.why]
-        : found.kind === "unfollowed"
-          ? [path, found.why]
-          : [path, "a file, not a folder"];
-    if (found.kind !== "missing" && found.kind !== "folder") {
-      throw refuse(path, `'${at}' in the run's artifacts is ${why}`);
-    }
-  };
-  for (const dir of dirs) await expectFolder(dir);
-  for (const file of files) {
-    await expectFolder(file.path.split("/").slice(0, -1).join("/"));
-    if ((await find(artifactDir, file.path.split("/"))).kind === "folder") {
-      throw refuse(file.path, "the run already has an artifact folder at that path");
-    }
-  }
+  for (const dir of dirs) await expectFolder(artifactDir, dir, refuse);
+  for (const file of files) await expectFileSpot(artifactDir, file.path, refuse);
   const target = (path: string) => join(artifactDir, ...path.split("/"));
   await fs.mkdir(artifactDir, { recursive: true });
   for (const dir of dirs) await fs.mkdir(target(dir), { recursive: true });
@@ -220,7 +227,8 @@ export async function listArtifactDir(artifactDir: string, path?: string): Promi
   return infos.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-export async function readArtifactFile(artifactDir: string, path: string): Promise<Uint8Array> {
+/** The file an artifact path names (through a link only to a file inside the folder). */
+async function fileOf(artifactDir: string, path: string): Promise<{ path: string; size: number }> {
   const found = await find(artifactDir, partsOf(path));
   if (found.kind === "unfollowed" || found.kind === "blocked") {
     const where = found.kind === "blocked" ? `'${found.at}'` : "it";
@@ -232,5 +240,68 @@ export async function readArtifactFile(artifactDir: string, path: string): Promi
   if (found.kind !== "file") {
     throw notFound(`No artifact file '${path}' in this run`, "List them with listArtifacts");
   }
-  return new Uint8Array(await fs.readFile(found.path));
+  return found;
+}
+
+export async function readArtifactFile(artifactDir: string, path: string): Promise<Uint8Array> {
+  return new Uint8Array(await fs.readFile((await fileOf(artifactDir, path)).path));
+}
+
+// ---- one file at a time, streamed: what the server's artifact proxy uses ----
+
+/** One artifact file as a stream, read chunk by chunk. */
+export async function openArtifactFile(artifactDir: string, path: string): Promise<ArtifactStream> {
+  const file = await fileOf(artifactDir, path);
+  const handle = await fs.open(file.path, "r");
+  const { size } = await handle.stat();
+  return { size, stream: handle.createReadStream() };
+}
+
+/**
+ * Writes `data` at `path` (replacing a file there) through a temp file beside the artifact
+ * folder and a rename, one chunk at a time: memory stays bounded whatever the size, and the
+ * file appears whole or not at all. Nothing is written through a link.
+ */
+export async function writeArtifactFile(
+  artifactDir: string,
+  path: string,
+  data: ArtifactData,
+): Promise<void> {
+  const parts = partsOf(path);
+  if (parts.length === 0) throw invalid("An artifact file needs a path");
+  await expectFileSpot(artifactDir, path, (target, why) =>
+    invalid(`Cannot write artifact '${target}': ${why}`, "Pick another artifact path"),
+  );
+  const target = join(artifactDir, ...parts);
+  await fs.mkdir(dirname(target), { recursive: true });
+  const temp = join(dirname(artifactDir), `${TEMP_PREFIX}${randomBytes(8).toString("hex")}`);
+  const handle = await fs.open(temp, "wx");
+  try {
+    if (data instanceof Uint8Array) await handle.writeFile(data);
+    else for await (const chunk of data) await handle.write(chunk);
+    await handle.sync();
+    await handle.close();
+    await fs.rename(temp, target);
+  } catch (error) {
+    await handle.close().catch(() => {});
+    await fs.rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/** Removes a file, link or folder of artifacts ("" removes them all); missing is no error. */
+export async function deleteArtifactPath(artifactDir: string, path: string): Promise<void> {
+  const parts = partsOf(path);
+  if (parts.length === 0) {
+    for (const entry of await fs.readdir(artifactDir).catch(() => [])) {
+      await fs.rm(join(artifactDir, entry), { recursive: true, force: true });
+    }
+    return;
+  }
+  const found = await find(artifactDir, parts);
+  if (found.kind === "blocked") {
+    throw invalid(`Cannot delete artifact '${path}': '${found.at}' is ${found.why}`);
+  }
+  // A link itself is removed, never what it points to; folders are removed without following.
+  if (found.kind !== "missing") await fs.rm(join(artifactDir, ...parts), { recursive: true });
 }

@@ -21,6 +21,7 @@ import { RUN_STATUSES, SYSTEM_TAGS } from "../../entities.ts";
 import { invalid, MlflowError, notFound } from "../../errors.ts";
 import { resolveRunName, resolveUserId, runNameFromTags } from "../../run-name.ts";
 import {
+  validateArtifactPath,
   validateBatch,
   validateExperimentId,
   validateExperimentName,
@@ -38,6 +39,8 @@ import {
   searchRuns,
 } from "../../search/index.ts";
 import type {
+  ArtifactData,
+  ArtifactStream,
   CreateRunOptions,
   SearchExperimentsRequest,
   SearchRunsRequest,
@@ -47,8 +50,11 @@ import type {
 import {
   artifactDirOf,
   copyIntoArtifacts,
+  deleteArtifactPath,
   listArtifactDir,
+  openArtifactFile,
   readArtifactFile,
+  writeArtifactFile,
 } from "./artifacts.ts";
 import { createFile, isMissing, readTextIfExists, replaceFile, TEMP_PREFIX } from "./atomic.ts";
 import { writeInputs } from "./inputs.ts";
@@ -646,6 +652,22 @@ export class FileStore implements TrackingStore {
 
   async readArtifact(runId: string, path: string): Promise<Uint8Array> {
     return readArtifactFile(await this.#artifactDir(runId), path);
+  }
+
+  async putArtifact(runId: string, path: string, data: ArtifactData): Promise<void> {
+    validateArtifactPath(path);
+    // As MLflow's artifact proxy, whatever the run's lifecycle stage.
+    await writeArtifactFile(await this.#artifactDir(runId), path, data);
+  }
+
+  async openArtifact(runId: string, path: string): Promise<ArtifactStream> {
+    validateArtifactPath(path);
+    return openArtifactFile(await this.#artifactDir(runId), path);
+  }
+
+  async deleteArtifact(runId: string, path: string): Promise<void> {
+    if (path !== "") validateArtifactPath(path);
+    await deleteArtifactPath(await this.#artifactDir(runId), path);
   }
 
   /**

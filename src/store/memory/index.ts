@@ -5,6 +5,7 @@
  */
 import { randomInt, randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { Readable } from "node:stream";
 import {
   type Batch,
   type Dataset,
@@ -42,6 +43,8 @@ import {
   searchRuns,
 } from "../../search/index.ts";
 import type {
+  ArtifactData,
+  ArtifactStream,
   CreateRunOptions,
   SearchExperimentsRequest,
   SearchRunsRequest,
@@ -444,6 +447,33 @@ export class MemoryStore implements TrackingStore {
         bytes: new Uint8Array(await readFile(f.localPath)),
       })),
     );
+    this.#placeArtifacts(runId, local.dirs, files);
+  }
+
+  async putArtifact(runId: string, path: string, data: ArtifactData): Promise<void> {
+    validateArtifactPath(path);
+    this.#run(runId);
+    const chunks: Uint8Array[] = [];
+    if (data instanceof Uint8Array) chunks.push(data);
+    else for await (const chunk of data) chunks.push(chunk);
+    this.#placeArtifacts(runId, [], [{ path, bytes: new Uint8Array(Buffer.concat(chunks)) }]);
+  }
+
+  async openArtifact(runId: string, path: string): Promise<ArtifactStream> {
+    const bytes = await this.readArtifact(runId, path);
+    return { size: bytes.byteLength, stream: Readable.from([bytes]) };
+  }
+
+  async deleteArtifact(runId: string, path: string): Promise<void> {
+    if (path !== "") validateArtifactPath(path);
+    const { artifacts } = this.#run(runId);
+    for (const entry of [...artifacts.keys()]) {
+      if (path === "" || entry === path || entry.startsWith(`${path}/`)) artifacts.delete(entry);
+    }
+  }
+
+  /** Adds folders and files, all or nothing: a file never lands where a folder is, or under one. */
+  #placeArtifacts(runId: string, dirs: string[], files: { path: string; bytes: Uint8Array }[]) {
     // MLflow's artifact stores do not look at the run's lifecycle stage; neither does this one.
     const { artifacts } = this.#run(runId);
     const planned = new Map<string, Uint8Array | typeof DIR>();
@@ -458,7 +488,7 @@ export class MemoryStore implements TrackingStore {
         planned.set(dir, DIR);
       }
     };
-    for (const dir of local.dirs) addDir(dir);
+    for (const dir of dirs) addDir(dir);
     for (const file of files) {
       addDir(parentOf(file.path));
       if (kindOf(file.path) === DIR) {

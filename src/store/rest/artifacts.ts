@@ -6,6 +6,7 @@
  * `artifacts/list`, which answers with paths relative to the run's root.
  */
 import type { FileInfo } from "../../entities.ts";
+import type { ArtifactData, ArtifactStream } from "../store.ts";
 import { invalid, isMlflowError, MlflowError, notFound } from "../../errors.ts";
 import { collectLocalArtifacts } from "../../local-artifacts.ts";
 import type { RestClient } from "./client.ts";
@@ -94,16 +95,35 @@ export async function readArtifactFile(
   root: string,
   path: string,
 ): Promise<Uint8Array> {
+  const response = await getArtifact(client, runId, root, path, false);
+  return new Uint8Array(response.body.buffer, response.body.byteOffset, response.body.byteLength);
+}
+
+/** A file as a stream, with its size (from Content-Length). */
+export async function openArtifactFile(
+  client: RestClient,
+  runId: string,
+  root: string,
+  path: string,
+): Promise<ArtifactStream> {
+  const response = await getArtifact(client, runId, root, path, true);
+  const stream = response.stream as NonNullable<typeof response.stream>;
+  return { size: Number(response.headers["content-length"] ?? 0), stream };
+}
+
+async function getArtifact(
+  client: RestClient,
+  runId: string,
+  root: string,
+  path: string,
+  streamResponse: boolean,
+) {
   try {
     // MLflow 2 answers a missing file with 500: not worth retrying, the listing below tells.
-    const response = await client.send(
-      "GET",
-      `${ARTIFACT_PROXY}/${encodePath(`${root}/${path}`)}`,
-      {
-        noRetryStatus: [500],
-      },
-    );
-    return new Uint8Array(response.body.buffer, response.body.byteOffset, response.body.byteLength);
+    return await client.send("GET", `${ARTIFACT_PROXY}/${encodePath(`${root}/${path}`)}`, {
+      noRetryStatus: [500],
+      streamResponse,
+    });
   } catch (error) {
     if (!isMlflowError(error)) throw error;
     // A missing file is a 404 on MLflow 3 but a 500 on MLflow 2, and a directory fails either
@@ -114,6 +134,29 @@ export async function readArtifactFile(
     if (entry.isDir) throw invalid(`Artifact '${path}' of run ${runId} is a directory`);
     throw error;
   }
+}
+
+/** One file, from bytes or a stream (a stream is sent once, without retries). */
+export async function putArtifactFile(
+  client: RestClient,
+  root: string,
+  path: string,
+  data: ArtifactData,
+): Promise<void> {
+  checkProxyName(path);
+  await client.send("PUT", `${ARTIFACT_PROXY}/${encodePath(`${root}/${path}`)}`, {
+    body: data instanceof Uint8Array ? data : { stream: data },
+  });
+}
+
+/** A file or folder ("" for every artifact of the run). */
+export async function deleteArtifactPath(
+  client: RestClient,
+  root: string,
+  path: string,
+): Promise<void> {
+  const target = path === "" ? root : `${root}/${path}`;
+  await client.send("DELETE", `${ARTIFACT_PROXY}/${encodePath(target)}`);
 }
 
 interface ListJson {

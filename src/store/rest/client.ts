@@ -29,6 +29,8 @@ export interface CallOptions {
   retry?: "all" | "unsent";
   /** Statuses never retried for this call, even if they usually are. */
   noRetryStatus?: readonly number[];
+  /** Hand a 2xx response's body over as a stream (`RawResponse.stream`). */
+  streamResponse?: boolean;
 }
 
 export const DEFAULT_HTTP: HttpConfig = {
@@ -175,14 +177,23 @@ export class RestClient {
       headers["Content-Type"] = options.contentType ?? "application/octet-stream";
     }
     const mode = options.retry ?? "all";
-    const { maxRetries, timeout } = this.#config;
+    const { timeout } = this.#config;
+    // A streamed body is consumed by the first attempt: it cannot be retried.
+    const maxRetries = body !== undefined && "stream" in body ? 0 : this.#config.maxRetries;
     const what = `${method} ${this.url}${path}`;
     for (let attempt = 0; ; attempt++) {
       const left = attempt < maxRetries;
       let response: RawResponse;
       try {
         response = await exchange(
-          { method, url, headers, timeoutMs: timeout * 1000, ...(body ? { body } : {}) },
+          {
+            method,
+            url,
+            headers,
+            timeoutMs: timeout * 1000,
+            ...(body ? { body } : {}),
+            ...(options.streamResponse ? { streamResponse: true } : {}),
+          },
           this.#agents,
         );
       } catch (error) {

@@ -43,13 +43,23 @@ import {
   tagsToJson,
 } from "../../wire/tracking.ts";
 import type {
+  ArtifactData,
+  ArtifactStream,
   CreateRunOptions,
   SearchExperimentsRequest,
   SearchRunsRequest,
   TrackingStore,
   UpdateRunOptions,
 } from "../store.ts";
-import { listArtifacts, proxyRoot, readArtifactFile, uploadArtifacts } from "./artifacts.ts";
+import {
+  deleteArtifactPath,
+  listArtifacts,
+  openArtifactFile,
+  proxyRoot,
+  putArtifactFile,
+  readArtifactFile,
+  uploadArtifacts,
+} from "./artifacts.ts";
 import { type CallOptions, DEFAULT_HTTP, RestClient } from "./client.ts";
 import { allPages, ENDPOINTS, type Endpoint, PAGE_SIZE } from "./endpoints.ts";
 import { sendBatch } from "./log-batch.ts";
@@ -384,6 +394,22 @@ export class RestStore implements TrackingStore {
     validateArtifactPath(path);
     const root = await this.#artifactRoot(runId);
     return readArtifactFile(this.#client, runId, root, path);
+  }
+
+  async putArtifact(runId: string, path: string, data: ArtifactData): Promise<void> {
+    validateArtifactPath(path);
+    await putArtifactFile(this.#client, await this.#artifactRoot(runId), path, data);
+  }
+
+  async openArtifact(runId: string, path: string): Promise<ArtifactStream> {
+    validateArtifactPath(path);
+    const root = await this.#artifactRoot(runId);
+    return openArtifactFile(this.#client, runId, root, path);
+  }
+
+  async deleteArtifact(runId: string, path: string): Promise<void> {
+    if (path !== "") validateArtifactPath(path);
+    await deleteArtifactPath(this.#client, await this.#artifactRoot(runId), path);
   }
 
   async flush(): Promise<void> {}

@@ -7,12 +7,19 @@
 import { createReadStream, readFileSync } from "node:fs";
 import http, { type IncomingHttpHeaders } from "node:http";
 import https from "node:https";
+import { Readable } from "node:stream";
 import { invalid, MlflowError } from "../../errors.ts";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
-/** A request body: bytes in memory, or a local file streamed afresh on every attempt. */
-export type Body = Uint8Array | { file: string; size: number };
+/**
+ * A request body: bytes in memory, a local file streamed afresh on every attempt, or a stream
+ * of chunks (sent chunked, once: it cannot be sent again).
+ */
+export type Body =
+  | Uint8Array
+  | { file: string; size: number }
+  | { stream: AsyncIterable<Uint8Array> };
 
 export interface Exchange {
   method: HttpMethod;
@@ -21,12 +28,17 @@ export interface Exchange {
   body?: Body;
   /** Idle timeout in milliseconds: no bytes sent or received for this long fails the attempt. */
   timeoutMs: number;
+  /** Hand a 2xx response's body over as a stream instead of reading it whole. */
+  streamResponse?: boolean;
 }
 
 export interface RawResponse {
   status: number;
   headers: IncomingHttpHeaders;
+  /** The whole body (empty when `stream` carries it). */
   body: Buffer;
+  /** A 2xx body, when the exchange asked for a stream. */
+  stream?: http.IncomingMessage;
 }
 
 /** Why an exchange failed before a complete response arrived. */
@@ -167,9 +179,8 @@ export function exchange(
   const { url, method, body, timeoutMs } = request;
   const secure = url.protocol === "https:";
   const headers: Record<string, string> = { ...request.headers };
-  if (body !== undefined) {
-    headers["Content-Length"] = String(body instanceof Uint8Array ? body.byteLength : body.size);
-  }
+  if (body instanceof Uint8Array) headers["Content-Length"] = String(body.byteLength);
+  else if (body !== undefined && "file" in body) headers["Content-Length"] = String(body.size);
   return new Promise<RawResponse>((resolve, reject) => {
     let connected = false;
     let settled = false;
@@ -210,6 +221,12 @@ export function exchange(
     });
     req.on("error", fail);
     req.on("response", (res) => {
+      const status = res.statusCode ?? 0;
+      if (request.streamResponse && status >= 200 && status < 300) {
+        settled = true;
+        resolve({ status, headers: res.headers, body: Buffer.alloc(0), stream: res });
+        return;
+      }
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
       res.on("error", fail);
@@ -219,14 +236,14 @@ export function exchange(
       res.on("end", () => {
         if (settled) return;
         settled = true;
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+        resolve({ status, headers: res.headers, body: Buffer.concat(chunks) });
       });
     });
     if (body === undefined) req.end();
     else if (body instanceof Uint8Array) req.end(body);
     else {
-      const stream = createReadStream(body.file);
-      stream.on("error", (error) => req.destroy(error));
+      const stream = "file" in body ? createReadStream(body.file) : Readable.from(body.stream);
+      stream.on("error", (error: Error) => req.destroy(error));
       stream.pipe(req);
     }
   });
