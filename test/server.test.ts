@@ -3,8 +3,10 @@
  * and the checks in front of every route. The real clients (RestStore, Python's mlflow) are in
  * server-store.test.ts and compat/server*.test.ts.
  */
-import { readFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "./helpers/server.ts";
 
@@ -209,6 +211,167 @@ describe("mlruns server", () => {
       const wrong = await server.call("DELETE", `${API}/runs/get`);
       expect(wrong.status).toBe(405);
       expect(wrong.headers.allow).toBe("GET");
+    });
+  });
+
+  describe("artifacts", () => {
+    const PROXY = "/api/2.0/mlflow-artifacts/artifacts";
+    const newRun = async () => {
+      const reply = await post("/runs/create", { experiment_id: "0" });
+      return (reply.json() as { run: { info: { run_id: string } } }).run.info.run_id;
+    };
+
+    it("uploads, lists, downloads and deletes through the proxy, into the run's folder", async () => {
+      const runId = await newRun();
+      const root = `${PROXY}/0/${runId}/artifacts`;
+      const put = await server.call("PUT", `${root}/plots/loss%20curve.txt`, { body: "down" });
+      expect([put.status, put.json()]).toEqual([200, {}]);
+      const onDisk = join(server.root, "0", runId, "artifacts", "plots", "loss curve.txt");
+      expect(await readFile(onDisk, "utf8")).toBe("down");
+      const got = await server.call("GET", `${root}/plots/loss%20curve.txt`);
+      expect([got.status, got.text, got.headers["content-type"]]).toEqual([
+        200,
+        "down",
+        "text/plain",
+      ]);
+      expect(got.headers["content-disposition"]).toMatch(
+        /^attachment; filename\*=UTF-8''loss%20curve\.txt$/,
+      );
+      const listed = await server.call("GET", `${PROXY}?path=0/${runId}/artifacts/plots`);
+      expect(listed.json()).toEqual({
+        files: [{ path: "loss curve.txt", is_dir: false, file_size: 4 }],
+      });
+      const runList = await get(`/artifacts/list?run_id=${runId}&path=plots`);
+      expect(runList.json()).toEqual({
+        root_uri: `mlflow-artifacts:/0/${runId}/artifacts`,
+        files: [{ path: "plots/loss curve.txt", is_dir: false, file_size: 4 }],
+      });
+      const ui = await server.call(
+        "GET",
+        `/get-artifact?run_uuid=${runId}&path=plots/loss%20curve.txt`,
+      );
+      expect(ui.text).toBe("down");
+      const deleted = await server.call("DELETE", `${root}/plots`);
+      expect(deleted.status).toBe(200);
+      expect((await get(`/artifacts/list?run_id=${runId}`)).json()).toEqual({
+        root_uri: `mlflow-artifacts:/0/${runId}/artifacts`,
+      });
+    });
+
+    it("takes an upload far larger than the JSON limit, and leaves no temp file", async () => {
+      const small = await startTestServer({ maxBodyBytes: 1024 });
+      try {
+        const created = await small.call("POST", `${API}/runs/create`, {
+          json: { experiment_id: "0" },
+        });
+        const runId = (created.json() as { run: { info: { run_id: string } } }).run.info.run_id;
+        const big = Buffer.alloc(5 << 20, 1);
+        const put = await small.call("PUT", `${PROXY}/0/${runId}/artifacts/big.bin`, { body: big });
+        expect(put.status).toBe(200);
+        const back = await small.call("GET", `${PROXY}/0/${runId}/artifacts/big.bin`);
+        expect(back.body.equals(big)).toBe(true);
+        const json = await small.call("POST", `${API}/experiments/create`, {
+          json: { name: "x".repeat(2000) },
+        });
+        expect(json.status).toBe(413);
+        expect(json.json()).toMatchObject({ error_code: "INVALID_PARAMETER_VALUE" });
+        const runDir = join(small.root, "0", runId);
+        const { readdir } = await import("node:fs/promises");
+        expect((await readdir(runDir)).filter((n) => n.startsWith(".tmp-"))).toEqual([]);
+      } finally {
+        await small.stop();
+      }
+    });
+
+    it("never leaves the run's artifacts: dot segments, encoded slashes, absolute paths", async () => {
+      const runId = await newRun();
+      await writeFile(join(server.root, "0", runId, "meta.yaml.bak"), "not an artifact");
+      const root = `${PROXY}/0/${runId}/artifacts`;
+      for (const path of [
+        `${root}/../meta.yaml`,
+        `${root}/%2e%2e/meta.yaml`,
+        `${root}/%2E%2E/%2E%2E/0/meta.yaml`,
+        `${root}/..%2fmeta.yaml`,
+        `${root}/a%5c..%5c..%5cmeta.yaml`,
+        `${root}/%00`,
+      ]) {
+        const got = await server.call("GET", path);
+        expect(got.status, path).toBe(400);
+        const put = await server.call("PUT", path, { body: "overwrite" });
+        expect(put.status, path).toBe(400);
+      }
+      const list = await server.call("GET", `${PROXY}?path=0/${runId}/artifacts/../..`);
+      expect(list.status).toBe(400);
+      const runList = await get(`/artifacts/list?run_id=${runId}&path=../`);
+      expect(runList.status).toBe(400);
+      const ui = await server.call("GET", `/get-artifact?run_id=${runId}&path=/etc/passwd`);
+      expect(ui.status).toBe(400);
+      expect(await readFile(join(server.root, "0", runId, "meta.yaml"), "utf8")).toContain(
+        "run_id",
+      );
+    });
+
+    it("never follows a symbolic link out of the run's artifacts", async () => {
+      const runId = await newRun();
+      const outside = await mkdtemp(join(tmpdir(), "mlruns-outside-"));
+      try {
+        await writeFile(join(outside, "secret.txt"), "secret");
+        const artifacts = join(server.root, "0", runId, "artifacts");
+        await mkdir(artifacts, { recursive: true });
+        await symlink(outside, join(artifacts, "linked"));
+        await symlink(join(outside, "secret.txt"), join(artifacts, "secret.txt"));
+        const root = `${PROXY}/0/${runId}/artifacts`;
+        for (const path of [`${root}/linked/secret.txt`, `${root}/secret.txt`]) {
+          const got = await server.call("GET", path);
+          expect(got.status, path).toBe(400);
+          expect(got.text).not.toContain('secret"');
+        }
+        const put = await server.call("PUT", `${root}/linked/planted.txt`, { body: "x" });
+        expect(put.status).toBe(400);
+        const listed = await server.call("GET", `${PROXY}?path=0/${runId}/artifacts/linked`);
+        expect(listed.json()).toEqual({});
+        await expect(readFile(join(outside, "planted.txt"))).rejects.toThrow();
+        expect(await readFile(join(outside, "secret.txt"), "utf8")).toBe("secret");
+      } finally {
+        await rm(outside, { recursive: true, force: true });
+      }
+    });
+
+    it("answers paths that name no run's artifacts with 404", async () => {
+      for (const path of [`${PROXY}/0/meta.yaml`, `${PROXY}/0/${"a".repeat(32)}/artifacts/x`]) {
+        const got = await server.call("GET", path);
+        expect(got.status, path).toBe(404);
+        expect(got.json()).toMatchObject({ error_code: "RESOURCE_DOES_NOT_EXIST" });
+      }
+    });
+
+    it("keeps a custom file: location's artifacts where its experiment says", async () => {
+      const elsewhere = await mkdtemp(join(tmpdir(), "mlruns-custom-"));
+      try {
+        const location = pathToFileURL(join(elsewhere, "store")).href;
+        const created = await post("/experiments/create", {
+          name: "custom-location",
+          artifact_location: location,
+        });
+        const id = (created.json() as { experiment_id: string }).experiment_id;
+        const experiment = (await get(`/experiments/get?experiment_id=${id}`)).json();
+        expect(experiment).toMatchObject({
+          experiment: { artifact_location: `mlflow-artifacts:/${id}` },
+        });
+        const run = await post("/runs/create", { experiment_id: id });
+        const runId = (run.json() as { run: { info: { run_id: string } } }).run.info.run_id;
+        await server.call("PUT", `${PROXY}/${id}/${runId}/artifacts/a.txt`, { body: "a" });
+        expect(await readFile(join(elsewhere, "store", runId, "artifacts", "a.txt"), "utf8")).toBe(
+          "a",
+        );
+        const proxied = await post("/experiments/create", {
+          name: "proxied-location",
+          artifact_location: "mlflow-artifacts:/somewhere",
+        });
+        expect(proxied.status).toBe(400);
+      } finally {
+        await rm(elsewhere, { recursive: true, force: true });
+      }
     });
   });
 

@@ -1,9 +1,9 @@
 /** Experiments: create, get, get by name, search, rename, delete, restore, tags. */
 
 import type { Experiment, ViewType } from "../../entities.ts";
-import { notFound } from "../../errors.ts";
+import { invalid, notFound } from "../../errors.ts";
 import { experimentToJson } from "../../wire/tracking.ts";
-import { experimentArtifactLocation } from "../artifact-uris.ts";
+import { experimentArtifactLocation, PROXY_SCHEME } from "../artifact-uris.ts";
 import { int64, keyValue, oneOf, repeated, required, string, toRecord } from "../message.ts";
 import type { Handler } from "../router.ts";
 
@@ -25,6 +25,12 @@ export const createExperiment: Handler = async ({ read, store }) => {
     artifact_location: string,
     tags: repeated(keyValue),
   });
+  if (message.artifact_location?.startsWith(PROXY_SCHEME)) {
+    throw invalid(
+      `Invalid artifact_location '${message.artifact_location}': this server keeps artifacts in its tree`,
+      "Create the experiment without artifact_location (its artifacts then go through the server), or give a file: location",
+    );
+  }
   const experimentId = await store.createExperiment(message.name, {
     ...(message.artifact_location ? { artifactLocation: message.artifact_location } : {}),
     tags: toRecord(message.tags),
