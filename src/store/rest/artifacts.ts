@@ -99,7 +99,7 @@ export async function readArtifactFile(
   return new Uint8Array(response.body.buffer, response.body.byteOffset, response.body.byteLength);
 }
 
-/** A file as a stream, with its size (from Content-Length). */
+/** A file as a stream, with its size (MLflow 2 sends no Content-Length: the listing says). */
 export async function openArtifactFile(
   client: RestClient,
   runId: string,
@@ -108,7 +108,11 @@ export async function openArtifactFile(
 ): Promise<ArtifactStream> {
   const response = await getArtifact(client, runId, root, path, true);
   const stream = response.stream as NonNullable<typeof response.stream>;
-  return { size: Number(response.headers["content-length"] ?? 0), stream };
+  const length = response.headers["content-length"];
+  if (length !== undefined) return { size: Number(length), stream };
+  const parent = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : undefined;
+  const entry = (await listArtifacts(client, runId, parent)).find((f) => f.path === path);
+  return { size: entry?.fileSize ?? 0, stream };
 }
 
 async function getArtifact(
