@@ -13,6 +13,22 @@
  * @module
  */
 
+// Bundles: runs carried as one file across an air gap.
+export {
+  type BundleInput,
+  type ExportIssue,
+  type ExportOptions,
+  type ExportReport,
+  exportBundle,
+  type ImportIssue,
+  type ImportOptions,
+  type ImportOutcome,
+  type ImportReport,
+  importBundle,
+  type KeyInput,
+  type SyncBundleOptions,
+  syncBundle,
+} from "./bundle/index.ts";
 export { type Config, type ConfigOptions, ENVIRONMENT_VARIABLES, resolveConfig } from "./config.ts";
 // Data model, errors, configuration.
 export type {

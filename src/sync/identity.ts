@@ -1,12 +1,15 @@
 /**
  * How a copied run is recognised again: tags on the remote run naming the local run and the tree
  * it came from, and the tree's own id, kept in a plain file at the tree's root (copied along
- * with the tree, so a tree rsync'ed to another machine is still the same source).
+ * with the tree, so a tree rsync'ed to another machine is still the same source). A run imported
+ * from a bundle keeps its id and names the tree it was first written in (ORIGIN_TAG), so each
+ * run has one identity however many trees it passes through.
  */
 import { randomUUID } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Run } from "../entities.ts";
 import { createFile } from "../store/file/atomic.ts";
 
 export const SOURCE_TAGS = {
@@ -17,6 +20,17 @@ export const SOURCE_TAGS = {
 } as const;
 
 export const TREE_ID_FILE = ".mlruns-tree-id";
+
+/**
+ * On a run in a tree: the id of the tree it was first written in, when that is another tree (it
+ * came in a bundle). Never copied to a target: there it is `mlruns.source.tree`.
+ */
+export const ORIGIN_TAG = "mlruns.origin.tree";
+
+/** The tree a source run belongs to: its origin when imported, else the source's own id. */
+export function originOf(run: Run, sourceTree: string): string {
+  return run.data.tags[ORIGIN_TAG] ?? sourceTree;
+}
 
 /** The id of the tree behind a `file://` store URI, created on first use; for others, the URI. */
 export async function sourceId(storeUri: string): Promise<string> {

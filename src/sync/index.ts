@@ -13,7 +13,7 @@ import { isMlflowError, MlflowError } from "../errors.ts";
 import { withLock } from "../store/file/lock.ts";
 import type { TrackingStore } from "../store/store.ts";
 import { type CopyContext, copyRun, SETTLE_MS, type SyncIssue } from "./copy.ts";
-import { identityFilter, publicUri, sourceId } from "./identity.ts";
+import { identityFilter, originOf, publicUri, sourceId } from "./identity.ts";
 import { copyExperimentTags, createExperiment } from "./experiments.ts";
 import { LEDGER_FILE, Ledger } from "./ledger.ts";
 import {
@@ -203,7 +203,7 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
     (
       await target.searchRuns({
         experimentIds: [experimentId],
-        filter: identityFilter(run.info.runId, sourceTree),
+        filter: identityFilter(run.info.runId, originOf(run, sourceTree)),
         viewType: "ALL",
         orderBy: ["attributes.start_time ASC"],
         maxResults: 10,

@@ -6,7 +6,7 @@
 import type { DatasetInput, FileInfo, Metric, Run, RunStatus } from "../entities.ts";
 import { SYSTEM_TAGS } from "../entities.ts";
 import type { RunEntry } from "./ledger.ts";
-import { SOURCE_TAGS } from "./identity.ts";
+import { ORIGIN_TAG, originOf, SOURCE_TAGS } from "./identity.ts";
 
 export interface PlanInput {
   source: Run;
@@ -65,7 +65,7 @@ export function creationTags(source: Run, sourceTree: string): Record<string, st
   return {
     [SYSTEM_TAGS.runName]: source.info.runName,
     [SOURCE_TAGS.runId]: source.info.runId,
-    [SOURCE_TAGS.tree]: sourceTree,
+    [SOURCE_TAGS.tree]: originOf(source, sourceTree),
   };
 }
 
@@ -142,6 +142,7 @@ export function needsTargetArtifacts(input: Omit<PlanInput, "targetArtifacts">):
 
 function tagsToCopy(input: PlanInput): Record<string, string> {
   const wanted: Record<string, string> = { ...input.source.data.tags };
+  delete wanted[ORIGIN_TAG];
   const parent = wanted[SYSTEM_TAGS.parentRunId];
   if (parent !== undefined) {
     delete wanted[SYSTEM_TAGS.parentRunId];

@@ -5,9 +5,12 @@ import { MlflowError } from "../errors.ts";
 import { publicUri } from "./identity.ts";
 import type { SyncOptions } from "./index.ts";
 
+/** Which runs a command takes from a store (sync, export): the usual -e, -f and -r. */
+export type Selection = Pick<SyncOptions, "source" | "experiments" | "filter" | "runIds">;
+
 /** Every run of the chosen experiments that the selection names, parents before children. */
 export async function selectRuns(
-  options: SyncOptions,
+  options: Selection,
   experiments: Experiment[],
 ): Promise<Run[][]> {
   const ids = experiments.map((e) => e.experimentId);
@@ -52,7 +55,7 @@ export async function selectRuns(
   return levels.filter((level) => level !== undefined);
 }
 
-export async function chooseExperiments(options: SyncOptions): Promise<Experiment[]> {
+export async function chooseExperiments(options: Selection): Promise<Experiment[]> {
   const active = await options.source.listExperiments("ACTIVE_ONLY");
   if (!options.experiments?.length) return active;
   return options.experiments.map((wanted) => {

@@ -18,7 +18,7 @@ import type {
   ViewType,
 } from "../../entities.ts";
 import { RUN_STATUSES, SYSTEM_TAGS } from "../../entities.ts";
-import { invalid, MlflowError, notFound } from "../../errors.ts";
+import { invalid, isMlflowError, MlflowError, notFound } from "../../errors.ts";
 import { resolveRunName, resolveUserId, runNameFromTags } from "../../run-name.ts";
 import {
   validateArtifactPath,
@@ -639,6 +639,22 @@ export class FileStore implements TrackingStore {
   #artifactDirOf(runDir: string, info: RunInfo): Promise<string> {
     const { experimentId, runId, artifactUri: uri } = info;
     return artifactDirOf(this.root, { runDir, experimentId, runId, uri });
+  }
+
+  /**
+   * Where a run lives on disk, for copies of whole runs (bundles): its folder, and the folder of
+   * its artifacts, or null when they live in storage a file store cannot reach.
+   */
+  async runFolders(runId: string): Promise<{ run: string; artifacts: string | null }> {
+    const runDir = await this.#runDir(runId);
+    const { info } = await this.#runs.readMeta(runDir);
+    const artifacts = await this.#artifactDirOf(runDir, runId, info.artifactUri).catch(
+      (error: unknown) => {
+        if (isMlflowError(error, "INVALID_PARAMETER_VALUE")) return null;
+        throw error;
+      },
+    );
+    return { run: runDir, artifacts };
   }
 
   async logArtifact(runId: string, localPath: string, artifactPath?: string): Promise<void> {

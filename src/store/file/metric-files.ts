@@ -14,7 +14,7 @@ import type { TreeProblem } from "./problems.ts";
  * A point's identity in its file: timestamp, step and the value as written. -0.0 counts as 0.0,
  * since the SQL key a tree migrates into cannot hold both.
  */
-function pointId(timestamp: number, step: number, valueText: string): string {
+export function pointId(timestamp: number, step: number, valueText: string): string {
   return `${timestamp} ${step} ${valueText === "-0.0" ? "0.0" : valueText}`;
 }
 

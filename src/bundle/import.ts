@@ -1,0 +1,197 @@
+/**
+ * `importBundle`: merges a bundle into a tree. The bundle is unpacked into a staging folder
+ * inside the tree (in experiment 0's folder, which MLflow skips, so renames stay on one
+ * filesystem) and checked whole before the tree is touched; then experiments are matched by
+ * name (created when missing) and each run is moved in or merged (merge.ts). Importing the same
+ * bundle again changes nothing.
+ */
+import { promises as fs } from "node:fs";
+import { join } from "node:path";
+import type { FileStore } from "../store/file/index.ts";
+import { readKeyValues } from "../store/file/key-files.ts";
+import { MetricFiles } from "../store/file/metric-files.ts";
+import { copyExperimentTags, createExperiment } from "../sync/experiments.ts";
+import { publicUri, sourceId } from "../sync/identity.ts";
+import { TREE } from "./manifest.ts";
+import {
+  checkStaged,
+  type ImportIssue,
+  type MergeCounts,
+  mergeDatasets,
+  mergeRun,
+  originInTree,
+  placeRun,
+  treeRuns,
+} from "./merge.ts";
+import type { KeyInput } from "./sign.ts";
+import type { BundleInput } from "./source.ts";
+import { unpackBundle } from "./unpack.ts";
+
+export type { ImportIssue } from "./merge.ts";
+
+export interface ImportOptions {
+  bundle: BundleInput;
+  target: FileStore;
+  /** Refuse the bundle unless it is signed by the private half of this Ed25519 public key. */
+  verifyKey?: KeyInput;
+  /** Check the bundle and report what would change; write nothing to the tree. */
+  dryRun?: boolean;
+  onProgress?: (progress: { step: "unpack" | "merge"; done: number; total: number }) => void;
+}
+
+export type ImportOutcome = "created" | "updated" | "unchanged" | "skipped";
+
+export interface ImportReport {
+  bundle: string;
+  target: string;
+  /** The id of the tree that exported the bundle, and the bundle's id (its manifest's SHA-256). */
+  tree: string;
+  manifestSha256: string;
+  base: string | null;
+  signed: boolean;
+  verified: boolean;
+  dryRun: boolean;
+  experimentsCreated: string[];
+  runs: { runId: string; experimentId?: string; outcome: ImportOutcome; partial: boolean }[];
+  counts: Record<ImportOutcome, number> & MergeCounts;
+  issues: ImportIssue[];
+}
+
+/** A new staging folder inside the tree, beside where runs and experiments are renamed to. */
+async function stagingFolder(target: FileStore): Promise<string> {
+  await target.listExperiments(); // the tree and its default experiment exist from here on
+  const active = join(target.root, "0");
+  const parent = (await fs.stat(active).catch(() => undefined))?.isDirectory()
+    ? active
+    : join(target.root, ".trash", "0");
+  return fs.mkdtemp(join(parent, ".tmp-import-"));
+}
+
+export async function importBundle(options: ImportOptions): Promise<ImportReport> {
+  const { target } = options;
+  const dryRun = options.dryRun ?? false;
+  const staging = await stagingFolder(target);
+  try {
+    const unpacked = await unpackBundle(options.bundle, staging, {
+      ...(options.verifyKey === undefined ? {} : { verifyKey: options.verifyKey }),
+      onProgress: (done, total) => options.onProgress?.({ step: "unpack", done, total }),
+    });
+    const { manifest } = unpacked;
+    const staged = join(staging, TREE);
+    const contents = await checkStaged(staged, manifest);
+    const treeId = await sourceId(target.uri);
+    const report: ImportReport = {
+      bundle: typeof options.bundle === "string" ? options.bundle : "-",
+      target: publicUri(target.uri),
+      tree: manifest.tree,
+      manifestSha256: unpacked.manifestSha256,
+      base: manifest.base,
+      signed: unpacked.signature !== undefined,
+      verified: unpacked.verified,
+      dryRun,
+      experimentsCreated: [],
+      runs: [],
+      counts: {
+        created: 0,
+        updated: 0,
+        unchanged: 0,
+        skipped: 0,
+        points: 0,
+        params: 0,
+        tags: 0,
+        artifacts: 0,
+        bytes: 0,
+      },
+      issues: [],
+    };
+
+    // Experiments by name: found, or created (with their tags and dataset records).
+    const experimentIds = new Map<string, string | undefined>();
+    for (const experiment of manifest.experiments) {
+      const { name } = experiment;
+      const found = await target.getExperimentByName(name);
+      if (found?.lifecycleStage === "deleted") {
+        report.issues.push({
+          experiment: name,
+          what: "experiment",
+          message: `'${name}' is deleted in this tree; restore it (mlruns experiments restore), then import again`,
+        });
+        continue;
+      }
+      let id = found?.experimentId;
+      if (id === undefined) report.experimentsCreated.push(name);
+      if (!dryRun) {
+        id ??= await createExperiment(target, name);
+        const tags = await readKeyValues(join(staged, experiment.id, "tags"));
+        await copyExperimentTags(target, id, name, tags, found?.tags ?? {}, report.issues);
+        await mergeDatasets(join(staged, experiment.id), join(target.root, id), dryRun);
+      }
+      experimentIds.set(experiment.id, id);
+    }
+
+    const runs = await treeRuns(target.root);
+    const metrics = new MetricFiles();
+    for (const [index, run] of manifest.runs.entries()) {
+      options.onProgress?.({ step: "merge", done: index, total: manifest.runs.length });
+      const note = (outcome: ImportOutcome, experimentId?: string) => {
+        report.counts[outcome]++;
+        report.runs.push({
+          runId: run.id,
+          ...(experimentId ? { experimentId } : {}),
+          outcome,
+          partial: run.partial,
+        });
+      };
+      if (!experimentIds.has(run.experiment)) {
+        note("skipped");
+        continue;
+      }
+      const experimentId = experimentIds.get(run.experiment);
+      const stagedRun = join(staged, run.experiment, run.id);
+      let runDir = runs.get(run.id);
+      if (runDir === undefined) {
+        runDir = join(target.root, experimentId ?? "new", run.id);
+        const placed =
+          experimentId === undefined ||
+          dryRun ||
+          (await placeRun(stagedRun, runDir, experimentId, run, treeId));
+        if (placed) {
+          for (const [key, n] of Object.entries(contents.get(run.id) ?? {})) {
+            report.counts[key as keyof MergeCounts] += n;
+          }
+          note("created", experimentId);
+          continue;
+        }
+      }
+      const origin = await originInTree(runDir, treeId);
+      if (origin !== run.origin) {
+        report.issues.push({
+          runId: run.id,
+          what: "run",
+          message: `this tree already holds another run with this id (from tree ${origin}, the bundle's is from ${run.origin}); left as it is`,
+        });
+        note("skipped");
+        continue;
+      }
+      const folders = await target.runFolders(run.id);
+      const merged = await mergeRun(
+        stagedRun,
+        { runDir, artifactDir: folders.artifacts, authority: origin === treeId },
+        run,
+        { dryRun, metrics, issues: report.issues },
+      );
+      for (const key of ["points", "params", "tags", "artifacts", "bytes"] as const)
+        report.counts[key] += merged[key];
+      const where = runDir.split(/[\\/]/).at(-2);
+      note(merged.wrote ? "updated" : "unchanged", where);
+    }
+    options.onProgress?.({
+      step: "merge",
+      done: manifest.runs.length,
+      total: manifest.runs.length,
+    });
+    return report;
+  } finally {
+    await fs.rm(staging, { recursive: true, force: true });
+  }
+}
