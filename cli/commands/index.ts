@@ -1,7 +1,9 @@
 /** The explicit list of command modules (no directory scanning). */
 import { artifacts } from "./artifacts.ts";
 import { experiments } from "./experiments.ts";
+import { exportCommand } from "./export.ts";
 import { gc } from "./gc.ts";
+import { importCommand } from "./import.ts";
 import { init } from "./init.ts";
 import { log } from "./log.ts";
 import { metrics } from "./metrics.ts";
@@ -24,6 +26,8 @@ export const commands = [
   log,
   syncCommand,
   pullCommand,
+  exportCommand,
+  importCommand,
   verify,
   gc,
   server,

@@ -7,9 +7,12 @@ import {
   FileStore,
   openStore,
   resolveConfig,
+  type SyncBundleOptions,
   type SyncOptions,
+  type SyncProgress,
   type SyncReport,
   sync,
+  syncBundle,
   type TrackingStore,
   watchSync,
 } from "mlruns";
@@ -25,7 +28,9 @@ export const EXIT_PARTIAL = 3;
 interface SyncArgs {
   dir?: string;
   to?: string;
+  /** pull: the server; sync: a bundle. */
   from?: string;
+  verify?: string;
   experiment?: string[];
   filter?: string;
   run?: string[];
@@ -86,20 +91,24 @@ function printReport(report: SyncReport): void {
   }
 }
 
-function runSync(options: SyncOptions, json: boolean): Promise<SyncReport> {
+/** Runs `sync` (or, from a bundle, `syncBundle`) with a progress bar on a terminal. */
+function runSync(
+  options: SyncOptions | Omit<SyncBundleOptions, "onProgress">,
+  json: boolean,
+): Promise<SyncReport> {
   const bar = json
     ? undefined
     : progress("syncing", 1, "{value}/{total} runs | {points} points | {bytes} | {rate}");
   const started = Date.now();
-  return sync({
-    ...options,
-    onProgress: (p) =>
-      bar?.update(p.runsDone, p.runsTotal, {
-        points: p.points,
-        bytes: bytes(p.bytes),
-        rate: `${bytes(p.bytes / Math.max(0.001, (Date.now() - started) / 1000))}/s`,
-      }),
-  }).finally(() => bar?.stop());
+  const onProgress = (p: SyncProgress) =>
+    bar?.update(p.runsDone, p.runsTotal, {
+      points: p.points,
+      bytes: bytes(p.bytes),
+      rate: `${bytes(p.bytes / Math.max(0.001, (Date.now() - started) / 1000))}/s`,
+    });
+  const running =
+    "bundle" in options ? syncBundle({ ...options, onProgress }) : sync({ ...options, onProgress });
+  return running.finally(() => bar?.stop());
 }
 
 function selection(args: SyncArgs): Partial<SyncOptions> {
@@ -119,7 +128,8 @@ function finish(report: SyncReport, json: boolean): void {
   if (report.issues.length > 0) process.exitCode = EXIT_PARTIAL;
 }
 
-const selectionOptions = <T>(y: Argv<T>) =>
+/** -e, -f and -r: which runs a command takes from a tree (also `export`). */
+export const runSelection = <T>(y: Argv<T>) =>
   y
     .option("experiment", {
       alias: "e",
@@ -137,7 +147,10 @@ const selectionOptions = <T>(y: Argv<T>) =>
       type: "string",
       array: true,
       describe: "only this run (repeatable)",
-    })
+    });
+
+const selectionOptions = <T>(y: Argv<T>) =>
+  runSelection(y)
     .option("dry-run", {
       type: "boolean",
       describe: "print the plan (what, counts, bytes); write nothing",
@@ -162,14 +175,36 @@ export const syncCommand = defineCommand<SyncArgs>({
           type: "string",
           describe: "prepend this to experiment names on the server",
         })
-        .option("watch", { type: "boolean", describe: "keep pushing as local runs change" }),
+        .option("watch", { type: "boolean", describe: "keep pushing as local runs change" })
+        .option("from", {
+          type: "string",
+          describe: "push this bundle (from `mlruns export`) instead of a tree",
+        })
+        .option("verify", {
+          type: "string",
+          describe: "with --from: only a bundle signed by this Ed25519 public key (PEM)",
+        }),
     )
       .demandOption("to", "Name the server with --to <url>")
       .example("$0 sync --to https://mlflow.example.org", "push every run of ./mlruns")
       .example('$0 sync --to $SERVER -e my-exp -f "metrics.acc > 0.9"', "push some runs")
       .example("$0 sync --to $SERVER --dry-run", "show what would be pushed")
-      .example("$0 sync --to $SERVER --watch", "push continuously while training"),
+      .example("$0 sync --to $SERVER --watch", "push continuously while training")
+      .example("$0 sync --from runs.tar.gz --to $SERVER", "push a bundle"),
   async handler(args) {
+    if (args.from !== undefined) {
+      if (args.watch || args.dir !== undefined) {
+        throw new UsageError("--from <bundle> goes with neither a tree folder nor --watch");
+      }
+      const options = {
+        bundle: args.from,
+        ...(args.verify === undefined ? {} : { verifyKey: args.verify }),
+        target: await server(args.to ?? ""),
+        ...selection(args),
+      };
+      return finish(await runSync(options, args.json === true), args.json === true);
+    }
+    if (args.verify !== undefined) throw new UsageError("--verify goes with --from <bundle>");
     const source = new FileStore(treeDir(args.dir, args), { onProblem: () => {} });
     const options: SyncOptions = {
       source,

@@ -45,7 +45,11 @@ export async function syncBundle(options: SyncBundleOptions): Promise<SyncReport
   const { bundle, verifyKey, ...rest } = options;
   const staging = await fs.mkdtemp(join(tmpdir(), "mlruns-bundle-"));
   try {
-    const unpacked = await unpackBundle(bundle, staging, verifyKey === undefined ? {} : { verifyKey });
+    const unpacked = await unpackBundle(
+      bundle,
+      staging,
+      verifyKey === undefined ? {} : { verifyKey },
+    );
     const root = join(staging, TREE);
     await checkStaged(root, unpacked.manifest);
     // Artifacts by absolute location: a relative one would be looked for from the working folder.

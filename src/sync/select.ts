@@ -9,10 +9,7 @@ import type { SyncOptions } from "./index.ts";
 export type Selection = Pick<SyncOptions, "source" | "experiments" | "filter" | "runIds">;
 
 /** Every run of the chosen experiments that the selection names, parents before children. */
-export async function selectRuns(
-  options: Selection,
-  experiments: Experiment[],
-): Promise<Run[][]> {
+export async function selectRuns(options: Selection, experiments: Experiment[]): Promise<Run[][]> {
   const ids = experiments.map((e) => e.experimentId);
   const runs: Run[] = [];
   if (ids.length > 0) {
