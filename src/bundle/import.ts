@@ -57,14 +57,15 @@ export interface ImportReport {
   issues: ImportIssue[];
 }
 
-/** A new staging folder inside the tree, beside where runs and experiments are renamed to. */
+/**
+ * A new staging folder inside the tree's `.trash/` (same filesystem as the experiments, and
+ * skipped by MLflow and by us as a folder that is no experiment). Nothing else is written
+ * before the bundle has been checked.
+ */
 async function stagingFolder(target: FileStore): Promise<string> {
-  await target.listExperiments(); // the tree and its default experiment exist from here on
-  const active = join(target.root, "0");
-  const parent = (await fs.stat(active).catch(() => undefined))?.isDirectory()
-    ? active
-    : join(target.root, ".trash", "0");
-  return fs.mkdtemp(join(parent, ".tmp-import-"));
+  const trash = join(target.root, ".trash");
+  await fs.mkdir(trash, { recursive: true });
+  return fs.mkdtemp(join(trash, ".tmp-import-"));
 }
 
 export async function importBundle(options: ImportOptions): Promise<ImportReport> {
