@@ -12,11 +12,11 @@ import {
   sha256,
   sumsText,
 } from "../../src/bundle/manifest.ts";
+import { bundleBytes } from "../../src/bundle/source.ts";
 import { archiveEnd, entryHeader, padding } from "../../src/bundle/tar.ts";
 import { readTar } from "../../src/bundle/untar.ts";
-import { bundleBytes } from "../../src/bundle/source.ts";
-import { ORIGIN_TAG } from "../../src/sync/identity.ts";
 import type { TrackingStore } from "../../src/store/store.ts";
+import { ORIGIN_TAG } from "../../src/sync/identity.ts";
 import { compareCodePoints, type Dump, dumpStore } from "../compat/dump.ts";
 
 const dirs: string[] = [];
