@@ -648,12 +648,10 @@ export class FileStore implements TrackingStore {
   async runFolders(runId: string): Promise<{ run: string; artifacts: string | null }> {
     const runDir = await this.#runDir(runId);
     const { info } = await this.#runs.readMeta(runDir);
-    const artifacts = await this.#artifactDirOf(runDir, runId, info.artifactUri).catch(
-      (error: unknown) => {
-        if (isMlflowError(error, "INVALID_PARAMETER_VALUE")) return null;
-        throw error;
-      },
-    );
+    const artifacts = await this.#artifactDirOf(runDir, info).catch((error: unknown) => {
+      if (isMlflowError(error, "INVALID_PARAMETER_VALUE")) return null;
+      throw error;
+    });
     return { run: runDir, artifacts };
   }
 
