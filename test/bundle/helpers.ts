@@ -33,12 +33,14 @@ export async function tempDir(prefix = "mlruns-bundle-test-"): Promise<string> {
 
 /**
  * Everything on disk under `root` that a change would touch: each file's path, size, inode,
- * modification time and content hash, and each folder. Equal states: nothing was written.
+ * modification time and content hash, and each folder. Equal states: nothing was written. The
+ * search index (a cache a store saves on a timer after searching) is left out.
  */
 export async function treeState(root: string): Promise<string[]> {
   const lines: string[] = [];
   const visit = async (dir: string, prefix: string) => {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
+      if (prefix === "" && entry.name === ".mlruns-index.json") continue;
       const path = join(dir, entry.name);
       if (entry.isDirectory()) {
         lines.push(`${prefix}${entry.name}/`);
