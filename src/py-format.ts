@@ -86,3 +86,29 @@ export function pyStr(value: ParamValue): string {
   const entries = Object.entries(value as { readonly [key: string]: ParamValue });
   return `{${entries.map(([k, v]) => `${pyStringRepr(k)}: ${pyRepr(v)}`).join(", ")}}`;
 }
+
+/**
+ * Python's `json.dumps` with its defaults: `", "` and `": "` between items, non-ASCII characters
+ * escaped as `\uXXXX`, floats as Python's repr (`1.0`, `1e-05`), NaN and the infinities bare.
+ * For JSON that MLflow writes into a tree (e.g. the `mlflow.log-model.history` tag).
+ */
+export function pyJsonDumps(value: unknown): string {
+  if (value === null || value === undefined) return "null";
+  if (typeof value === "boolean") return value ? "true" : "false";
+  if (typeof value === "number") {
+    if (Number.isNaN(value)) return "NaN";
+    if (!Number.isFinite(value)) return value > 0 ? "Infinity" : "-Infinity";
+    return Number.isInteger(value) && !Object.is(value, -0) ? String(value) : pyFloatRepr(value);
+  }
+  if (typeof value === "string") {
+    return JSON.stringify(value).replace(
+      /[\u007f-\uffff]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    );
+  }
+  if (Array.isArray(value)) return `[${value.map(pyJsonDumps).join(", ")}]`;
+  const entries = Object.entries(value as Record<string, unknown>).filter(
+    ([, v]) => v !== undefined,
+  );
+  return `{${entries.map(([k, v]) => `${pyJsonDumps(k)}: ${pyJsonDumps(v)}`).join(", ")}}`;
+}

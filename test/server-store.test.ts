@@ -1,11 +1,12 @@
 /**
- * The fifth target of the store contract: a RestStore talking to `mlruns server` over a
- * FileStore, so every behaviour the suite asks of a store holds end to end, through MLflow's
- * JSON, our handlers and the artifact proxy.
+ * The fifth target of the store and registry contracts: a RestStore talking to `mlruns server`
+ * over a FileStore, so every behaviour the suites ask of a store holds end to end, through
+ * MLflow's JSON, our handlers and the artifact proxy.
  */
 import { afterAll } from "vitest";
 import { RestStore } from "../src/store/rest/index.ts";
 import { startTestServer, type TestServer } from "./helpers/server.ts";
+import { describeRegistryStore } from "./registry-contract.ts";
 import { describeTrackingStore } from "./store-contract.ts";
 
 let server: Promise<TestServer> | undefined;
@@ -31,3 +32,7 @@ describeTrackingStore(
     },
   },
 );
+
+describeRegistryStore("RestStore → mlruns server", async () => ({
+  store: new RestStore((await shared()).url, FAST),
+}));

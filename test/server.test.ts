@@ -375,6 +375,99 @@ describe("mlruns server", () => {
     });
   });
 
+  describe("the model registry", () => {
+    const newRun = async () => {
+      const reply = await post("/runs/create", { experiment_id: "0" });
+      return (reply.json() as { run: { info: { run_id: string } } }).run.info.run_id;
+    };
+
+    it("keeps a version's source as sent, and shows its files at the proxy", async () => {
+      const runId = await newRun();
+      await post("/registered-models/create", { name: "served" });
+      const source = `mlflow-artifacts:/0/${runId}/artifacts/model`;
+      const created = await post("/model-versions/create", {
+        name: "served",
+        source,
+        run_id: runId,
+      });
+      expect(created.json()).toMatchObject({
+        model_version: { name: "served", version: "1", source, run_id: runId, status: "READY" },
+      });
+      const meta = await readFile(
+        join(server.root, "models", "served", "version-1", "meta.yaml"),
+        "utf8",
+      );
+      expect(meta).toContain(
+        `storage_location: 'file://${server.root}/0/${runId}/artifacts/model'`,
+      );
+      const runs = await post("/model-versions/create", {
+        name: "served",
+        source: `runs:/${runId}/model`,
+        run_id: runId,
+      });
+      expect(runs.status).toBe(200);
+      for (const version of ["1", "2"]) {
+        const uri = await get(`/model-versions/get-download-uri?name=served&version=${version}`);
+        expect(uri.json()).toEqual({
+          artifact_uri: `mlflow-artifacts:/0/${runId}/artifacts/model`,
+        });
+      }
+    });
+
+    it("refuses sources outside the run they name, as MLflow does", async () => {
+      const runId = await newRun();
+      const other = await newRun();
+      await post("/registered-models/create", { name: "guarded" });
+      for (const body of [
+        { source: "/etc", run_id: runId },
+        { source: `file://${server.root}/0/${runId}/artifacts/../../..`, run_id: runId },
+        { source: `runs:/${other}/model`, run_id: runId },
+        { source: `runs:/${runId}/model` },
+        { source: `mlflow-artifacts:/0/${other}/artifacts/model`, run_id: runId },
+        { source: `mlflow-artifacts:/0/${runId}/artifacts/%2e%2e/%2e%2e/x`, run_id: runId },
+      ]) {
+        const reply = await post("/model-versions/create", { name: "guarded", ...body });
+        expect(reply.status, JSON.stringify(body)).toBe(400);
+        expect((reply.json() as { message: string }).message).toContain(
+          "Invalid model version source",
+        );
+      }
+      const inside = await post("/model-versions/create", {
+        name: "guarded",
+        source: `${server.root}/0/${runId}/artifacts/model`,
+        run_id: runId,
+      });
+      expect(inside.status).toBe(200);
+      const versions = await get("/model-versions/search?filter=name%3D%27guarded%27");
+      expect((versions.json() as { model_versions: unknown[] }).model_versions).toHaveLength(1);
+    });
+
+    it("records MLflow 2's logged models in the run's history tag", async () => {
+      const runId = await newRun();
+      const model = {
+        run_id: runId,
+        artifact_path: "model",
+        utc_time_created: "2024-01-01 00:00:00.000000",
+        model_uuid: "u1",
+        flavors: { python_function: { loader_module: "m", config: { x: 1 } } },
+      };
+      const reply = await post("/runs/log-model", {
+        run_id: runId,
+        model_json: JSON.stringify(model),
+      });
+      expect(reply.status).toBe(200);
+      const run = (await get(`/runs/get?run_id=${runId}`)).json() as {
+        run: { data: { tags: { key: string; value: string }[] } };
+      };
+      const history = run.run.data.tags.find((t) => t.key === "mlflow.log-model.history");
+      expect(history?.value).toBe(
+        `[{"run_id": "${runId}", "artifact_path": "model", "utc_time_created": "2024-01-01 00:00:00.000000", "model_uuid": "u1", "flavors": {"python_function": {"loader_module": "m"}}}]`,
+      );
+      const bad = await post("/runs/log-model", { run_id: runId, model_json: '{"flavors": {}}' });
+      expect((bad.json() as { message: string }).message).toContain("missing mandatory fields");
+    });
+  });
+
   describe("the checks in front of every route", () => {
     it("refuses a Host that is not this server (DNS rebinding), but not for /health", async () => {
       const evil = await server.call("GET", `${API}/experiments/get?experiment_id=0`, {

@@ -9,12 +9,15 @@ import * as artifacts from "./handlers/artifacts.ts";
 import * as experiments from "./handlers/experiments.ts";
 import * as meta from "./handlers/meta.ts";
 import * as metrics from "./handlers/metrics.ts";
+import * as registry from "./handlers/registry.ts";
 import * as runs from "./handlers/runs.ts";
 import type { Route } from "./router.ts";
 import { uiRoutes } from "./ui/index.ts";
 
 const API = "/api/2.0/mlflow";
 const PROXY = "/api/2.0/mlflow-artifacts/artifacts";
+const MODELS = `${API}/registered-models`;
+const VERSIONS = `${API}/model-versions`;
 
 export const routes: readonly Route[] = [
   { method: "GET", path: "/health", handler: meta.health },
@@ -61,6 +64,7 @@ export const routes: readonly Route[] = [
   { method: "POST", path: `${API}/runs/delete-tag`, handler: runs.deleteTag },
   { method: "POST", path: `${API}/runs/log-batch`, handler: runs.logBatch },
   { method: "POST", path: `${API}/runs/log-inputs`, handler: runs.logInputs, maxBody: 40 << 20 },
+  { method: "POST", path: `${API}/runs/log-model`, handler: runs.logModel },
 
   { method: "GET", path: `${API}/metrics/get-history`, handler: metrics.getMetricHistory },
 
@@ -70,6 +74,34 @@ export const routes: readonly Route[] = [
   { method: "GET", path: `${PROXY}/*path`, handler: artifacts.downloadArtifact },
   { method: "PUT", path: `${PROXY}/*path`, handler: artifacts.uploadArtifact },
   { method: "DELETE", path: `${PROXY}/*path`, handler: artifacts.deleteArtifact },
+
+  { method: "POST", path: `${MODELS}/create`, handler: registry.createRegisteredModel },
+  { method: "GET", path: `${MODELS}/get`, handler: registry.getRegisteredModel },
+  { method: "POST", path: `${MODELS}/rename`, handler: registry.renameRegisteredModel },
+  { method: "PATCH", path: `${MODELS}/update`, handler: registry.updateRegisteredModel },
+  { method: "DELETE", path: `${MODELS}/delete`, handler: registry.deleteRegisteredModel },
+  { method: "GET", path: `${MODELS}/search`, handler: registry.searchRegisteredModels },
+  {
+    method: "POST",
+    path: `${MODELS}/get-latest-versions`,
+    handler: registry.getLatestVersions,
+    writes: false,
+  },
+  { method: "GET", path: `${MODELS}/get-latest-versions`, handler: registry.getLatestVersions },
+  { method: "POST", path: `${MODELS}/set-tag`, handler: registry.setRegisteredModelTag },
+  { method: "DELETE", path: `${MODELS}/delete-tag`, handler: registry.deleteRegisteredModelTag },
+  { method: "POST", path: `${MODELS}/alias`, handler: registry.setAlias },
+  { method: "DELETE", path: `${MODELS}/alias`, handler: registry.deleteAlias },
+  { method: "GET", path: `${MODELS}/alias`, handler: registry.getByAlias },
+  { method: "POST", path: `${VERSIONS}/create`, handler: registry.createModelVersion },
+  { method: "GET", path: `${VERSIONS}/get`, handler: registry.getModelVersion },
+  { method: "PATCH", path: `${VERSIONS}/update`, handler: registry.updateModelVersion },
+  { method: "DELETE", path: `${VERSIONS}/delete`, handler: registry.deleteModelVersion },
+  { method: "POST", path: `${VERSIONS}/transition-stage`, handler: registry.transitionStage },
+  { method: "GET", path: `${VERSIONS}/search`, handler: registry.searchModelVersions },
+  { method: "POST", path: `${VERSIONS}/set-tag`, handler: registry.setModelVersionTag },
+  { method: "DELETE", path: `${VERSIONS}/delete-tag`, handler: registry.deleteModelVersionTag },
+  { method: "GET", path: `${VERSIONS}/get-download-uri`, handler: registry.getDownloadUri },
 
   // The web UI (`startServer({ ui: true })`): its page, assets and endpoints. Last, so every
   // MLflow path is matched first.

@@ -54,6 +54,8 @@ export interface CreateModelVersionOptions {
   tags?: Record<string, string>;
   runLink?: string;
   description?: string;
+  /** The MLflow 3 logged model (`m-…`) the version is made from. */
+  modelId?: string;
   /**
    * Where the files really are, when `source` is indirect (e.g. the run's artifact URI joined
    * with the path of a `runs:/` source). File and memory stores keep it and answer it from

@@ -10,6 +10,7 @@ import { basename, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { stringify } from "yaml";
 import { invalid, isMlflowError } from "../errors.ts";
+import { appendModelHistory } from "../model-history.ts";
 import { type ModelVersion, registryOf } from "../store/registry.ts";
 import type { TrackingStore } from "../store/store.ts";
 import { validateArtifactPath } from "../validation.ts";
@@ -23,9 +24,6 @@ export interface RegisterModelOptions {
   description?: string;
 }
 
-const LOG_MODEL_HISTORY = "mlflow.log-model.history";
-/** Run tag values are at most this long (MLflow's log_batch limit). */
-const TAG_LIMIT = 8000;
 const RUNS_URI = /^runs:\/([^/]+)\/(.+)$/;
 
 /**
@@ -176,23 +174,8 @@ export async function logModel(
     await fs.rm(work, { recursive: true, force: true });
   }
 
-  // The history tag: a JSON list, appended (oldest entries dropped if it grows too long).
-  const run = await store.getRun(runId);
-  let history: unknown[] = [];
-  try {
-    const parsed = JSON.parse(run.data.tags[LOG_MODEL_HISTORY] ?? "[]");
-    if (Array.isArray(parsed)) history = parsed;
-  } catch {
-    history = [];
-  }
   const { signature: _, metadata: __, ...entry } = mlmodel;
-  history.push(entry);
-  let value = JSON.stringify(history);
-  while (value.length > TAG_LIMIT && history.length > 1) {
-    history.shift();
-    value = JSON.stringify(history);
-  }
-  await store.logBatch(runId, { tags: { [LOG_MODEL_HISTORY]: value } });
+  await appendModelHistory(store, runId, entry);
 
   const modelUri = `runs:/${runId}/${artifactPath}`;
   const logged: LoggedModel = { modelUri, modelUuid, mlmodel };

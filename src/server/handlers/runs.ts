@@ -3,6 +3,7 @@
 import { type Metric, RUN_STATUSES, type Run } from "../../entities.ts";
 import { invalid } from "../../errors.ts";
 import { runInfoToJson, runToJson } from "../../wire/tracking.ts";
+import { appendModelHistory } from "../../model-history.ts";
 import { runArtifactUri } from "../artifact-uris.ts";
 import {
   double,
@@ -222,5 +223,48 @@ export const logInputs: Handler = async (ctx) => {
       },
     })),
   );
+  return {};
+};
+
+/** MLflow 2's record of a model logged in a run: appended to `mlflow.log-model.history`. */
+export const logModel: Handler = async (ctx) => {
+  const m = await readRun(ctx, { model_json: required(string) });
+  let model: unknown;
+  try {
+    model = JSON.parse(m.model_json);
+  } catch {
+    throw invalid(`Malformed model info. \n ${m.model_json} \n is not a valid JSON.`);
+  }
+  const fields =
+    model !== null && typeof model === "object" ? (model as Record<string, unknown>) : {};
+  const missing = ["artifact_path", "flavors", "utc_time_created", "run_id"].filter(
+    (key) => !(key in fields),
+  );
+  if (missing.length > 0) {
+    throw invalid(
+      `Model json is missing mandatory fields: {${missing.map((k) => `'${k}'`).join(", ")}}`,
+    );
+  }
+  // What MLflow keeps of it (Model.get_tags_dict): ids, path, time, and flavors without config.
+  const flavors = Object.fromEntries(
+    Object.entries((fields.flavors ?? {}) as Record<string, unknown>).map(([name, config]) => {
+      if (config === null || typeof config !== "object" || Array.isArray(config))
+        return [name, config];
+      const { config: _, ...kept } = config as Record<string, unknown>;
+      return [name, kept];
+    }),
+  );
+  const { runId } = m;
+  const run = await ctx.store.getRun(runId);
+  if (run.info.lifecycleStage !== "active") {
+    throw invalid(`The run ${runId} must be in the 'active' state. Current state is deleted.`);
+  }
+  await appendModelHistory(ctx.store, runId, {
+    run_id: fields.run_id,
+    artifact_path: fields.artifact_path,
+    utc_time_created: fields.utc_time_created,
+    model_uuid: fields.model_uuid ?? null,
+    flavors,
+  });
   return {};
 };

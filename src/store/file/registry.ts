@@ -466,7 +466,7 @@ export class FileRegistry implements RegistryStore {
           status: "READY",
           statusMessage: null,
           userId: null,
-          modelId: null,
+          modelId: options.modelId ?? null,
           storageLocation: options.storageLocation ?? options.source,
         };
         // The number is claimed by the rename: another process that took it makes it fail.

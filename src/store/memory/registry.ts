@@ -200,7 +200,7 @@ export class MemoryRegistry implements RegistryStore {
       status: "READY",
       statusMessage: null,
       userId: null,
-      modelId: null,
+      modelId: options.modelId ?? null,
       tags: { ...options.tags },
       aliases: [],
     };

@@ -144,6 +144,7 @@ export class RestRegistry implements RegistryStore {
     if (runId !== undefined) json.run_id = runId;
     if (options.runLink !== undefined) json.run_link = options.runLink;
     if (options.description !== undefined) json.description = options.description;
+    if (options.modelId !== undefined) json.model_id = options.modelId;
     // Never re-sent once it may have arrived: each call makes a new version number.
     const response = await this.#call<{ model_version?: ModelVersionJson }>("createModelVersion", {
       json,

@@ -1,0 +1,164 @@
+/**
+ * A new model version's `source`, checked as MLflow's server checks it (`_validate_source_run`,
+ * `_validate_source_model`): no `..` or NUL however it is encoded, a local path only inside the
+ * artifacts of the run named by `run_id`, a `runs:/` or proxied source only of that run, a
+ * `models:/m-…` source only of the logged model named by `model_id`. The source is kept as the
+ * client sent it (as MLflow keeps it); where its files are in the tree is kept beside it as the
+ * version's storage location, and shown to clients again as a proxy URI.
+ */
+import { resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { RunInfo } from "../entities.ts";
+import { invalid, isMlflowError, type MlflowError } from "../errors.ts";
+import type { ModelVersion } from "../store/registry.ts";
+import type { TrackingStore } from "../store/store.ts";
+import { PROXY_SCHEME, runArtifactUri } from "./artifact-uris.ts";
+
+/** The model version fields a source is checked against. */
+export interface VersionSource {
+  source: string;
+  runId?: string | undefined;
+  modelId?: string | undefined;
+}
+
+const scheme = (uri: string) => /^([a-z][a-z0-9+.-]*):/i.exec(uri)?.[1]?.toLowerCase();
+const isLocal = (uri: string) => scheme(uri) === undefined || scheme(uri) === "file";
+
+function unquoted(value: string): string {
+  let current = value;
+  for (;;) {
+    let next: string;
+    try {
+      next = decodeURIComponent(current.replace(/\+/g, " "));
+    } catch {
+      return current;
+    }
+    if (next === current) return current;
+    current = next;
+  }
+}
+
+const notContained = (source: string, what: "run_id" | "model_id"): MlflowError =>
+  invalid(
+    `Invalid model version source: '${source}'. The ${what} request parameter must identify the resource that contains the source.`,
+  );
+
+/** MLflow's check that a non-local source holds no relative path designations. */
+function checkNoRelativeParts(source: string): void {
+  const decoded = unquoted(source);
+  if (decoded.includes("\0") || decoded.split(/[/\\]/).includes("..")) {
+    throw invalid(
+      `Invalid model version source: '${source}'. If supplying a source as an http, https, local file path, ftp, objectstore, or mlflow-artifacts uri, an absolute path must be provided without relative path references present. Please provide an absolute path.`,
+    );
+  }
+}
+
+async function runOf(store: TrackingStore, runId: string | undefined, source: string) {
+  if (!runId) throw notContained(source, "run_id");
+  try {
+    return (await store.getRun(runId)).info;
+  } catch (error) {
+    if (isMlflowError(error, "RESOURCE_DOES_NOT_EXIST")) throw notContained(source, "run_id");
+    throw error;
+  }
+}
+
+/** `<base>/<rest>` without doubled slashes. */
+const under = (base: string, rest: string) =>
+  rest === "" ? base : `${base.replace(/\/+$/, "")}/${rest.replace(/^\/+/, "")}`;
+
+/** The part of `uri` below `root`, or undefined when it is not inside it. */
+function below(uri: string, root: string): string | undefined {
+  const trimmed = root.replace(/\/+$/, "");
+  if (uri === trimmed) return "";
+  return uri.startsWith(`${trimmed}/`) ? uri.slice(trimmed.length + 1) : undefined;
+}
+
+/**
+ * Checks a new version's source and answers where its files are in the tree (a `file:` URI
+ * for the version's storage location), or undefined when they are not in the tree.
+ */
+export async function checkVersionSource(
+  store: TrackingStore,
+  { source, runId, modelId }: VersionSource,
+): Promise<string | undefined> {
+  if (modelId) {
+    throw invalid(
+      `Invalid model version source: '${source}': registering a logged model (model_id) is not served yet`,
+    );
+  }
+  if (isLocal(source)) {
+    const run = await runOf(store, runId, source);
+    const path = scheme(source) === "file" ? fileURLToPath(source) : source;
+    const root = isLocal(run.artifactUri) ? localPath(run.artifactUri) : undefined;
+    if (root === undefined || resolve(path) !== path || below(path, resolve(root)) === undefined) {
+      throw invalid(
+        `Invalid model version source: '${source}'. To use a local path as a model version source, the run_id request parameter has to be specified and the local path has to be contained within the artifact directory of the run specified by the run_id.`,
+      );
+    }
+    return pathToFileURL(path).href;
+  }
+  checkNoRelativeParts(source);
+  const kind = scheme(source);
+  if (kind === "runs") {
+    const match = /^runs:\/([^/]+)(?:\/(.*))?$/.exec(source);
+    if (match === null || match[1] !== runId) throw notContained(source, "run_id");
+    const run = await runOf(store, runId, source);
+    return inTree(run, match[2] ?? "");
+  }
+  if (kind === "models" && /^models:\/+m-[0-9a-f]+/i.test(source)) {
+    throw notContained(source, "model_id");
+  }
+  if (kind === "mlflow-artifacts" || isProxyUrl(source)) {
+    const run = await runOf(store, runId, source);
+    const rest = below(proxyForm(source), runArtifactUri(run));
+    if (rest === undefined) throw notContained(source, "run_id");
+    return inTree(run, rest);
+  }
+  return undefined;
+}
+
+/** A run's artifact path as a `file:` URI in the tree; undefined when its artifacts are elsewhere. */
+function inTree(run: RunInfo, rest: string): string | undefined {
+  return isLocal(run.artifactUri)
+    ? under(pathToFileURL(localPath(run.artifactUri)).href, rest)
+    : undefined;
+}
+
+function localPath(uri: string): string {
+  return scheme(uri) === "file" ? fileURLToPath(uri) : uri;
+}
+
+const PROXY_ROUTE = "/api/2.0/mlflow-artifacts/artifacts/";
+
+function isProxyUrl(uri: string): boolean {
+  return /^https?:/i.test(uri) && uri.includes(PROXY_ROUTE);
+}
+
+/** `http://host/api/2.0/mlflow-artifacts/artifacts/<p>` or `mlflow-artifacts://host/<p>` → `mlflow-artifacts:/<p>`. */
+function proxyForm(uri: string): string {
+  if (isProxyUrl(uri))
+    return `${PROXY_SCHEME}/${unquoted(uri.slice(uri.indexOf(PROXY_ROUTE) + PROXY_ROUTE.length))}`;
+  return `${PROXY_SCHEME}/${unquoted(uri.replace(/^mlflow-artifacts:(\/\/[^/]*)?\/*/i, ""))}`;
+}
+
+/**
+ * Where a client downloads a version from: the proxy URI of its files when they are in the
+ * tree (a run's or a logged model's artifacts), else the location as stored.
+ */
+export async function clientDownloadUri(
+  store: TrackingStore,
+  version: ModelVersion,
+  location: string,
+): Promise<string> {
+  if (!isLocal(location) || version.runId === null) return location;
+  let run: RunInfo;
+  try {
+    run = (await store.getRun(version.runId)).info;
+  } catch {
+    return location;
+  }
+  if (!isLocal(run.artifactUri)) return location;
+  const rest = below(localPath(location), localPath(run.artifactUri));
+  return rest === undefined ? location : under(runArtifactUri(run), rest);
+}
