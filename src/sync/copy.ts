@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Batch, Metric, Run } from "../entities.ts";
-import { isMlflowError } from "../errors.ts";
+import { isMlflowError, type MlflowError } from "../errors.ts";
 import type { TrackingStore } from "../store/store.ts";
 import type { Ledger } from "./ledger.ts";
 import { creationTags, type RunPlan } from "./plan.ts";
@@ -31,6 +31,18 @@ export interface CopyContext {
   onProgress: (done: { points?: number; bytes?: number }) => void;
   /** Finds the target's copy of a run by its identity tags, looking again until `settleBy`. */
   findCopy?: (run: Run, experimentId: string, settleBy?: number) => Promise<Run | undefined>;
+}
+
+/**
+ * Whether an error belongs to the one item being copied (reported, and the sync goes on) rather
+ * than to the whole sync: an unreachable server or bad credentials stop everything.
+ */
+export function isItemError(error: unknown): error is MlflowError {
+  return (
+    isMlflowError(error) &&
+    error.code !== "TEMPORARILY_UNAVAILABLE" &&
+    error.code !== "UNAUTHENTICATED"
+  );
 }
 
 /** How long a create whose answer was lost may take to show up on the target. */

@@ -9,10 +9,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { FileInfo, Metric, Run } from "../entities.ts";
 import { SYSTEM_TAGS } from "../entities.ts";
-import { isMlflowError, MlflowError } from "../errors.ts";
+import { isMlflowError } from "../errors.ts";
 import { withLock } from "../store/file/lock.ts";
 import type { TrackingStore } from "../store/store.ts";
-import { type CopyContext, copyRun, SETTLE_MS, type SyncIssue } from "./copy.ts";
+import { type CopyContext, copyRun, isItemError, SETTLE_MS, type SyncIssue } from "./copy.ts";
 import { identityFilter, originOf, publicUri, sourceId } from "./identity.ts";
 import { copyExperimentTags, createExperiment } from "./experiments.ts";
 import { LEDGER_FILE, Ledger } from "./ledger.ts";
@@ -279,7 +279,7 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
         targetParentId:
           parentId === undefined
             ? undefined
-            : (copied.get(parentId) ?? ledger.run(parentId)?.targetRunId ?? null),
+            : (copied.get(parentId) ?? ledger.targetRunId(parentId) ?? null),
         sourceTree,
       };
       const targetHistoryKeys = needsTargetHistories(input);
@@ -320,9 +320,7 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
       }
       report.counts[outcome]++;
     } catch (error) {
-      // An unreachable server or bad credentials stop the whole sync; anything else is this run's.
-      const fatal = ["TEMPORARILY_UNAVAILABLE", "UNAUTHENTICATED"];
-      if (!(error instanceof MlflowError) || fatal.includes(error.code)) throw error;
+      if (!isItemError(error)) throw error;
       report.counts.failed++;
       report.runs.push({ sourceRunId: runId, outcome: "failed" });
       report.issues.push({ sourceRunId: runId, what: "run", message: error.message });
@@ -339,7 +337,7 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
       source: source.registry,
       target: target.registry,
       sourceTree,
-      targetRunId: (id) => copied.get(id) ?? ledger.run(id)?.targetRunId,
+      targetRunId: (id) => copied.get(id) ?? ledger.targetRunId(id),
       dryRun: options.dryRun ?? false,
       issues: report.issues,
     });

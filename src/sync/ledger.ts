@@ -7,6 +7,7 @@ import { Low } from "lowdb";
 import { JSONFile } from "lowdb/node";
 
 export interface RunEntry {
+  /** Empty while the create of the copy is unconfirmed. */
   targetRunId: string;
   targetExperimentId: string;
   /** The source run's stamp when it was last copied completely. */
@@ -98,6 +99,11 @@ export class Ledger {
 
   run(sourceRunId: string): RunEntry | undefined {
     return this.#runs()[sourceRunId];
+  }
+
+  /** The id of a run's copy on the target; undefined when no create of it was confirmed. */
+  targetRunId(sourceRunId: string): string | undefined {
+    return this.run(sourceRunId)?.targetRunId || undefined;
   }
 
   async setRun(sourceRunId: string, entry: RunEntry): Promise<void> {

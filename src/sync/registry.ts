@@ -7,7 +7,7 @@
  */
 import { isMlflowError } from "../errors.ts";
 import type { ModelVersion, RegisteredModel, RegistryStore } from "../store/registry.ts";
-import type { SyncIssue } from "./copy.ts";
+import { isItemError, type SyncIssue } from "./copy.ts";
 import { SOURCE_TAGS } from "./identity.ts";
 
 export const MODEL_VERSION_TAG = "mlruns.source.model_version";
@@ -156,31 +156,53 @@ export async function copyRegistry(context: RegistryCopyContext): Promise<Regist
     };
   });
   for (const model of models) {
-    if (await ensureModel(model, context)) counts.models++;
-    const versions = await allPages(async (pageToken) => {
-      const page = await context.source.searchModelVersions({
-        filter: `name = ${quote(model.name)}`,
-        ...(pageToken ? { pageToken } : {}),
-      });
-      return {
-        items: page.versions,
-        ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
-      };
-    });
-    versions.sort((a, b) => Number(a.version) - Number(b.version));
-    const targetVersion = new Map<string, string>();
-    for (const version of versions) {
-      const copied = await copyVersion(version, context);
-      if (copied === undefined) continue;
-      targetVersion.set(version.version, copied.version);
-      if (copied.created) counts.versions++;
-    }
-    if (context.dryRun) continue;
-    for (const [alias, version] of Object.entries(model.aliases)) {
-      const mapped = targetVersion.get(version);
-      if (mapped !== undefined)
-        await context.target.setRegisteredModelAlias(model.name, alias, mapped);
+    try {
+      await copyModel(model, context, counts);
+    } catch (error) {
+      if (!isItemError(error)) throw error;
+      context.issues.push({ what: `model ${model.name}`, message: error.message });
     }
   }
   return counts;
+}
+
+/** Copies one registered model with its versions and aliases; a refused version is reported. */
+async function copyModel(
+  model: RegisteredModel,
+  context: RegistryCopyContext,
+  counts: RegistryCounts,
+): Promise<void> {
+  if (await ensureModel(model, context)) counts.models++;
+  const versions = await allPages(async (pageToken) => {
+    const page = await context.source.searchModelVersions({
+      filter: `name = ${quote(model.name)}`,
+      ...(pageToken ? { pageToken } : {}),
+    });
+    return {
+      items: page.versions,
+      ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
+    };
+  });
+  versions.sort((a, b) => Number(a.version) - Number(b.version));
+  const targetVersion = new Map<string, string>();
+  for (const version of versions) {
+    let copied: Awaited<ReturnType<typeof copyVersion>>;
+    try {
+      copied = await copyVersion(version, context);
+    } catch (error) {
+      if (!isItemError(error)) throw error;
+      const what = `model ${version.name} version ${version.version}`;
+      context.issues.push({ what, message: error.message });
+      continue;
+    }
+    if (copied === undefined) continue;
+    targetVersion.set(version.version, copied.version);
+    if (copied.created) counts.versions++;
+  }
+  if (context.dryRun) return;
+  for (const [alias, version] of Object.entries(model.aliases)) {
+    const mapped = targetVersion.get(version);
+    if (mapped !== undefined)
+      await context.target.setRegisteredModelAlias(model.name, alias, mapped);
+  }
 }

@@ -253,4 +253,51 @@ describe.skipIf(skipMlflow)("sync to MLflow's basic-auth app", () => {
     const again = await sync({ source, target });
     expect(again.counts).toMatchObject({ created: 0, unchanged: 1 });
   });
+
+  it("reports a version whose run the server refused, and goes on", async () => {
+    const admin = server.admin ?? { username: "", password: "" };
+    const asAdmin = new RestStore(server.url, { ...fast, ...admin });
+    await asAdmin.createExperiment("read-only");
+    // A user who may only read (the server's default permission).
+    const created = await fetch(`${server.url}/api/2.0/mlflow/users/create`, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        Authorization: `Basic ${Buffer.from(`${admin.username}:${admin.password}`).toString("base64")}`,
+      },
+      body: JSON.stringify({ username: "reader", password: "reader-password-1234" }),
+    });
+    expect(created.status).toBe(200);
+    const reader = new RestStore(server.url, {
+      ...fast,
+      username: "reader",
+      password: "reader-password-1234",
+    });
+
+    const root = await tree();
+    const source = new FileStore(root, quiet);
+    const experimentId = await source.createExperiment("read-only");
+    const run = await source.createRun({ experimentId, runName: "refused" });
+    await source.registry.createRegisteredModel("reader-model");
+    await source.registry.createModelVersion({
+      name: "reader-model",
+      source: `runs:/${run.info.runId}/model`,
+      runId: run.info.runId,
+    });
+    for (const attempt of [1, 2]) {
+      const report = await sync({ source, target: reader });
+      expect(report.counts, `sync ${attempt}`).toMatchObject({ created: 0, failed: 1 });
+      expect(report.issues).toContainEqual(
+        expect.objectContaining({ sourceRunId: run.info.runId, what: "run" }),
+      );
+      expect(report.issues).toContainEqual({
+        what: "model reader-model version 1",
+        message: `its run ${run.info.runId} is not on the target; sync that run first`,
+      });
+    }
+    const { versions } = await asAdmin.registry.searchModelVersions({
+      filter: "name = 'reader-model'",
+    });
+    expect(versions).toEqual([]);
+  });
 });
