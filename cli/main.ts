@@ -4,7 +4,7 @@
  * completion, and the one error boundary: exit 0 ok, 1 error, 2 usage. Errors are one line with
  * a hint (or a JSON object on stderr with --json).
  */
-import { isMlflowError } from "mlruns";
+import { isMlflowError, redactCredentials } from "mlruns";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { commands } from "./commands/index.ts";
@@ -16,7 +16,10 @@ const argv = hideBin(process.argv);
 const wantsJson = argv.includes("--json");
 const verbose = argv.includes("--verbose");
 
-function report(code: string, message: string, hint: string | undefined, stack?: string): void {
+function report(code: string, raw: string, rawHint: string | undefined, stack?: string): void {
+  // Whatever failed, and however it was worded, no password of a URL is printed.
+  const message = redactCredentials(raw);
+  const hint = rawHint === undefined ? undefined : redactCredentials(rawHint);
   if (wantsJson) {
     process.stderr.write(`${JSON.stringify({ error: { code, message, hint: hint ?? null } })}\n`);
     return;
@@ -25,7 +28,7 @@ function report(code: string, message: string, hint: string | undefined, stack?:
   process.stderr.write(
     `${e.red("mlruns: error:")} ${message.replace(/\s*\n\s*/g, " ")} [${code}]${tail}\n`,
   );
-  if (verbose && stack) process.stderr.write(`${stack}\n`);
+  if (verbose && stack) process.stderr.write(`${redactCredentials(stack)}\n`);
 }
 
 function fail(error: unknown, command: string): number {

@@ -1,3 +1,5 @@
+import { redactCredentials } from "./redact.ts";
+
 /** MLflow's error codes, the same whichever store raised them (file, memory or server). */
 export const ERROR_CODES = [
   "INVALID_PARAMETER_VALUE",
@@ -36,10 +38,11 @@ export class MlflowError extends Error {
   /** What the user can do about it, printed after the message by the CLI. */
   readonly hint: string | undefined;
 
+  /** Credentials in URLs are removed from the message and the hint, whoever wrote them. */
   constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
+    super(redactCredentials(message), { cause: options.cause });
     this.code = code;
-    this.hint = options.hint;
+    this.hint = options.hint === undefined ? undefined : redactCredentials(options.hint);
   }
 
   /** The HTTP status MLflow's server answers with for this code. */

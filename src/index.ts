@@ -47,6 +47,7 @@ export type {
 } from "./entities.ts";
 export { RUN_STATUSES, SYSTEM_TAGS } from "./entities.ts";
 export { type ErrorCode, isMlflowError, MlflowError } from "./errors.ts";
+export { redactCredentials, redactUrl } from "./redact.ts";
 export { applyGc, type GcItem, type GcOptions, type GcPlan, planGc } from "./gc.ts";
 export { type ParamValue, pyStr } from "./py-format.ts";
 // Search.

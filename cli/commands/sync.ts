@@ -6,6 +6,8 @@
 import {
   FileStore,
   openStore,
+  redactCredentials,
+  redactUrl,
   resolveConfig,
   type SyncBundleOptions,
   type SyncOptions,
@@ -50,7 +52,7 @@ const bytes = (n: number) =>
 async function server(url: string): Promise<TrackingStore> {
   if (!/^https?:\/\//i.test(url)) {
     throw new UsageError(
-      `'${url}' is not an http(s) URL of an MLflow server`,
+      `'${redactUrl(url)}' is not an http(s) URL of an MLflow server`,
       "e.g. --to https://mlflow.example.org",
     );
   }
@@ -222,7 +224,7 @@ export const syncCommand = defineCommand<SyncArgs>({
       onError: (error, retryInMs) =>
         note(
           e.yellow(
-            `sync failed (${(error as Error).message}); retrying in ${Math.round(retryInMs / 1000)} s`,
+            `sync failed (${redactCredentials((error as Error).message)}); retrying in ${Math.round(retryInMs / 1000)} s`,
           ),
         ),
     });

@@ -2,6 +2,7 @@
 import { fileURLToPath } from "node:url";
 import type { HttpConfig } from "../config.ts";
 import { invalid } from "../errors.ts";
+import { redactUrl } from "../redact.ts";
 import { FileStore, type FileStoreOptions } from "./file/index.ts";
 import { MemoryStore } from "./memory/index.ts";
 import type { TrackingStore } from "./store.ts";
@@ -29,7 +30,7 @@ export async function openStore(
   if (uri.startsWith("file:")) return new FileStore(fileURLToPath(uri), options.file);
   if (/^[a-z][a-z0-9+.-]+:\/\//i.test(uri)) {
     throw invalid(
-      `Unsupported tracking URI '${uri}'`,
+      `Unsupported tracking URI '${redactUrl(uri)}'`,
       "Use a path or file: URI for a local tree, memory: for tests, or http(s):// for a server",
     );
   }

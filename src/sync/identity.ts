@@ -10,6 +10,7 @@ import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Run } from "../entities.ts";
+import { redactUrl } from "../redact.ts";
 import { createFile } from "../store/file/atomic.ts";
 
 export const SOURCE_TAGS = {
@@ -48,7 +49,7 @@ export function publicUri(uri: string): string {
     url.password = "";
     return url.href.replace(/\/$/, "");
   } catch {
-    return uri;
+    return redactUrl(uri);
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import type { HttpConfig } from "../../config.ts";
 import { type ErrorCode, invalid, isErrorCode, MlflowError } from "../../errors.ts";
+import { redactUrl } from "../../redact.ts";
 import {
   type Body,
   exchange,
@@ -79,6 +80,15 @@ function excerpt(body: Buffer): string {
   return text.length > 200 ? `${text.slice(0, 200)}...` : text;
 }
 
+/** A user name or password from a URL; a `%` that starts no escape stands for itself. */
+function decodeUserInfo(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Seconds to wait from a Retry-After header (seconds or an HTTP date), if there is one. */
@@ -105,15 +115,19 @@ export class RestClient {
     try {
       base = new URL(baseUrl);
     } catch {
-      throw invalid(`Invalid tracking server URL '${baseUrl.replace(/\/\/[^/@]*@/, "//")}'`);
+      throw invalid(
+        `Invalid tracking server URL '${redactUrl(baseUrl)}'`,
+        "Check the host and port. Characters such as / @ : # in a user name or password must be " +
+          "percent-encoded (/ as %2F), or set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD.",
+      );
     }
     if (base.protocol !== "http:" && base.protocol !== "https:") {
       throw invalid(`A tracking server URL must start with http:// or https://`);
     }
     let { username, password } = config;
     if (base.username !== "" && username === undefined) {
-      username = decodeURIComponent(base.username);
-      password = decodeURIComponent(base.password);
+      username = decodeUserInfo(base.username);
+      password = decodeUserInfo(base.password);
     }
     base.username = "";
     base.password = "";
