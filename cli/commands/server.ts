@@ -21,6 +21,7 @@ interface ServerArgs {
   credentialsFile?: string;
   allowedHosts?: string[];
   allowedOrigins?: string[];
+  accessLog?: boolean;
 }
 
 /** Credentials from the environment, overridden key by key by the file. */
@@ -81,6 +82,7 @@ export const server = defineCommand<ServerArgs>({
       })
       .option("port", { alias: "p", type: "number", default: 5000, describe: "port (0: any free)" })
       .option("read-only", { type: "boolean", describe: "refuse every write" })
+      .option("access-log", { type: "boolean", describe: "log every request to stderr" })
       .option("credentials-file", {
         type: "string",
         describe: "file with username=/password= (basic) and/or token= (bearer) lines",
@@ -117,6 +119,7 @@ export const server = defineCommand<ServerArgs>({
       credentials: readCredentials(args.credentialsFile),
       allowedHosts: list(args.allowedHosts),
       allowedOrigins: list(args.allowedOrigins),
+      accessLog: args.accessLog === true,
       log: (line) => note(line.startsWith("warning") ? e.yellow(line) : line),
     });
     if (args.json) {

@@ -202,7 +202,7 @@ interface RawIdentifier {
   end: number;
 }
 
-interface RawClause {
+export interface RawClause {
   ident: RawIdentifier;
   comparator: string;
   comparatorStart: number;
@@ -367,7 +367,11 @@ const stripQuotes = (text: string): string =>
   isQuoted(text, "'") || isQuoted(text, '"') ? text.slice(1, -1) : text;
 
 /** `entity.key`, split at the first dot; no dot means an attribute. */
-function splitIdentifier(text: string): { entity: string | undefined; key: string; keyAt: number } {
+export function splitIdentifier(text: string): {
+  entity: string | undefined;
+  key: string;
+  keyAt: number;
+} {
   const dot = text.indexOf(".");
   if (dot === -1) return { entity: undefined, key: trimBackticks(stripQuotes(text)), keyAt: 0 };
   return {
@@ -386,7 +390,7 @@ function quotedString(value: Token, source: string): string {
   );
 }
 
-function numberValue(value: Token): number | undefined {
+export function numberValue(value: Token): number | undefined {
   return value.kind === "number" ? Number(value.text) : undefined;
 }
 
@@ -509,7 +513,7 @@ function readPythonString(text: string, at: number): { value: string; end: numbe
   return undefined;
 }
 
-function checkComparator(
+export function checkComparator(
   comparator: string,
   allowed: readonly string[],
   raw: RawClause,
@@ -526,7 +530,7 @@ function checkComparator(
 }
 
 /** A value that must be one quoted string: a number or a list gets MLflow's error. */
-function stringValue(value: Token, source: string, expected: string): string {
+export function stringValue(value: Token, source: string, expected: string): string {
   if (value.kind === "number" || value.kind === "list") {
     throw syntaxError(`Expected ${expected}. Got value ${value.text}`, source, value.start);
   }
@@ -701,13 +705,21 @@ function checkNotBlank(filter: string): void {
 }
 
 /**
+ * A filter split into raw clauses (identifier, comparator, value token), for a searcher that
+ * resolves identifiers by its own rules (logged models). An empty filter gives none.
+ */
+export function parseRawClauses(filter: string | undefined | null): RawClause[] {
+  if (!filter) return [];
+  checkNotBlank(filter);
+  return parseStructure(filter, { quoteInvalid: true });
+}
+
+/**
  * Parses a search_runs filter. An empty filter gives no clauses (every run matches).
  * @example parseFilter("metrics.acc > 0.9 AND tags.team = 'cv'")
  */
 export function parseFilter(filter: string | undefined | null): Clause[] {
-  if (!filter) return [];
-  checkNotBlank(filter);
-  return parseStructure(filter, { quoteInvalid: true }).map((raw) => resolveRunClause(raw, filter));
+  return parseRawClauses(filter).map((raw) => resolveRunClause(raw, filter as string));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -58,6 +58,8 @@ export interface ServerOptions {
   ui?: boolean;
   /** Where warnings and unexpected errors go (default: stderr). Never receives credentials. */
   log?: (line: string) => void;
+  /** Also log one line per request: method, path (no query), status, milliseconds. */
+  accessLog?: boolean;
 }
 
 export interface RunningServer {
@@ -98,6 +100,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (warning !== undefined) log(warning);
 
   const server = createServer((req, res) => {
+    if (options.accessLog) {
+      const started = performance.now();
+      res.once("close", () => {
+        const ms = Math.round(performance.now() - started);
+        log(`${req.method} ${pathOf(req)} ${res.statusCode} ${ms}ms`);
+      });
+    }
     res.setHeader("X-Mlruns-Version", VERSION);
     res.setHeader("X-Content-Type-Options", "nosniff");
     handle(req, res).catch((error: unknown) => {

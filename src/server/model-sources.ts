@@ -12,7 +12,9 @@ import type { RunInfo } from "../entities.ts";
 import { invalid, isMlflowError, type MlflowError } from "../errors.ts";
 import type { ModelVersion } from "../store/registry.ts";
 import type { TrackingStore } from "../store/store.ts";
-import { PROXY_SCHEME, runArtifactUri } from "./artifact-uris.ts";
+import { pyJsonDumps } from "../py-format.ts";
+import { type LoggedModelRecord, loggedModelsOf } from "../store/logged-models.ts";
+import { modelArtifactUri, PROXY_SCHEME, runArtifactUri } from "./artifact-uris.ts";
 
 /** The model version fields a source is checked against. */
 export interface VersionSource {
@@ -82,11 +84,7 @@ export async function checkVersionSource(
   store: TrackingStore,
   { source, runId, modelId }: VersionSource,
 ): Promise<string | undefined> {
-  if (modelId) {
-    throw invalid(
-      `Invalid model version source: '${source}': registering a logged model (model_id) is not served yet`,
-    );
-  }
+  if (modelId) return checkModelSource(store, source, modelId);
   if (isLocal(source)) {
     const run = await runOf(store, runId, source);
     const path = scheme(source) === "file" ? fileURLToPath(source) : source;
@@ -115,6 +113,51 @@ export async function checkVersionSource(
     if (rest === undefined) throw notContained(source, "run_id");
     return inTree(run, rest);
   }
+  return undefined;
+}
+
+/** `_validate_source_model`: the source must lie in the logged model named by `model_id`. */
+async function checkModelSource(
+  store: TrackingStore,
+  source: string,
+  modelId: string,
+): Promise<string | undefined> {
+  let model: LoggedModelRecord;
+  try {
+    model = await loggedModelsOf(store).getLoggedModel(modelId);
+  } catch (error) {
+    if (isMlflowError(error, "RESOURCE_DOES_NOT_EXIST")) throw notContained(source, "model_id");
+    throw error;
+  }
+  const local = isLocal(model.artifactLocation) ? localPath(model.artifactLocation) : undefined;
+  const inTree = (rest: string) =>
+    local === undefined ? undefined : under(pathToFileURL(local).href, rest);
+  if (isLocal(source)) {
+    const path = localPath(source);
+    if (
+      local === undefined ||
+      resolve(path) !== path ||
+      below(path, resolve(local)) === undefined
+    ) {
+      throw invalid(
+        `Invalid model version source: '${source}'. To use a local path as a model version source, the model_id request parameter has to be specified and the local path has to be contained within the artifact directory of the run specified by the model_id.`,
+      );
+    }
+    return pathToFileURL(path).href;
+  }
+  checkNoRelativeParts(source);
+  const kind = scheme(source);
+  if (kind === "models") {
+    const id = /^models:\/+(m-[0-9a-f]+)(?:\/|$)/i.exec(source)?.[1];
+    if (id !== modelId) throw notContained(source, "model_id");
+    return inTree("");
+  }
+  if (kind === "mlflow-artifacts" || isProxyUrl(source)) {
+    const rest = below(proxyForm(source), modelArtifactUri(model));
+    if (rest === undefined) throw notContained(source, "model_id");
+    return inTree(rest);
+  }
+  if (kind === "runs") throw notContained(source, "model_id");
   return undefined;
 }
 
@@ -151,14 +194,45 @@ export async function clientDownloadUri(
   version: ModelVersion,
   location: string,
 ): Promise<string> {
-  if (!isLocal(location) || version.runId === null) return location;
-  let run: RunInfo;
-  try {
-    run = (await store.getRun(version.runId)).info;
-  } catch {
-    return location;
-  }
-  if (!isLocal(run.artifactUri)) return location;
-  const rest = below(localPath(location), localPath(run.artifactUri));
-  return rest === undefined ? location : under(runArtifactUri(run), rest);
+  if (!isLocal(location)) return location;
+  const owner = await ownerOf(store, version).catch(() => undefined);
+  if (owner === undefined || !isLocal(owner.local)) return location;
+  const rest = below(localPath(location), localPath(owner.local));
+  return rest === undefined ? location : under(owner.client, rest);
 }
+
+/** The artifacts a version's files sit in: its logged model's, else its run's. */
+async function ownerOf(
+  store: TrackingStore,
+  version: ModelVersion,
+): Promise<{ local: string; client: string } | undefined> {
+  if (version.modelId !== null && store.loggedModels !== undefined) {
+    const model = await store.loggedModels.getLoggedModel(version.modelId);
+    return { local: model.artifactLocation, client: modelArtifactUri(model) };
+  }
+  if (version.runId === null) return undefined;
+  const { info } = await store.getRun(version.runId);
+  return { local: info.artifactUri, client: runArtifactUri(info) };
+}
+
+/** MLflow tags a logged model with the registry versions made from it (`mlflow.modelVersions`). */
+export async function tagModelVersions(
+  store: TrackingStore,
+  modelId: string,
+  version: { name: string; version: string },
+): Promise<void> {
+  const models = loggedModelsOf(store);
+  const model = await models.getLoggedModel(modelId);
+  let versions: unknown[] = [];
+  try {
+    const parsed = JSON.parse(model.tags[MODEL_VERSIONS_TAG] ?? "[]");
+    if (Array.isArray(parsed)) versions = parsed;
+  } catch {
+    versions = [];
+  }
+  const entry = { name: version.name, version: version.version };
+  if (!versions.some((v) => JSON.stringify(v) === JSON.stringify(entry))) versions.push(entry);
+  await models.setLoggedModelTags(modelId, { [MODEL_VERSIONS_TAG]: pyJsonDumps(versions) });
+}
+
+const MODEL_VERSIONS_TAG = "mlflow.modelVersions";

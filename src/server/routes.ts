@@ -7,6 +7,7 @@
  */
 import * as artifacts from "./handlers/artifacts.ts";
 import * as experiments from "./handlers/experiments.ts";
+import * as loggedModels from "./handlers/logged-models.ts";
 import * as meta from "./handlers/meta.ts";
 import * as metrics from "./handlers/metrics.ts";
 import * as registry from "./handlers/registry.ts";
@@ -18,6 +19,7 @@ const API = "/api/2.0/mlflow";
 const PROXY = "/api/2.0/mlflow-artifacts/artifacts";
 const MODELS = `${API}/registered-models`;
 const VERSIONS = `${API}/model-versions`;
+const LOGGED = `${API}/logged-models`;
 
 export const routes: readonly Route[] = [
   { method: "GET", path: "/health", handler: meta.health },
@@ -66,6 +68,7 @@ export const routes: readonly Route[] = [
   { method: "POST", path: `${API}/runs/log-inputs`, handler: runs.logInputs, maxBody: 40 << 20 },
   { method: "POST", path: `${API}/runs/log-model`, handler: runs.logModel },
 
+  { method: "POST", path: `${API}/runs/outputs`, handler: loggedModels.logOutputs },
   { method: "GET", path: `${API}/metrics/get-history`, handler: metrics.getMetricHistory },
 
   { method: "GET", path: `${API}/artifacts/list`, handler: artifacts.listArtifacts },
@@ -74,6 +77,38 @@ export const routes: readonly Route[] = [
   { method: "GET", path: `${PROXY}/*path`, handler: artifacts.downloadArtifact },
   { method: "PUT", path: `${PROXY}/*path`, handler: artifacts.uploadArtifact },
   { method: "DELETE", path: `${PROXY}/*path`, handler: artifacts.deleteArtifact },
+
+  { method: "POST", path: LOGGED, handler: loggedModels.createLoggedModel },
+  {
+    method: "POST",
+    path: `${LOGGED}/search`,
+    handler: loggedModels.searchLoggedModels,
+    writes: false,
+  },
+  { method: "GET", path: `${LOGGED}/:model_id`, handler: loggedModels.getLoggedModel },
+  { method: "PATCH", path: `${LOGGED}/:model_id`, handler: loggedModels.finalizeLoggedModel },
+  { method: "DELETE", path: `${LOGGED}/:model_id`, handler: loggedModels.deleteLoggedModel },
+  { method: "PATCH", path: `${LOGGED}/:model_id/tags`, handler: loggedModels.setLoggedModelTags },
+  {
+    method: "DELETE",
+    path: `${LOGGED}/:model_id/tags/:tag_key`,
+    handler: loggedModels.deleteLoggedModelTag,
+  },
+  {
+    method: "POST",
+    path: `${LOGGED}/:model_id/params`,
+    handler: loggedModels.logLoggedModelParams,
+  },
+  {
+    method: "GET",
+    path: `${LOGGED}/:model_id/artifacts/directories`,
+    handler: loggedModels.listLoggedModelArtifacts,
+  },
+  {
+    method: "GET",
+    path: `${LOGGED}/:model_id/artifacts/files`,
+    handler: loggedModels.getLoggedModelArtifact,
+  },
 
   { method: "POST", path: `${MODELS}/create`, handler: registry.createRegisteredModel },
   { method: "GET", path: `${MODELS}/get`, handler: registry.getRegisteredModel },

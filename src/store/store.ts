@@ -14,6 +14,7 @@ import type {
   ViewType,
 } from "../entities.ts";
 import type { SearchExperimentsResult, SearchQuery, SearchRunsResult } from "../search/index.ts";
+import type { LoggedModelStore } from "./logged-models.ts";
 import type { RegistryStore } from "./registry.ts";
 
 /** An artifact file's content: bytes, or a stream of chunks (read once, in order). */
@@ -112,6 +113,8 @@ export interface TrackingStore {
 
   /** The model registry kept with this store (every built-in store has one). */
   readonly registry?: RegistryStore;
+  /** MLflow 3's logged models (file and memory stores; not a RestStore yet). */
+  readonly loggedModels?: LoggedModelStore;
 
   /** Waits for pending writes; the store stays usable. */
   flush(): Promise<void>;

@@ -40,6 +40,8 @@ export interface MetricJson {
   step?: number | string;
   dataset_name?: string;
   dataset_digest?: string;
+  model_id?: string;
+  run_id?: string;
 }
 
 export interface RunInfoJson {
@@ -72,8 +74,8 @@ export interface DatasetInputJson {
 export interface RunJson {
   info?: RunInfoJson;
   data?: { metrics?: MetricJson[]; params?: KeyValueJson[]; tags?: KeyValueJson[] };
-  inputs?: { dataset_inputs?: DatasetInputJson[] };
-  outputs?: Record<string, never>;
+  inputs?: { dataset_inputs?: DatasetInputJson[]; model_inputs?: { model_id: string }[] };
+  outputs?: { model_outputs?: { model_id: string; step: number }[] };
 }
 
 export interface FileInfoJson {

@@ -6,9 +6,10 @@
  */
 import { pipeline } from "node:stream/promises";
 import type { ServerResponse } from "node:http";
-import { invalid, notFound } from "../../errors.ts";
+import { invalid, isMlflowError, notFound } from "../../errors.ts";
+import { loggedModelsOf } from "../../store/logged-models.ts";
 import type { FileInfo } from "../../entities.ts";
-import type { ArtifactStream } from "../../store/store.ts";
+import type { ArtifactStream, TrackingStore } from "../../store/store.ts";
 import { fileInfoToJson } from "../../wire/tracking.ts";
 import { type ProxyTarget, proxyTarget, runArtifactUri } from "../artifact-uris.ts";
 import { required, string } from "../message.ts";
@@ -43,7 +44,11 @@ export function mimeType(path: string): string {
 }
 
 /** Sends a file as an attachment (never rendered on the server's origin), streamed. */
-async function sendFile(res: ServerResponse, path: string, file: ArtifactStream): Promise<symbol> {
+export async function sendFile(
+  res: ServerResponse,
+  path: string,
+  file: ArtifactStream,
+): Promise<symbol> {
   const name = path.slice(path.lastIndexOf("/") + 1);
   res.writeHead(200, {
     "Content-Type": mimeType(path),
@@ -72,36 +77,64 @@ export const getArtifact: Handler = async (ctx) => {
 
 // ---- the artifact proxy ----
 
-/** The run (or model) a proxy path names; anything else is not an artifact this server has. */
-function target(rest: string): Extract<ProxyTarget, { kind: "run" }> {
+/** The artifacts a proxy path names: a run's or a logged model's, and the path inside them. */
+interface Artifacts {
+  path: string;
+  list(path?: string): Promise<FileInfo[]>;
+  open(path: string): Promise<ArtifactStream>;
+  put(path: string, data: AsyncIterable<Uint8Array>): Promise<void>;
+  delete(path: string): Promise<void>;
+}
+
+function artifactsAt(store: TrackingStore, target: ProxyTarget): Artifacts {
+  if (target.kind === "run") {
+    const { runId } = target;
+    return {
+      path: target.path,
+      list: (path) => store.listArtifacts(runId, path),
+      open: (path) => store.openArtifact(runId, path),
+      put: (path, data) => store.putArtifact(runId, path, data),
+      delete: (path) => store.deleteArtifact(runId, path),
+    };
+  }
+  const models = loggedModelsOf(store);
+  const { modelId } = target;
+  return {
+    path: target.path,
+    list: (path) => models.listArtifacts(modelId, path),
+    open: (path) => models.openArtifact(modelId, path),
+    put: (path, data) => models.putArtifact(modelId, path, data),
+    delete: (path) => models.deleteArtifact(modelId, path),
+  };
+}
+
+/** What a proxy path names; anything else is not an artifact this server has. */
+function resolveProxy(store: TrackingStore, rest: string): Artifacts {
   const found = proxyTarget(rest.split("/"));
   if (found === undefined) {
     throw notFound(
       `No artifacts at '${rest}': proxy paths look like <experiment id>/<run id>/artifacts/<path>`,
     );
   }
-  if (found.kind === "model") {
-    throw notFound(`No logged model artifacts at '${rest}'`);
-  }
-  return found;
+  return artifactsAt(store, found);
 }
 
 export const downloadArtifact: Handler = async ({ params, store, res }) => {
-  const { runId, path } = target(params.path ?? "");
-  if (path === "") throw invalid("Name a file to download, not the artifact root");
-  return sendFile(res, path, await store.openArtifact(runId, path));
+  const artifacts = resolveProxy(store, params.path ?? "");
+  if (artifacts.path === "") throw invalid("Name a file to download, not the artifact root");
+  return sendFile(res, artifacts.path, await artifacts.open(artifacts.path));
 };
 
 export const uploadArtifact: Handler = async ({ params, store, req }) => {
-  const { runId, path } = target(params.path ?? "");
-  if (path === "") throw invalid("Name the file to upload, not the artifact root");
-  await store.putArtifact(runId, path, req);
+  const artifacts = resolveProxy(store, params.path ?? "");
+  if (artifacts.path === "") throw invalid("Name the file to upload, not the artifact root");
+  await artifacts.put(artifacts.path, req);
   return {};
 };
 
 export const deleteArtifact: Handler = async ({ params, store }) => {
-  const { runId, path } = target(params.path ?? "");
-  await store.deleteArtifact(runId, path);
+  const artifacts = resolveProxy(store, params.path ?? "");
+  await artifacts.delete(artifacts.path);
   return {};
 };
 
@@ -110,12 +143,13 @@ export const listProxied: Handler = async (ctx: RequestContext) => {
   const { path } = await ctx.read({ path: string });
   const segments = path ? pathSegments(`/${path.replace(/\/+$/, "")}`) : [];
   const found = proxyTarget(segments);
-  if (found === undefined || found.kind !== "run") return {};
+  if (found === undefined) return {};
   let files: FileInfo[];
   try {
-    files = await ctx.store.listArtifacts(found.runId, found.path || undefined);
+    const artifacts = artifactsAt(ctx.store, found);
+    files = await artifacts.list(artifacts.path || undefined);
   } catch (error) {
-    if ((error as { code?: string }).code === "RESOURCE_DOES_NOT_EXIST") return {};
+    if (isMlflowError(error, "RESOURCE_DOES_NOT_EXIST")) return {};
     throw error;
   }
   const base = (file: FileInfo) => ({

@@ -6,7 +6,7 @@ import { invalid } from "../../errors.ts";
 import { registryOf, type RegistryStore } from "../../store/registry.ts";
 import type { TrackingStore } from "../../store/store.ts";
 import { modelToJson, versionToJson } from "../../wire/registry.ts";
-import { checkVersionSource, clientDownloadUri } from "../model-sources.ts";
+import { checkVersionSource, clientDownloadUri, tagModelVersions } from "../model-sources.ts";
 import { bool, int64, keyValue, repeated, required, string, toRecord } from "../message.ts";
 import type { Handler } from "../router.ts";
 
@@ -128,6 +128,7 @@ export const createModelVersion: Handler = async ({ read, store }) => {
     ...(m.model_id ? { modelId: m.model_id } : {}),
     ...(storageLocation !== undefined ? { storageLocation } : {}),
   });
+  if (m.model_id) await tagModelVersions(store, m.model_id, version);
   return { model_version: versionToJson(version) };
 };
 

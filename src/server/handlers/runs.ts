@@ -4,6 +4,8 @@ import { type Metric, RUN_STATUSES, type Run } from "../../entities.ts";
 import { invalid } from "../../errors.ts";
 import { runInfoToJson, runToJson } from "../../wire/tracking.ts";
 import { appendModelHistory } from "../../model-history.ts";
+import { loggedModelsOf } from "../../store/logged-models.ts";
+import type { TrackingStore } from "../../store/store.ts";
 import { runArtifactUri } from "../artifact-uris.ts";
 import {
   double,
@@ -60,7 +62,18 @@ export const createRun: Handler = async ({ read, store }) => {
 
 export const getRun: Handler = async (ctx) => {
   const { runId } = await readRun(ctx, {});
-  return { run: runJson(await ctx.store.getRun(runId)) };
+  const json = runJson(await ctx.store.getRun(runId));
+  // MLflow 3's links to logged models, where the store keeps them.
+  const links = await ctx.store.loggedModels?.runModelLinks(runId);
+  if (links?.inputs.length) {
+    json.inputs = { ...json.inputs, model_inputs: links.inputs.map((id) => ({ model_id: id })) };
+  }
+  if (links?.outputs.length) {
+    json.outputs = {
+      model_outputs: links.outputs.map((o) => ({ model_id: o.modelId, step: o.step })),
+    };
+  }
+  return { run: json };
 };
 
 export const updateRun: Handler = async (ctx) => {
@@ -127,9 +140,26 @@ export function toMetric(m: Message<typeof METRIC>): Metric {
   return metric;
 }
 
+/** Points logged with a model_id also go to that logged model, as MLflow's stores do. */
+async function logModelMetrics(
+  store: TrackingStore,
+  runId: string,
+  metrics: Message<typeof METRIC>[],
+): Promise<void> {
+  const byModel = new Map<string, Metric[]>();
+  for (const m of metrics) {
+    if (!m.model_id) continue;
+    byModel.set(m.model_id, [...(byModel.get(m.model_id) ?? []), toMetric(m)]);
+  }
+  for (const [modelId, points] of byModel) {
+    await loggedModelsOf(store).logLoggedModelMetrics(modelId, runId, points);
+  }
+}
+
 export const logMetric: Handler = async (ctx) => {
   const m = await readRun(ctx, METRIC);
   await ctx.store.logBatch(m.runId, { metrics: [toMetric(m)] });
+  await logModelMetrics(ctx.store, m.runId, [m]);
   return {};
 };
 
@@ -193,6 +223,7 @@ export const logBatch: Handler = async (ctx) => {
     params: toRecord(params),
     tags: toRecord(tags),
   });
+  await logModelMetrics(ctx.store, m.runId, metrics);
   return {};
 };
 
@@ -208,7 +239,14 @@ const DATASET = message({
 export const logInputs: Handler = async (ctx) => {
   const m = await readRun(ctx, {
     datasets: repeated(message({ tags: repeated(keyValue), dataset: required(DATASET) })),
+    models: repeated(message({ model_id: required(string) })),
   });
+  if (m.models?.length) {
+    await loggedModelsOf(ctx.store).logRunModelInputs(
+      m.runId,
+      m.models.map((model) => model.model_id),
+    );
+  }
   await ctx.store.logInputs(
     m.runId,
     (m.datasets ?? []).map(({ tags, dataset }) => ({

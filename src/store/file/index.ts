@@ -58,6 +58,7 @@ import {
 } from "./artifacts.ts";
 import { createFile, isMissing, readTextIfExists, replaceFile, TEMP_PREFIX } from "./atomic.ts";
 import { writeInputs } from "./inputs.ts";
+import { FileLoggedModels } from "./logged-models.ts";
 import { prepareKeyFile, readKeyValues } from "./key-files.ts";
 import { Layout, RUN_FOLDERS } from "./layout.ts";
 import { withLock } from "./lock.ts";
@@ -108,6 +109,7 @@ export class FileStore implements TrackingStore {
   readonly #onProblem: ProblemHandler;
   readonly #index: SearchIndex;
   readonly registry: FileRegistry;
+  readonly loggedModels: FileLoggedModels;
 
   /** Opens (and creates when missing) the tree at `root`, with experiment 0 and `.trash/`. */
   constructor(root: string, options: FileStoreOptions = {}) {
@@ -118,6 +120,13 @@ export class FileStore implements TrackingStore {
     this.#onProblem = options.onProblem ?? warnProblem;
     mkdirSync(this.#layout.trash, { recursive: true });
     this.#index = new SearchIndex(this.root, this.#runs, options.searchIndex);
+    this.loggedModels = new FileLoggedModels({
+      experimentDirs: () => this.#runs.experimentDirs(),
+      experimentDir: (id) => this.#experimentDir(id),
+      getExperiment: (id) => this.getExperiment(id),
+      activeRunDir: async (id) => (await this.#activeRun(id)).runDir,
+      runDir: (id) => this.#runDir(id),
+    });
     this.registry = new FileRegistry({
       root: this.root,
       onProblem: this.#onProblem,

@@ -5,7 +5,6 @@
  */
 import { randomInt, randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { Readable } from "node:stream";
 import {
   type Batch,
   type Dataset,
@@ -26,7 +25,6 @@ import { isLaterPoint, newMetricPoints } from "../../metric-latest.ts";
 import { resolveRunName, resolveUserId, runNameFromTags } from "../../run-name.ts";
 import {
   clashingKey,
-  validateArtifactPath,
   validateBatch,
   validateExperimentId,
   validateExperimentName,
@@ -51,6 +49,8 @@ import type {
   TrackingStore,
   UpdateRunOptions,
 } from "../store.ts";
+import { MemoryArtifacts } from "./artifacts.ts";
+import { MemoryLoggedModels } from "./logged-models.ts";
 import { MemoryRegistry } from "./registry.ts";
 
 interface ExperimentState {
@@ -70,9 +70,6 @@ interface MetricSeries {
   latest: Metric;
 }
 
-/** A directory entry in a run's artifacts, next to files held as bytes. */
-const DIR = "dir";
-
 interface RunState {
   info: RunInfo;
   params: Map<string, string>;
@@ -81,7 +78,7 @@ interface RunState {
   /** Ids of every metric point already stored, so identical points are kept once. */
   seenPoints: Set<string>;
   inputs: Map<string, DatasetInput>;
-  artifacts: Map<string, Uint8Array | typeof DIR>;
+  artifacts: MemoryArtifacts;
 }
 
 const DEFAULT_EXPERIMENT_ID = "0";
@@ -106,8 +103,6 @@ const copyInput = (input: DatasetInput): DatasetInput => ({
 
 const datasetKey = (dataset: Dataset): string => `${dataset.name}\u0000${dataset.digest}`;
 
-const parentOf = (path: string): string => path.slice(0, Math.max(0, path.lastIndexOf("/")));
-
 function matchesView(stage: LifecycleStage, viewType: ViewType): boolean {
   return viewType === "ALL" || (viewType === "ACTIVE_ONLY") === (stage === "active");
 }
@@ -131,6 +126,7 @@ function newExperimentId(taken: Map<string, unknown>): string {
 
 export class MemoryStore implements TrackingStore {
   readonly registry = new MemoryRegistry();
+  readonly loggedModels: MemoryLoggedModels = new MemoryLoggedModels(this);
   readonly uri = "memory:";
   readonly #experiments = new Map<string, ExperimentState>();
   readonly #runs = new Map<string, RunState>();
@@ -292,7 +288,7 @@ export class MemoryStore implements TrackingStore {
       metrics: new Map(),
       seenPoints: new Set(),
       inputs: new Map(),
-      artifacts: new Map(),
+      artifacts: new MemoryArtifacts(`run ${runId}`),
     };
     this.#runs.set(runId, run);
     return this.#toRun(run);
@@ -447,83 +443,28 @@ export class MemoryStore implements TrackingStore {
         bytes: new Uint8Array(await readFile(f.localPath)),
       })),
     );
-    this.#placeArtifacts(runId, local.dirs, files);
+    // MLflow's artifact stores do not look at the run's lifecycle stage; neither does this one.
+    this.#run(runId).artifacts.place(local.dirs, files);
   }
 
   async putArtifact(runId: string, path: string, data: ArtifactData): Promise<void> {
-    validateArtifactPath(path);
-    this.#run(runId);
-    const chunks: Uint8Array[] = [];
-    if (data instanceof Uint8Array) chunks.push(data);
-    else for await (const chunk of data) chunks.push(chunk);
-    this.#placeArtifacts(runId, [], [{ path, bytes: new Uint8Array(Buffer.concat(chunks)) }]);
+    await this.#run(runId).artifacts.put(path, data);
   }
 
   async openArtifact(runId: string, path: string): Promise<ArtifactStream> {
-    const bytes = await this.readArtifact(runId, path);
-    return { size: bytes.byteLength, stream: Readable.from([bytes]) };
+    return this.#run(runId).artifacts.open(path);
   }
 
   async deleteArtifact(runId: string, path: string): Promise<void> {
-    if (path !== "") validateArtifactPath(path);
-    const { artifacts } = this.#run(runId);
-    for (const entry of [...artifacts.keys()]) {
-      if (path === "" || entry === path || entry.startsWith(`${path}/`)) artifacts.delete(entry);
-    }
-  }
-
-  /** Adds folders and files, all or nothing: a file never lands where a folder is, or under one. */
-  #placeArtifacts(runId: string, dirs: string[], files: { path: string; bytes: Uint8Array }[]) {
-    // MLflow's artifact stores do not look at the run's lifecycle stage; neither does this one.
-    const { artifacts } = this.#run(runId);
-    const planned = new Map<string, Uint8Array | typeof DIR>();
-    const kindOf = (path: string) => planned.get(path) ?? artifacts.get(path);
-    const addDir = (path: string): void => {
-      for (let dir = path; dir !== ""; dir = parentOf(dir)) {
-        const existing = kindOf(dir);
-        if (existing === DIR) return;
-        if (existing !== undefined) {
-          throw invalid(`Cannot log artifact '${path}': '${dir}' is a file in run ${runId}`);
-        }
-        planned.set(dir, DIR);
-      }
-    };
-    for (const dir of dirs) addDir(dir);
-    for (const file of files) {
-      addDir(parentOf(file.path));
-      if (kindOf(file.path) === DIR) {
-        throw invalid(`Cannot log artifact '${file.path}': it is a directory in run ${runId}`);
-      }
-      planned.set(file.path, file.bytes);
-    }
-    for (const [path, entry] of planned) artifacts.set(path, entry);
+    this.#run(runId).artifacts.delete(path);
   }
 
   async listArtifacts(runId: string, path?: string): Promise<FileInfo[]> {
-    const dir = path ?? "";
-    if (dir !== "") validateArtifactPath(dir);
-    const { artifacts } = this.#run(runId);
-    // As MLflow does, listing a path that is not a directory gives an empty list.
-    if (dir !== "" && artifacts.get(dir) !== DIR) return [];
-    const children: FileInfo[] = [];
-    for (const [entryPath, entry] of artifacts) {
-      if (parentOf(entryPath) !== dir) continue;
-      children.push(
-        entry === DIR
-          ? { path: entryPath, isDir: true }
-          : { path: entryPath, isDir: false, fileSize: entry.byteLength },
-      );
-    }
-    return children.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return this.#run(runId).artifacts.list(path);
   }
 
   async readArtifact(runId: string, path: string): Promise<Uint8Array> {
-    validateArtifactPath(path);
-    const entry = this.#run(runId).artifacts.get(path);
-    if (entry === undefined || entry === DIR) {
-      throw notFound(`No artifact file '${path}' in run ${runId}`);
-    }
-    return new Uint8Array(entry);
+    return this.#run(runId).artifacts.read(path);
   }
 
   async flush(): Promise<void> {}

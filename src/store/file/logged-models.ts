@@ -1,0 +1,414 @@
+/**
+ * MLflow 3's logged models in a tree, as MLflow's file store lays them out:
+ *
+ *   <experiment>/models/<m-id>/meta.yaml      artifact_location, creation_timestamp, experiment_id,
+ *                                             last_updated_timestamp, [lifecycle_stage], model_id,
+ *                                             model_type, name, source_run_id, status (0-3),
+ *                                             status_message
+ *   <experiment>/models/<m-id>/params/<key>, tags/<key>
+ *   <experiment>/models/<m-id>/metrics/<key>  "<timestamp> <value> <step> <run id>[ <dataset> <digest>]"
+ *   <experiment>/models/<m-id>/artifacts/     (the default artifact location)
+ *   <run>/outputs/<m-id>/meta.yaml            the run made the model (at a step)
+ *   <run>/inputs/<md5(m-id + run id)>/meta.yaml  the run used the model
+ *
+ * `lifecycle_stage: active` is written at creation only; finalizing rewrites meta.yaml without
+ * it, deleting writes `deleted` (MLflow's own sequence). meta.yaml is replaced atomically and
+ * written last at creation, so a half-made model is never listed.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { promises as fs } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Experiment, FileInfo, Metric } from "../../entities.ts";
+import { invalid, MlflowError, notFound } from "../../errors.ts";
+import { isLaterPoint } from "../../metric-latest.ts";
+import { pyFloatRepr } from "../../py-format.ts";
+import { generateRunName } from "../../run-name.ts";
+import { searchLoggedModels } from "../../search/logged-models.ts";
+import { validateArtifactPath, validateBatch, validateKey, validateTag } from "../../validation.ts";
+import {
+  type CreateLoggedModelOptions,
+  LOGGED_MODEL_STATUSES,
+  type LoggedModelRecord,
+  type LoggedModelStatus,
+  type LoggedModelStore,
+  type RunModelLinks,
+  type SearchLoggedModelsRequest,
+  type SearchLoggedModelsResult,
+  validateModelId,
+} from "../logged-models.ts";
+import type { ArtifactData, ArtifactStream } from "../store.ts";
+import {
+  deleteArtifactPath,
+  listArtifactDir,
+  openArtifactFile,
+  writeArtifactFile,
+} from "./artifacts.ts";
+import { createFile, isMissing, readTextIfExists, replaceFile } from "./atomic.ts";
+import { listKeyFiles, prepareKeyFile, readKeyValues } from "./key-files.ts";
+import { parseMetricLine } from "./metric-lines.ts";
+import { fromYaml, toYaml, type YamlValue } from "./yaml.ts";
+
+/** What the logged models need of their FileStore. */
+export interface LoggedModelTree {
+  /** Every experiment folder, active and deleted. */
+  experimentDirs(): Promise<{ id: string; dir: string; deleted: boolean }[]>;
+  /** An experiment's folder and whether it is deleted; RESOURCE_DOES_NOT_EXIST when unknown. */
+  experimentDir(experimentId: string): Promise<{ dir: string; deleted: boolean }>;
+  getExperiment(experimentId: string): Promise<Experiment>;
+  /** A run's folder, refused unless the run is active. */
+  activeRunDir(runId: string): Promise<string>;
+  /** A run's folder, whatever its stage. */
+  runDir(runId: string): Promise<string>;
+}
+
+const META = "meta.yaml";
+const MODELS = "models";
+
+/** meta.yaml's fields (MLflow's `LoggedModel.to_dictionary` without tags, params, metrics). */
+interface StoredModel {
+  artifact_location: string;
+  creation_timestamp: number;
+  experiment_id: string;
+  last_updated_timestamp: number;
+  lifecycle_stage?: "active" | "deleted";
+  model_id: string;
+  model_type: string | null;
+  name: string;
+  source_run_id: string | null;
+  status: number;
+  status_message: string | null;
+}
+
+const md5 = (text: string) => createHash("md5").update(text, "utf8").digest("hex");
+const statusNumber = (status: LoggedModelStatus) => LOGGED_MODEL_STATUSES.indexOf(status);
+
+export class FileLoggedModels implements LoggedModelStore {
+  readonly #tree: LoggedModelTree;
+
+  constructor(tree: LoggedModelTree) {
+    this.#tree = tree;
+  }
+
+  /** The model's folder (in an active or deleted experiment), or RESOURCE_DOES_NOT_EXIST. */
+  async #locate(modelId: string): Promise<string> {
+    validateModelId(modelId);
+    for (const { dir } of await this.#tree.experimentDirs()) {
+      const folder = join(dir, MODELS, modelId);
+      if ((await readTextIfExists(join(folder, META))) !== undefined) return folder;
+    }
+    throw notFound(`Model '${modelId}' not found`);
+  }
+
+  async #read(folder: string): Promise<{ stored: StoredModel; model: LoggedModelRecord }> {
+    const text = await readTextIfExists(join(folder, META));
+    const stored = (text === undefined ? null : fromYaml(text)) as StoredModel | null;
+    if (stored === null || typeof stored !== "object" || typeof stored.model_id !== "string") {
+      throw notFound(`Model folder ${folder} has no readable meta.yaml`);
+    }
+    const [tags, params, metrics] = await Promise.all([
+      readKeyValues(join(folder, "tags")),
+      readKeyValues(join(folder, "params")),
+      this.#metrics(folder),
+    ]);
+    const model: LoggedModelRecord = {
+      modelId: stored.model_id,
+      experimentId: String(stored.experiment_id),
+      name: String(stored.name ?? ""),
+      artifactLocation: String(stored.artifact_location ?? ""),
+      creationTimestamp: Number(stored.creation_timestamp ?? 0),
+      lastUpdatedTimestamp: Number(stored.last_updated_timestamp ?? 0),
+      modelType: stored.model_type ?? null,
+      sourceRunId: stored.source_run_id ?? null,
+      status: LOGGED_MODEL_STATUSES[Number(stored.status)] ?? "UNSPECIFIED",
+      statusMessage: stored.status_message ?? null,
+      tags,
+      params,
+      metrics,
+    };
+    return { stored, model };
+  }
+
+  /** The latest point of each metric per (dataset name, digest), as MLflow reads them. */
+  async #metrics(folder: string): Promise<LoggedModelRecord["metrics"]> {
+    const latest: LoggedModelRecord["metrics"] = [];
+    for (const [key, file] of await listKeyFiles(join(folder, "metrics"))) {
+      const groups = new Map<string, LoggedModelRecord["metrics"][number]>();
+      for (const line of (await fs.readFile(file, "utf8")).split("\n")) {
+        if (line.trim() === "") continue;
+        const fields = line.trim().split(" ");
+        const [runId = ""] = fields.splice(3, 1);
+        const point = parseMetricLine(key, fields.join(" "));
+        if (typeof point === "string") throw invalid(`${file}: ${point}`);
+        const group = `${point.datasetName ?? ""} ${point.datasetDigest ?? ""}`;
+        const best = groups.get(group);
+        if (best === undefined || isLaterPoint(point, best)) groups.set(group, { ...point, runId });
+      }
+      latest.push(...groups.values());
+    }
+    return latest;
+  }
+
+  async #write(folder: string, stored: StoredModel): Promise<void> {
+    await replaceFile(
+      join(folder, META),
+      toYaml(stored as unknown as Record<string, YamlValue>),
+      folder,
+    );
+  }
+
+  async #writeKeys(folder: string, namespace: "tags" | "params", values: Record<string, string>) {
+    for (const [key, value] of Object.entries(values)) {
+      const file = await prepareKeyFile(join(folder, namespace), namespace.slice(0, -1), key);
+      await replaceFile(file, value, folder);
+    }
+  }
+
+  async createLoggedModel(options: CreateLoggedModelOptions): Promise<LoggedModelRecord> {
+    const { experimentId } = options;
+    const name = options.name || generateRunName();
+    if (name.includes("/") || name.includes(":")) {
+      throw invalid(`Invalid model name '${name}'. Names cannot contain '/' or ':'.`);
+    }
+    validateBatch({ params: options.params ?? {} });
+    for (const [key, value] of Object.entries(options.tags ?? {})) validateTag("tag", key, value);
+    const { dir, deleted } = await this.#tree.experimentDir(experimentId);
+    if (deleted) {
+      throw new MlflowError(
+        "INVALID_STATE",
+        `Could not create model under non-active experiment with ID ${experimentId}.`,
+      );
+    }
+    const experiment = await this.#tree.getExperiment(experimentId);
+    const modelId = `m-${randomBytes(16).toString("hex")}`;
+    const folder = join(dir, MODELS, modelId);
+    await fs.mkdir(join(folder, "metrics"), { recursive: true });
+    await fs.mkdir(join(folder, "params"));
+    await this.#writeKeys(folder, "params", options.params ?? {});
+    await this.#writeKeys(folder, "tags", options.tags ?? {});
+    const now = Date.now();
+    const stored: StoredModel = {
+      artifact_location: `${experiment.artifactLocation.replace(/\/+$/, "")}/${MODELS}/${modelId}/artifacts`,
+      creation_timestamp: now,
+      experiment_id: experimentId,
+      last_updated_timestamp: now,
+      lifecycle_stage: "active",
+      model_id: modelId,
+      model_type: options.modelType || null,
+      name,
+      source_run_id: options.sourceRunId || null,
+      status: statusNumber("PENDING"),
+      status_message: null,
+    };
+    // meta.yaml last: until it exists, readers (MLflow too) skip the folder.
+    await createFile(
+      join(folder, META),
+      toYaml(stored as unknown as Record<string, YamlValue>),
+      folder,
+    );
+    return (await this.#read(folder)).model;
+  }
+
+  async getLoggedModel(
+    modelId: string,
+    options: { allowDeleted?: boolean } = {},
+  ): Promise<LoggedModelRecord> {
+    const { stored, model } = await this.#read(await this.#locate(modelId));
+    if (stored.lifecycle_stage === "deleted" && !options.allowDeleted) {
+      throw notFound(`Model '${modelId}' not found`);
+    }
+    return model;
+  }
+
+  async #active(modelId: string): Promise<{ folder: string; stored: StoredModel }> {
+    const folder = await this.#locate(modelId);
+    const { stored } = await this.#read(folder);
+    if (stored.lifecycle_stage === "deleted") throw notFound(`Model '${modelId}' not found`);
+    return { folder, stored };
+  }
+
+  async finalizeLoggedModel(
+    modelId: string,
+    status: LoggedModelStatus,
+  ): Promise<LoggedModelRecord> {
+    if (!LOGGED_MODEL_STATUSES.includes(status)) {
+      throw invalid(`Invalid logged model status '${String(status)}'`);
+    }
+    const { folder, stored } = await this.#active(modelId);
+    const { lifecycle_stage: _, ...rest } = stored;
+    await this.#write(folder, {
+      ...rest,
+      status: statusNumber(status),
+      last_updated_timestamp: Date.now(),
+    });
+    return (await this.#read(folder)).model;
+  }
+
+  async setLoggedModelTags(modelId: string, tags: Record<string, string>): Promise<void> {
+    for (const [key, value] of Object.entries(tags)) validateTag("tag", key, value);
+    await this.#writeKeys((await this.#active(modelId)).folder, "tags", tags);
+  }
+
+  async deleteLoggedModelTag(modelId: string, key: string): Promise<void> {
+    validateKey("tag", key);
+    const { folder } = await this.#active(modelId);
+    try {
+      await fs.rm(join(folder, "tags", ...key.split("/")));
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+      throw notFound(`No tag with key '${key}' found for model with ID '${modelId}'.`);
+    }
+  }
+
+  async logLoggedModelParams(modelId: string, params: Record<string, string>): Promise<void> {
+    validateBatch({ params });
+    await this.#writeKeys((await this.#active(modelId)).folder, "params", params);
+  }
+
+  async logLoggedModelMetrics(modelId: string, runId: string, metrics: Metric[]): Promise<void> {
+    validateBatch({ metrics });
+    const { folder } = await this.#active(modelId);
+    const byKey = new Map<string, string>();
+    for (const m of metrics) {
+      const dataset =
+        m.datasetName !== undefined && m.datasetDigest !== undefined
+          ? ` ${m.datasetName} ${m.datasetDigest}`
+          : "";
+      const line = `${m.timestamp} ${pyFloatRepr(m.value)} ${m.step} ${runId}${dataset}\n`;
+      byKey.set(m.key, (byKey.get(m.key) ?? "") + line);
+    }
+    for (const [key, lines] of byKey) {
+      const file = await prepareKeyFile(join(folder, "metrics"), "metric", key);
+      await fs.appendFile(file, lines); // one write: lines appear whole
+    }
+  }
+
+  async deleteLoggedModel(modelId: string): Promise<void> {
+    const { folder, stored } = await this.#active(modelId);
+    await this.#write(folder, {
+      ...stored,
+      lifecycle_stage: "deleted",
+      last_updated_timestamp: Date.now(),
+    });
+  }
+
+  async searchLoggedModels(request: SearchLoggedModelsRequest): Promise<SearchLoggedModelsResult> {
+    const models: LoggedModelRecord[] = [];
+    for (const experimentId of request.experimentIds) {
+      const { dir } = await this.#tree
+        .experimentDir(experimentId)
+        .catch(() => ({ dir: undefined }));
+      if (dir === undefined) continue;
+      const entries = await fs.readdir(join(dir, MODELS)).catch(() => [] as string[]);
+      for (const entry of entries) {
+        if (!entry.startsWith("m-")) continue;
+        const read = await this.#read(join(dir, MODELS, entry)).catch(() => undefined);
+        if (read === undefined || read.stored.lifecycle_stage === "deleted") continue;
+        if (read.model.experimentId === experimentId) models.push(read.model);
+      }
+    }
+    return searchLoggedModels(models, request);
+  }
+
+  // ---- links between runs and models ----
+
+  async logRunOutputs(runId: string, outputs: { modelId: string; step: number }[]): Promise<void> {
+    const runDir = await this.#tree.activeRunDir(runId);
+    for (const { modelId, step } of outputs) {
+      validateModelId(modelId);
+      if (!Number.isSafeInteger(step)) throw invalid(`step must be an integer, got ${step}`);
+      const dir = join(runDir, "outputs", modelId);
+      await fs.mkdir(dir, { recursive: true });
+      const link = {
+        destination_id: modelId,
+        destination_type: "MODEL_OUTPUT",
+        source_id: modelId,
+        source_type: "RUN_OUTPUT",
+        step,
+        tags: {},
+      };
+      await createFile(join(dir, META), toYaml(link), runDir);
+    }
+  }
+
+  async logRunModelInputs(runId: string, modelIds: string[]): Promise<void> {
+    const runDir = await this.#tree.activeRunDir(runId);
+    for (const modelId of modelIds) {
+      validateModelId(modelId);
+      const dir = join(runDir, "inputs", md5(modelId + runId));
+      await fs.mkdir(dir, { recursive: true });
+      const link = {
+        destination_id: modelId,
+        destination_type: "RUN",
+        source_id: modelId,
+        source_type: "MODEL",
+        tags: {},
+      };
+      await createFile(join(dir, META), toYaml(link), runDir);
+    }
+  }
+
+  async runModelLinks(runId: string): Promise<RunModelLinks> {
+    const runDir = await this.#tree.runDir(runId);
+    const links: RunModelLinks = { outputs: [], inputs: [] };
+    for (const [kind, folder] of [
+      ["outputs", join(runDir, "outputs")],
+      ["inputs", join(runDir, "inputs")],
+    ] as const) {
+      for (const entry of await fs.readdir(folder).catch(() => [] as string[])) {
+        const text = await readTextIfExists(join(folder, entry, META));
+        const link = (text === undefined ? null : fromYaml(text)) as Record<string, unknown> | null;
+        if (link === null || typeof link !== "object") continue;
+        if (kind === "outputs" && link.source_type === "RUN_OUTPUT") {
+          links.outputs.push({ modelId: String(link.source_id), step: Number(link.step ?? 0) });
+        } else if (kind === "inputs" && link.source_type === "MODEL") {
+          links.inputs.push(String(link.source_id));
+        }
+      }
+    }
+    links.outputs.sort((a, b) => (a.modelId < b.modelId ? -1 : 1));
+    links.inputs.sort();
+    return links;
+  }
+
+  // ---- artifacts ----
+
+  /** The folder its artifact location names; its own `artifacts/` when the tree moved. */
+  async #artifactDir(modelId: string): Promise<string> {
+    const folder = await this.#locate(modelId);
+    const { model } = await this.#read(folder);
+    const own = join(folder, "artifacts");
+    const uri = model.artifactLocation;
+    if (uri !== "" && !uri.startsWith("file:") && /^[a-z][a-z0-9+.-]*:/i.test(uri)) {
+      throw invalid(
+        `The artifacts of model ${modelId} live at '${uri}', which a file store cannot reach`,
+      );
+    }
+    const dir = uri === "" ? own : uri.startsWith("file:") ? fileURLToPath(uri) : uri;
+    if (dir === own) return own;
+    const parentExists = await fs.stat(join(dir, "..")).then(
+      () => true,
+      () => false,
+    );
+    return parentExists ? dir : own;
+  }
+
+  async listArtifacts(modelId: string, path?: string): Promise<FileInfo[]> {
+    return listArtifactDir(await this.#artifactDir(modelId), path);
+  }
+
+  async putArtifact(modelId: string, path: string, data: ArtifactData): Promise<void> {
+    validateArtifactPath(path);
+    await writeArtifactFile(await this.#artifactDir(modelId), path, data);
+  }
+
+  async openArtifact(modelId: string, path: string): Promise<ArtifactStream> {
+    validateArtifactPath(path);
+    return openArtifactFile(await this.#artifactDir(modelId), path);
+  }
+
+  async deleteArtifact(modelId: string, path: string): Promise<void> {
+    if (path !== "") validateArtifactPath(path);
+    await deleteArtifactPath(await this.#artifactDir(modelId), path);
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * MLflow 3's logged models: a model logged in an experiment (`m-<32 hex>`), with its own tags,
+ * params, metrics and artifacts, made by a run (`source_run_id`) and linked to runs as their
+ * output or input. FileStore keeps them as MLflow's file store does (`<experiment>/models/m-…`),
+ * MemoryStore in memory; the tracking server serves them through this interface
+ * (`store.loggedModels`, `loggedModelsOf`).
+ */
+import type { Metric } from "../entities.ts";
+import { invalid } from "../errors.ts";
+import type { ArtifactData, ArtifactStream, TrackingStore } from "./store.ts";
+import type { FileInfo } from "../entities.ts";
+
+export const LOGGED_MODEL_STATUSES = ["UNSPECIFIED", "PENDING", "READY", "FAILED"] as const;
+export type LoggedModelStatus = (typeof LOGGED_MODEL_STATUSES)[number];
+
+export interface LoggedModelRecord {
+  modelId: string;
+  experimentId: string;
+  name: string;
+  /** Where its files are: `<experiment artifact location>/models/<model id>/artifacts`. */
+  artifactLocation: string;
+  creationTimestamp: number;
+  lastUpdatedTimestamp: number;
+  modelType: string | null;
+  sourceRunId: string | null;
+  status: LoggedModelStatus;
+  statusMessage: string | null;
+  tags: Record<string, string>;
+  params: Record<string, string>;
+  /** The latest point of each metric, per (dataset name, digest), with the run that logged it. */
+  metrics: (Metric & { runId: string })[];
+}
+
+export interface CreateLoggedModelOptions {
+  experimentId: string;
+  /** A random name (`adjective-noun-N`) when absent, as MLflow gives. */
+  name?: string;
+  modelType?: string;
+  sourceRunId?: string;
+  params?: Record<string, string>;
+  tags?: Record<string, string>;
+}
+
+/** One order_by element of `search_logged_models`. */
+export interface LoggedModelOrder {
+  /** An attribute (`name`, `creation_timestamp`, …) or `metrics.<key>`. */
+  fieldName: string;
+  ascending?: boolean;
+  datasetName?: string;
+  datasetDigest?: string;
+}
+
+export interface SearchLoggedModelsRequest {
+  experimentIds: string[];
+  /** MLflow's filter grammar on attributes, `metrics.`, `params.` and `tags.`. */
+  filter?: string;
+  /** Only metrics on these datasets count for metric clauses (and a model needs one). */
+  datasets?: { datasetName: string; datasetDigest?: string }[];
+  orderBy?: LoggedModelOrder[];
+  /** 100 by default. */
+  maxResults?: number;
+  pageToken?: string;
+}
+
+export interface SearchLoggedModelsResult {
+  models: LoggedModelRecord[];
+  nextPageToken?: string;
+}
+
+/** A run's links to logged models: outputs (models it made, at a step) and inputs. */
+export interface RunModelLinks {
+  outputs: { modelId: string; step: number }[];
+  inputs: string[];
+}
+
+export interface LoggedModelStore {
+  createLoggedModel(options: CreateLoggedModelOptions): Promise<LoggedModelRecord>;
+  /** RESOURCE_DOES_NOT_EXIST for a missing model, or a deleted one unless `allowDeleted`. */
+  getLoggedModel(modelId: string, options?: { allowDeleted?: boolean }): Promise<LoggedModelRecord>;
+  /** Sets the final status (READY or FAILED) once its artifacts are uploaded. */
+  finalizeLoggedModel(modelId: string, status: LoggedModelStatus): Promise<LoggedModelRecord>;
+  setLoggedModelTags(modelId: string, tags: Record<string, string>): Promise<void>;
+  deleteLoggedModelTag(modelId: string, key: string): Promise<void>;
+  /** Params are immutable, as a run's. */
+  logLoggedModelParams(modelId: string, params: Record<string, string>): Promise<void>;
+  /** Metric points about the model, logged by `runId` (MLflow's `log_metric(model_id=…)`). */
+  logLoggedModelMetrics(modelId: string, runId: string, metrics: Metric[]): Promise<void>;
+  deleteLoggedModel(modelId: string): Promise<void>;
+  searchLoggedModels(request: SearchLoggedModelsRequest): Promise<SearchLoggedModelsResult>;
+
+  /** Records models as outputs of a run (`log_outputs`), each at a step. */
+  logRunOutputs(runId: string, outputs: { modelId: string; step: number }[]): Promise<void>;
+  /** Records models as inputs of a run (`log_inputs(models=…)`). */
+  logRunModelInputs(runId: string, modelIds: string[]): Promise<void>;
+  runModelLinks(runId: string): Promise<RunModelLinks>;
+
+  listArtifacts(modelId: string, path?: string): Promise<FileInfo[]>;
+  putArtifact(modelId: string, path: string, data: ArtifactData): Promise<void>;
+  openArtifact(modelId: string, path: string): Promise<ArtifactStream>;
+  deleteArtifact(modelId: string, path: string): Promise<void>;
+}
+
+/** The logged models of `store`, or a clear error when it keeps none. */
+export function loggedModelsOf(store: TrackingStore): LoggedModelStore {
+  if (store.loggedModels === undefined) {
+    throw invalid(`The store at ${store.uri} keeps no MLflow 3 logged models`);
+  }
+  return store.loggedModels;
+}
+
+const MODEL_ID = /^m-[0-9a-f]{32}$/;
+
+export function validateModelId(modelId: string): void {
+  if (!MODEL_ID.test(modelId)) {
+    throw invalid(`Invalid logged model id '${modelId}': expected m- and 32 hex digits`);
+  }
+}

@@ -1,0 +1,56 @@
+/** MLflow 3's logged model JSON (`LoggedModel.to_proto`, then `message_to_json`). */
+import type { LoggedModelRecord, LoggedModelStatus } from "../store/logged-models.ts";
+import { type KeyValueJson, metricToJson, type MetricJson, tagsToJson } from "./tracking.ts";
+
+/** The proto enum names of the statuses, by our names. */
+export const STATUS_NAMES: Record<LoggedModelStatus, string> = {
+  UNSPECIFIED: "LOGGED_MODEL_STATUS_UNSPECIFIED",
+  PENDING: "LOGGED_MODEL_PENDING",
+  READY: "LOGGED_MODEL_READY",
+  FAILED: "LOGGED_MODEL_UPLOAD_FAILED",
+};
+
+export interface LoggedModelJson {
+  info: {
+    experiment_id: string;
+    model_id: string;
+    name: string;
+    artifact_uri: string;
+    creation_timestamp_ms: number;
+    last_updated_timestamp_ms: number;
+    model_type?: string;
+    source_run_id?: string;
+    status: string;
+    status_message?: string;
+    tags?: KeyValueJson[];
+  };
+  data: { params?: KeyValueJson[]; metrics?: MetricJson[] };
+}
+
+export function loggedModelToJson(model: LoggedModelRecord): LoggedModelJson {
+  const info: LoggedModelJson["info"] = {
+    experiment_id: model.experimentId,
+    model_id: model.modelId,
+    name: model.name,
+    artifact_uri: model.artifactLocation,
+    creation_timestamp_ms: model.creationTimestamp,
+    last_updated_timestamp_ms: model.lastUpdatedTimestamp,
+    status: STATUS_NAMES[model.status],
+  };
+  if (model.modelType !== null) info.model_type = model.modelType;
+  if (model.sourceRunId !== null) info.source_run_id = model.sourceRunId;
+  if (model.statusMessage !== null) info.status_message = model.statusMessage;
+  const tags = tagsToJson(model.tags);
+  if (tags.length > 0) info.tags = tags;
+  const data: LoggedModelJson["data"] = {};
+  const params = tagsToJson(model.params);
+  if (params.length > 0) data.params = params;
+  if (model.metrics.length > 0) {
+    data.metrics = model.metrics.map(({ runId, ...metric }) => ({
+      ...metricToJson(metric),
+      model_id: model.modelId,
+      run_id: runId,
+    }));
+  }
+  return { info, data };
+}
