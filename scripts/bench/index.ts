@@ -9,12 +9,14 @@ import { ensureMlflow } from "./mlflow.ts";
 import { printTable, type Row } from "./report.ts";
 import { searchBench } from "./search.ts";
 import { syncBench } from "./sync.ts";
+import { uiBench } from "./ui.ts";
 
 const SECTIONS: Record<string, [string, () => Promise<Row[]>]> = {
   logging: ["Metric logging (FileStore vs MLflow's file store)", loggingBench],
   search: ["Search (FileStore.searchRuns vs MLflow search_runs)", searchBench],
   sync: ["Sync to a real MLflow server (sync vs MlflowClient.log_batch)", syncBench],
   cli: ["Command line (mlruns vs mlflow)", cliBench],
+  ui: ["Web UI in headless Chromium (mlruns ui)", uiBench],
 };
 
 const wanted = process.argv.slice(2);

@@ -21,7 +21,7 @@ import {
   screenshotPath,
   startUi,
   type UiServer,
-} from "./browser.ts";
+} from "../helpers/chromium.ts";
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
