@@ -138,7 +138,7 @@ export async function uiBench(): Promise<Row[]> {
 
     const ids = tree.experimentIds.join(",");
     const window = `${server.url}/_mlruns/api/runs?${tree.experimentIds.map((id) => `experiment_id=${id}`).join("&")}&limit=1`;
-    let started = performance.now();
+    const started = performance.now();
     await fetch(window);
     rows.push({
       what: `first window of ${tree.runs.toLocaleString("en")} runs, server just started (index file on disk)`,

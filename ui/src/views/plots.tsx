@@ -140,8 +140,16 @@ export function Scatter(props: { x: Axis; y: Axis; names: string[]; colors: stri
       const bottom = height - 40;
       const top = 16;
       const right = width - 20;
-      const sx = scaleOf(props.x.values);
-      const sy = scaleOf(props.y.values);
+      // A margin inside the axes, so points at the extremes are not cut by them.
+      const pad = (scale: Scale): Scale => ({
+        at: (v) => {
+          const t = scale.at(v);
+          return t === null ? null : 0.05 + 0.9 * t;
+        },
+        ticks: scale.ticks.map((t) => ({ ...t, at: 0.05 + 0.9 * t.at })),
+      });
+      const sx = pad(scaleOf(props.x.values));
+      const sy = pad(scaleOf(props.y.values));
       ctx.strokeStyle = css("--muted");
       ctx.fillStyle = css("--fg");
       ctx.font = "12px system-ui, sans-serif";
