@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FileStore, MemoryStore, type TrackingStore } from "mlruns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runsWindow, windowRequest } from "../src/server/ui/runs-window.ts";
+import { runsWindow, WindowCache, windowRequest } from "../src/server/ui/runs-window.ts";
 
 async function sweep(
   store: TrackingStore,
@@ -164,6 +164,28 @@ describe("the runs window's request", () => {
     await expect(
       runsWindow(new MemoryStore(), { experimentIds: ["0"], columns: ["x:y"] }),
     ).rejects.toThrow(/Unknown column 'x:y'/);
+  });
+});
+
+describe("the window cache", () => {
+  it("answers a repeated query from the first search until it ages or is cleared", async () => {
+    const store = new MemoryStore();
+    const experimentId = await store.createExperiment("cache");
+    await store.createRun({ experimentId, runName: "a" });
+    const cache = new WindowCache(60_000);
+    const first = await runsWindow(store, { experimentIds: [experimentId] }, cache);
+    await store.createRun({ experimentId, runName: "b" });
+    expect((await runsWindow(store, { experimentIds: [experimentId] }, cache)).total).toBe(
+      first.total,
+    );
+    expect(
+      (await runsWindow(store, { experimentIds: [experimentId], filter: "" }, cache)).total,
+    ).toBe(2);
+    cache.clear();
+    expect((await runsWindow(store, { experimentIds: [experimentId] }, cache)).total).toBe(2);
+    expect(
+      (await runsWindow(store, { experimentIds: [experimentId] }, new WindowCache(-1))).total,
+    ).toBe(2);
   });
 });
 

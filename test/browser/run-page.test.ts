@@ -21,9 +21,14 @@ import { type UiTree, writeUiTree } from "../helpers/ui-tree.ts";
 /** `label → value` of a key-value table in the section titled `title`. */
 async function keyValues(page: Page, title: string): Promise<Record<string, string>> {
   const section = page.locator("section.card", { has: page.locator("h2", { hasText: title }) });
-  const rows = await section.locator("table.kv tr").evaluateAll((trs) =>
-    trs.map((tr) => [tr.querySelector("th")?.textContent?.trim() ?? "", tr.querySelector("td")?.textContent?.trim() ?? ""]),
-  );
+  const rows = await section
+    .locator("table.kv tr")
+    .evaluateAll((trs) =>
+      trs.map((tr) => [
+        tr.querySelector("th")?.textContent?.trim() ?? "",
+        tr.querySelector("td")?.textContent?.trim() ?? "",
+      ]),
+    );
   return Object.fromEntries(rows);
 }
 
@@ -33,9 +38,12 @@ function inkOf(page: Page, selector: string): Promise<number> {
     const el = canvas as unknown as {
       width: number;
       height: number;
-      getContext(kind: "2d"): { getImageData(...box: number[]): { data: Uint8ClampedArray } } | null;
+      getContext(
+        kind: "2d",
+      ): { getImageData(...box: number[]): { data: Uint8ClampedArray } } | null;
     };
-    const data = el.getContext("2d")?.getImageData(0, 0, el.width, el.height).data ?? new Uint8ClampedArray();
+    const data =
+      el.getContext("2d")?.getImageData(0, 0, el.width, el.height).data ?? new Uint8ClampedArray();
     let ink = 0;
     for (let i = 3; i < data.length; i += 4) if ((data[i] as number) > 0) ink++;
     return ink;
@@ -66,21 +74,32 @@ describe("a run's page, artifacts, compare and registry in a browser", () => {
     await page.goto(`${server.url}/#/run/${tree.baselineId}`);
     await expect.poll(() => page.textContent("h1")).toBe("baseline");
     const info = await keyValues(page, "Run");
-    expect(info).toMatchObject({ "Run id": tree.baselineId, Status: "FINISHED", Source: "train.py" });
+    expect(info).toMatchObject({
+      "Run id": tree.baselineId,
+      Status: "FINISHED",
+      Source: "train.py",
+    });
     expect(await keyValues(page, "Params")).toEqual({ depth: "18", lr: "0.05", optimizer: "sgd" });
     expect(await keyValues(page, "Tags")).toEqual({ team: "vision" });
     const metrics = page.locator("section[aria-labelledby=run-metrics] tr");
     expect(await metrics.locator("th").allTextContents()).toEqual(["accuracy", "loss"]);
     expect(await metrics.nth(0).locator("td.num").textContent()).toBe("0.74875");
     const dataset = page.locator("section[aria-labelledby=run-datasets] tbody td");
-    expect(await dataset.allTextContents()).toEqual(["imagenet-mini", "a1b2c3d4", "local /data/imagenet-mini", "training"]);
+    expect(await dataset.allTextContents()).toEqual([
+      "imagenet-mini",
+      "a1b2c3d4",
+      "local /data/imagenet-mini",
+      "training",
+    ]);
   });
 
   it("renders the description's markdown, and its HTML only as text", async () => {
     const markdown = page.locator(".markdown");
     await expect.poll(() => markdown.locator("h3").textContent()).toBe("Baseline");
     expect(await markdown.locator("strong").textContent()).toBe("default");
-    expect(await markdown.locator("a").getAttribute("href")).toBe("https://arxiv.org/abs/1512.03385");
+    expect(await markdown.locator("a").getAttribute("href")).toBe(
+      "https://arxiv.org/abs/1512.03385",
+    );
     expect(await markdown.locator("a").getAttribute("rel")).toBe("noopener noreferrer");
     expect(await page.locator("main script").count()).toBe(0);
     expect(await markdown.textContent()).toContain("<script>alert(1)</script>");
@@ -88,23 +107,42 @@ describe("a run's page, artifacts, compare and registry in a browser", () => {
 
   it("previews JSON pretty, YAML and MLmodel as text, CSV as a table, images as images", async () => {
     const open = async (path: string) => {
-      await page.goto(`${server.url}/#/run/${tree.baselineId}?t=artifacts&a=${encodeURIComponent(path)}`);
+      await page.goto(
+        `${server.url}/#/run/${tree.baselineId}?t=artifacts&a=${encodeURIComponent(path)}`,
+      );
       await page.waitForSelector(`.preview[data-artifact="${path}"]`);
     };
     await open("config.json");
-    await expect.poll(() => page.textContent(".artifact-text")).toBe(JSON.stringify({ layers: [64, 128], dropout: 0.1 }, null, 2));
+    await expect
+      .poll(() => page.textContent(".artifact-text"))
+      .toBe(JSON.stringify({ layers: [64, 128], dropout: 0.1 }, null, 2));
     await open("config.yaml");
     await expect.poll(() => page.textContent(".artifact-text")).toContain("model: resnet18");
     await open("model/MLmodel");
     await expect.poll(() => page.textContent(".artifact-text")).toContain("artifact_path: model");
     await open("eval/metrics.csv");
-    await expect.poll(() => page.locator(".csv th").allTextContents()).toEqual(["class", "precision", "recall"]);
-    expect(await page.locator(".csv tbody tr").nth(1).locator("td").allTextContents()).toEqual(["dog", "0.87", "0.9"]);
+    await expect
+      .poll(() => page.locator(".csv th").allTextContents())
+      .toEqual(["class", "precision", "recall"]);
+    expect(await page.locator(".csv tbody tr").nth(1).locator("td").allTextContents()).toEqual([
+      "dog",
+      "0.87",
+      "0.9",
+    ]);
     await open("images/tiny.png");
-    await expect.poll(() => page.$eval(".artifact-image", (img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBe(2);
+    await expect
+      .poll(() =>
+        page.$eval(
+          ".artifact-image",
+          (img) => (img as unknown as { naturalWidth: number }).naturalWidth,
+        ),
+      )
+      .toBe(2);
     const download = page.locator(".preview a.button", { hasText: "Download" });
     expect(await download.getAttribute("download")).toBe("tiny.png");
-    const response = await page.request.get(new URL((await download.getAttribute("href")) as string, `${server.url}/`).href);
+    const response = await page.request.get(
+      new URL((await download.getAttribute("href")) as string, `${server.url}/`).href,
+    );
     expect(response.status()).toBe(200);
     expect((await response.body()).subarray(1, 4).toString()).toBe("PNG");
   });
@@ -112,17 +150,14 @@ describe("a run's page, artifacts, compare and registry in a browser", () => {
   it("browses folders: the tree opens where the chosen file is", async () => {
     await page.goto(`${server.url}/#/run/${tree.baselineId}?t=artifacts`);
     const tree_ = page.locator("ul.tree").first();
-    await expect.poll(() => tree_.locator(":scope > li > button").allTextContents()).toEqual([
-      "▸ eval/",
-      "▸ images/",
-      "▸ logs/",
-      "▸ model/",
-      "config.json",
-      "config.yaml",
-    ]);
+    await expect
+      .poll(() => tree_.locator(":scope > li > button").allTextContents())
+      .toEqual(["▸ eval/", "▸ images/", "▸ logs/", "▸ model/", "config.json", "config.yaml"]);
     await page.click("button:text-is('▸ logs/')");
     await page.click("button:text-is('train.log')");
-    await expect.poll(() => page.textContent(".artifact-text")).toBe("epoch 1 done\nepoch 2 done\n");
+    await expect
+      .poll(() => page.textContent(".artifact-text"))
+      .toBe("epoch 1 done\nepoch 2 done\n");
     expect(decodeURIComponent(page.url())).toContain("a=logs/train.log");
   });
 
@@ -131,9 +166,13 @@ describe("a run's page, artifacts, compare and registry in a browser", () => {
     await page.waitForSelector("canvas[data-plot=parallel]");
     await expect.poll(() => inkOf(page, "canvas[data-plot=parallel]")).toBeGreaterThan(2000);
     await expect.poll(() => inkOf(page, "canvas[data-plot=scatter]")).toBeGreaterThan(300);
-    expect(await page.getAttribute("canvas[data-plot=scatter]", "aria-label")).toBe("accuracy against lr");
+    expect(await page.getAttribute("canvas[data-plot=scatter]", "aria-label")).toBe(
+      "accuracy against lr",
+    );
     await page.selectOption("label:has-text('Colour by') select", "loss");
-    expect(await page.getAttribute("canvas[data-plot=parallel]", "aria-label")).toBe("Differing params against loss");
+    expect(await page.getAttribute("canvas[data-plot=parallel]", "aria-label")).toBe(
+      "Differing params against loss",
+    );
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.screenshot({ path: screenshotPath("compare.png") });
     await page.setViewportSize({ width: 1400, height: 900 });
@@ -147,9 +186,13 @@ describe("a run's page, artifacts, compare and registry in a browser", () => {
     expect(await row.textContent()).toContain("task=classification");
     await row.locator("a").click();
     await expect.poll(() => page.locator("table.versions tbody tr").count()).toBe(2);
-    const versions = await page.locator("table.versions tbody tr").evaluateAll((trs) =>
-      trs.map((tr) => [...tr.querySelectorAll("td")].slice(0, 3).map((td) => td.textContent?.trim())),
-    );
+    const versions = await page
+      .locator("table.versions tbody tr")
+      .evaluateAll((trs) =>
+        trs.map((tr) =>
+          [...tr.querySelectorAll("td")].slice(0, 3).map((td) => td.textContent?.trim()),
+        ),
+      );
     expect(versions).toEqual([
       ["v2", "None", "@champion"],
       ["v1", "Staging", ""],

@@ -63,6 +63,7 @@ export async function launchBrowser(options: { dark?: boolean } = {}): Promise<B
 }
 
 export interface UiServer {
+  /** `http://127.0.0.1:<port>`, no trailing slash. */
   url: string;
   stop(): Promise<void>;
 }
@@ -92,7 +93,7 @@ export function startUi(root: string): Promise<UiServer> {
         return; // not all of it yet
       }
       ready({
-        url,
+        url: url.replace(/\/$/, ""),
         stop: () =>
           new Promise<void>((done) => {
             if (child.exitCode !== null) return done();

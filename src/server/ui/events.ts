@@ -38,8 +38,11 @@ export class ChangeFeed {
   #pending: Change | undefined;
   #timer: NodeJS.Timeout | undefined;
   readonly #keepalive: NodeJS.Timeout;
+  readonly #onAny: () => void;
 
-  constructor(store: TrackingStore) {
+  /** `onAny` is called at once for every change seen (before the gathered event goes out). */
+  constructor(store: TrackingStore, onAny: () => void = () => {}) {
+    this.#onAny = onAny;
     if (isWatchable(store)) {
       this.#stops.push(
         store.onChange(({ experimentId, runId }) => {
@@ -81,6 +84,7 @@ export class ChangeFeed {
   }
 
   #gather(): Change {
+    this.#onAny();
     if (!this.#pending) {
       this.#pending = { experiments: [], runs: [], experimentList: false, registry: false };
       this.#timer = setTimeout(() => this.#send(), GATHER_MS);

@@ -12,11 +12,12 @@ import { type Handler, type Route, STREAMED } from "../router.ts";
 import { Assets, findAssetsDir } from "./assets.ts";
 import { ChangeFeed } from "./events.ts";
 import { experimentRows } from "./experiments.ts";
-import { matchAll, runsWindow, windowRequest } from "./runs-window.ts";
+import { matchAll, runsWindow, WindowCache, windowRequest } from "./runs-window.ts";
 
 interface Ui {
   assets: Assets;
   feed: ChangeFeed;
+  windows: WindowCache;
 }
 
 /** One UI per store the server opened: its assets in memory and its change feed. */
@@ -25,7 +26,12 @@ const uis = new WeakMap<TrackingStore, Ui>();
 function uiFor(store: TrackingStore): Ui {
   let ui = uis.get(store);
   if (!ui) {
-    ui = { assets: new Assets(findAssetsDir()), feed: new ChangeFeed(store) };
+    const windows = new WindowCache();
+    ui = {
+      assets: new Assets(findAssetsDir()),
+      feed: new ChangeFeed(store, () => windows.clear()),
+      windows,
+    };
     uis.set(store, ui);
   }
   return ui;
@@ -53,7 +59,7 @@ const api: Handler = async ({ req, res, store, params, query }) => {
       ui.feed.subscribe(req, res);
       return STREAMED;
     case "api/runs":
-      return runsWindow(store, windowRequest(query));
+      return runsWindow(store, windowRequest(query), ui.windows);
     case "api/watch":
       // A page opened on a run or a comparison: watch its experiments so its runs go live.
       await matchAll(store, { experimentIds: query.getAll("experiment_id"), viewType: "ALL" });

@@ -108,11 +108,27 @@ function sortByDuration(runs: readonly Run[], descending: boolean): Run[] {
   });
 }
 
-/** Display order: roots in search order, each expanded parent followed by its children. */
-export function displayOrder(
-  runs: readonly Run[],
-  expanded: ReadonlySet<string>,
-): { run: Run; depth: number; children: number }[] {
+export interface DisplayRow {
+  run: Run;
+  depth: number;
+  children: number;
+}
+
+/** The table's rows in order: `length`, and the row at an index. */
+export interface Display {
+  length: number;
+  at(index: number): DisplayRow;
+}
+
+/**
+ * Display order: roots in search order, each expanded parent followed by its children. Without
+ * any nested run (the common case), the search order as it is, with no copy.
+ */
+export function displayOrder(runs: readonly Run[], expanded: ReadonlySet<string>): Display {
+  const nested = runs.some((run) => run.data.tags[PARENT_TAG] !== undefined);
+  if (!nested) {
+    return { length: runs.length, at: (i) => ({ run: runs[i] as Run, depth: 0, children: 0 }) };
+  }
   const present = new Set(runs.map((r) => r.info.runId));
   const children = new Map<string, Run[]>();
   const roots: Run[] = [];
@@ -124,7 +140,7 @@ export function displayOrder(
       else children.set(parent, [run]);
     } else roots.push(run);
   }
-  const out: { run: Run; depth: number; children: number }[] = [];
+  const out: DisplayRow[] = [];
   const seen = new Set<string>();
   const visit = (run: Run, depth: number) => {
     if (seen.has(run.info.runId)) return; // a parent cycle written by hand
@@ -134,7 +150,37 @@ export function displayOrder(
     if (expanded.has(run.info.runId)) for (const kid of kids) visit(kid, depth + 1);
   };
   for (const run of roots) visit(run, 0);
-  return out;
+  return { length: out.length, at: (i) => out[i] as DisplayRow };
+}
+
+/**
+ * Recent display orders and key lists, so the blocks a scroll asks for in a row cost a slice
+ * rather than a search. An entry lives until a change is seen in the tree, and at most
+ * `maxAgeMs` (changes in runs the watches do not cover are then seen by the next search).
+ */
+export class WindowCache {
+  readonly #entries = new Map<string, { at: number; value: Promise<unknown> }>();
+  readonly #maxAgeMs: number;
+
+  constructor(maxAgeMs = 2000) {
+    this.#maxAgeMs = maxAgeMs;
+  }
+
+  get<T>(key: string, make: () => Promise<T>): Promise<T> {
+    if (this.#maxAgeMs < 0) return make();
+    const now = Date.now();
+    const kept = this.#entries.get(key);
+    if (kept && now - kept.at <= this.#maxAgeMs) return kept.value as Promise<T>;
+    const value = make();
+    this.#entries.set(key, { at: now, value });
+    value.catch(() => this.#entries.delete(key));
+    if (this.#entries.size > 8) this.#entries.delete(this.#entries.keys().next().value as string);
+    return value;
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
 }
 
 type Column =
@@ -245,17 +291,27 @@ export function windowRequest(query: URLSearchParams): WindowRequest {
   };
 }
 
+/** No cache: every request searches (tests, one-off callers). */
+const NO_CACHE = new WindowCache(-1);
+
 export async function runsWindow(
   store: TrackingStore,
   request: WindowRequest,
+  cache: WindowCache = NO_CACHE,
 ): Promise<WindowResult> {
   const columns = (request.columns ?? []).map(parseColumn);
-  const matched = await matchAll(store, request);
-  const rows = displayOrder(matched, new Set(request.expanded ?? []));
+  const { experimentIds, filter, orderBy, viewType, expanded } = request;
+  const query = { experimentIds, filter, orderBy, viewType };
+  const order = await cache.get(JSON.stringify(["order", query, expanded ?? []]), async () => {
+    const matched = await matchAll(store, query);
+    return { rows: displayOrder(matched, new Set(expanded ?? [])), matched };
+  });
+  const { rows, matched } = order;
   const offset = Math.min(request.offset ?? 0, rows.length);
-  const slice = rows.slice(offset, offset + (request.limit ?? 100));
+  const end = Math.min(rows.length, offset + (request.limit ?? 100));
   const out: Row[] = [];
-  for (const { run, depth, children } of slice) {
+  for (let i = offset; i < end; i++) {
+    const { run, depth, children } = rows.at(i);
     const { info, data } = run;
     out.push({
       id: info.runId,
@@ -274,6 +330,8 @@ export async function runsWindow(
     });
   }
   const result: WindowResult = { total: rows.length, matched: matched.length, offset, rows: out };
-  if (request.keys) result.keys = keysOf(matched);
+  if (request.keys) {
+    result.keys = await cache.get(JSON.stringify(["keys", query]), async () => keysOf(matched));
+  }
   return result;
 }

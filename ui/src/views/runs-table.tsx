@@ -45,10 +45,10 @@ export function RunsTable(props: TableProps) {
   const latest = useRef(props);
   latest.current = props;
 
-  const fetchBlock = (block: number, gen: number, keys = false) => {
+  const fetchBlock = (block: number, gen: number) => {
     if (inflight.current.has(block)) return;
     inflight.current.add(block);
-    fetchWindow({ ...query, offset: block * BLOCK, limit: BLOCK, keys }).then(
+    fetchWindow({ ...query, offset: block * BLOCK, limit: BLOCK }).then(
       (result) => {
         inflight.current.delete(block);
         if (gen !== generation.current) return;
@@ -73,7 +73,12 @@ export function RunsTable(props: TableProps) {
     const keep = blocks.current;
     blocks.current = new Map();
     for (const [b, rows] of keep) if (b === 0) blocks.current.set(b, rows);
-    fetchBlock(0, gen, true);
+    fetchBlock(0, gen);
+    // The column picker's keys come separately, so they never hold up the first rows.
+    fetchWindow({ ...query, offset: 0, limit: 0, keys: true }).then(
+      (result) => gen === generation.current && latest.current.onResult(result),
+      () => {},
+    );
   }, [key]);
 
   // A live change: fetch the blocks on screen again.
@@ -83,8 +88,12 @@ export function RunsTable(props: TableProps) {
     const [first, last] = blockRange(view, total ?? 0);
     for (let b = first; b <= last; b++) {
       inflight.current.delete(b);
-      fetchBlock(b, gen, b === 0);
+      fetchBlock(b, gen);
     }
+    fetchWindow({ ...query, offset: 0, limit: 0, keys: true }).then(
+      (result) => gen === generation.current && latest.current.onResult(result),
+      () => {},
+    );
   }, [props.refresh]);
 
   useLayoutEffect(() => {
