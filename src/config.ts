@@ -13,6 +13,23 @@ export interface HttpConfig {
   backoffFactor: number;
   /** Seconds per request. */
   timeout: number;
+  /** Told before each retry, so that a command can say what it is waiting for. */
+  onRetry?: (notice: RetryNotice) => void;
+}
+
+/** A request that failed and is about to be sent again. */
+export interface RetryNotice {
+  /** The server, without credentials, and the request: `POST /api/2.0/mlflow/runs/create`. */
+  url: string;
+  request: string;
+  /** Why the last attempt failed, in one line. */
+  reason: string;
+  /** The attempt about to be made (2 for the first retry), and how many there are at most. */
+  attempt: number;
+  attempts: number;
+  /** The wait before it, and the longest wait of the attempts after it together. */
+  delayMs: number;
+  laterMs: number;
 }
 
 export interface Config {

@@ -29,7 +29,14 @@ export {
   type SyncBundleOptions,
   syncBundle,
 } from "./bundle/index.ts";
-export { type Config, type ConfigOptions, ENVIRONMENT_VARIABLES, resolveConfig } from "./config.ts";
+export {
+  type Config,
+  type ConfigOptions,
+  ENVIRONMENT_VARIABLES,
+  type HttpConfig,
+  type RetryNotice,
+  resolveConfig,
+} from "./config.ts";
 // Data model, errors, configuration.
 export type {
   Batch,

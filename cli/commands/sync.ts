@@ -23,6 +23,7 @@ import { defineCommand, treeDir } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { c, e, note, print, printJson, table } from "../output.ts";
 import { progress } from "../progress.ts";
+import { retryNotes } from "../retries.ts";
 
 /** Exit code of a sync that finished but left something behind (reported item by item). */
 export const EXIT_PARTIAL = 3;
@@ -56,7 +57,7 @@ async function server(url: string): Promise<TrackingStore> {
       "e.g. --to https://mlflow.example.org",
     );
   }
-  return openStore(url, { http: resolveConfig().http });
+  return openStore(url, { http: { ...resolveConfig().http, onRetry: retryNotes() } });
 }
 
 function printReport(report: SyncReport): void {

@@ -13,7 +13,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { HttpConfig } from "../../src/config.ts";
+import type { HttpConfig, RetryNotice } from "../../src/config.ts";
 import type { Metric } from "../../src/entities.ts";
 import { BATCH_LIMITS, splitBatch } from "../../src/store/rest/batch.ts";
 import { RestStore } from "../../src/store/rest/index.ts";
@@ -425,10 +425,35 @@ for (const version of Object.values(MLFLOW_VERSIONS)) {
         });
         try {
           const started = Date.now();
-          const experiment = await store({ maxRetries: 3 }, proxy.url).getExperiment("0");
+          const notices: RetryNotice[] = [];
+          const experiment = await store(
+            { maxRetries: 3, onRetry: (notice) => notices.push(notice) },
+            proxy.url,
+          ).getExperiment("0");
           expect(experiment.name).toBe("Default");
           expect(proxy.count("/experiments/get")).toBe(3);
           expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+          // Each retry is told first: what failed, why, which attempt comes and when.
+          const told = { url: proxy.url, request: "GET /api/2.0/mlflow/experiments/get" };
+          expect(notices).toEqual([
+            {
+              ...told,
+              reason: "HTTP 503: proxy says 503",
+              attempt: 2,
+              attempts: 4,
+              delayMs: 1000,
+              laterMs: expect.any(Number),
+            },
+            {
+              ...told,
+              reason: "HTTP 503: proxy says 503",
+              attempt: 3,
+              attempts: 4,
+              delayMs: expect.any(Number),
+              laterMs: expect.any(Number),
+            },
+          ]);
+          expect(notices[0]?.laterMs).toBeGreaterThan(notices[1]?.laterMs ?? Number.NaN);
         } finally {
           await proxy.close();
         }

@@ -215,7 +215,13 @@ export class RestClient {
         const { failure } = error;
         const retry = failure.transient && (mode === "all" || failure.beforeConnect);
         if (retry && left) {
-          await sleep(this.#backoffMs(attempt + 1));
+          await this.#retryAfter(
+            this.#backoffMs(attempt + 1),
+            attempt,
+            method,
+            path,
+            failure.detail,
+          );
           continue;
         }
         const tries = attempt + 1 === 1 ? "1 attempt" : `${attempt + 1} attempts`;
@@ -237,23 +243,52 @@ export class RestClient {
         (mode === "all" || response.status === 429 || response.status === 503);
       if (retry && left) {
         const after = retryAfterSeconds(response.headers["retry-after"]);
-        await sleep(
+        const delay =
           after === undefined
             ? this.#backoffMs(attempt + 1)
-            : Math.min(after, MAX_WAIT_SECONDS) * 1000,
-        );
+            : Math.min(after, MAX_WAIT_SECONDS) * 1000;
+        const reason = `HTTP ${response.status}${excerpt(response.body) ? `: ${excerpt(response.body)}` : ""}`;
+        await this.#retryAfter(delay, attempt, method, path, reason);
         continue;
       }
       throw this.#httpError(response, what, attempt + 1);
     }
   }
 
+  /** Tells `onRetry` about the retry after `attempt` (0-based), then waits `delayMs`. */
+  async #retryAfter(
+    delayMs: number,
+    attempt: number,
+    method: HttpMethod,
+    path: string,
+    reason: string,
+  ): Promise<void> {
+    const { maxRetries, onRetry } = this.#config;
+    if (onRetry !== undefined) {
+      let laterMs = 0;
+      for (let retry = attempt + 2; retry <= maxRetries; retry++) laterMs += this.#waitMs(retry);
+      onRetry({
+        url: this.url,
+        request: `${method} ${path}`,
+        reason,
+        attempt: attempt + 2,
+        attempts: maxRetries + 1,
+        delayMs,
+        laterMs,
+      });
+    }
+    await sleep(delayMs);
+  }
+
   /** urllib3's schedule, as MLflow uses it: no wait before the first retry, then doubling. */
-  #backoffMs(retry: number): number {
+  #waitMs(retry: number): number {
     const { backoffFactor } = this.#config;
-    const base = retry <= 1 ? 0 : Math.min(MAX_WAIT_SECONDS, backoffFactor * 2 ** (retry - 1));
-    const jitter = Math.random() * Math.min(1, backoffFactor);
-    return (base + jitter) * 1000;
+    return (retry <= 1 ? 0 : Math.min(MAX_WAIT_SECONDS, backoffFactor * 2 ** (retry - 1))) * 1000;
+  }
+
+  /** The wait before retry number `retry` (from 1), with up to a second of jitter. */
+  #backoffMs(retry: number): number {
+    return this.#waitMs(retry) + Math.random() * Math.min(1, this.#config.backoffFactor) * 1000;
   }
 
   #httpError(response: RawResponse, what: string, attempts: number): MlflowError {
