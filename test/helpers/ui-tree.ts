@@ -18,6 +18,8 @@ export const SWEEP = [
   { lr: 0.01, depth: 50 },
 ];
 export const STEPS = 200;
+/** What a training script would record (the test runner's own file name otherwise). */
+const SOURCE = { "mlflow.source.name": "train.py" };
 
 /** The loss curve of sweep child i: decreasing, with a spike at step 120 for child 0. */
 export function lossAt(i: number, step: number): number {
@@ -78,7 +80,7 @@ export async function writeUiTree(root: string): Promise<UiTree> {
   const t0 = Date.UTC(2026, 0, 15, 9, 0, 0);
 
   const baseline = await tracker.startRun("baseline", {
-    tags: { team: "vision", "mlflow.source.name": "train.py" },
+    tags: { team: "vision", ...SOURCE },
     description:
       "# Baseline\n\nResNet-18 with **default** settings. See [the paper](https://arxiv.org/abs/1512.03385).\n\n<script>alert(1)</script>",
   });
@@ -121,12 +123,12 @@ export async function writeUiTree(root: string): Promise<UiTree> {
   await rm(pngFile);
   await baseline.end();
 
-  const parent = await tracker.startRun("sweep", { tags: { team: "vision" } });
+  const parent = await tracker.startRun("sweep", { tags: { team: "vision", ...SOURCE } });
   const childIds: string[] = [];
   for (const [i, { lr, depth }] of SWEEP.entries()) {
     const child = await tracker.startRun(`lr-${lr}-d${depth}`, {
       parentRunId: parent.id,
-      tags: { team: "vision" },
+      tags: { team: "vision", ...SOURCE },
     });
     await child.logParams({ lr, depth, optimizer: "adam" });
     for (let step = 0; step < STEPS; step++) {
@@ -144,7 +146,7 @@ export async function writeUiTree(root: string): Promise<UiTree> {
   }
   await parent.end();
 
-  const failed = await tracker.startRun("diverged", { tags: { team: "vision" } });
+  const failed = await tracker.startRun("diverged", { tags: { team: "vision", ...SOURCE } });
   await failed.logParams({ lr: 1, depth: 18 });
   failed.logMetric("loss", Number.NaN, { step: 3 });
   await failed.end("FAILED");
@@ -164,7 +166,7 @@ export async function writeUiTree(root: string): Promise<UiTree> {
 
   const nlp = await getTracker({ trackingUri: root, experimentName: "nlp/bert" });
   for (const name of ["bert-base", "bert-large"]) {
-    await nlp.withRun(name, {}, async (run) => {
+    await nlp.withRun(name, { tags: SOURCE }, async (run) => {
       await run.logParam("size", name.split("-")[1] as string);
       run.logMetric("f1", name === "bert-base" ? 0.81 : 0.86, { step: 1 });
     });

@@ -15,7 +15,7 @@ export interface FixedColumn {
 export const FIXED: FixedColumn[] = [
   { id: "name", label: "Run", sort: "attributes.run_name", width: 220 },
   { id: "status", label: "Status", sort: "attributes.status", width: 96 },
-  { id: "start", label: "Started", sort: "attributes.start_time", width: 164 },
+  { id: "start", label: "Started", sort: "attributes.start_time", width: 176 },
   { id: "duration", label: "Duration", sort: "duration", width: 88 },
   { id: "user", label: "User", sort: "attributes.user_id", width: 96 },
   { id: "source", label: "Source", sort: "tags.`mlflow.source.name`", width: 140 },

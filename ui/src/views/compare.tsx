@@ -182,7 +182,7 @@ export function ComparePage({ runIds, params }: { runIds: string[]; params: URLS
                         <td key={r.id} class="num">
                           {v === undefined ? "" : formatNumber(v)}
                           {delta !== undefined && delta !== 0 && Number.isFinite(delta) && (
-                            <span class={delta > 0 ? "delta up" : "delta down"}>
+                            <span class="delta">
                               {" "}
                               ({delta > 0 ? "+" : ""}
                               {formatNumber(delta)})
