@@ -6,7 +6,6 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { fileURLToPath } from "node:url";
-import type { Argv, CommandModule } from "yargs";
 import {
   type Config,
   type Experiment,
@@ -19,24 +18,11 @@ import {
   type TrackingStore,
   type ViewType,
 } from "mlruns";
+import type { GlobalArgs } from "./command.ts";
 import { UsageError } from "./errors.ts";
 import { e, note } from "./output.ts";
 
-export interface GlobalArgs {
-  trackingUri?: string;
-  json?: boolean;
-  verbose?: boolean;
-}
-
-/** A yargs command module whose handler sees its own typed arguments. */
-export function defineCommand<A>(command: {
-  command: string | string[];
-  describe: string;
-  builder: (yargs: Argv<GlobalArgs>) => Argv<unknown>;
-  handler: (args: A & GlobalArgs) => Promise<void>;
-}): CommandModule<GlobalArgs, unknown> {
-  return command as unknown as CommandModule<GlobalArgs, unknown>;
-}
+export { defineCommand, type GlobalArgs } from "./command.ts";
 
 /** The local folder of a file tracking URI (a path or `file:` URI); undefined for others. */
 export function localPath(uri: string): string | undefined {

@@ -4,6 +4,7 @@
  * them, NO_COLOR wins over it).
  */
 import { stripVTControlCharacters } from "node:util";
+import { UsageError } from "./errors.ts";
 
 type Stream = { isTTY?: boolean };
 
@@ -27,6 +28,7 @@ function palette(stream: Stream) {
     green: style(32, 39, stream),
     yellow: style(33, 39, stream),
     blue: style(34, 39, stream),
+    magenta: style(35, 39, stream),
     cyan: style(36, 39, stream),
   };
 }
@@ -45,12 +47,79 @@ export function toJson(value: unknown): string {
   );
 }
 
-export function printJson(value: unknown): void {
-  process.stdout.write(`${toJson(value)}\n`);
+let jsonFields: readonly string[] | undefined;
+
+/** The fields `--json <fields>` asked for (every field when undefined). */
+export function selectJsonFields(fields: readonly string[] | undefined): void {
+  jsonFields = fields;
+}
+
+/** `value` with only the paths of `fields` (`info.runId`, `metrics`); unknown heads are refused. */
+function pick(value: Record<string, unknown>, fields: readonly string[], known: Set<string>) {
+  const out: Record<string, unknown> = {};
+  for (const field of fields) {
+    const path = field.split(".");
+    if (!known.has(path[0] as string)) {
+      throw new UsageError(
+        `Unknown JSON field '${field}'`,
+        `Fields: ${[...known].join(", ")} (and paths into them, e.g. ${[...known][0]}.<key>)`,
+      );
+    }
+    let from: unknown = value;
+    let to = out;
+    for (const [i, key] of path.entries()) {
+      if (from === null || typeof from !== "object" || !(key in from)) break;
+      from = (from as Record<string, unknown>)[key];
+      if (i === path.length - 1) {
+        to[key] = from;
+        break;
+      }
+      to[key] ??= {};
+      to = to[key] as Record<string, unknown>;
+    }
+  }
+  return out;
+}
+
+/**
+ * Prints `value` as JSON. With `--json <fields>`, only those fields are kept: of each element of
+ * `value[list]` when the command prints a list, else of `value` itself.
+ */
+export function printJson(value: object, list?: string): void {
+  let shown: unknown = value;
+  const fields = jsonFields;
+  if (fields !== undefined) {
+    const record = value as Record<string, unknown>;
+    const items = list === undefined ? undefined : record[list];
+    if (Array.isArray(items)) {
+      const known = new Set(items.flatMap((item) => Object.keys(item as object)));
+      const picked = items.map((item) => pick(item, fields, known));
+      shown = { ...record, [list as string]: known.size === 0 ? items : picked };
+    } else shown = pick(record, fields, new Set(Object.keys(record)));
+  }
+  write(`${toJson(shown)}\n`);
+}
+
+let stdoutClosed = false;
+
+/**
+ * A reader that stops early (`mlruns runs list | head`) closes the pipe: output then stops
+ * quietly and the command ends as it would have, instead of dying with EPIPE.
+ */
+export function stopOutputOnBrokenPipe(): void {
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE" && error.code !== "ERR_STREAM_DESTROYED") throw error;
+    stdoutClosed = true;
+  });
+}
+
+/** Writes to stdout unless the reader went away. */
+export function write(data: string | Uint8Array): void {
+  if (!stdoutClosed) process.stdout.write(data);
 }
 
 export function print(text = ""): void {
-  process.stdout.write(`${text}\n`);
+  write(`${text}\n`);
 }
 
 /** A message for the user that is not the command's output (goes to stderr). */
@@ -62,7 +131,10 @@ const width = (text: string) => [...stripVTControlCharacters(text)].length;
 
 /** An aligned table; `right` lists the columns aligned right (numbers). */
 export function table(headers: string[], rows: string[][], right: number[] = []): void {
-  const widths = headers.map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i] ?? ""))));
+  const widths = headers.map((h) => width(h));
+  for (const row of rows) {
+    for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, width(cell));
+  }
   const line = (cells: string[]) =>
     cells
       .map((cell, i) => {
@@ -90,6 +162,11 @@ export function formatNumber(value: number | undefined): string {
   const abs = Math.abs(value);
   if (abs !== 0 && (abs < 1e-4 || abs >= 1e9)) return value.toExponential(4);
   return String(Number(value.toPrecision(6)));
+}
+
+/** `1 error`, `2 errors`: a count with its noun (the plural is the noun and `s` by default). */
+export function plural(count: number, noun: string, nouns = `${noun}s`): string {
+  return `${count} ${count === 1 ? noun : nouns}`;
 }
 
 export function formatTime(ms: number | null | undefined): string {

@@ -2,6 +2,7 @@
  * Configuration from the MLFLOW_* environment variables MLflow users already set, resolved in one
  * place. Explicit options always win over the environment.
  */
+import { invalid } from "./errors.ts";
 
 export interface HttpConfig {
   username?: string;
@@ -46,19 +47,26 @@ export type ConfigOptions = Partial<Omit<Config, "http">> & { http?: Partial<Htt
 
 type Env = Record<string, string | undefined>;
 
+/** A variable that does not parse: named, with what it takes. */
+const badVariable = (name: string, value: string, wanted: string) =>
+  invalid(
+    `Environment variable ${name}=${JSON.stringify(value)} is not ${wanted}`,
+    `Set ${name} to ${wanted}, or unset it`,
+  );
+
 function flag(name: string, value: string | undefined): boolean | undefined {
   if (value === undefined || value === "") return undefined;
-  const lower = value.toLowerCase();
+  const lower = value.trim().toLowerCase();
   if (["true", "1", "yes", "on"].includes(lower)) return true;
   if (["false", "0", "no", "off"].includes(lower)) return false;
-  throw new Error(`${name}=${value} is not a boolean; use true or false`);
+  throw badVariable(name, value, "true or false");
 }
 
 function number(name: string, value: string | undefined): number | undefined {
   if (value === undefined || value === "") return undefined;
   const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed < 0) {
-    throw new Error(`${name}=${value} is not a non-negative number`);
+  if (value.trim() === "" || !Number.isFinite(parsed) || parsed < 0) {
+    throw badVariable(name, value, "a number of 0 or more");
   }
   return parsed;
 }

@@ -1,10 +1,12 @@
 /** `mlruns artifacts list|get`. */
 import { promises as fs } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import type { FileInfo, TrackingStore } from "mlruns";
-import { defineCommand, openContext } from "../context.ts";
+import { type FileInfo, isMlflowError, MlflowError, type TrackingStore } from "mlruns";
+import { defineGroup, type GlobalArgs } from "../command.ts";
+import { defineCommand, list, openContext } from "../context.ts";
 import { UsageError } from "../errors.ts";
-import { formatBytes, print, printJson, table } from "../output.ts";
+import { formatBytes, plural, print, printJson, table, write } from "../output.ts";
+import { runResolver, SCOPE_OPTION } from "../run-ref.ts";
 
 async function walk(
   store: TrackingStore,
@@ -15,26 +17,59 @@ async function walk(
   const out: FileInfo[] = [];
   for (const info of await store.listArtifacts(runId, path)) {
     out.push(info);
-    if (recursive && info.isDir) out.push(...(await walk(store, runId, info.path, true)));
+    if (recursive && info.isDir) {
+      for (const inner of await walk(store, runId, info.path, true)) out.push(inner);
+    }
   }
   return out;
 }
 
-const listCommand = defineCommand<{ run: string; path?: string; recursive?: boolean }>({
+/** The run a command names (id, prefix, name or latest), within `-e`. */
+async function namedRun(args: { run: string; experiment?: string[] } & GlobalArgs) {
+  const context = await openContext(args);
+  const resolve = await runResolver(context, list(args.experiment));
+  return { store: context.store, runId: await resolve(String(args.run)) };
+}
+
+const RUN = {
+  type: "string",
+  demandOption: true,
+  describe: "run id, id prefix, name, or latest",
+} as const;
+
+/** A file's bytes; a missing one says which command lists what is there. */
+async function readArtifact(store: TrackingStore, runId: string, path: string) {
+  try {
+    return await store.readArtifact(runId, path);
+  } catch (error) {
+    if (!isMlflowError(error, "RESOURCE_DOES_NOT_EXIST")) throw error;
+    throw new MlflowError(error.code, error.message, {
+      hint: `\`mlruns artifacts list ${runId} -r\` lists the run's artifacts`,
+      cause: error,
+    });
+  }
+}
+
+const listCommand = defineCommand<{
+  run: string;
+  path?: string;
+  recursive?: boolean;
+  experiment?: string[];
+}>({
   command: ["list <run> [path]", "ls"],
   describe: "List a run's artifacts (under path)",
   builder: (y) =>
     y
-      .positional("run", { type: "string", demandOption: true })
+      .positional("run", RUN)
       .positional("path", { type: "string", describe: "a folder inside the artifacts" })
       .option("recursive", { alias: "r", type: "boolean", describe: "list sub-folders too" })
-      .example("$0 artifacts list 3f2a... -r", "every artifact of the run"),
+      .option("experiment", SCOPE_OPTION)
+      .example("$0 artifacts list latest -r", "every artifact of the newest run"),
   async handler(args) {
-    const { store } = await openContext(args);
-    const runId = String(args.run);
+    const { store, runId } = await namedRun(args);
     const files = await walk(store, runId, args.path, args.recursive === true);
     if (args.json) {
-      printJson({ runId, path: args.path ?? null, artifacts: files });
+      printJson({ runId, path: args.path ?? null, artifacts: files }, "artifacts");
       return;
     }
     table(
@@ -45,19 +80,19 @@ const listCommand = defineCommand<{ run: string; path?: string; recursive?: bool
   },
 });
 
-const get = defineCommand<{ run: string; path: string; output?: string }>({
+const get = defineCommand<{ run: string; path: string; output?: string; experiment?: string[] }>({
   command: "get <run> <path>",
   describe: "Download an artifact file (to stdout) or folder (needs --output)",
   builder: (y) =>
     y
-      .positional("run", { type: "string", demandOption: true })
+      .positional("run", RUN)
       .positional("path", { type: "string", demandOption: true })
       .option("output", { alias: "o", type: "string", describe: "file or folder to write" })
-      .example("$0 artifacts get 3f2a... logs/stdout.txt", "print a file")
-      .example("$0 artifacts get 3f2a... model -o ./model", "download a folder"),
+      .option("experiment", SCOPE_OPTION)
+      .example("$0 artifacts get latest logs/stdout.txt", "print a file")
+      .example("$0 artifacts get 3f2a model -o ./model", "download a folder"),
   async handler(args) {
-    const { store } = await openContext(args);
-    const runId = String(args.run);
+    const { store, runId } = await namedRun(args);
     const path = String(args.path).replace(/\/+$/, "");
     const parent = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : undefined;
     const entry = (await store.listArtifacts(runId, parent)).find((f) => f.path === path);
@@ -76,25 +111,23 @@ const get = defineCommand<{ run: string; path: string; output?: string }>({
     }
     const written: { path: string; output: string | null; size: number }[] = [];
     for (const file of files) {
-      const bytes = await store.readArtifact(runId, file.path);
+      const bytes = await readArtifact(store, runId, file.path);
       if (file.target !== undefined) {
         await fs.mkdir(dirname(file.target), { recursive: true });
         await fs.writeFile(file.target, bytes);
-      } else if (!args.json) process.stdout.write(bytes);
+      } else if (!args.json) write(bytes);
       written.push({ path: file.path, output: file.target ?? null, size: bytes.byteLength });
     }
     if (args.json) printJson({ runId, files: written });
     else if (args.output !== undefined)
       print(
-        `Wrote ${written.length} file(s) (${formatBytes(written.reduce((n, f) => n + f.size, 0))}) to ${resolve(args.output)}`,
+        `Wrote ${plural(written.length, "file")} (${formatBytes(written.reduce((n, f) => n + f.size, 0))}) to ${resolve(args.output)}`,
       );
   },
 });
 
-export const artifacts = defineCommand<object>({
+export const artifacts = defineGroup({
   command: "artifacts",
   describe: "List and download run artifacts",
-  builder: (y) =>
-    y.command(listCommand).command(get).demandCommand(1, "Name a subcommand: list or get"),
-  async handler() {},
+  subcommands: [listCommand, get],
 });

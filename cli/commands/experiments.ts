@@ -1,4 +1,5 @@
 /** `mlruns experiments list|create|rename|delete|restore|tag`. */
+import { defineGroup } from "../command.ts";
 import {
   defineCommand,
   findExperiment,
@@ -47,7 +48,10 @@ const listCommand = defineCommand<{
       pageToken: args.pageToken,
     });
     if (args.json) {
-      printJson({ experiments: found.experiments, nextPageToken: found.nextPageToken ?? null });
+      printJson(
+        { experiments: found.experiments, nextPageToken: found.nextPageToken ?? null },
+        "experiments",
+      );
       return;
     }
     table(
@@ -165,17 +169,8 @@ const tag = defineCommand<{ experiment: string; key: string; value?: string; del
   },
 });
 
-export const experiments = defineCommand<object>({
+export const experiments = defineGroup({
   command: ["experiments", "exp"],
   describe: "List and manage experiments",
-  builder: (y) =>
-    y
-      .command(listCommand)
-      .command(create)
-      .command(rename)
-      .command(lifecycle("delete"))
-      .command(lifecycle("restore"))
-      .command(tag)
-      .demandCommand(1, "Name a subcommand: list, create, rename, delete, restore or tag"),
-  async handler() {},
+  subcommands: [listCommand, create, rename, lifecycle("delete"), lifecycle("restore"), tag],
 });

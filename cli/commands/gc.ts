@@ -2,7 +2,7 @@
 import { applyGc, planGc } from "mlruns";
 import { confirm, defineCommand, treeDir } from "../context.ts";
 import { UsageError } from "../errors.ts";
-import { c, formatTime, note, print, printJson, table } from "../output.ts";
+import { c, formatTime, note, plural, print, printJson, table } from "../output.ts";
 import { progress } from "../progress.ts";
 
 const UNITS: Record<string, number> = {
@@ -59,7 +59,7 @@ export const gc = defineCommand<{ dir?: string; olderThan?: string; yes?: boolea
     const approved =
       items.length > 0 &&
       (args.yes === true ||
-        (!args.json && (await confirm(`Remove ${items.length} item(s) for good?`))));
+        (!args.json && (await confirm(`Remove ${plural(items.length, "item")} for good?`))));
     if (approved) {
       const bar = progress("removing", 20);
       try {
@@ -69,8 +69,11 @@ export const gc = defineCommand<{ dir?: string; olderThan?: string; yes?: boolea
       }
     }
     if (args.json) {
-      printJson({ root: plan.root, olderThanMs: olderThanMs ?? null, removed: approved, items });
-    } else if (approved) print(c.green(`Removed ${items.length} item(s).`));
+      printJson(
+        { root: plan.root, olderThanMs: olderThanMs ?? null, removed: approved, items },
+        "items",
+      );
+    } else if (approved) print(c.green(`Removed ${plural(items.length, "item")}.`));
     else note("Nothing removed: pass --yes to remove them.");
   },
 });

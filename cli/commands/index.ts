@@ -1,5 +1,7 @@
 /** The explicit list of command modules (no directory scanning). */
+import type { Command } from "../command.ts";
 import { artifacts } from "./artifacts.ts";
+import { completion } from "./completion.ts";
 import { experiments } from "./experiments.ts";
 import { exportCommand } from "./export.ts";
 import { gc } from "./gc.ts";
@@ -15,7 +17,7 @@ import { ui } from "./ui.ts";
 import { pullCommand, syncCommand } from "./sync.ts";
 import { verify } from "./verify.ts";
 
-export const commands = [
+export const commands: Command[] = [
   init,
   experiments,
   runs,
@@ -32,4 +34,5 @@ export const commands = [
   gc,
   server,
   ui,
+  completion,
 ];

@@ -1,7 +1,38 @@
-/** `mlruns log param|metric|tag|artifact <run> ...`: logging from shell scripts. */
-import { defineCommand, openContext } from "../context.ts";
+/**
+ * `mlruns log param|metric|tag|artifact <run> ...`: logging from shell scripts. A value that
+ * starts with `-` goes after `--` (`mlruns log tag RUN key -- -x`); negative numbers need not.
+ */
+import { defineGroup } from "../command.ts";
+import { defineCommand, list, openContext } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { printJson } from "../output.ts";
+import { runResolver, SCOPE_OPTION } from "../run-ref.ts";
+
+/** The store and the run a `log` command names (id, prefix, name or latest), within `-e`. */
+async function target(
+  args: { run: string; experiment?: string[] } & Parameters<typeof openContext>[0],
+) {
+  const context = await openContext(args);
+  const resolve = await runResolver(context, list(args.experiment));
+  return { store: context.store, runId: await resolve(String(args.run)) };
+}
+
+/** The value argument, which may also come after `--`. */
+function valueOf(args: { value?: string }): string {
+  if (args.value === undefined) {
+    throw new UsageError(
+      "Give the value to log",
+      "A value that starts with - goes after --, e.g. `mlruns log tag RUN key -- -x`",
+    );
+  }
+  return String(args.value);
+}
+
+const RUN = {
+  type: "string",
+  demandOption: true,
+  describe: 'run id (e.g. "$MLFLOW_RUN_ID"), id prefix, name, or latest',
+} as const;
 
 /** Python's `float()` spellings too: nan, inf, -inf, Infinity. */
 export function parseMetricValue(text: string): number {
@@ -25,22 +56,25 @@ function integer(name: string, value: unknown): number | undefined {
   return n;
 }
 
-const param = defineCommand<{ run: string; key: string; value: string }>({
-  command: "param <run> <key> <value>",
+const param = defineCommand<{ run: string; key: string; value?: string; experiment?: string[] }>({
+  command: "param <run> <key> [value]",
+  rest: "value",
   describe: "Log a param (params cannot change once logged)",
   builder: (y) =>
     y
-      .positional("run", { type: "string", demandOption: true })
+      .positional("run", RUN)
+      .option("experiment", SCOPE_OPTION)
       .positional("key", { type: "string", demandOption: true })
-      .positional("value", { type: "string", demandOption: true })
+      .positional("value", { type: "string", describe: "the value (after -- if it starts with -)" })
       .example('$0 log param "$MLFLOW_RUN_ID" lr 0.01', ""),
   async handler(args) {
-    const { store } = await openContext(args);
-    await store.logBatch(String(args.run), { params: { [String(args.key)]: String(args.value) } });
+    const value = valueOf(args);
+    const { store, runId } = await target(args);
+    await store.logBatch(runId, { params: { [String(args.key)]: value } });
     if (args.json)
       printJson({
-        runId: String(args.run),
-        param: { key: String(args.key), value: String(args.value) },
+        runId,
+        param: { key: String(args.key), value },
       });
   },
 });
@@ -48,62 +82,76 @@ const param = defineCommand<{ run: string; key: string; value: string }>({
 const metric = defineCommand<{
   run: string;
   key: string;
-  value: string;
+  value?: string;
   step?: number;
   timestamp?: number;
+  experiment?: string[];
 }>({
-  command: "metric <run> <key> <value>",
+  command: "metric <run> <key> [value]",
+  rest: "value",
   describe: "Log a metric point",
   builder: (y) =>
     y
-      .positional("run", { type: "string", demandOption: true })
+      .positional("run", RUN)
+      .option("experiment", SCOPE_OPTION)
       .positional("key", { type: "string", demandOption: true })
-      .positional("value", { type: "string", demandOption: true })
+      .positional("value", { type: "string", describe: "the value (after -- if it starts with -)" })
       .option("step", { alias: "s", type: "string", describe: "integer step (default 0)" })
       .option("timestamp", {
         type: "string",
         describe: "milliseconds since the epoch (default now)",
       })
-      .example('$0 log metric "$MLFLOW_RUN_ID" loss 0.25 --step 3', ""),
+      .example('$0 log metric "$MLFLOW_RUN_ID" loss 0.25 --step 3', "")
+      .example("$0 log metric latest delta -1e-3", "negative numbers as they are"),
   async handler(args) {
-    const { store } = await openContext(args);
+    const { store, runId } = await target(args);
     const point = {
       key: String(args.key),
-      value: parseMetricValue(String(args.value)),
+      value: parseMetricValue(valueOf(args)),
       step: integer("step", args.step) ?? 0,
       timestamp: integer("timestamp", args.timestamp) ?? Date.now(),
     };
-    await store.logBatch(String(args.run), { metrics: [point] });
-    if (args.json) printJson({ runId: String(args.run), metric: point });
+    await store.logBatch(runId, { metrics: [point] });
+    if (args.json) printJson({ runId, metric: point });
   },
 });
 
-const tag = defineCommand<{ run: string; key: string; value: string }>({
-  command: "tag <run> <key> <value>",
+const tag = defineCommand<{ run: string; key: string; value?: string; experiment?: string[] }>({
+  command: "tag <run> <key> [value]",
+  rest: "value",
   describe: "Set a run tag",
   builder: (y) =>
     y
-      .positional("run", { type: "string", demandOption: true })
+      .positional("run", RUN)
+      .option("experiment", SCOPE_OPTION)
       .positional("key", { type: "string", demandOption: true })
-      .positional("value", { type: "string", demandOption: true })
-      .example('$0 log tag "$MLFLOW_RUN_ID" stage tuning', ""),
+      .positional("value", { type: "string", describe: "the value (after -- if it starts with -)" })
+      .example('$0 log tag "$MLFLOW_RUN_ID" stage tuning', "")
+      .example("$0 log tag latest note -- -x", "a value starting with -, after --"),
   async handler(args) {
-    const { store } = await openContext(args);
-    await store.logBatch(String(args.run), { tags: { [String(args.key)]: String(args.value) } });
+    const value = valueOf(args);
+    const { store, runId } = await target(args);
+    await store.logBatch(runId, { tags: { [String(args.key)]: value } });
     if (args.json)
       printJson({
-        runId: String(args.run),
-        tag: { key: String(args.key), value: String(args.value) },
+        runId,
+        tag: { key: String(args.key), value },
       });
   },
 });
 
-const artifact = defineCommand<{ run: string; path: string; artifactPath?: string }>({
+const artifact = defineCommand<{
+  run: string;
+  path: string;
+  artifactPath?: string;
+  experiment?: string[];
+}>({
   command: "artifact <run> <path>",
   describe: "Copy a file or folder into the run's artifacts",
   builder: (y) =>
     y
-      .positional("run", { type: "string", demandOption: true })
+      .positional("run", RUN)
+      .option("experiment", SCOPE_OPTION)
       .positional("path", { type: "string", demandOption: true, describe: "local file or folder" })
       .option("artifact-path", {
         alias: "a",
@@ -112,25 +160,18 @@ const artifact = defineCommand<{ run: string; path: string; artifactPath?: strin
       })
       .example('$0 log artifact "$MLFLOW_RUN_ID" model.pkl -a models', ""),
   async handler(args) {
-    const { store } = await openContext(args);
-    await store.logArtifact(String(args.run), String(args.path), args.artifactPath);
+    const { store, runId } = await target(args);
+    await store.logArtifact(runId, String(args.path), args.artifactPath);
     if (args.json)
       printJson({
-        runId: String(args.run),
+        runId,
         artifact: { path: String(args.path), artifactPath: args.artifactPath ?? null },
       });
   },
 });
 
-export const log = defineCommand<object>({
+export const log = defineGroup({
   command: "log",
   describe: "Log params, metrics, tags and artifacts into a run (for shell scripts)",
-  builder: (y) =>
-    y
-      .command(param)
-      .command(metric)
-      .command(tag)
-      .command(artifact)
-      .demandCommand(1, "Name what to log: param, metric, tag or artifact"),
-  async handler() {},
+  subcommands: [param, metric, tag, artifact],
 });

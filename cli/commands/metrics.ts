@@ -1,88 +1,235 @@
-/** `mlruns metrics history <run> <key>`: every point, as a table and a chart in the terminal. */
-import { chart } from "../chart.ts";
-import { defineCommand, openContext } from "../context.ts";
-import { c, formatNumber, formatTime, print, printJson, table } from "../output.ts";
+/**
+ * `mlruns metrics history <run> <key...> [-r run]...`: every point of one or more metrics, of one
+ * or more runs, as a table and a chart in the terminal (several series are overlaid, in colour).
+ */
+import { MlflowError, type Metric, type TrackingStore } from "mlruns";
+import { chart, type Point } from "../chart.ts";
+import { defineGroup } from "../command.ts";
+import { defineCommand, list, openContext } from "../context.ts";
+import { UsageError } from "../errors.ts";
+import {
+  c,
+  colorsEnabled,
+  formatDuration,
+  formatNumber,
+  formatTime,
+  note,
+  print,
+  printJson,
+  table,
+} from "../output.ts";
+import { runResolver, SCOPE_OPTION } from "../run-ref.ts";
+
+type Axis = "step" | "time" | "elapsed" | "index";
+
+interface Series {
+  runId: string;
+  runName: string;
+  key: string;
+  points: Metric[];
+}
+
+/** A whole number option within [min, max]. */
+function bounded(name: string, value: number | undefined, min: number, max: number) {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new UsageError(
+      `--${name} must be a whole number from ${min} to ${max}, got ${value}`,
+      name === "width" ? "The chart is as wide as the terminal by default" : undefined,
+    );
+  }
+  return value;
+}
+
+/** The x of each point on the chosen axis. */
+function xs(points: readonly Metric[], axis: Axis): number[] {
+  if (axis === "index") return points.map((_, i) => i);
+  if (axis === "step") return points.map((p) => p.step);
+  if (axis === "time") return points.map((p) => p.timestamp);
+  let first = Infinity;
+  for (const p of points) if (p.timestamp < first) first = p.timestamp;
+  return points.map((p) => p.timestamp - first);
+}
+
+/** Axis labels: dates for wall time (the clock alone within a day), durations for elapsed. */
+function axisLabel(axis: Axis): (x: number, span: number) => string {
+  if (axis === "elapsed") return (x) => formatDuration(Math.round(x)) || "0ms";
+  if (axis !== "time") return (x) => formatNumber(x);
+  return (x, span) => {
+    const text = formatTime(x);
+    return span < 86_400_000 ? text.slice(11) : text.slice(0, 16);
+  };
+}
+
+const PALETTE = [c.cyan, c.yellow, c.magenta, c.green, c.blue, c.red];
+const paint = (i: number, text: string) => (PALETTE[i % PALETTE.length] ?? c.cyan)(text);
+
+async function missingKey(store: TrackingStore, runId: string, runName: string, key: string) {
+  const keys = Object.keys((await store.getRun(runId)).data.metrics).sort();
+  return new MlflowError("RESOURCE_DOES_NOT_EXIST", `Run '${runName}' has no metric '${key}'`, {
+    hint:
+      keys.length === 0
+        ? `It has no metrics (run ${runId})`
+        : `Its metrics: ${keys.slice(0, 20).join(", ")}${keys.length > 20 ? ", ..." : ""}`,
+  });
+}
+
+function printTable(series: readonly Series[], axis: Axis, limit: number, labels: string[]) {
+  const one = series.length === 1 ? series[0] : undefined;
+  if (one !== undefined) {
+    const shown = limit > 0 ? one.points.slice(-limit) : one.points;
+    if (shown.length < one.points.length) {
+      print(c.dim(`last ${shown.length} of ${one.points.length} points (--limit 0 shows all)`));
+    }
+    table(
+      ["STEP", "VALUE", "TIME"],
+      shown.map((p) => [String(p.step), formatNumber(p.value), formatTime(p.timestamp)]),
+      [0, 1],
+    );
+    return;
+  }
+  // Several series: one row per x, one column per series (its last value at that x).
+  const rows = new Map<number, (number | undefined)[]>();
+  series.forEach((s, i) => {
+    const at = xs(s.points, axis);
+    s.points.forEach((p, j) => {
+      const x = at[j] as number;
+      const row = rows.get(x) ?? new Array<number | undefined>(series.length).fill(undefined);
+      row[i] = p.value;
+      rows.set(x, row);
+    });
+  });
+  const ordered = [...rows.entries()].sort((a, b) => a[0] - b[0]);
+  const shown = limit > 0 ? ordered.slice(-limit) : ordered;
+  if (shown.length < ordered.length) {
+    print(c.dim(`last ${shown.length} of ${ordered.length} rows (--limit 0 shows all)`));
+  }
+  const label = axisLabel(axis);
+  table(
+    [axis.toUpperCase(), ...labels],
+    shown.map(([x, values]) => [label(x, 0), ...values.map((v) => formatNumber(v))]),
+    series.map((_, i) => i + 1).concat(axis === "time" ? [] : [0]),
+  );
+}
 
 const history = defineCommand<{
   run: string;
-  key: string;
+  keys: string[];
+  runs?: string[];
+  experiment?: string[];
   chart: boolean;
   table: boolean;
   style: "braille" | "blocks";
-  x: "step" | "time" | "index";
+  x: Axis;
   width?: number;
-  height: number;
-  limit: number;
+  height?: number;
+  limit?: number;
 }>({
-  command: "history <run> <key>",
-  describe: "A metric's history: a table and a chart",
+  command: "history <run> <keys..>",
+  describe: "Metric histories: a table and a chart; several keys or runs are overlaid",
   builder: (y) =>
     y
-      .positional("run", { type: "string", demandOption: true })
-      .positional("key", { type: "string", demandOption: true })
+      .positional("run", {
+        type: "string",
+        demandOption: true,
+        describe: "run id, unique id prefix, name, or latest",
+      })
+      .positional("keys", { type: "string", array: true, demandOption: true, describe: "metrics" })
+      .option("runs", {
+        alias: "r",
+        type: "string",
+        array: true,
+        describe: "more runs to overlay (repeatable)",
+      })
+      .option("experiment", SCOPE_OPTION)
       .option("chart", { type: "boolean", default: true, describe: "draw the chart (--no-chart)" })
       .option("table", { type: "boolean", default: true, describe: "print the table (--no-table)" })
       .option("style", { choices: ["braille", "blocks"], default: "braille" })
-      .option("x", { choices: ["step", "time", "index"], default: "step", describe: "x axis" })
-      .option("width", { type: "number", describe: "chart width in characters" })
-      .option("height", { type: "number", default: 10, describe: "chart height in characters" })
+      .option("x", {
+        choices: ["step", "time", "elapsed", "index"],
+        default: "step",
+        describe: "x axis: step, wall time, time since the first point, or point number",
+      })
+      .option("width", { type: "number", describe: "chart width in characters (10-1000)" })
+      .option("height", { type: "number", describe: "chart height in characters (2-200)" })
       .option("limit", {
         type: "number",
-        default: 20,
-        describe: "table rows, the last ones (0: all)",
+        describe: "table rows, the last ones (default 20; 0: all)",
       })
-      .example("$0 metrics history 3f2a... loss", "table and braille chart")
-      .example("$0 metrics history 3f2a... loss --style blocks --no-table", "a bar chart only")
-      .example("$0 metrics history 3f2a... loss --json", "[{step, value, timestamp}...]"),
+      .example("$0 metrics history latest loss", "table and braille chart")
+      .example("$0 metrics history latest loss val_loss", "two metrics in one chart")
+      .example("$0 metrics history baseline loss -r tuned -r 3f2a", "three runs in one chart")
+      .example("$0 metrics history 3f2a loss --style blocks --no-table", "a bar chart only")
+      .example("$0 metrics history 3f2a loss --json", "{ runId, key, history: [...] }"),
   async handler(args) {
-    const { store } = await openContext(args);
-    const runId = String(args.run);
-    const key = String(args.key);
-    const points = await store.getMetricHistory(runId, key);
+    const width = bounded("width", args.width, 10, 1000);
+    const height = bounded("height", args.height, 2, 200) ?? 10;
+    const limit = bounded("limit", args.limit, 0, Number.MAX_SAFE_INTEGER) ?? 20;
+    const context = await openContext(args);
+    const { store } = context;
+    const resolve = await runResolver(context, list(args.experiment));
+    const runIds: string[] = [];
+    for (const ref of [String(args.run), ...list(args.runs)]) {
+      const id = await resolve(ref);
+      if (!runIds.includes(id)) runIds.push(id);
+    }
+    const keys = [...new Set(list(args.keys))];
+    const single = runIds.length === 1 && keys.length === 1;
+    if (args.style === "blocks" && !single && args.chart && !args.json) {
+      throw new UsageError("--style blocks draws one series", "Overlay with braille (the default)");
+    }
+    const series: Series[] = [];
+    const missing: MlflowError[] = [];
+    for (const runId of runIds) {
+      const { runName } = (await store.getRun(runId)).info;
+      for (const key of keys) {
+        const points = await store.getMetricHistory(runId, key);
+        if (points.length > 0) series.push({ runId, runName, key, points });
+        else missing.push(await missingKey(store, runId, runName, key));
+      }
+    }
+    if (series.length === 0) throw missing[0];
+    for (const m of missing) note(c.yellow(`warning: ${m.message} (${m.hint})`));
+    const shape = (s: Series) => ({
+      runId: s.runId,
+      key: s.key,
+      history: s.points.map((p) => ({ step: p.step, value: p.value, timestamp: p.timestamp })),
+    });
     if (args.json) {
-      printJson({
-        runId,
-        key,
-        history: points.map((p) => ({ step: p.step, value: p.value, timestamp: p.timestamp })),
-      });
+      const first = series[0] as Series;
+      if (single) printJson(shape(first), "history");
+      else printJson({ series: series.map((s) => ({ ...shape(s), runName: s.runName })) });
       return;
     }
-    if (points.length === 0) {
-      print(c.dim(`(no points for metric '${key}' in run ${runId})`));
-      return;
-    }
-    if (args.table) {
-      const shown = args.limit > 0 ? points.slice(-args.limit) : points;
-      if (shown.length < points.length) {
-        print(c.dim(`last ${shown.length} of ${points.length} points (--limit 0 shows all)`));
-      }
-      table(
-        ["STEP", "VALUE", "TIME"],
-        shown.map((p) => [String(p.step), formatNumber(p.value), formatTime(p.timestamp)]),
-        [0, 1],
-      );
-    }
-    if (args.chart) {
-      const xs = points.map((p, i) =>
-        args.x === "time" ? p.timestamp : args.x === "index" ? i : p.step,
-      );
-      const columns = process.stdout.columns ?? 80;
-      const width = args.width ?? Math.max(20, Math.min(100, columns - 14));
-      if (args.table) print();
-      print(c.bold(`${key} by ${args.x}`));
-      for (const line of chart(
-        points.map((p, i) => ({ x: xs[i] as number, y: p.value })),
-        { width, height: args.height, style: args.style },
-      )) {
-        print(c.cyan(line));
-      }
-    }
+    const labels = series.map((s) =>
+      runIds.length === 1 ? s.key : keys.length === 1 ? s.runName : `${s.runName} ${s.key}`,
+    );
+    if (args.table) printTable(series, args.x, limit, labels);
+    if (!args.chart) return;
+    const columns = process.stdout.columns ?? 80;
+    if (args.table) print();
+    print(c.bold(`${single ? series[0]?.key : labels.join(", ")} by ${args.x}`));
+    const lines = chart(
+      series.map((s) => {
+        const at = xs(s.points, args.x);
+        return s.points.map((p, i): Point => ({ x: at[i] as number, y: p.value }));
+      }),
+      {
+        width: width ?? Math.max(20, Math.min(100, columns - 14)),
+        height,
+        style: args.style,
+        formatX: axisLabel(args.x),
+        ...(!single && colorsEnabled() ? { paint } : {}),
+      },
+    );
+    for (const line of lines) print(single && colorsEnabled() ? c.cyan(line) : line);
+    if (single) return;
+    for (const [i, label] of labels.entries()) print(`  ${paint(i, "━━")} ${label}`);
   },
 });
 
-export const metrics = defineCommand<object>({
+export const metrics = defineGroup({
   command: "metrics",
   describe: "Read metric histories",
-  builder: (y) => y.command(history).demandCommand(1, "Name a subcommand: history"),
-  async handler() {},
+  subcommands: [history],
 });

@@ -3,6 +3,7 @@
  * the model registry of the tree (or server) behind the tracking URI.
  */
 import { registryOf, type ModelVersion, type RegistryStore, registerModel } from "mlruns";
+import { defineGroup } from "../command.ts";
 import { UsageError } from "../errors.ts";
 import { confirm, defineCommand, keyValues, list, openContext, valueOrDelete } from "../context.ts";
 import { c, fields, formatTime, print, printJson, table } from "../output.ts";
@@ -53,7 +54,7 @@ const listCommand = defineCommand<{
       ...(args.pageToken ? { pageToken: args.pageToken } : {}),
     });
     if (args.json) {
-      printJson({ models: found.models, nextPageToken: found.nextPageToken ?? null });
+      printJson({ models: found.models, nextPageToken: found.nextPageToken ?? null }, "models");
       return;
     }
     table(
@@ -263,7 +264,10 @@ const versions = defineCommand<{
       ...(args.pageToken ? { pageToken: args.pageToken } : {}),
     });
     if (args.json) {
-      printJson({ versions: found.versions, nextPageToken: found.nextPageToken ?? null });
+      printJson(
+        { versions: found.versions, nextPageToken: found.nextPageToken ?? null },
+        "versions",
+      );
       return;
     }
     table(VERSION_HEADERS, versionRows(found.versions));
@@ -365,25 +369,20 @@ const stage = defineCommand<{
   },
 });
 
-export const models = defineCommand<object>({
+export const models = defineGroup({
   command: ["models", "model"],
   describe: "The model registry: registered models, versions, aliases, stages",
-  builder: (y) =>
-    y
-      .command(listCommand)
-      .command(show)
-      .command(create)
-      .command(rename)
-      .command(describeCommand)
-      .command(del)
-      .command(tag)
-      .command(versions)
-      .command(register)
-      .command(alias)
-      .command(stage)
-      .demandCommand(
-        1,
-        "Name a subcommand: list, show, create, rename, describe, delete, tag, versions, register, alias or stage",
-      ),
-  async handler() {},
+  subcommands: [
+    listCommand,
+    show,
+    create,
+    rename,
+    describeCommand,
+    del,
+    tag,
+    versions,
+    register,
+    alias,
+    stage,
+  ],
 });

@@ -19,9 +19,10 @@ import {
   SYSTEM_TAGS,
   type TrackingStore,
 } from "mlruns";
-import { defineCommand, keyValues, list, openContext } from "../context.ts";
+import { defineCommand, findExperiment, keyValues, list, openContext } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { e, note } from "../output.ts";
+import { sourceName } from "../source-name.ts";
 
 const FORWARDED: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
 
@@ -63,7 +64,6 @@ const closeStream = (stream: WriteStream | undefined) =>
 
 export const run = defineCommand<{
   command?: string[];
-  "--"?: string[];
   name?: string;
   experiment?: string;
   tag?: string[];
@@ -71,6 +71,7 @@ export const run = defineCommand<{
 }>({
   command: "run [command..]",
   describe: "Run a command inside a new run (MLFLOW_RUN_ID etc. set for it)",
+  rest: "command",
   builder: (y) =>
     y
       .positional("command", { type: "string", array: true, describe: "the command, after --" })
@@ -98,7 +99,7 @@ export const run = defineCommand<{
       .example("$0 run -- node train.js", "a Node script using mlruns")
       .example("$0 run -- sh -c 'mlruns log metric \"$MLFLOW_RUN_ID\" acc 0.9'", "a shell script"),
   async handler(args) {
-    const command = [...list(args.command), ...list(args["--"])];
+    const command = list(args.command);
     const [program, ...programArgs] = command;
     if (program === undefined) {
       throw new UsageError(
@@ -117,13 +118,13 @@ export const run = defineCommand<{
       args.experiment !== undefined
         ? await experimentFor(store, args.experiment)
         : config.experimentId !== undefined
-          ? (await store.getExperiment(config.experimentId)).experimentId
+          ? (await findExperiment(store, config.experimentId)).experimentId
           : config.experimentName !== undefined
             ? await experimentFor(store, config.experimentName)
             : "0";
     const tags: Record<string, string> = {
       [SYSTEM_TAGS.user]: user(),
-      [SYSTEM_TAGS.sourceName]: program,
+      [SYSTEM_TAGS.sourceName]: sourceName(command),
       [SYSTEM_TAGS.sourceType]: "LOCAL",
       "mlruns.command": command.join(" "),
       ...keyValues(list(args.tag), "tag"),

@@ -1,7 +1,10 @@
 /** `mlruns runs list|show|compare|delete|restore`. */
 import type { FileInfo, RunRecord, TrackingStore } from "mlruns";
-import { UsageError } from "../errors.ts";
+import { defineGroup } from "../command.ts";
+import { columnList, runColumns } from "../columns.ts";
 import { defineCommand, findExperiment, list, openContext, VIEWS } from "../context.ts";
+import { UsageError } from "../errors.ts";
+import { goalOf, improves } from "../metric-goal.ts";
 import {
   c,
   fields,
@@ -9,25 +12,14 @@ import {
   formatDuration,
   formatNumber,
   formatTime,
+  note,
   print,
   printJson,
   statusColor,
   table,
 } from "../output.ts";
-
-/** `metrics.x` / `params.y` named in a filter or order-by become extra columns. */
-function referencedKeys(texts: string[]): { metrics: string[]; params: string[] } {
-  const found = { metrics: new Set<string>(), params: new Set<string>() };
-  for (const text of texts) {
-    for (const m of text.matchAll(
-      /\b(metrics?|params?|parameters?)\.(`[^`]+`|"[^"]+"|[\w./-]+)/g,
-    )) {
-      const key = (m[2] ?? "").replace(/^[`"]|[`"]$/g, "");
-      (m[1]?.startsWith("metric") ? found.metrics : found.params).add(key);
-    }
-  }
-  return { metrics: [...found.metrics], params: [...found.params] };
-}
+import { experimentNames, runResolver, SCOPE_OPTION } from "../run-ref.ts";
+import { deleteCommand, restoreCommand } from "./runs-lifecycle.ts";
 
 const runJson = (r: RunRecord) => ({
   info: r.info,
@@ -43,6 +35,7 @@ const listCommand = defineCommand<{
   maxResults?: number;
   view: string;
   pageToken?: string;
+  columns?: string[];
 }>({
   command: ["list", "ls", "search"],
   describe: "Search runs with MLflow's filter language",
@@ -68,13 +61,23 @@ const listCommand = defineCommand<{
       .option("max-results", { alias: "n", type: "number", describe: "page size (default 1000)" })
       .option("view", { choices: ["active", "deleted", "all"], default: "active" })
       .option("page-token", { type: "string", describe: "next page of the same search" })
+      .option("columns", {
+        alias: "c",
+        type: "string",
+        array: true,
+        describe:
+          "columns to show, e.g. name,status,params.lr,metrics.acc (default: the run's fields, " +
+          "then the params and metrics searched on or that differ between the runs)",
+      })
       .example(
         "$0 runs list -e iris -f \"metrics.acc > 0.9\" -o 'metrics.acc DESC'",
         "best runs first",
       )
-      .example("$0 runs list --view deleted --json", "deleted runs of every experiment, as JSON"),
+      .example("$0 runs list -c name,params.lr,metrics.loss", "pick the columns")
+      .example("$0 runs list --json info.runId,metrics.acc", "chosen fields as JSON"),
   async handler(args) {
     const { store, tracker } = await openContext(args);
+    const names = await experimentNames(store);
     const refs = list(args.experiment);
     const experimentIds =
       refs.length > 0
@@ -83,6 +86,7 @@ const listCommand = defineCommand<{
           )
         : (await store.listExperiments("ACTIVE_ONLY")).map((x) => x.experimentId);
     const orderBy = list(args.orderBy);
+    const chosen = columnList(list(args.columns));
     const found = await tracker.searchRuns({
       experimentIds,
       viewType: VIEWS[args.view] ?? "ACTIVE_ONLY",
@@ -92,34 +96,31 @@ const listCommand = defineCommand<{
       pageToken: args.pageToken,
     });
     if (args.json) {
-      printJson({ runs: found.runs.map(runJson), nextPageToken: found.nextPageToken ?? null });
+      printJson(
+        { runs: found.runs.map(runJson), nextPageToken: found.nextPageToken ?? null },
+        "runs",
+      );
       return;
     }
-    const extra = referencedKeys([args.filter ?? "", ...orderBy]);
+    const { columns, hidden } = runColumns(found.runs, names, {
+      chosen,
+      searchTexts: [args.filter ?? "", ...orderBy],
+    });
     table(
-      [
-        "RUN ID",
-        "NAME",
-        "EXPERIMENT",
-        "STATUS",
-        "STARTED",
-        "DURATION",
-        ...extra.params.map((k) => `params.${k}`),
-        ...extra.metrics.map((k) => `metrics.${k}`),
-      ],
-      found.runs.map((r) => [
-        r.info.runId,
-        r.info.runName,
-        r.info.experimentId,
-        statusColor(r.info.status),
-        formatTime(r.info.startTime),
-        formatDuration(r.info.endTime === null ? null : r.info.endTime - r.info.startTime),
-        ...extra.params.map((k) => r.params[k] ?? ""),
-        ...extra.metrics.map((k) => formatNumber(r.metrics[k])),
-      ]),
+      columns.map((col) => col.header),
+      found.runs.map((r) => columns.map((col) => col.cell(r))),
+      columns.flatMap((col, i) => (col.right ? [i] : [])),
     );
     if (found.runs.length === 0) print(c.dim("(no runs)"));
     if (found.nextPageToken) print(c.dim(`more: --page-token ${found.nextPageToken}`));
+    if (hidden.length > 0) {
+      const shown = hidden.slice(0, 5).join(", ");
+      note(
+        c.dim(
+          `${hidden.length} more varying column(s) not shown: ${shown}${hidden.length > 5 ? ", ..." : ""} (pick with --columns)`,
+        ),
+      );
+    }
   },
 });
 
@@ -134,22 +135,33 @@ async function allArtifacts(
   for (const info of await store.listArtifacts(runId, path)) {
     if (out.length >= limit) break;
     out.push(info);
-    if (info.isDir) out.push(...(await allArtifacts(store, runId, info.path, limit - out.length)));
+    if (!info.isDir) continue;
+    for (const inner of await allArtifacts(store, runId, info.path, limit - out.length)) {
+      out.push(inner);
+    }
   }
   return out;
 }
 
-const show = defineCommand<{ run: string }>({
+const show = defineCommand<{ run: string; experiment?: string[] }>({
   command: "show <run>",
   describe: "A run: info, params, latest metrics, tags and artifacts",
   builder: (y) =>
     y
-      .positional("run", { type: "string", demandOption: true, describe: "run id" })
-      .example("$0 runs show 3f2a...", "")
-      .example("$0 runs show 3f2a... --json | jq .metrics", ""),
+      .positional("run", {
+        type: "string",
+        demandOption: true,
+        describe: "run id, unique id prefix, name, or latest",
+      })
+      .option("experiment", SCOPE_OPTION)
+      .example("$0 runs show latest", "the newest run")
+      .example("$0 runs show 3f2a9c", "by id prefix")
+      .example("$0 runs show baseline -e iris --json | jq .metrics", "by name, as JSON"),
   async handler(args) {
-    const { store } = await openContext(args);
-    const run = await store.getRun(String(args.run));
+    const context = await openContext(args);
+    const { store } = context;
+    const resolve = await runResolver(context, list(args.experiment));
+    const run = await store.getRun(await resolve(String(args.run)));
     let artifacts: FileInfo[] = [];
     let artifactError: string | undefined;
     try {
@@ -174,10 +186,11 @@ const show = defineCommand<{ run: string }>({
       return;
     }
     const i = run.info;
+    const experiment = (await experimentNames(store)).get(i.experimentId);
     print(c.bold(`Run ${i.runId}`));
     fields([
       ["name", i.runName],
-      ["experiment", i.experimentId],
+      ["experiment", experiment ? `${experiment} (${i.experimentId})` : i.experimentId],
       ["status", statusColor(i.status)],
       ["lifecycle", i.lifecycleStage],
       ["user", i.userId],
@@ -238,7 +251,13 @@ const show = defineCommand<{ run: string }>({
   },
 });
 
-const compare = defineCommand<{ runs: string[]; all?: boolean }>({
+const compare = defineCommand<{
+  runs: string[];
+  all?: boolean;
+  experiment?: string[];
+  lowerBetter?: string[];
+  higherBetter?: string[];
+}>({
   command: "compare <runs..>",
   describe: "Params and metrics of runs side by side; differences marked with *",
   builder: (y) =>
@@ -247,20 +266,35 @@ const compare = defineCommand<{ runs: string[]; all?: boolean }>({
         type: "string",
         array: true,
         demandOption: true,
-        describe: "two or more run ids",
+        describe: "two or more runs (ids, id prefixes, names, latest)",
       })
       .option("all", {
         type: "boolean",
         describe: "also show params and metrics that are the same",
       })
+      .option("experiment", SCOPE_OPTION)
+      .option("lower-better", {
+        type: "string",
+        array: true,
+        describe: "metrics where lower is better (losses and errors are known by name)",
+      })
+      .option("higher-better", {
+        type: "string",
+        array: true,
+        describe: "metrics where higher is better (accuracy, f1, auc... are known by name)",
+      })
       .check((a) => {
-        if (list(a.runs).length < 2) throw new UsageError("Compare needs at least two run ids");
+        if (list(a.runs).length < 2) throw new UsageError("Compare needs at least two runs");
         return true;
       })
-      .example("$0 runs compare 3f2a... 9b1c...", "what differs between two runs"),
+      .example("$0 runs compare 3f2a 9b1c", "what differs between two runs")
+      .example("$0 runs compare baseline latest --higher-better throughput", ""),
   async handler(args) {
-    const { tracker } = await openContext(args);
-    const comparison = await tracker.compareRuns(list(args.runs));
+    const context = await openContext(args);
+    const resolve = await runResolver(context, list(args.experiment));
+    const ids = [];
+    for (const ref of list(args.runs)) ids.push(await resolve(ref));
+    const comparison = await context.tracker.compareRuns(ids);
     if (args.json) {
       printJson({
         runs: comparison.runs,
@@ -273,6 +307,7 @@ const compare = defineCommand<{ runs: string[]; all?: boolean }>({
       });
       return;
     }
+    const told = { lower: list(args.lowerBetter), higher: list(args.higherBetter) };
     const headers = [
       "",
       "KEY",
@@ -290,6 +325,7 @@ const compare = defineCommand<{ runs: string[]; all?: boolean }>({
     }
     for (const m of comparison.metrics) {
       if (!m.differs && !args.all) continue;
+      const goal = goalOf(m.key, told);
       rows.push([
         mark(m.differs),
         `metrics.${m.key}`,
@@ -298,8 +334,9 @@ const compare = defineCommand<{ runs: string[]; all?: boolean }>({
           const delta = m.deltas[i];
           const shown = formatNumber(v);
           if (i === 0 || delta === undefined || delta === 0 || Number.isNaN(delta)) return shown;
-          const sign = delta > 0 ? "+" : "";
-          return `${shown} ${(delta > 0 ? c.green : c.red)(`(${sign}${formatNumber(delta)})`)}`;
+          const better = improves(delta, goal);
+          const paint = better === undefined ? c.dim : better ? c.green : c.red;
+          return `${shown} ${paint(`(${delta > 0 ? "+" : ""}${formatNumber(delta)})`)}`;
         }),
       ]);
     }
@@ -313,38 +350,8 @@ const compare = defineCommand<{ runs: string[]; all?: boolean }>({
   },
 });
 
-function lifecycle(action: "delete" | "restore") {
-  return defineCommand<{ runs: string[] }>({
-    command: `${action} <runs..>`,
-    describe:
-      action === "delete" ? "Delete runs (reversible until `mlruns gc`)" : "Restore deleted runs",
-    builder: (y) =>
-      y
-        .positional("runs", { type: "string", array: true, demandOption: true })
-        .example(`$0 runs ${action} 3f2a... 9b1c...`, ""),
-    async handler(args) {
-      const { store } = await openContext(args);
-      const ids = list(args.runs);
-      for (const id of ids) {
-        if (action === "delete") await store.deleteRun(id);
-        else await store.restoreRun(id);
-        if (!args.json) print(`${action === "delete" ? "Deleted" : "Restored"} ${id}`);
-      }
-      if (args.json) printJson({ [action === "delete" ? "deleted" : "restored"]: ids });
-    },
-  });
-}
-
-export const runs = defineCommand<object>({
+export const runs = defineGroup({
   command: "runs",
   describe: "Search, show, compare, delete and restore runs",
-  builder: (y) =>
-    y
-      .command(listCommand)
-      .command(show)
-      .command(compare)
-      .command(lifecycle("delete"))
-      .command(lifecycle("restore"))
-      .demandCommand(1, "Name a subcommand: list, show, compare, delete or restore"),
-  async handler() {},
+  subcommands: [listCommand, show, compare, deleteCommand, restoreCommand],
 });

@@ -7,7 +7,7 @@ import { relative } from "node:path";
 import { fixTree, type VerifyProblem, type VerifyReport, verifyTree } from "mlruns";
 import { confirm, defineCommand, treeDir } from "../context.ts";
 import { EXIT } from "../errors.ts";
-import { c, note, print, printJson } from "../output.ts";
+import { c, note, plural, print, printJson } from "../output.ts";
 import { progress } from "../progress.ts";
 
 function summary(problems: readonly VerifyProblem[]) {
@@ -75,14 +75,14 @@ export const verify = defineCommand<{ dir?: string; fix?: boolean; yes?: boolean
       summary: counts,
     };
     if (!args.fix) {
-      if (args.json) printJson(base);
+      if (args.json) printJson(base, "problems");
       else {
         printProblems(report.problems);
         const { experiments, runs, metricFiles, models } = report.checked;
         print(
           `${report.problems.length === 0 ? c.green("OK") : ""}${report.problems.length === 0 ? ": " : ""}` +
-            `${experiments} experiments, ${runs} runs, ${metricFiles} metric files, ${models} registered models checked: ` +
-            `${counts.errors} errors, ${counts.warnings} warnings` +
+            `${plural(experiments, "experiment")}, ${plural(runs, "run")}, ${plural(metricFiles, "metric file")}, ${plural(models, "registered model")} checked: ` +
+            `${plural(counts.errors, "error")}, ${plural(counts.warnings, "warning")}` +
             (counts.fixable ? `, ${counts.fixable} fixable (run \`mlruns verify --fix\`)` : ""),
         );
       }
@@ -95,13 +95,14 @@ export const verify = defineCommand<{ dir?: string; fix?: boolean; yes?: boolean
       printProblems(report.problems);
       if (fixable.length === 0) print("Nothing to fix.");
       else {
-        print(c.bold(`\nPlan: ${fixable.length} repair(s)`));
+        print(c.bold(`\nPlan: ${plural(fixable.length, "repair")}`));
         for (const p of fixable) print(`  ${where(p)}: ${p.fix}`);
       }
     }
     const approved =
       fixable.length > 0 &&
-      (args.yes === true || (!args.json && (await confirm(`Apply ${fixable.length} repair(s)?`))));
+      (args.yes === true ||
+        (!args.json && (await confirm(`Apply ${plural(fixable.length, "repair")}?`))));
     if (!approved) {
       if (args.json) printJson({ ...base, fix: { planned: fixable.map(shape), applied: false } });
       else if (fixable.length > 0) note("Nothing changed: pass --yes to apply the plan.");
@@ -123,13 +124,13 @@ export const verify = defineCommand<{ dir?: string; fix?: boolean; yes?: boolean
         after: { problems: after.problems.map(shape), summary: left },
       });
     } else {
-      print(c.green(`Fixed ${result.fixed.length} problem(s).`));
+      print(c.green(`Fixed ${plural(result.fixed.length, "problem")}.`));
       for (const f of result.failed) print(c.red(`  failed: ${where(f.problem)}: ${f.error}`));
       if (after.problems.length > 0) {
         print(c.bold("\nRemaining:"));
         printProblems(after.problems);
       }
-      print(`${left.errors} errors, ${left.warnings} warnings remain`);
+      print(`${plural(left.errors, "error")}, ${plural(left.warnings, "warning")} remain`);
     }
     process.exitCode = left.errors > 0 ? EXIT.error : EXIT.ok;
   },

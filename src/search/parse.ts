@@ -176,7 +176,26 @@ export type ExperimentClause =
 export function syntaxError(meaning: string, source: string, at: number): MlflowError {
   const shown = source.replace(/[\t\n\r\v\f]/g, " ");
   const column = Array.from(source.slice(0, Math.max(0, Math.min(at, source.length)))).length;
-  return invalid(`${meaning}\n${shown}\n${" ".repeat(column)}^`);
+  return invalid(`${meaning}\n${shown}\n${" ".repeat(column)}^`, syntaxHint(meaning, source, at));
+}
+
+/** What to do about a syntax error, from what stands at the caret (what SQL habits suggest). */
+function syntaxHint(meaning: string, source: string, at: number): string {
+  const rest = source.slice(at);
+  const word = (/^[^\s()'"`]+/.exec(rest)?.[0] ?? "").toUpperCase();
+  if (word === "OR" || word === "||") {
+    return "MLflow filters have no OR, only AND: for one of several values use IN ('a', 'b') (run ids, datasets), else run one search per alternative";
+  }
+  if (word === "NOT") {
+    return "A clause cannot start with NOT: use !=, NOT IN (...) or IS NULL inside it";
+  }
+  if (rest.startsWith("(")) return "MLflow filters have no parentheses: join clauses with AND";
+  if (rest.startsWith("==")) return "Compare with a single =";
+  if (/not quoted/.test(meaning)) {
+    return "Quote strings: params.model = 'rf' (params and tags are strings, metrics numbers)";
+  }
+  if (/order_by/.test(meaning)) return "Order by e.g. metrics.acc DESC or attributes.start_time";
+  return "A filter is clauses joined with AND, e.g. metrics.acc > 0.9 and params.model = 'rf'; quote a key with spaces in backticks: metrics.`val loss`";
 }
 
 /** Python's repr of a str, as MLflow's messages print it. */

@@ -514,10 +514,10 @@ describe.skipIf(SCRIPT === null)("on a terminal", () => {
       const stray = join(s.root, s.experimentId, s.runIds[0], "metrics", ".DS_Store");
       await writeFile(stray, "x");
       const no = await runInTerminal(["verify", s.root, "--fix"], { input: "n\n" });
-      expect(no.output).toContain("Apply 1 repair(s)? [y/N]");
+      expect(no.output).toContain("Apply 1 repair? [y/N]");
       expect(existsSync(stray)).toBe(true);
       const yes = await runInTerminal(["verify", s.root, "--fix"], { input: "y\n" });
-      expect(yes.output).toContain("Fixed 1 problem(s).");
+      expect(yes.output).toContain("Fixed 1 problem.");
       expect(yes.code).toBe(0);
       expect(existsSync(stray)).toBe(false);
     } finally {
