@@ -9,6 +9,8 @@ const MARK = "\u0000";
 
 /** `-0.5`, `-1e-3`, `-.5`, `-inf`, `-Infinity`, `-nan`: Python's float() spellings, negative. */
 const NEGATIVE_NUMBER = /^-(?:(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|inf|infinity|nan)$/i;
+/** The negative numbers yargs itself reads as values (so `--limit -1` stays a number). */
+const YARGS_NEGATIVE = /^-(\d+(\.\d+)?|\.\d+)$/;
 
 /** What can follow `--json` as a field list: `info.runId,metrics`. */
 const FIELD_LIST = /^[A-Za-z_][\w-]*(?:\.[^,.\s]+)*(?:,[A-Za-z_][\w-]*(?:\.[^,.\s]+)*)*$/;
@@ -53,7 +55,8 @@ export function prepareArgv(raw: readonly string[]): PreparedArgv {
       i++;
       continue;
     }
-    argv.push(NEGATIVE_NUMBER.test(word) ? MARK + word : word);
+    const misread = NEGATIVE_NUMBER.test(word) && !YARGS_NEGATIVE.test(word);
+    argv.push(misread ? MARK + word : word);
   }
   const alternative =
     doubtful === undefined

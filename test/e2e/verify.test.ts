@@ -411,7 +411,7 @@ describe("mlruns verify", () => {
       const stray = join(run0(t), "metrics", ".DS_Store");
       await writeFile(stray, "x");
       const result = await runCli(["verify", t.root, "--fix"]);
-      expect(result.stdout).toContain("Plan: 1 repair(s)");
+      expect(result.stdout).toContain("Plan: 1 repair");
       expect(result.stderr).toContain("pass --yes");
       expect(result.code).toBe(1);
       expect(await readFile(stray, "utf8")).toBe("x");
