@@ -5,7 +5,7 @@
  */
 import { basename } from "node:path";
 import type { Experiment, TrackingStore } from "mlruns";
-import { type Command, positionalNames, walk } from "./command.ts";
+import { type Command, commandNames, positionalNames, walk } from "./command.ts";
 import { openContext } from "./context.ts";
 
 export const SHELLS = ["bash", "zsh", "fish"] as const;
@@ -25,8 +25,6 @@ function candidate(word: string, description: string): string {
   return word;
 }
 
-const RUN_OPTIONS = new Set(["-r", "--run"]);
-const EXPERIMENT_OPTIONS = new Set(["-e", "--experiment"]);
 /** How many runs are offered (the newest first). */
 const RUNS_OFFERED = 200;
 
@@ -35,14 +33,17 @@ function wanted(
   commands: readonly Command[],
   words: readonly string[],
 ): "run" | "experiment" | undefined {
-  const previous = words.at(-1);
-  if (previous !== undefined && RUN_OPTIONS.has(previous)) return "run";
-  if (previous !== undefined && EXPERIMENT_OPTIONS.has(previous)) return "experiment";
   // Positional words after the command; an option's value is not one of them.
   const positional = words.filter((w, i) => !w.startsWith("-") && !words[i - 1]?.startsWith("-"));
   const { path, rest, unknown } = walk(commands, positional);
+  const previous = words.at(-1);
+  if (previous === "-e" || previous === "--experiment") return "experiment";
   const leaf: Command | undefined = path.at(-1);
   if (leaf === undefined || unknown !== undefined || leaf.subcommands !== undefined) return;
+  if (previous === "--runs" || (previous === "-r" && commandNames(leaf).includes("history"))) {
+    return "run";
+  }
+  if (previous?.startsWith("-")) return undefined;
   const names = positionalNames(leaf);
   const last = names.at(-1);
   const name = names[rest.length] ?? (last?.endsWith("..") ? last : undefined);

@@ -4,7 +4,7 @@
  * name, bad environment variables, broken pipes and absurd chart sizes.
  */
 import { spawn } from "node:child_process";
-import { appendFile, mkdir, writeFile } from "node:fs/promises";
+import { appendFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { FileStore } from "mlruns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

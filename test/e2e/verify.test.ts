@@ -380,7 +380,7 @@ describe("mlruns verify", () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(`${join(run0(t), "metrics", "loss")}:4`);
     expect(result.stdout).toContain("METRIC_BLANK_LINE");
-    expect(result.stdout).toMatch(/1 errors, 0 warnings, 1 fixable/);
+    expect(result.stdout).toMatch(/1 error, 0 warnings, 1 fixable/);
     expect(result.stdout).not.toContain("\x1b[");
   });
 
