@@ -76,4 +76,20 @@ print("uri=" + os.environ["MLFLOW_TRACKING_URI"])
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("[RESOURCE_DOES_NOT_EXIST]");
   });
+
+  it("names runs by id prefix, name and latest on the server too", async () => {
+    const u = ["-u", server.url];
+    const ids: string[] = [];
+    for (const name of ["first", "second"]) {
+      const result = await runCli(["run", "-e", "named", "-n", name, ...u, "--", "true"]);
+      expect(result.code, result.stderr).toBe(0);
+      ids.push(/run ([0-9a-f]{32})/.exec(result.stderr)?.[1] as string);
+    }
+    const shown = async (ref: string) =>
+      (await runJson<{ info: { runId: string } }>(["runs", "show", ref, "-e", "named", ...u])).json
+        .info.runId;
+    expect(await shown((ids[0] as string).slice(0, 7))).toBe(ids[0]);
+    expect(await shown("first")).toBe(ids[0]);
+    expect(await shown("latest")).toBe(ids[1]);
+  });
 });
