@@ -99,6 +99,7 @@ export type {
   CreateRunOptions,
   SearchExperimentsRequest,
   SearchRunsRequest,
+  SyncRunWriter,
   TrackingStore,
   UpdateRunOptions,
 } from "./store/store.ts";

@@ -3,7 +3,7 @@
  * first byte is written; a batch collects every problem and throws once.
  */
 import type { Batch, Dataset, DatasetInput, Metric } from "./entities.ts";
-import { invalid } from "./errors.ts";
+import { invalid, type MlflowError } from "./errors.ts";
 
 export const LIMITS = {
   keyLength: 250,
@@ -127,6 +127,24 @@ function metricProblems(metric: Metric): Problem[] {
   return problems;
 }
 
+/** The error for keys `a` and `a/b` side by side. */
+export function keyClash(kind: string, [a, b]: [string, string]): MlflowError {
+  return invalid(
+    `${kind} keys '${a}' and '${b}' clash: one would be a file, the other a folder`,
+    "Rename one of the keys",
+  );
+}
+
+/** The key of `keys` that `key` clashes with (`a` beside `a/b`, either way round), if any. */
+export function clashingKeyIn(keys: ReadonlySet<string>, key: string): string | undefined {
+  for (let slash = key.indexOf("/"); slash !== -1; slash = key.indexOf("/", slash + 1)) {
+    if (keys.has(key.slice(0, slash))) return key.slice(0, slash);
+  }
+  const folder = `${key}/`;
+  for (const other of keys) if (other.startsWith(folder)) return other;
+  return undefined;
+}
+
 /** Keys `a` and `a/b` cannot live side by side: one would be a file, the other a folder. */
 export function clashingKey(keys: Iterable<string>): [string, string] | undefined {
   // Keys that are not strings are reported elsewhere; skipping them here avoids a TypeError.
@@ -186,10 +204,10 @@ export function validateBatch(batch: Batch): void {
   ];
   for (const [kind, keys] of namespaces) {
     const clash = clashingKey(keys);
-    if (clash)
-      problems.push(
-        `${kind} keys '${clash[0]}' and '${clash[1]}' clash: one would be a file, the other a folder`,
-      );
+    if (clash) {
+      const { message, hint } = keyClash(kind, clash);
+      problems.push({ message, hint: hint as string });
+    }
   }
   fail(problems);
 }

@@ -49,6 +49,21 @@ describeTrackingStore(
 );
 
 describe("FileStore on disk", () => {
+  it("a key clash names the existing key in the way, either way round", async () => {
+    const store = new FileStore(await tempTree());
+    const { runId } = (await store.createRun({ experimentId: "0" })).info;
+    const point = (key: string) => ({ key, value: 1, timestamp: 1, step: 0 });
+    await store.logBatch(runId, {
+      metrics: [point("acc/top5"), point("loss")],
+      params: { p: "1" },
+    });
+    const reverse = await expectMlflowError(store.logBatch(runId, { metrics: [point("acc")] }));
+    expect(reverse.message).toContain("key 'acc': it clashes with the existing metric 'acc/top5'");
+    expect(reverse.hint).toBe("Rename one of the keys");
+    const forward = await expectMlflowError(store.logBatch(runId, { params: { "p/q": "1" } }));
+    expect(forward.message).toContain("key 'p/q': it clashes with the existing param 'p'");
+  });
+
   it("creates experiment 0 and .trash, with MLflow's experiment meta.yaml", async () => {
     const root = await tempTree();
     const store = new FileStore(root);

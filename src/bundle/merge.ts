@@ -266,7 +266,7 @@ export async function mergeRun(
   const counts = { points: 0, params: 0, tags: 0, artifacts: 0, bytes: 0, wrote: false };
   const issue = (what: string, message: string) =>
     context.issues.push({ runId: run.id, what, message });
-  const write = async (file: string, base: string, action: () => Promise<unknown>) => {
+  const write = async (file: string, base: string, action: () => unknown) => {
     await fs.mkdir(dirname(file), { recursive: true });
     if (!(await inside(base, file)))
       throw invalid(`${file} lies behind a link out of ${base}; nothing written there`);
@@ -311,7 +311,7 @@ export async function mergeRun(
       counts.points += fresh.length;
       counts.wrote = true;
       if (context.dryRun) continue;
-      const target = await prepareKeyFile(join(runDir, "metrics"), "metric", key);
+      const target = prepareKeyFile(join(runDir, "metrics"), "metric", key);
       await write(target, runDir, () => context.metrics.append(target, key, runDir, fresh));
     } else if (namespace === "params" || namespace === "tags") {
       const value = await fs.readFile(abs, "utf8");
@@ -330,7 +330,7 @@ export async function mergeRun(
       counts[namespace] += 1;
       counts.wrote = true;
       if (context.dryRun) continue;
-      const target = await prepareKeyFile(
+      const target = prepareKeyFile(
         join(runDir, namespace),
         namespace === "params" ? "param" : "tag",
         key,

@@ -54,6 +54,14 @@ export interface SearchExperimentsRequest extends SearchQuery {
   viewType?: ViewType;
 }
 
+/** Synchronous writes into one run (see `TrackingStore.openSyncWriter`). */
+export interface SyncRunWriter {
+  /** `logBatch(runId, { metrics })`, done when it returns. */
+  logMetrics(metrics: Metric[]): void;
+  /** `updateRun(runId, { status, endTime })`, done when it returns. */
+  end(status: RunStatus, endTime: number): RunInfo;
+}
+
 export interface TrackingStore {
   /** A URI naming where the data lives: a `file://` URI, `memory:` or a server URL. */
   readonly uri: string;
@@ -91,6 +99,12 @@ export interface TrackingStore {
 
   /** Metrics, params and tags in one call; validated whole before anything is written. */
   logBatch(runId: string, batch: Batch): Promise<void>;
+  /**
+   * A writer for one run whose writes are done when they return, without the event loop: how
+   * the tracker bounds the loss window of a training loop that never awaits, and ends its runs on
+   * `process.exit()`. Stores that cannot write that way (a server) omit it.
+   */
+  openSyncWriter?(runId: string): Promise<SyncRunWriter>;
   deleteTag(runId: string, key: string): Promise<void>;
   /** Every point of one metric, in the order it was logged. */
   getMetricHistory(runId: string, key: string): Promise<Metric[]>;

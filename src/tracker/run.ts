@@ -7,10 +7,10 @@ import { tmpdir } from "node:os";
 import { basename, extname, join } from "node:path";
 import { stringify } from "yaml";
 import type { DatasetInput, Metric, RunInfo, RunStatus } from "../entities.ts";
-import { invalid } from "../errors.ts";
+import { invalid, MlflowError } from "../errors.ts";
 import { type ParamValue, pyStr } from "../py-format.ts";
-import type { TrackingStore } from "../store/store.ts";
-import { validateArtifactPath, validateBatch } from "../validation.ts";
+import type { SyncRunWriter, TrackingStore } from "../store/store.ts";
+import { clashingKeyIn, keyClash, validateArtifactPath, validateBatch } from "../validation.ts";
 import { type BufferOptions, MetricBuffer } from "./buffer.ts";
 import { type LoggedModel, type LogModelOptions, logModel } from "./models.ts";
 
@@ -21,10 +21,20 @@ export interface MetricOptions {
   timestamp?: number;
 }
 
+export interface RunHandleOptions {
+  buffer?: BufferOptions | undefined;
+  /** The store's synchronous writer for this run, when it has one. */
+  writer?: SyncRunWriter | undefined;
+  /** Metric keys the run already has (a resumed run), so clashes are caught at the call. */
+  metricKeys?: Iterable<string> | undefined;
+}
+
 export class ActiveRun implements AsyncDisposable {
   readonly store: TrackingStore;
   readonly #buffer: MetricBuffer;
-  readonly #validKeys = new Set<string>();
+  readonly #writer: SyncRunWriter | undefined;
+  /** Every metric key of the run: those it had, and those logged (each validated once). */
+  readonly #metricKeys: Set<string>;
   readonly #onEnd: (run: ActiveRun) => void;
   #info: RunInfo;
   #ended: Promise<RunInfo> | undefined;
@@ -33,12 +43,21 @@ export class ActiveRun implements AsyncDisposable {
     store: TrackingStore,
     info: RunInfo,
     onEnd: (run: ActiveRun) => void,
-    buffer: BufferOptions = {},
+    options: RunHandleOptions = {},
   ) {
     this.store = store;
     this.#info = info;
     this.#onEnd = onEnd;
-    this.#buffer = new MetricBuffer((metrics) => store.logBatch(info.runId, { metrics }), buffer);
+    this.#writer = options.writer;
+    this.#metricKeys = new Set(options.metricKeys);
+    const { writer } = options;
+    this.#buffer = new MetricBuffer(
+      {
+        write: (metrics) => store.logBatch(info.runId, { metrics }),
+        writeSync: writer && ((metrics) => writer.logMetrics(metrics)),
+      },
+      options.buffer,
+    );
   }
 
   get id(): string {
@@ -54,26 +73,36 @@ export class ActiveRun implements AsyncDisposable {
     return this.#ended !== undefined;
   }
 
-  /** Logs one metric point; buffered, so it costs little inside a training loop. */
+  /**
+   * Logs one metric point; buffered, so it costs little inside a training loop. A bad point, or
+   * a key that clashes with another of the run (`acc` beside `acc/top5`), is refused here.
+   */
   logMetric(key: string, value: number, options: MetricOptions = {}): void {
+    const now = Date.now();
     const metric: Metric = {
       key,
       value,
-      timestamp: options.timestamp ?? Date.now(),
+      timestamp: options.timestamp ?? now,
       step: options.step ?? 0,
     };
     const plain =
-      this.#validKeys.has(key) &&
+      this.#metricKeys.has(key) &&
       typeof value === "number" &&
       Number.isSafeInteger(metric.step) &&
       Number.isSafeInteger(metric.timestamp) &&
       metric.timestamp >= 0;
     if (!plain) {
       validateBatch({ metrics: [metric] });
-      this.#validKeys.add(key);
+      if (!this.#metricKeys.has(key)) {
+        const other = clashingKeyIn(this.#metricKeys, key);
+        if (other !== undefined) {
+          throw keyClash("metric", key.length < other.length ? [key, other] : [other, key]);
+        }
+        this.#metricKeys.add(key);
+      }
     }
     if (this.#ended) throw invalid(`Run ${this.id} has ended; log through a new or resumed run`);
-    this.#buffer.add(metric);
+    this.#buffer.add(metric, now);
   }
 
   /** Logs several metrics at the same step and time. */
@@ -158,18 +187,61 @@ export class ActiveRun implements AsyncDisposable {
     await this.#buffer.flush();
   }
 
-  /** Flushes and ends the run with `status` (FINISHED by default); ending twice is a no-op. */
+  /**
+   * Flushes and ends the run with `status` (FINISHED by default); ending twice is a no-op. When
+   * buffered points could not be written, a run meant to be FINISHED ends FAILED and the
+   * returned promise rejects with what was lost.
+   */
   end(status: RunStatus = "FINISHED"): Promise<RunInfo> {
     this.#ended ??= (async () => {
+      let failure: { error: unknown } | undefined;
       try {
         await this.#buffer.flush();
+      } catch (error) {
+        failure = { error };
+      }
+      try {
+        this.#info = await this.store.updateRun(this.id, {
+          status: failure && status === "FINISHED" ? "FAILED" : status,
+          endTime: Date.now(),
+        });
       } finally {
-        this.#info = await this.store.updateRun(this.id, { status, endTime: Date.now() });
         this.#onEnd(this);
       }
+      if (failure) throw failure.error;
       return this.info;
     })();
     return this.#ended;
+  }
+
+  /**
+   * Ends the run before returning, for `process.exit()`: buffered points and the status are
+   * written synchronously. A store that cannot write synchronously (a server) leaves the run
+   * RUNNING and its buffered points unsent, and this throws saying so.
+   */
+  endSync(status: RunStatus): void {
+    const writer = this.#writer;
+    if (writer === undefined) {
+      throw new MlflowError(
+        "INVALID_STATE",
+        `Run ${this.id} was left RUNNING and ${this.#buffer.size} buffered metric points were ` +
+          `not sent: ${this.store.uri} cannot be written to while the process exits`,
+        { hint: "Await run.end() (or use tracker.withRun) before calling process.exit()" },
+      );
+    }
+    let failure: { error: unknown } | undefined;
+    try {
+      this.#buffer.flushSync();
+    } catch (error) {
+      failure = { error };
+    }
+    try {
+      this.#info = writer.end(failure && status === "FINISHED" ? "FAILED" : status, Date.now());
+      this.#ended ??= Promise.resolve(this.info);
+    } finally {
+      this.#onEnd(this);
+    }
+    if (failure) throw failure.error;
   }
 
   /** `await using run = await tracker.startRun()` ends the run FINISHED when the scope exits. */

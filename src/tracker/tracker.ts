@@ -81,11 +81,13 @@ export class Tracker {
   async startRun(name?: string, options: StartRunOptions = {}): Promise<ActiveRun> {
     const resumeId = options.runId ?? this.config.runId;
     let info: RunInfo;
+    let metricKeys: string[] = [];
     if (resumeId !== undefined) {
       const existing = await this.store.getRun(resumeId);
       if (existing.info.lifecycleStage !== "active") {
         throw invalid(`Cannot resume run ${resumeId}: it is deleted`, "Restore it first");
       }
+      metricKeys = Object.keys(existing.data.metrics);
       info = await this.store.updateRun(resumeId, { status: "RUNNING", endTime: null });
     } else {
       const tags: Record<string, string> = { ...systemTags(), ...options.tags };
@@ -99,7 +101,12 @@ export class Tracker {
       info = created.info;
     }
     if (options.inputs?.length) await this.store.logInputs(info.runId, options.inputs);
-    const run = new ActiveRun(this.store, info, () => untrack(), this.#buffer);
+    const writer = await this.store.openSyncWriter?.(info.runId);
+    const run = new ActiveRun(this.store, info, () => untrack(), {
+      buffer: this.#buffer,
+      writer,
+      metricKeys,
+    });
     const untrack = trackLifecycle(run);
     return run;
   }

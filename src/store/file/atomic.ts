@@ -5,13 +5,29 @@
  * place them inside metrics/, params/ or tags/, where every file is read as a key.
  */
 import { randomBytes } from "node:crypto";
-import { promises as fs } from "node:fs";
+import {
+  closeSync,
+  promises as fs,
+  fsyncSync,
+  linkSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 
 export const TEMP_PREFIX = ".tmp-";
 
+const tempPath = (tempDir: string) =>
+  join(tempDir, `${TEMP_PREFIX}${randomBytes(8).toString("hex")}`);
+const errorCode = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code;
+/** A filesystem without hard links (some network and FUSE mounts). */
+const cannotLink = (error: unknown) =>
+  ["EPERM", "ENOTSUP", "EOPNOTSUPP"].includes(`${errorCode(error)}`);
+
 async function writeTemp(tempDir: string, data: string | Uint8Array): Promise<string> {
-  const temp = join(tempDir, `${TEMP_PREFIX}${randomBytes(8).toString("hex")}`);
+  const temp = tempPath(tempDir);
   const handle = await fs.open(temp, "wx");
   try {
     await handle.writeFile(data);
@@ -52,11 +68,8 @@ export async function createFile(
     await fs.link(temp, target);
     return true;
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") return false;
-    if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP") {
-      return createWithoutLinks(target, data);
-    }
+    if (errorCode(error) === "EEXIST") return false;
+    if (cannotLink(error)) return createWithoutLinks(target, data);
     throw error;
   } finally {
     await fs.rm(temp, { force: true });
@@ -69,8 +82,63 @@ async function createWithoutLinks(target: string, data: string | Uint8Array): Pr
     await fs.writeFile(target, data, { flag: "wx" });
     return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    if (errorCode(error) === "EEXIST") return false;
     throw error;
+  }
+}
+
+// The same writes, done when they return: for what must not wait for the event loop (metric
+// points from a training loop that never awaits, a run's end on process.exit()).
+
+function writeTempSync(tempDir: string, data: string | Uint8Array): string {
+  const temp = tempPath(tempDir);
+  const fd = openSync(temp, "wx");
+  try {
+    writeFileSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return temp;
+}
+
+/** replaceFile, synchronously. */
+export function replaceFileSync(
+  target: string,
+  data: string | Uint8Array,
+  tempDir = dirname(target),
+): void {
+  const temp = writeTempSync(tempDir, data);
+  try {
+    renameSync(temp, target);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+}
+
+/** createFile, synchronously. */
+export function createFileSync(
+  target: string,
+  data: string | Uint8Array,
+  tempDir = dirname(target),
+): boolean {
+  const temp = writeTempSync(tempDir, data);
+  try {
+    linkSync(temp, target);
+    return true;
+  } catch (error) {
+    if (errorCode(error) === "EEXIST") return false;
+    if (!cannotLink(error)) throw error;
+    try {
+      writeFileSync(target, data, { flag: "wx" });
+      return true;
+    } catch (again) {
+      if (errorCode(again) === "EEXIST") return false;
+      throw again;
+    }
+  } finally {
+    rmSync(temp, { force: true });
   }
 }
 
@@ -85,7 +153,7 @@ export async function readTextIfExists(path: string): Promise<string | undefined
 }
 
 export function isMissing(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const code = errorCode(error);
   return code === "ENOENT" || code === "ENOTDIR";
 }
 

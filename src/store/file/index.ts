@@ -44,6 +44,7 @@ import type {
   CreateRunOptions,
   SearchExperimentsRequest,
   SearchRunsRequest,
+  SyncRunWriter,
   TrackingStore,
   UpdateRunOptions,
 } from "../store.ts";
@@ -56,7 +57,14 @@ import {
   readArtifactFile,
   writeArtifactFile,
 } from "./artifacts.ts";
-import { createFile, isMissing, readTextIfExists, replaceFile, TEMP_PREFIX } from "./atomic.ts";
+import {
+  createFile,
+  isMissing,
+  readTextIfExists,
+  replaceFile,
+  replaceFileSync,
+  TEMP_PREFIX,
+} from "./atomic.ts";
 import { writeInputs } from "./inputs.ts";
 import { FileLoggedModels } from "./logged-models.ts";
 import { prepareKeyFile, readKeyValues } from "./key-files.ts";
@@ -251,7 +259,7 @@ export class FileStore implements TrackingStore {
       await fs.mkdir(staged, { recursive: true });
       try {
         for (const [key, value] of Object.entries(options.tags ?? {})) {
-          const file = await prepareKeyFile(join(staged, "tags"), "experiment tag", key);
+          const file = prepareKeyFile(join(staged, "tags"), "experiment tag", key);
           await replaceFile(file, value, stage);
         }
         const now = Date.now();
@@ -302,7 +310,7 @@ export class FileStore implements TrackingStore {
   async setExperimentTag(experimentId: string, key: string, value: string): Promise<void> {
     validateTag("experiment tag", key, value);
     const dir = await this.#activeExperimentDir(experimentId);
-    const file = await prepareKeyFile(join(dir, "tags"), "experiment tag", key);
+    const file = prepareKeyFile(join(dir, "tags"), "experiment tag", key);
     await replaceFile(file, value, dir);
   }
 
@@ -322,7 +330,7 @@ export class FileStore implements TrackingStore {
     for (const runDir of await this.#runs.runDirs(dir)) {
       const run = await this.#tryReadMeta(runDir);
       if (run?.info.lifecycleStage === "active") {
-        await this.#writeRun(runDir, {
+        this.#writeRun(runDir, {
           info: { ...run.info, lifecycleStage: "deleted" },
           deletedTime: now,
         });
@@ -342,7 +350,7 @@ export class FileStore implements TrackingStore {
     for (const runDir of await this.#runs.runDirs(target)) {
       const run = await this.#tryReadMeta(runDir);
       if (run?.info.lifecycleStage === "deleted") {
-        await this.#writeRun(runDir, {
+        this.#writeRun(runDir, {
           info: { ...run.info, lifecycleStage: "active" },
           deletedTime: undefined,
         });
@@ -354,7 +362,7 @@ export class FileStore implements TrackingStore {
 
   async #tryReadMeta(runDir: string): Promise<StoredRun | undefined> {
     try {
-      return await this.#runs.readMeta(runDir);
+      return this.#runs.readMeta(runDir);
     } catch (error) {
       if (isMissing(error)) return undefined;
       if (error instanceof TreeError) {
@@ -365,9 +373,9 @@ export class FileStore implements TrackingStore {
     }
   }
 
-  async #writeRun(runDir: string, run: StoredRun): Promise<void> {
+  #writeRun(runDir: string, run: StoredRun): void {
     this.#index.invalidate(runDir);
-    await replaceFile(join(runDir, "meta.yaml"), toYaml(runDocument(run)), runDir);
+    replaceFileSync(join(runDir, "meta.yaml"), toYaml(runDocument(run)), runDir);
     this.#runs.forget(runDir);
     this.#index.invalidate(runDir);
   }
@@ -384,7 +392,7 @@ export class FileStore implements TrackingStore {
     await fs.mkdir(runDir);
     for (const folder of RUN_FOLDERS) await fs.mkdir(join(runDir, folder));
     for (const [key, value] of Object.entries(tags)) {
-      await replaceFile(await prepareKeyFile(join(runDir, "tags"), "tag", key), value, runDir);
+      await replaceFile(prepareKeyFile(join(runDir, "tags"), "tag", key), value, runDir);
     }
     const info: RunInfo = {
       runId,
@@ -413,14 +421,47 @@ export class FileStore implements TrackingStore {
 
   async #activeRun(runId: string): Promise<{ runDir: string; run: StoredRun }> {
     const runDir = await this.#runDir(runId);
-    const run = await this.#runs.readMeta(runDir);
+    return { runDir, run: this.#activeMeta(runId, runDir) };
+  }
+
+  #activeMeta(runId: string, runDir: string): StoredRun {
+    const run = this.#runs.readMeta(runDir);
     if (run.info.lifecycleStage !== "active") {
       throw invalid(
         `The run ${runId} must be in the 'active' state. Current state is deleted.`,
         "Restore it first",
       );
     }
-    return { runDir, run };
+    return run;
+  }
+
+  async openSyncWriter(runId: string): Promise<SyncRunWriter> {
+    const runDir = await this.#runDir(runId);
+    const active = () => {
+      try {
+        return this.#activeMeta(runId, runDir);
+      } catch (error) {
+        if (!isMissing(error)) throw error;
+        throw notFound(
+          `Run '${runId}' is no longer at ${runDir}`,
+          "It was moved or removed (its experiment deleted?) while the run was open",
+        );
+      }
+    };
+    return {
+      logMetrics: (metrics) => {
+        validateBatch({ metrics });
+        active();
+        this.#index.invalidate(runDir);
+        this.#metrics.prepare(runDir, metrics)();
+      },
+      end: (status, endTime) => {
+        const { info } = active();
+        const ended = { ...info, status, endTime };
+        this.#writeRun(runDir, { info: ended, deletedTime: undefined });
+        return ended;
+      },
+    };
   }
 
   async getRun(runId: string): Promise<Run> {
@@ -443,17 +484,17 @@ export class FileStore implements TrackingStore {
     if (update.endTime !== undefined) info.endTime = update.endTime;
     if (update.runName !== undefined && update.runName !== "") {
       info.runName = update.runName;
-      const file = await prepareKeyFile(join(runDir, "tags"), "tag", SYSTEM_TAGS.runName);
+      const file = prepareKeyFile(join(runDir, "tags"), "tag", SYSTEM_TAGS.runName);
       await replaceFile(file, update.runName, runDir);
     }
-    await this.#writeRun(runDir, { info, deletedTime: undefined });
+    this.#writeRun(runDir, { info, deletedTime: undefined });
     return info;
   }
 
   async deleteRun(runId: string): Promise<void> {
     const runDir = await this.#runDir(runId);
-    const run = await this.#runs.readMeta(runDir);
-    await this.#writeRun(runDir, {
+    const run = this.#runs.readMeta(runDir);
+    this.#writeRun(runDir, {
       info: { ...run.info, lifecycleStage: "deleted" },
       deletedTime: Date.now(),
     });
@@ -461,8 +502,8 @@ export class FileStore implements TrackingStore {
 
   async restoreRun(runId: string): Promise<void> {
     const runDir = await this.#runDir(runId);
-    const run = await this.#runs.readMeta(runDir);
-    await this.#writeRun(runDir, {
+    const run = this.#runs.readMeta(runDir);
+    this.#writeRun(runDir, {
       info: { ...run.info, lifecycleStage: "active" },
       deletedTime: undefined,
     });
@@ -495,7 +536,7 @@ export class FileStore implements TrackingStore {
     // Check everything against the tree before the first write.
     const paramFiles = await Promise.all(
       params.map(async ([key, value]) => {
-        const file = await prepareKeyFile(join(runDir, "params"), "param", key);
+        const file = prepareKeyFile(join(runDir, "params"), "param", key);
         const existing = await readTextIfExists(file);
         if (existing !== undefined && existing !== value) {
           throw invalid(
@@ -509,22 +550,10 @@ export class FileStore implements TrackingStore {
     const tagFiles = await Promise.all(
       tags.map(async ([key, value]) => ({
         value,
-        file: await prepareKeyFile(join(runDir, "tags"), "tag", key),
+        file: prepareKeyFile(join(runDir, "tags"), "tag", key),
       })),
     );
-    const byKey = new Map<string, Metric[]>();
-    for (const metric of batch.metrics ?? []) {
-      const points = byKey.get(metric.key);
-      if (points) points.push(metric);
-      else byKey.set(metric.key, [metric]);
-    }
-    const metricFiles = await Promise.all(
-      [...byKey].map(async ([key, points]) => ({
-        key,
-        points,
-        file: await prepareKeyFile(join(runDir, "metrics"), "metric", key),
-      })),
-    );
+    const writeMetrics = this.#metrics.prepare(runDir, batch.metrics ?? []);
 
     for (const { file, value, exists } of paramFiles) {
       if (
@@ -538,13 +567,12 @@ export class FileStore implements TrackingStore {
     for (const { value, file } of tagFiles) await replaceFile(file, value, runDir);
     const newName = runNameFromTags(batch.tags);
     if (newName !== undefined && newName !== run.info.runName) {
-      await this.#writeRun(runDir, {
+      this.#writeRun(runDir, {
         info: { ...run.info, runName: newName },
         deletedTime: undefined,
       });
     }
-    for (const { file, key, points } of metricFiles)
-      await this.#metrics.append(file, key, runDir, points);
+    writeMetrics();
   }
 
   async deleteTag(runId: string, key: string): Promise<void> {
@@ -641,7 +669,7 @@ export class FileStore implements TrackingStore {
   /** The local folder of a run's artifacts (artifacts.ts `artifactDirOf`). */
   async #artifactDir(runId: string): Promise<string> {
     const runDir = await this.#runDir(runId);
-    const { info } = await this.#runs.readMeta(runDir);
+    const { info } = this.#runs.readMeta(runDir);
     return this.#artifactDirOf(runDir, info);
   }
 
@@ -701,7 +729,7 @@ export class FileStore implements TrackingStore {
   async runStamp(runId: string): Promise<string> {
     const runDir = await this.#runDir(runId);
     const proven = this.#index.proven(runDir, STAMP_REUSE_MS);
-    const info = proven?.info ?? (await this.#runs.readMeta(runDir)).info;
+    const info = proven?.info ?? this.#runs.readMeta(runDir).info;
     const artifacts = await this.#artifactDirOf(runDir, info).catch(() => runDir);
     const outside = !artifacts.startsWith(`${runDir}/`) && artifacts !== runDir;
     return outside ? `${stampFolder(runDir)}+${stampFolder(artifacts)}` : stampFolder(runDir);

@@ -2,7 +2,7 @@
  * The file-per-key folders of a run or experiment (params/, tags/, metrics/): a key with `/` is a
  * nested path. Reading walks the folder; writing refuses a key that would clash with a folder.
  */
-import { promises as fs } from "node:fs";
+import { promises as fs, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { invalid } from "../../errors.ts";
 import { isMissing } from "./atomic.ts";
@@ -46,45 +46,63 @@ export async function readKeyValues(dir: string): Promise<Record<string, string>
 /**
  * Makes the folders a key file needs and checks that neither the key nor any of its prefixes
  * clashes with what is already there (`a` as a file when writing `a/b`, or `a` as a folder).
+ * Synchronous: a few mkdir and stat calls, also made where the event loop cannot be waited for
+ * (metric points written from a training loop that never awaits).
  */
-export async function prepareKeyFile(
-  namespaceDir: string,
-  kind: string,
-  key: string,
-): Promise<string> {
+export function prepareKeyFile(namespaceDir: string, kind: string, key: string): string {
   const parts = key.split("/");
-  await fs.mkdir(namespaceDir, { recursive: true });
+  mkdirSync(namespaceDir, { recursive: true });
   let folder = namespaceDir;
   for (const part of parts.slice(0, -1)) {
     folder = join(folder, part);
     try {
-      await fs.mkdir(folder);
+      mkdirSync(folder);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "EEXIST") {
-        const stat = await fs.stat(folder);
-        if (!stat.isDirectory()) throw clash(kind, key, folder, namespaceDir);
+        if (!statSync(folder).isDirectory()) throw clash(kind, key, keyOf(namespaceDir, folder));
       } else if (code === "ENOTDIR") {
-        throw clash(kind, key, folder, namespaceDir);
+        throw clash(kind, key, keyOf(namespaceDir, folder));
       } else throw error;
     }
   }
   const file = join(folder, parts.at(-1) as string);
+  let isFolder = false;
   try {
-    if ((await fs.stat(file)).isDirectory()) throw clash(kind, key, file, namespaceDir);
+    isFolder = statSync(file).isDirectory();
   } catch (error) {
     if (!isMissing(error)) throw error;
   }
+  // `a` where `a/...` keys exist: name one of those, the key that is in the way.
+  if (isFolder) throw clash(kind, key, keyOf(namespaceDir, firstFileUnder(file) ?? file));
   return file;
 }
 
-function clash(kind: string, key: string, path: string, namespaceDir: string) {
-  const existing = path
+/** The first file (in name order) anywhere under `dir`, if any. */
+function firstFileUnder(dir: string): string | undefined {
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+    a.name < b.name ? -1 : 1,
+  )) {
+    const path = join(dir, entry.name);
+    if (entry.isFile()) return path;
+    if (entry.isDirectory()) {
+      const found = firstFileUnder(path);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+const keyOf = (namespaceDir: string, path: string) =>
+  path
     .slice(namespaceDir.length + 1)
     .split(/[\\/]/)
     .join("/");
+
+function clash(kind: string, key: string, existing: string) {
   return invalid(
     `Invalid ${kind} key '${key}': it clashes with the existing ${kind} '${existing}' ` +
       "(a key cannot be both a value and a folder of other keys)",
+    "Rename one of the keys",
   );
 }

@@ -159,7 +159,7 @@ export class FileLoggedModels implements LoggedModelStore {
 
   async #writeKeys(folder: string, namespace: "tags" | "params", values: Record<string, string>) {
     for (const [key, value] of Object.entries(values)) {
-      const file = await prepareKeyFile(join(folder, namespace), namespace.slice(0, -1), key);
+      const file = prepareKeyFile(join(folder, namespace), namespace.slice(0, -1), key);
       await replaceFile(file, value, folder);
     }
   }
@@ -278,7 +278,7 @@ export class FileLoggedModels implements LoggedModelStore {
       byKey.set(m.key, (byKey.get(m.key) ?? "") + line);
     }
     for (const [key, lines] of byKey) {
-      const file = await prepareKeyFile(join(folder, "metrics"), "metric", key);
+      const file = prepareKeyFile(join(folder, "metrics"), "metric", key);
       await fs.appendFile(file, lines); // one write: lines appear whole
     }
   }

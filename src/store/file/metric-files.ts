@@ -2,10 +2,16 @@
  * Metric files: append-only, one whole line per point, never an identical (timestamp, value,
  * step) line twice, never an empty file. The first lines of a new file appear through a link, so
  * a crash leaves either no file or a complete one; later lines go in one append-mode write.
+ *
+ * Synchronous, as run-folder.ts is: a handful of system calls per key, cheaper than the promise
+ * API's round trips, and the tracker writes metric points where it cannot wait for the event
+ * loop (a training loop that never awaits, process.exit()).
  */
-import { promises as fs } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, statSync, writeSync } from "node:fs";
+import { join } from "node:path";
 import type { Metric } from "../../entities.ts";
-import { createFile, isMissing } from "./atomic.ts";
+import { createFileSync, isMissing } from "./atomic.ts";
+import { prepareKeyFile } from "./key-files.ts";
 import { pyFloatRepr } from "../../py-format.ts";
 import { formatMetricLine, parseMetricLine } from "./metric-lines.ts";
 import type { TreeProblem } from "./problems.ts";
@@ -53,9 +59,31 @@ const TORN_AFTER_MS = 5000;
 export class MetricFiles {
   readonly #files = new Map<string, FileState>();
 
+  /**
+   * Checks every key of `metrics` against the run's `metrics/` folder (a key beside a folder of
+   * the same name is refused) and makes the folders they need; returns the write, to be called
+   * once everything else in the batch is checked too.
+   */
+  prepare(runDir: string, metrics: readonly Metric[]): () => void {
+    const byKey = new Map<string, Metric[]>();
+    for (const metric of metrics) {
+      const points = byKey.get(metric.key);
+      if (points) points.push(metric);
+      else byKey.set(metric.key, [metric]);
+    }
+    const files = [...byKey].map(([key, points]) => ({
+      key,
+      points,
+      file: prepareKeyFile(join(runDir, "metrics"), "metric", key),
+    }));
+    return () => {
+      for (const { file, key, points } of files) this.append(file, key, runDir, points);
+    };
+  }
+
   /** Appends the points not already in the file; returns how many were written. */
-  async append(path: string, key: string, tempDir: string, metrics: Metric[]): Promise<number> {
-    const state = await this.#catchUp(path, key);
+  append(path: string, key: string, tempDir: string, metrics: Metric[]): number {
+    const state = this.#catchUp(path, key);
     const fresh: Metric[] = [];
     const ids: string[] = [];
     let text = "";
@@ -70,7 +98,7 @@ export class MetricFiles {
     }
     if (fresh.length === 0) return 0;
     if (state.size === 0 && !state.exists) {
-      if (await createFile(path, text, tempDir)) {
+      if (createFileSync(path, text, tempDir)) {
         state.size = Buffer.byteLength(text);
         state.exists = true;
         return fresh.length;
@@ -84,18 +112,19 @@ export class MetricFiles {
     const torn = state.tail > 0 && Date.now() - state.mtimeMs > TORN_AFTER_MS;
     const data = torn ? `\n${text}` : text;
     // One append-mode write of whole lines: concurrent writers' lines never interleave.
-    const handle = await fs.open(path, "a");
+    const fd = openSync(path, "a");
     try {
       const before = state.size + state.tail;
-      await handle.write(data);
-      const { size } = await handle.stat();
+      const bytes = Buffer.from(data);
+      writeSync(fd, bytes);
+      const { size } = fstatSync(fd);
       // Only when nobody else wrote meanwhile do we know the file without reading it again.
-      if (size === before + Buffer.byteLength(data)) {
+      if (size === before + bytes.length) {
         state.size = size;
         state.tail = 0;
       }
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
     return fresh.length;
   }
@@ -104,13 +133,13 @@ export class MetricFiles {
    * Brings `seen` up to date with lines other writers appended since we last looked. Only whole
    * lines count: a line still being written is read next time.
    */
-  async #catchUp(path: string, key: string): Promise<FileState> {
+  #catchUp(path: string, key: string): FileState {
     let state = this.#files.get(path);
     let size = 0;
     let mtimeMs = 0;
     let exists = true;
     try {
-      ({ size, mtimeMs } = await fs.stat(path));
+      ({ size, mtimeMs } = statSync(path));
     } catch (error) {
       if (!isMissing(error)) throw error;
       exists = false;
@@ -121,10 +150,10 @@ export class MetricFiles {
     }
     Object.assign(state, { exists, mtimeMs });
     if (size > state.size) {
-      const handle = await fs.open(path, "r");
+      const fd = openSync(path, "r");
       try {
         const buffer = Buffer.alloc(size - state.size);
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, state.size);
+        const bytesRead = readSync(fd, buffer, 0, buffer.length, state.size);
         const complete = buffer.subarray(0, buffer.lastIndexOf(0x0a, bytesRead - 1) + 1);
         for (const line of complete.toString("utf8").split("\n")) {
           const point = parseMetricLine(key, line);
@@ -135,7 +164,7 @@ export class MetricFiles {
         state.size += complete.length;
         state.tail = bytesRead - complete.length;
       } finally {
-        await handle.close();
+        closeSync(fd);
       }
     }
     return state;

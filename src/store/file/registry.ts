@@ -266,7 +266,7 @@ export class FileRegistry implements RegistryStore {
 
   async #writeTags(owner: string, kind: string, tags: Record<string, string>): Promise<void> {
     for (const [key, value] of Object.entries(tags)) {
-      const file = await prepareKeyFile(join(owner, "tags"), kind, key);
+      const file = prepareKeyFile(join(owner, "tags"), kind, key);
       await replaceFile(file, value, owner);
     }
   }

@@ -3,7 +3,7 @@
  * its params, tags, latest metrics and inputs. Broken files are reported with their path and
  * line; `readRun` throws on them (as MLflow does), listings skip the run and go on.
  */
-import { promises as fs, statSync } from "node:fs";
+import { promises as fs, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Metric, Run } from "../../entities.ts";
 import { MlflowError, notFound } from "../../errors.ts";
@@ -108,15 +108,18 @@ export class RunReader {
     }
   }
 
-  /** A run's meta.yaml, re-read only when the file changed. */
-  async readMeta(runDir: string): Promise<StoredRun> {
+  /**
+   * A run's meta.yaml, re-read only when the file changed. Synchronous: a small file, also read
+   * where the event loop cannot be waited for (a run's end on process.exit()).
+   */
+  readMeta(runDir: string): StoredRun {
     const path = join(runDir, "meta.yaml");
-    const stat = await fs.stat(path);
+    const stat = statSync(path);
     const cached = this.#metas.get(path);
     if (cached && cached.mtimeMs === stat.mtimeMs && cached.size === stat.size) {
       return structuredClone(cached.run);
     }
-    const text = await fs.readFile(path, "utf8");
+    const text = readFileSync(path, "utf8");
     let document: unknown;
     try {
       document = fromYaml(text);

@@ -25,6 +25,7 @@ import { isLaterPoint, newMetricPoints } from "../../metric-latest.ts";
 import { resolveRunName, resolveUserId, runNameFromTags } from "../../run-name.ts";
 import {
   clashingKey,
+  keyClash,
   validateBatch,
   validateExperimentId,
   validateExperimentName,
@@ -109,11 +110,7 @@ function matchesView(stage: LifecycleStage, viewType: ViewType): boolean {
 
 function clashProblem(kind: string, existing: Iterable<string>, added: Iterable<string>) {
   const clash = clashingKey([...existing, ...added]);
-  if (clash === undefined) return;
-  throw invalid(
-    `${kind} keys '${clash[0]}' and '${clash[1]}' clash: one would be a file, the other a folder`,
-    "Rename one of the keys.",
-  );
+  if (clash !== undefined) throw keyClash(kind, clash);
 }
 
 function newExperimentId(taken: Map<string, unknown>): string {
