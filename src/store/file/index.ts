@@ -684,7 +684,7 @@ export class FileStore implements TrackingStore {
    */
   async runFolders(runId: string): Promise<{ run: string; artifacts: string | null }> {
     const runDir = await this.#runDir(runId);
-    const { info } = await this.#runs.readMeta(runDir);
+    const { info } = this.#runs.readMeta(runDir);
     const artifacts = await this.#artifactDirOf(runDir, info).catch((error: unknown) => {
       if (isMlflowError(error, "INVALID_PARAMETER_VALUE")) return null;
       throw error;
