@@ -76,15 +76,32 @@ function below(uri: string, root: string): string | undefined {
   return uri.startsWith(`${trimmed}/`) ? uri.slice(trimmed.length + 1) : undefined;
 }
 
-/**
- * Checks a new version's source and answers where its files are in the tree (a `file:` URI
- * for the version's storage location), or undefined when they are not in the tree.
- */
+/** What the tree keeps beside a checked source. */
+export interface ResolvedSource {
+  /** Where its files are in the tree (a `file:` URI); absent when they are not in the tree. */
+  storageLocation?: string;
+  /** The run it came from: as given, else (for a logged model) the run that made the model. */
+  runId?: string;
+}
+
+/** Checks a new version's source, and says where its files are and which run made them. */
 export async function checkVersionSource(
   store: TrackingStore,
   { source, runId, modelId }: VersionSource,
+): Promise<ResolvedSource> {
+  if (modelId) return checkModelSource(store, source, modelId, runId);
+  const storageLocation = await checkRunSource(store, source, runId);
+  return {
+    ...(storageLocation !== undefined ? { storageLocation } : {}),
+    ...(runId ? { runId } : {}),
+  };
+}
+
+async function checkRunSource(
+  store: TrackingStore,
+  source: string,
+  runId: string | undefined,
 ): Promise<string | undefined> {
-  if (modelId) return checkModelSource(store, source, modelId);
   if (isLocal(source)) {
     const run = await runOf(store, runId, source);
     const path = scheme(source) === "file" ? fileURLToPath(source) : source;
@@ -121,7 +138,22 @@ async function checkModelSource(
   store: TrackingStore,
   source: string,
   modelId: string,
-): Promise<string | undefined> {
+  runId: string | undefined,
+): Promise<ResolvedSource> {
+  const { storageLocation, model } = await modelSource(store, source, modelId);
+  // As MLflow's file registry: a logged model's version names the run that made the model.
+  const run = runId || (source.startsWith("models:") ? model.sourceRunId : null);
+  return {
+    ...(storageLocation !== undefined ? { storageLocation } : {}),
+    ...(run ? { runId: run } : {}),
+  };
+}
+
+async function modelSource(
+  store: TrackingStore,
+  source: string,
+  modelId: string,
+): Promise<{ storageLocation: string | undefined; model: LoggedModelRecord }> {
   let model: LoggedModelRecord;
   try {
     model = await loggedModelsOf(store).getLoggedModel(modelId);
@@ -143,22 +175,22 @@ async function checkModelSource(
         `Invalid model version source: '${source}'. To use a local path as a model version source, the model_id request parameter has to be specified and the local path has to be contained within the artifact directory of the run specified by the model_id.`,
       );
     }
-    return pathToFileURL(path).href;
+    return { storageLocation: pathToFileURL(path).href, model };
   }
   checkNoRelativeParts(source);
   const kind = scheme(source);
   if (kind === "models") {
     const id = /^models:\/+(m-[0-9a-f]+)(?:\/|$)/i.exec(source)?.[1];
     if (id !== modelId) throw notContained(source, "model_id");
-    return inTree("");
+    return { storageLocation: inTree(""), model };
   }
   if (kind === "mlflow-artifacts" || isProxyUrl(source)) {
     const rest = below(proxyForm(source), modelArtifactUri(model));
     if (rest === undefined) throw notContained(source, "model_id");
-    return inTree(rest);
+    return { storageLocation: inTree(rest), model };
   }
   if (kind === "runs") throw notContained(source, "model_id");
-  return undefined;
+  return { storageLocation: undefined, model };
 }
 
 /** A run's artifact path as a `file:` URI in the tree; undefined when its artifacts are elsewhere. */
@@ -230,7 +262,8 @@ export async function tagModelVersions(
   } catch {
     versions = [];
   }
-  const entry = { name: version.name, version: version.version };
+  // The version as a number, as MLflow's file registry writes it.
+  const entry = { name: version.name, version: Number(version.version) };
   if (!versions.some((v) => JSON.stringify(v) === JSON.stringify(entry))) versions.push(entry);
   await models.setLoggedModelTags(modelId, { [MODEL_VERSIONS_TAG]: pyJsonDumps(versions) });
 }

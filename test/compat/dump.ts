@@ -314,9 +314,10 @@ export async function dumpStore(
 export async function mlflowDump(
   version: string,
   trackingUri: string,
-  options: { artifacts?: boolean; registry?: boolean; cwd?: string } = {},
+  options: { artifacts?: boolean; registry?: boolean; loggedModels?: boolean; cwd?: string } = {},
 ): Promise<Dump> {
   const flags: string[] = [];
+  if (options.loggedModels === true) flags.push("--logged-models");
   if (options.artifacts === true) flags.push("--artifacts");
   if (options.artifacts === false) flags.push("--no-artifacts");
   if (options.registry === false) flags.push("--no-registry");

@@ -3,6 +3,7 @@
 Run inside a venv made by scripts/mlflow-env.sh (any pinned MLflow, 2.x or 3.x):
 
     python reader.py dump <tracking_uri> [--artifacts | --no-artifacts] [--no-registry]
+                                         [--logged-models]
     python reader.py migrate <mlruns_dir> <sqlite_path>
 
 `dump` reads through the public MlflowClient only. <tracking_uri> is a file-store path or
@@ -55,6 +56,12 @@ emitted sorted, the lists are sorted as stated):
     }
   ] | null
 }
+
+With --logged-models (MLflow 3), the dump also has "logged_models" (every active logged model of
+every experiment, sorted by model_id: model_id, experiment_id, name, status, model_type,
+source_run_id, artifact_location, tags, params, metrics as [key, value, step, timestamp,
+dataset_name, dataset_digest, run_id] sorted) and each run has "model_outputs" ([model_id, step]
+sorted) and "model_inputs" (model ids, sorted).
 
 Strings sort by Unicode code point (Python order); numeric ids sort by value, others after them.
 Every number that is NaN or infinite is written as the string "NaN", "Infinity" or "-Infinity".
@@ -157,6 +164,52 @@ def list_artifacts(client, run_id, path=None):
     return out
 
 
+def dump_logged_models(client, experiment_ids):
+    out = []
+    for exp_id in experiment_ids:
+        found = paged(
+            lambda t, exp_id=exp_id: client.search_logged_models(
+                experiment_ids=[exp_id], max_results=PAGE, page_token=t
+            )
+        )
+        for m in found:
+            out.append(
+                {
+                    "model_id": m.model_id,
+                    "experiment_id": m.experiment_id,
+                    "name": m.name,
+                    "status": str(m.status),
+                    "model_type": none_if_empty(m.model_type),
+                    "source_run_id": none_if_empty(m.source_run_id),
+                    "artifact_location": m.artifact_location,
+                    "tags": dict(m.tags),
+                    "params": dict(m.params),
+                    "metrics": sorted(
+                        [
+                            [x.key, num(x.value), x.step, x.timestamp, x.dataset_name,
+                             x.dataset_digest, x.run_id]
+                            for x in (m.metrics or [])
+                        ],
+                        key=lambda x: [str(v) for v in x],
+                    ),
+                }
+            )
+    out.sort(key=lambda m: m["model_id"])
+    return out
+
+
+def model_links(run):
+    outputs = getattr(run, "outputs", None)
+    model_outputs = sorted(
+        [[o.model_id, o.step] for o in (outputs.model_outputs if outputs else [])]
+    )
+    inputs = run.inputs
+    model_inputs = sorted(
+        [i.model_id for i in (getattr(inputs, "model_inputs", None) or [])] if inputs else []
+    )
+    return {"model_outputs": model_outputs, "model_inputs": model_inputs}
+
+
 def dump_run(client, run, with_artifacts):
     from mlflow.entities import RunStatus
 
@@ -214,7 +267,7 @@ def dump_run(client, run, with_artifacts):
     }
 
 
-def dump_runs(client, ViewType, experiment_ids, with_artifacts):
+def dump_runs(client, ViewType, experiment_ids, with_artifacts, with_links=False):
     runs = []
     for exp_id in experiment_ids:
         runs.extend(
@@ -224,7 +277,10 @@ def dump_runs(client, ViewType, experiment_ids, with_artifacts):
                 )
             )
         )
-    out = [dump_run(client, r, with_artifacts) for r in runs]
+    out = [
+        {**dump_run(client, r, with_artifacts), **(model_links(r) if with_links else {})}
+        for r in runs
+    ]
     out.sort(key=lambda r: r["info"]["run_id"])
     return out
 
@@ -278,7 +334,7 @@ def dump_registry(client):
     return out
 
 
-def dump(uri, with_artifacts, with_registry):
+def dump(uri, with_artifacts, with_registry, with_logged_models=False):
     import mlflow
     from mlflow import MlflowClient
     from mlflow.entities import ViewType
@@ -294,9 +350,12 @@ def dump(uri, with_artifacts, with_registry):
     mlflow.set_registry_uri(uri)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     experiments = dump_experiments(client, ViewType)
-    runs = dump_runs(client, ViewType, [e["experiment_id"] for e in experiments], with_artifacts)
+    ids = [e["experiment_id"] for e in experiments]
+    runs = dump_runs(client, ViewType, ids, with_artifacts, with_logged_models)
     registered_models = dump_registry(client) if with_registry else None
     result = {"experiments": experiments, "runs": runs, "registered_models": registered_models}
+    if with_logged_models:
+        result["logged_models"] = dump_logged_models(client, ids)
     return json.dumps(result, sort_keys=True, ensure_ascii=False, allow_nan=False, indent=1)
 
 
@@ -316,16 +375,19 @@ def migrate(source, sqlite_path):
 
 def main(argv):
     usage = (
-        "usage: reader.py dump <tracking_uri> [--artifacts|--no-artifacts] [--no-registry]\n"
+        "usage: reader.py dump <tracking_uri> [--artifacts|--no-artifacts] [--no-registry]"
+        " [--logged-models]\n"
         "       reader.py migrate <mlruns_dir> <sqlite_path>"
     )
     if len(argv) >= 2 and argv[0] == "dump":
         flags = set(argv[2:])
-        unknown = flags - {"--artifacts", "--no-artifacts", "--no-registry"}
+        unknown = flags - {"--artifacts", "--no-artifacts", "--no-registry", "--logged-models"}
         if unknown:
             raise SystemExit(f"unknown flags {sorted(unknown)}\n{usage}")
         with_artifacts = True if "--artifacts" in flags else False if "--no-artifacts" in flags else None
-        sys.stdout.write(dump(argv[1], with_artifacts, "--no-registry" not in flags) + "\n")
+        with_registry = "--no-registry" not in flags
+        result = dump(argv[1], with_artifacts, with_registry, "--logged-models" in flags)
+        sys.stdout.write(result + "\n")
     elif len(argv) == 3 and argv[0] == "migrate":
         migrate(argv[1], argv[2])
     else:

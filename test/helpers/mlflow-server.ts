@@ -36,6 +36,11 @@ export interface StartOptions {
   basicAuth?: boolean;
   /** Seconds to wait for `/health`; MLflow takes ≈5–10 s on two cores, more when they are busy. */
   readyTimeout?: number;
+  /**
+   * Serve MLflow's file store at this folder instead of SQLite, with the proxied artifacts in
+   * the same folder (`<experiment>/<run>/artifacts`, as in a tree). The folder is left in place.
+   */
+  fileStore?: string;
 }
 
 const ADMIN = { username: "admin", password: "admin-password-1234" };
@@ -89,10 +94,10 @@ export async function startMlflowServer(options: StartOptions): Promise<MlflowSe
   const args = [
     "server",
     "--backend-store-uri",
-    `sqlite:///${join(dir, "mlflow.db")}`,
+    options.fileStore ?? `sqlite:///${join(dir, "mlflow.db")}`,
     "--serve-artifacts",
     "--artifacts-destination",
-    join(dir, "artifacts"),
+    options.fileStore ?? join(dir, "artifacts"),
     "--host",
     "127.0.0.1",
     "--port",

@@ -113,7 +113,7 @@ export const createModelVersion: Handler = async ({ read, store }) => {
     description: string,
     model_id: string,
   });
-  const storageLocation = await checkVersionSource(store, {
+  const { storageLocation, runId } = await checkVersionSource(store, {
     source: m.source,
     runId: m.run_id,
     modelId: m.model_id,
@@ -122,7 +122,7 @@ export const createModelVersion: Handler = async ({ read, store }) => {
     name: m.name,
     source: m.source,
     tags: toRecord(m.tags),
-    ...(m.run_id ? { runId: m.run_id } : {}),
+    ...(runId ? { runId } : {}),
     ...(m.run_link ? { runLink: m.run_link } : {}),
     ...(m.description ? { description: m.description } : {}),
     ...(m.model_id ? { modelId: m.model_id } : {}),
