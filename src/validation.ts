@@ -135,14 +135,37 @@ export function keyClash(kind: string, [a, b]: [string, string]): MlflowError {
   );
 }
 
-/** The key of `keys` that `key` clashes with (`a` beside `a/b`, either way round), if any. */
-export function clashingKeyIn(keys: ReadonlySet<string>, key: string): string | undefined {
-  for (let slash = key.indexOf("/"); slash !== -1; slash = key.indexOf("/", slash + 1)) {
-    if (keys.has(key.slice(0, slash))) return key.slice(0, slash);
+/** Keys, with what a new key would clash with found in time proportional to its depth. */
+export class KeySet {
+  readonly #keys = new Set<string>();
+  /** Every proper prefix (`a` of `a/b`) of a key here. */
+  readonly #folders = new Set<string>();
+
+  constructor(keys: Iterable<string> = []) {
+    for (const key of keys) this.add(key);
   }
-  const folder = `${key}/`;
-  for (const other of keys) if (other.startsWith(folder)) return other;
-  return undefined;
+
+  has(key: string): boolean {
+    return this.#keys.has(key);
+  }
+
+  add(key: string): void {
+    this.#keys.add(key);
+    for (let slash = key.indexOf("/"); slash !== -1; slash = key.indexOf("/", slash + 1)) {
+      this.#folders.add(key.slice(0, slash));
+    }
+  }
+
+  /** The key here that `key` would clash with (`a` beside `a/b`, either way round), if any. */
+  clashWith(key: string): string | undefined {
+    for (let slash = key.indexOf("/"); slash !== -1; slash = key.indexOf("/", slash + 1)) {
+      if (this.#keys.has(key.slice(0, slash))) return key.slice(0, slash);
+    }
+    if (!this.#folders.has(key)) return undefined;
+    const folder = `${key}/`;
+    for (const other of this.#keys) if (other.startsWith(folder)) return other;
+    return undefined;
+  }
 }
 
 /** Keys `a` and `a/b` cannot live side by side: one would be a file, the other a folder. */

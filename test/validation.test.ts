@@ -5,6 +5,7 @@ import { validateModelName, validateRegistryTag } from "../src/store/registry.ts
 import {
   clashingKey,
   isSafeRelativePath,
+  KeySet,
   validateArtifactPath,
   validateBatch,
   validateExperimentId,
@@ -135,6 +136,21 @@ describe("clashingKey", () => {
 
   it("ignores keys that are not strings instead of failing", () => {
     expect(clashingKey(["a", 5 as unknown as string, "a/b"])).toEqual(["a", "a/b"]);
+  });
+});
+
+describe("KeySet", () => {
+  it("finds the key a new one clashes with, either way round and at any depth", () => {
+    const keys = new KeySet(["a/b/c", "x", "a-b"]);
+    expect(keys.clashWith("a")).toBe("a/b/c");
+    expect(keys.clashWith("a/b")).toBe("a/b/c");
+    expect(keys.clashWith("a/b/c/d")).toBe("a/b/c");
+    expect(keys.clashWith("x/y")).toBe("x");
+    for (const free of ["a/c", "ab", "a-", "y", "a/b/cd"])
+      expect(keys.clashWith(free)).toBeUndefined();
+    keys.add("y/z");
+    expect(keys.clashWith("y")).toBe("y/z");
+    expect(keys.has("y/z")).toBe(true);
   });
 });
 

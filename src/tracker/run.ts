@@ -10,7 +10,7 @@ import type { DatasetInput, Metric, RunInfo, RunStatus } from "../entities.ts";
 import { invalid, MlflowError } from "../errors.ts";
 import { type ParamValue, pyStr } from "../py-format.ts";
 import type { SyncRunWriter, TrackingStore } from "../store/store.ts";
-import { clashingKeyIn, keyClash, validateArtifactPath, validateBatch } from "../validation.ts";
+import { KeySet, keyClash, validateArtifactPath, validateBatch } from "../validation.ts";
 import { type BufferOptions, MetricBuffer } from "./buffer.ts";
 import { type LoggedModel, type LogModelOptions, logModel } from "./models.ts";
 
@@ -34,7 +34,7 @@ export class ActiveRun implements AsyncDisposable {
   readonly #buffer: MetricBuffer;
   readonly #writer: SyncRunWriter | undefined;
   /** Every metric key of the run: those it had, and those logged (each validated once). */
-  readonly #metricKeys: Set<string>;
+  readonly #metricKeys: KeySet;
   readonly #onEnd: (run: ActiveRun) => void;
   #info: RunInfo;
   #ended: Promise<RunInfo> | undefined;
@@ -49,7 +49,7 @@ export class ActiveRun implements AsyncDisposable {
     this.#info = info;
     this.#onEnd = onEnd;
     this.#writer = options.writer;
-    this.#metricKeys = new Set(options.metricKeys);
+    this.#metricKeys = new KeySet(options.metricKeys);
     const { writer } = options;
     this.#buffer = new MetricBuffer(
       {
@@ -94,7 +94,7 @@ export class ActiveRun implements AsyncDisposable {
     if (!plain) {
       validateBatch({ metrics: [metric] });
       if (!this.#metricKeys.has(key)) {
-        const other = clashingKeyIn(this.#metricKeys, key);
+        const other = this.#metricKeys.clashWith(key);
         if (other !== undefined) {
           throw keyClash("metric", key.length < other.length ? [key, other] : [other, key]);
         }
