@@ -5,7 +5,8 @@ import { defineConfig } from "vitest/config";
  * Test groups: `unit` needs nothing but Node; `compat` runs the real MLflow (the set-up creates
  * its Python environments on first use); `e2e` spawns the built CLI; `slow` holds the long
  * crash and concurrency trials; `browser` opens the built web UI in a real headless Chromium
- * (installed by its set-up when missing). `npm test` runs them all.
+ * (installed by its set-up when missing); `cloud` runs artifact stores against real S3, GCS and
+ * Azure emulators (installed on first use). `npm test` runs them all.
  */
 export default defineConfig({
   // Tests import the package by its name, as users do, but from source.
@@ -17,7 +18,13 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/compat/**", "test/e2e/**", "test/slow/**", "test/browser/**"],
+          exclude: [
+            "test/compat/**",
+            "test/e2e/**",
+            "test/slow/**",
+            "test/browser/**",
+            "test/cloud/**",
+          ],
         },
       },
       {
@@ -48,6 +55,16 @@ export default defineConfig({
           expect: { poll: { timeout: 10_000 } },
           testTimeout: 60_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "cloud",
+          include: ["test/cloud/**/*.test.ts"],
+          globalSetup: ["test/cloud/setup.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 900_000,
         },
       },
       {

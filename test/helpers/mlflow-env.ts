@@ -89,17 +89,21 @@ function run(
   });
 }
 
-let ensured: Promise<void> | undefined;
+const ensured = new Map<string, Promise<void>>();
 
 /**
  * Creates the pinned venvs when missing (minutes, once per machine) and checks them (fast).
+ * `names` picks other environments of the script (`cloud`, `emulators`, `azurite`).
  * Throws with the script's message when Python is missing or an install fails.
  */
-export function ensureMlflowEnvs(): Promise<void> {
+export function ensureMlflowEnvs(names: readonly string[] = Object.values(MLFLOW_VERSIONS)): Promise<void> {
   if (skipMlflow) return Promise.resolve();
-  ensured ??= (async () => {
+  const key = names.join(" ");
+  let pending = ensured.get(key);
+  if (pending !== undefined) return pending;
+  pending = (async () => {
     const script = join(REPO_ROOT, "scripts", "mlflow-env.sh");
-    const result = await run("bash", [script, ...Object.values(MLFLOW_VERSIONS)], {
+    const result = await run("bash", [script, ...names], {
       inheritStderr: true,
     });
     if (result.code !== 0) {
@@ -109,10 +113,9 @@ export function ensureMlflowEnvs(): Promise<void> {
       );
     }
   })();
-  ensured.catch(() => {
-    ensured = undefined;
-  });
-  return ensured;
+  ensured.set(key, pending);
+  pending.catch(() => ensured.delete(key));
+  return pending;
 }
 
 /**

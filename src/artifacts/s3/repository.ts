@@ -1,0 +1,400 @@
+/**
+ * `s3://bucket/prefix` artifacts, over S3's REST API signed with SigV4, with the settings
+ * MLflow's S3 repository reads: `MLFLOW_S3_ENDPOINT_URL` (S3-compatible stores),
+ * `MLFLOW_S3_IGNORE_TLS`, `MLFLOW_S3_UPLOAD_EXTRA_ARGS`, `MLFLOW_S3_EXPECTED_BUCKET_OWNER`,
+ * `MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE`, and boto3's `AWS_CA_BUNDLE` and region variables.
+ *
+ * Files larger than one part go up as a multipart upload, which S3 shows only once it is
+ * completed. An upload a killed process left behind is found again (ListMultipartUploads) and its
+ * parts whose size and MD5 (the ETag) match are not sent again.
+ */
+import type { Readable } from "node:stream";
+import type { FileInfo } from "../../entities.ts";
+import { invalid, MlflowError, notFound } from "../../errors.ts";
+import { CloudHttp, type CloudRequest, codeFor, excerpt } from "../http.ts";
+import { eachConcurrently, type Part, type PartSink, partSizeFrom, sourceSize, uploadInParts } from "../parts.ts";
+import type { ArtifactRepository, ArtifactSource, Env, PutOptions } from "../repository.ts";
+import { joinKey } from "../repository.ts";
+import { elements, escapeXml, text } from "../xml.ts";
+import { awsRegion, type Expiring, resolveAwsCredentials } from "./credentials.ts";
+import { signV4, uriEncode } from "./sigv4.ts";
+
+/** boto3's upload arguments (MLFLOW_S3_UPLOAD_EXTRA_ARGS) as the headers S3 takes them in. */
+const UPLOAD_ARG_HEADERS: Record<string, string> = {
+  ACL: "x-amz-acl",
+  CacheControl: "Cache-Control",
+  ContentDisposition: "Content-Disposition",
+  ContentEncoding: "Content-Encoding",
+  ContentLanguage: "Content-Language",
+  ContentType: "Content-Type",
+  Expires: "Expires",
+  GrantFullControl: "x-amz-grant-full-control",
+  GrantRead: "x-amz-grant-read",
+  GrantReadACP: "x-amz-grant-read-acp",
+  GrantWriteACP: "x-amz-grant-write-acp",
+  RequestPayer: "x-amz-request-payer",
+  SSECustomerAlgorithm: "x-amz-server-side-encryption-customer-algorithm",
+  SSECustomerKey: "x-amz-server-side-encryption-customer-key",
+  SSECustomerKeyMD5: "x-amz-server-side-encryption-customer-key-MD5",
+  SSEKMSEncryptionContext: "x-amz-server-side-encryption-context",
+  SSEKMSKeyId: "x-amz-server-side-encryption-aws-kms-key-id",
+  ServerSideEncryption: "x-amz-server-side-encryption",
+  StorageClass: "x-amz-storage-class",
+};
+
+const AUTH_CODES = new Set(["InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired"]);
+const MISSING_CODES = new Set(["NoSuchBucket", "NoSuchKey", "NoSuchUpload"]);
+const MAX_PARTS = 10_000;
+const CONCURRENCY = 4;
+
+interface S3Request {
+  method: CloudRequest["method"];
+  key?: string;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  body?: Buffer;
+  accept?: readonly number[];
+  stream?: boolean;
+}
+
+export async function openS3(uri: string, env: Env): Promise<S3Repository> {
+  const match = /^s3a?:\/\/([^/]+)\/*(.*)$/.exec(uri);
+  if (match === null) throw invalid(`Invalid S3 URI '${uri}': expected s3://<bucket>/<path>`);
+  return new S3Repository(match[1] as string, (match[2] as string).replace(/\/+$/, ""), env, await awsRegion(env));
+}
+
+export class S3Repository implements ArtifactRepository {
+  readonly uri: string;
+  readonly #bucket: string;
+  readonly #root: string;
+  readonly #env: Env;
+  #region: string;
+  readonly #endpoint: URL | undefined;
+  readonly #pathStyle: boolean;
+  readonly #uploadHeaders: Record<string, string>;
+  readonly #partSize: number;
+  readonly #http: CloudHttp;
+  #credentials: Promise<Expiring> | undefined;
+
+  constructor(bucket: string, root: string, env: Env, region: string) {
+    this.#bucket = bucket;
+    this.#root = root;
+    this.#env = env;
+    this.#region = region;
+    this.uri = `s3://${bucket}${root === "" ? "" : `/${root}`}`;
+    const endpoint = env.MLFLOW_S3_ENDPOINT_URL || env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL;
+    this.#endpoint = endpoint ? new URL(endpoint) : undefined;
+    const style = (env.MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE || "auto").toLowerCase();
+    // boto3's "auto": virtual hosts on AWS for DNS-safe names, paths on custom endpoints.
+    this.#pathStyle = style === "path" || (style === "auto" && (this.#endpoint !== undefined || bucket.includes(".")));
+    this.#uploadHeaders = uploadHeaders(env);
+    this.#partSize = partSizeFrom(env);
+    const insecure = /^(1|true)$/i.test(env.MLFLOW_S3_IGNORE_TLS ?? "");
+    const timeout = Number(env.MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT);
+    this.#http = new CloudHttp({
+      service: "S3",
+      tls: { insecureTls: insecure, serverCertPath: insecure ? undefined : env.AWS_CA_BUNDLE || undefined },
+      ...(timeout > 0 ? { timeoutSeconds: timeout } : {}),
+      sign: async (request) => {
+        const body = request.body instanceof Uint8Array ? request.body : undefined;
+        const { method, url, headers } = request;
+        signV4({ method, url, headers, ...(body ? { body } : {}) }, await this.#keys(), this.#region);
+      },
+      explain: (response, request) => this.#explain(response.status, response.body, request),
+    });
+  }
+
+  async #keys(): Promise<Expiring> {
+    const cached = await this.#credentials;
+    if (cached && (cached.expiresAt === undefined || cached.expiresAt - Date.now() > 300_000)) return cached;
+    this.#credentials = resolveAwsCredentials(this.#env);
+    this.#credentials.catch(() => {
+      this.#credentials = undefined;
+    });
+    return this.#credentials;
+  }
+
+  #url(key: string | undefined, query: Record<string, string> = {}): URL {
+    const encodedKey = key === undefined ? "" : uriEncode(key, true);
+    let url: URL;
+    if (this.#pathStyle) {
+      const base = this.#endpoint ?? new URL(`https://s3.${this.#region}.amazonaws.com`);
+      url = new URL(base.toString());
+      const prefix = url.pathname.replace(/\/+$/, "");
+      url.pathname = `${prefix}/${uriEncode(this.#bucket)}${key === undefined ? "" : `/${encodedKey}`}`;
+    } else {
+      const base = this.#endpoint ?? new URL(`https://s3.${this.#region}.amazonaws.com`);
+      url = new URL(base.toString());
+      url.hostname = `${this.#bucket}.${url.hostname}`;
+      url.pathname = `/${encodedKey}`;
+    }
+    url.search = Object.entries(query)
+      .map(([k, v]) => `${uriEncode(k)}=${uriEncode(v)}`)
+      .join("&");
+    return url;
+  }
+
+  async #send(request: S3Request) {
+    const headers = { ...request.headers };
+    const owner = this.#env.MLFLOW_S3_EXPECTED_BUCKET_OWNER;
+    if (owner) headers["x-amz-expected-bucket-owner"] = owner;
+    const build = (): CloudRequest => ({
+      method: request.method,
+      url: this.#url(request.key, request.query),
+      headers,
+      ...(request.body === undefined ? {} : { body: request.body }),
+      accept: [...(request.accept ?? []), 301, 307, 400],
+      ...(request.stream ? { stream: true } : {}),
+    });
+    let response = await this.#http.send(build());
+    // A bucket in another region says so once; boto3 follows, and so do we.
+    const moved = response.headers["x-amz-bucket-region"];
+    if ([301, 307, 400].includes(response.status) && typeof moved === "string" && moved !== this.#region) {
+      this.#region = moved;
+      response = await this.#http.send(build());
+    }
+    if ([301, 307, 400].includes(response.status) && !request.accept?.includes(response.status)) {
+      throw this.#explain(response.status, response.body, build());
+    }
+    return response;
+  }
+
+  #explain(status: number, body: Buffer, request: CloudRequest): MlflowError {
+    const xml = body.toString("utf8");
+    const code = text(xml, "Code") ?? String(status);
+    const message = text(xml, "Message") ?? excerpt(body);
+    const path = decodeURIComponent(request.url.pathname);
+    const key = this.#pathStyle ? path.slice(path.indexOf("/", 1) + 1) : path.slice(1);
+    const where = `s3://${this.#bucket}/${key === path ? "" : key}`;
+    const what = `S3 refused ${request.method} ${where} (HTTP ${status} ${code}${message ? `: ${message}` : ""})`;
+    if (AUTH_CODES.has(code) || status === 401) {
+      return new MlflowError("UNAUTHENTICATED", what, {
+        hint:
+          "Check the AWS credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE) " +
+          "and, for an S3-compatible store, MLFLOW_S3_ENDPOINT_URL.",
+      });
+    }
+    if (code === "AccessDenied" || status === 403) {
+      return new MlflowError("PERMISSION_DENIED", what, {
+        hint: `These AWS credentials may not use s3://${this.#bucket}; ask for s3:GetObject, s3:PutObject, s3:ListBucket and s3:DeleteObject on it.`,
+      });
+    }
+    if (code === "NoSuchBucket") {
+      return notFound(what, `Create the bucket ${this.#bucket}, or fix the experiment's artifact location.`);
+    }
+    if (MISSING_CODES.has(code)) return notFound(what);
+    return new MlflowError(codeFor(status), what);
+  }
+
+  async list(path?: string): Promise<FileInfo[]> {
+    const base = joinKey(this.#root, path);
+    const prefix = base === "" ? "" : `${base}/`;
+    const strip = this.#root === "" ? 0 : this.#root.length + 1;
+    const files: FileInfo[] = [];
+    let token: string | undefined;
+    do {
+      const query: Record<string, string> = { "list-type": "2", delimiter: "/", prefix };
+      if (token) query["continuation-token"] = token;
+      const xml = (await this.#send({ method: "GET", query })).body.toString("utf8");
+      for (const block of elements(xml, "CommonPrefixes")) {
+        const dir = (text(block, "Prefix") ?? "").replace(/\/+$/, "");
+        files.push({ path: dir.slice(strip), isDir: true });
+      }
+      for (const block of elements(xml, "Contents")) {
+        const key = text(block, "Key") ?? "";
+        if (key === prefix) continue; // a folder marker
+        files.push({ path: key.slice(strip), isDir: false, fileSize: Number(text(block, "Size") ?? 0) });
+      }
+      token = text(xml, "IsTruncated") === "true" ? text(xml, "NextContinuationToken") : undefined;
+    } while (token);
+    return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  async put(path: string, source: ArtifactSource, options: PutOptions = {}): Promise<void> {
+    const key = joinKey(this.#root, path);
+    const size = await sourceSize(source);
+    const partSize =
+      size === undefined ? this.#partSize : Math.max(this.#partSize, Math.ceil(size / MAX_PARTS));
+    await uploadInParts(new S3Upload(this, key), source, partSize, options.onProgress);
+  }
+
+  /** For S3Upload: one request on this repository's bucket. */
+  request(request: S3Request) {
+    return this.#send({ ...request, headers: { ...request.headers } });
+  }
+
+  get uploadHeaders(): Record<string, string> {
+    return this.#uploadHeaders;
+  }
+
+  async get(path: string): Promise<Readable> {
+    const key = joinKey(this.#root, path);
+    const response = await this.#send({ method: "GET", key, stream: true, accept: [404] });
+    if (response.status === 404 || response.stream === undefined) {
+      response.stream?.destroy();
+      throw notFound(`No artifact file '${path}' at ${this.uri}`);
+    }
+    return response.stream;
+  }
+
+  async delete(path?: string): Promise<void> {
+    const key = joinKey(this.#root, path);
+    const keys: string[] = path ? [key] : [];
+    let token: string | undefined;
+    do {
+      const query: Record<string, string> = { "list-type": "2", prefix: key === "" ? "" : `${key}/` };
+      if (token) query["continuation-token"] = token;
+      const xml = (await this.#send({ method: "GET", query })).body.toString("utf8");
+      for (const block of elements(xml, "Contents")) keys.push(text(block, "Key") ?? "");
+      token = text(xml, "IsTruncated") === "true" ? text(xml, "NextContinuationToken") : undefined;
+    } while (token);
+    await eachConcurrently(keys, CONCURRENCY, async (each) => {
+      await this.#send({ method: "DELETE", key: each, accept: [404] });
+    });
+  }
+}
+
+/** One multipart upload of one key. */
+class S3Upload implements PartSink {
+  readonly concurrency = CONCURRENCY;
+  readonly #repo: S3Repository;
+  readonly #key: string;
+  #uploadId = "";
+  /** Parts an earlier attempt stored: number → `"<md5 hex>"` and size. */
+  #existing = new Map<number, { etag: string; size: number }>();
+  readonly #etags: string[] = [];
+
+  constructor(repo: S3Repository, key: string) {
+    this.#repo = repo;
+    this.#key = key;
+  }
+
+  async putWhole(data: Buffer, digest: Buffer): Promise<void> {
+    await this.#repo.request({
+      method: "PUT",
+      key: this.#key,
+      headers: { ...this.#repo.uploadHeaders, "Content-MD5": digest.toString("base64") },
+      body: data,
+    });
+  }
+
+  async start(): Promise<void> {
+    const found = await this.#findUpload();
+    if (found !== undefined) {
+      this.#uploadId = found;
+      await this.#listParts();
+      return;
+    }
+    const xml = (
+      await this.#repo.request({ method: "POST", key: this.#key, query: { uploads: "" }, headers: this.#repo.uploadHeaders })
+    ).body.toString("utf8");
+    this.#uploadId = text(xml, "UploadId") ?? "";
+    if (this.#uploadId === "") throw new MlflowError("INTERNAL_ERROR", `S3 gave no upload id for ${this.#key}`);
+  }
+
+  /** The newest unfinished upload of this key, if an earlier attempt left one. */
+  async #findUpload(): Promise<string | undefined> {
+    const xml = (
+      await this.#repo.request({ method: "GET", query: { uploads: "", prefix: this.#key } })
+    ).body.toString("utf8");
+    const uploads = elements(xml, "Upload")
+      .filter((block) => text(block, "Key") === this.#key)
+      .map((block) => ({ id: text(block, "UploadId") ?? "", initiated: text(block, "Initiated") ?? "" }))
+      .sort((a, b) => (a.initiated < b.initiated ? 1 : -1));
+    return uploads[0]?.id || undefined;
+  }
+
+  async #listParts(): Promise<void> {
+    let marker = "0";
+    for (;;) {
+      const response = await this.#repo.request({
+        method: "GET",
+        key: this.#key,
+        query: { uploadId: this.#uploadId, "part-number-marker": marker },
+        accept: [404],
+      });
+      if (response.status === 404) return; // completed or aborted meanwhile: nothing to reuse
+      const xml = response.body.toString("utf8");
+      for (const block of elements(xml, "Part")) {
+        this.#existing.set(Number(text(block, "PartNumber")), {
+          etag: text(block, "ETag") ?? "",
+          size: Number(text(block, "Size")),
+        });
+      }
+      if (text(xml, "IsTruncated") !== "true") return;
+      marker = text(xml, "NextPartNumberMarker") ?? "";
+    }
+  }
+
+  stored(part: Part, digest: Buffer): boolean {
+    const have = this.#existing.get(part.index + 1);
+    const etag = `"${digest.toString("hex")}"`;
+    if (have === undefined || have.size !== part.data.length || have.etag !== etag) return false;
+    this.#etags[part.index] = etag;
+    return true;
+  }
+
+  async putPart(part: Part, digest: Buffer): Promise<void> {
+    const response = await this.#repo.request({
+      method: "PUT",
+      key: this.#key,
+      query: { partNumber: String(part.index + 1), uploadId: this.#uploadId },
+      headers: { "Content-MD5": digest.toString("base64") },
+      body: part.data,
+    });
+    const etag = response.headers.etag;
+    this.#etags[part.index] = typeof etag === "string" ? etag : `"${digest.toString("hex")}"`;
+  }
+
+  async finish(): Promise<void> {
+    const body = Buffer.from(
+      `<CompleteMultipartUpload>${this.#etags
+        .map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${escapeXml(etag)}</ETag></Part>`)
+        .join("")}</CompleteMultipartUpload>`,
+    );
+    const response = await this.#repo.request({
+      method: "POST",
+      key: this.#key,
+      query: { uploadId: this.#uploadId },
+      headers: { "Content-Type": "application/xml" },
+      body,
+    });
+    // S3 may answer 200 and still have failed: the error is in the body.
+    const xml = response.body.toString("utf8");
+    if (/<Error>/.test(xml)) {
+      throw new MlflowError("INTERNAL_ERROR", `S3 could not complete the upload of ${this.#key}: ${text(xml, "Message") ?? excerpt(response.body)}`, {
+        hint: "Run the same command again: the parts already sent are kept and reused.",
+      });
+    }
+  }
+}
+
+function uploadHeaders(env: Env): Record<string, string> {
+  const raw = env.MLFLOW_S3_UPLOAD_EXTRA_ARGS;
+  if (!raw) return {};
+  let args: Record<string, unknown>;
+  try {
+    args = JSON.parse(raw) as Record<string, unknown>;
+  } catch (cause) {
+    throw new MlflowError("INVALID_PARAMETER_VALUE", "MLFLOW_S3_UPLOAD_EXTRA_ARGS is not JSON", {
+      cause,
+      hint: 'Give a JSON object of boto3 upload arguments, e.g. {"ServerSideEncryption": "aws:kms"}.',
+    });
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(args)) {
+    if (name === "Metadata" && value !== null && typeof value === "object") {
+      for (const [k, v] of Object.entries(value)) headers[`x-amz-meta-${k}`] = String(v);
+      continue;
+    }
+    const header = UPLOAD_ARG_HEADERS[name];
+    if (header === undefined) {
+      throw invalid(
+        `MLFLOW_S3_UPLOAD_EXTRA_ARGS has '${name}', which mlruns does not know how to send`,
+        `Use only ${Object.keys(UPLOAD_ARG_HEADERS).join(", ")} or Metadata.`,
+      );
+    }
+    headers[header] = String(value);
+  }
+  return headers;
+}
