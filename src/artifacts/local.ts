@@ -3,7 +3,7 @@
  * temp file beside the root, then renamed into place, so a listed file is always whole.
  */
 import { randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream, promises as fs } from "node:fs";
+import { createWriteStream, promises as fs } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -47,12 +47,16 @@ export class LocalRepository implements ArtifactRepository {
         await fs.writeFile(temp, source.bytes);
         options.onProgress?.(source.bytes.byteLength);
       } else {
-        await pipeline(source.stream, async function* (chunks: AsyncIterable<Uint8Array>) {
-          for await (const chunk of chunks) {
-            options.onProgress?.(chunk.byteLength);
-            yield chunk;
-          }
-        }, createWriteStream(temp));
+        await pipeline(
+          source.stream,
+          async function* (chunks: AsyncIterable<Uint8Array>) {
+            for await (const chunk of chunks) {
+              options.onProgress?.(chunk.byteLength);
+              yield chunk;
+            }
+          },
+          createWriteStream(temp),
+        );
       }
       await fs.rename(temp, target);
     } catch (error) {
@@ -71,7 +75,7 @@ export class LocalRepository implements ArtifactRepository {
       await handle.close();
       throw notFound(`No artifact file '${path}' at ${this.uri}: it is a folder`);
     }
-    return createReadStream("", { fd: handle.fd, autoClose: true });
+    return handle.createReadStream();
   }
 
   async delete(path?: string): Promise<void> {

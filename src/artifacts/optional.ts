@@ -11,9 +11,13 @@ export async function loadOptional<T>(name: string, why: string): Promise<T> {
   } catch (cause) {
     const code = (cause as { code?: string }).code;
     if (code !== "ERR_MODULE_NOT_FOUND" && code !== "MODULE_NOT_FOUND") throw cause;
-    throw new MlflowError("INVALID_PARAMETER_VALUE", `${why} needs the package ${name}, which is not installed`, {
-      cause,
-      hint: `Install it next to mlruns: npm install ${name}`,
-    });
+    throw new MlflowError(
+      "INVALID_PARAMETER_VALUE",
+      `${why} needs the package ${name}, which is not installed`,
+      {
+        cause,
+        hint: `Install it next to mlruns: npm install ${name}`,
+      },
+    );
   }
 }

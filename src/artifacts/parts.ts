@@ -30,7 +30,11 @@ export async function sourceSize(source: ArtifactSource): Promise<number | undef
 /** The source in parts of exactly `partSize` bytes (the last may be shorter; an empty source is one empty part). */
 export async function* readParts(source: ArtifactSource, partSize: number): AsyncGenerator<Part> {
   if ("bytes" in source) {
-    const bytes = Buffer.from(source.bytes.buffer, source.bytes.byteOffset, source.bytes.byteLength);
+    const bytes = Buffer.from(
+      source.bytes.buffer,
+      source.bytes.byteOffset,
+      source.bytes.byteLength,
+    );
     let index = 0;
     for (let offset = 0; offset < bytes.length || index === 0; offset += partSize, index++) {
       yield { index, offset, data: bytes.subarray(offset, offset + partSize) };
@@ -151,7 +155,9 @@ export interface PartSink {
 }
 
 /** Each part with whether it is the last, looking one part ahead. */
-async function* withLast(parts: AsyncGenerator<Part>): AsyncGenerator<{ part: Part; last: boolean }> {
+async function* withLast(
+  parts: AsyncGenerator<Part>,
+): AsyncGenerator<{ part: Part; last: boolean }> {
   let previous: Part | undefined;
   for await (const part of parts) {
     if (previous !== undefined) yield { part: previous, last: false };
@@ -174,11 +180,15 @@ export async function uploadInParts(
     return;
   }
   await sink.start();
-  await eachConcurrently(withLast(chain([first, second], parts)), sink.concurrency, async ({ part, last }) => {
-    const digest = md5(part.data);
-    if (sink.stored(part, digest)) return;
-    await sink.putPart(part, digest, last);
-    onProgress?.(part.data.length);
-  });
+  await eachConcurrently(
+    withLast(chain([first, second], parts)),
+    sink.concurrency,
+    async ({ part, last }) => {
+      const digest = md5(part.data);
+      if (sink.stored(part, digest)) return;
+      await sink.putPart(part, digest, last);
+      onProgress?.(part.data.length);
+    },
+  );
   await sink.finish();
 }

@@ -14,7 +14,10 @@ export function unescapeXml(text: string): string {
 }
 
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&${Object.keys(ENTITIES).find((k) => ENTITIES[k] === c)};`);
+  return text.replace(
+    /[&<>"']/g,
+    (c) => `&${Object.keys(ENTITIES).find((k) => ENTITIES[k] === c)};`,
+  );
 }
 
 /** The inner XML of every `<tag>` element, in order (`<tag/>` gives ""). */

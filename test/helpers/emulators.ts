@@ -23,7 +23,7 @@ export const BUCKET = "mlruns-test";
 /** Azurite's well-known development account (public, in Microsoft's documentation). */
 export const AZURITE_ACCOUNT = "devstoreaccount1";
 export const AZURITE_KEY =
-  "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tz62R4J0ilU6lWJcTS8TBKjXGOTWOA==";
+  "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 export interface Emulator {
   kind: "s3" | "gcs" | "azure";
@@ -92,7 +92,9 @@ async function service(
   for (;;) {
     if (spawnError || child.exitCode !== null) {
       await stop();
-      throw new Error(`${name} exited before it was ready${spawnError ? ` (${spawnError.message})` : ""}:\n${output}`);
+      throw new Error(
+        `${name} exited before it was ready${spawnError ? ` (${spawnError.message})` : ""}:\n${output}`,
+      );
     }
     if (await ready().catch(() => false)) break;
     if (Date.now() > deadline) {
@@ -127,8 +129,17 @@ export async function startMoto(): Promise<Emulator> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const bin = join(cacheRoot(), "venvs", "emulators", "bin", "moto_server");
-  const proc = await service("moto", bin, ["-H", "127.0.0.1", "-p", String(port)], async () => (await fetch(`${url}/moto-api/`)).ok);
-  const base = { MLFLOW_S3_ENDPOINT_URL: url, AWS_DEFAULT_REGION: "us-east-1", AWS_EC2_METADATA_DISABLED: "true" };
+  const proc = await service(
+    "moto",
+    bin,
+    ["-H", "127.0.0.1", "-p", String(port)],
+    async () => (await fetch(`${url}/moto-api/`)).ok,
+  );
+  const base = {
+    MLFLOW_S3_ENDPOINT_URL: url,
+    AWS_DEFAULT_REGION: "us-east-1",
+    AWS_EC2_METADATA_DISABLED: "true",
+  };
   // A bucket and a user with a key, then IAM checks on: from here on only that key works.
   const keys = await cloudPython(
     `
@@ -164,7 +175,16 @@ export async function startGcsEmulator(): Promise<Emulator> {
   const proc = await service(
     "gcp-storage-emulator",
     bin,
-    ["start", "--host", "127.0.0.1", "--port", String(port), "--in-memory", "--default-bucket", BUCKET],
+    [
+      "start",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--in-memory",
+      "--default-bucket",
+      BUCKET,
+    ],
     async () => (await fetch(`${url}/storage/v1/b/${BUCKET}`)).ok,
   );
   const env = { STORAGE_EMULATOR_HOST: url, GOOGLE_CLOUD_PROJECT: "mlruns-test" };
@@ -173,7 +193,10 @@ export async function startGcsEmulator(): Promise<Emulator> {
     url,
     env,
     // The emulator checks no tokens; a key file that cannot be read is what a client can get wrong.
-    badEnv: { GOOGLE_CLOUD_PROJECT: "mlruns-test", GOOGLE_APPLICATION_CREDENTIALS: join(tmpdir(), "mlruns-no-such-key.json") },
+    badEnv: {
+      GOOGLE_CLOUD_PROJECT: "mlruns-test",
+      GOOGLE_APPLICATION_CREDENTIALS: join(tmpdir(), "mlruns-no-such-key.json"),
+    },
     root: (name) => `gs://${BUCKET}/${name}`,
     log: proc.log,
     stop: proc.stop,
@@ -184,11 +207,26 @@ export async function startAzurite(): Promise<Emulator> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const dir = await mkdtemp(join(tmpdir(), "mlruns-azurite-"));
-  const bin = join(cacheRoot(), `azurite-${AZURITE_VERSION}`, "node_modules", ".bin", "azurite-blob");
+  const bin = join(
+    cacheRoot(),
+    `azurite-${AZURITE_VERSION}`,
+    "node_modules",
+    ".bin",
+    "azurite-blob",
+  );
   const proc = await service(
     "azurite",
     bin,
-    ["--blobHost", "127.0.0.1", "--blobPort", String(port), "--location", dir, "--silent", "--skipApiVersionCheck"],
+    [
+      "--blobHost",
+      "127.0.0.1",
+      "--blobPort",
+      String(port),
+      "--location",
+      dir,
+      "--silent",
+      "--skipApiVersionCheck",
+    ],
     async () => (await fetch(`${url}/${AZURITE_ACCOUNT}?comp=list`)).status === 403,
   );
   const connection = (key: string) =>
@@ -202,7 +240,11 @@ BlobServiceClient.from_connection_string("${env.AZURE_STORAGE_CONNECTION_STRING}
     kind: "azure",
     url,
     env,
-    badEnv: { AZURE_STORAGE_CONNECTION_STRING: connection(Buffer.from("not the account key").toString("base64")) },
+    badEnv: {
+      AZURE_STORAGE_CONNECTION_STRING: connection(
+        Buffer.from("not the account key").toString("base64"),
+      ),
+    },
     root: (name) => `wasbs://${BUCKET}@${AZURITE_ACCOUNT}.blob.core.windows.net/${name}`,
     log: proc.log,
     stop: async () => {

@@ -96,7 +96,9 @@ const ensured = new Map<string, Promise<void>>();
  * `names` picks other environments of the script (`cloud`, `emulators`, `azurite`).
  * Throws with the script's message when Python is missing or an install fails.
  */
-export function ensureMlflowEnvs(names: readonly string[] = Object.values(MLFLOW_VERSIONS)): Promise<void> {
+export function ensureMlflowEnvs(
+  names: readonly string[] = Object.values(MLFLOW_VERSIONS),
+): Promise<void> {
   if (skipMlflow) return Promise.resolve();
   const key = names.join(" ");
   let pending = ensured.get(key);

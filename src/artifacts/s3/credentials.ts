@@ -36,7 +36,8 @@ export function parseIni(text: string): Record<string, Profile> {
       continue;
     }
     const pair = /^([^=]+?)\s*=\s*(.*)$/.exec(line);
-    if (pair && current && !/^\s/.test(raw)) current[(pair[1] as string).toLowerCase()] = (pair[2] as string).trim();
+    if (pair && current && !/^\s/.test(raw))
+      current[(pair[1] as string).toLowerCase()] = (pair[2] as string).trim();
   }
   return sections;
 }
@@ -49,7 +50,9 @@ const HINT =
   "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary keys), " +
   "or a profile (AWS_PROFILE) in ~/.aws/credentials, as for boto3.";
 
-export async function awsProfile(env: Env): Promise<{ name: string; credentials: Profile; config: Profile }> {
+export async function awsProfile(
+  env: Env,
+): Promise<{ name: string; credentials: Profile; config: Profile }> {
   const home = env.HOME || homedir();
   const name = env.AWS_PROFILE || env.AWS_DEFAULT_PROFILE || "default";
   const [credentials, config] = await Promise.all([
@@ -76,7 +79,9 @@ export async function resolveAwsCredentials(env: Env): Promise<Expiring> {
   const merged = { ...profile.config, ...profile.credentials };
   const delegated =
     env.AWS_WEB_IDENTITY_TOKEN_FILE !== undefined ||
-    ["role_arn", "sso_session", "sso_start_url", "web_identity_token_file"].some((k) => k in merged);
+    ["role_arn", "sso_session", "sso_start_url", "web_identity_token_file"].some(
+      (k) => k in merged,
+    );
   if (!delegated) {
     for (const source of [profile.credentials, profile.config]) {
       if (source.aws_access_key_id && source.aws_secret_access_key) {
@@ -87,10 +92,15 @@ export async function resolveAwsCredentials(env: Env): Promise<Expiring> {
         };
       }
     }
-    if (merged.credential_process) return credentialProcess(merged.credential_process, profile.name);
+    if (merged.credential_process)
+      return credentialProcess(merged.credential_process, profile.name);
   }
   if (!delegated && env.AWS_PROFILE && Object.keys(merged).length === 0) {
-    throw new MlflowError("UNAUTHENTICATED", `AWS profile '${profile.name}' (AWS_PROFILE) is not in ~/.aws/credentials or ~/.aws/config`, { hint: HINT });
+    throw new MlflowError(
+      "UNAUTHENTICATED",
+      `AWS profile '${profile.name}' (AWS_PROFILE) is not in ~/.aws/credentials or ~/.aws/config`,
+      { hint: HINT },
+    );
   }
   // SSO, roles, web identity, containers, instances: AWS's own chain, which boto3 mirrors.
   const providers = await loadOptional<{
@@ -121,10 +131,14 @@ export async function resolveAwsCredentials(env: Env): Promise<Expiring> {
       ...(found.expiration ? { expiresAt: found.expiration.getTime() } : {}),
     };
   } catch (cause) {
-    throw new MlflowError("UNAUTHENTICATED", `No AWS credentials found for S3: ${(cause as Error).message}`, {
-      cause,
-      hint: HINT,
-    });
+    throw new MlflowError(
+      "UNAUTHENTICATED",
+      `No AWS credentials found for S3: ${(cause as Error).message}`,
+      {
+        cause,
+        hint: HINT,
+      },
+    );
   }
 }
 
@@ -133,10 +147,14 @@ async function credentialProcess(command: string, profile: string): Promise<Expi
   try {
     ({ stdout: out } = await promisify(execFile)("/bin/sh", ["-c", command], { timeout: 60_000 }));
   } catch (cause) {
-    throw new MlflowError("UNAUTHENTICATED", `The credential_process of AWS profile '${profile}' failed`, {
-      cause,
-      hint: "Run it by hand to see why; it must print AWS's credential_process JSON.",
-    });
+    throw new MlflowError(
+      "UNAUTHENTICATED",
+      `The credential_process of AWS profile '${profile}' failed`,
+      {
+        cause,
+        hint: "Run it by hand to see why; it must print AWS's credential_process JSON.",
+      },
+    );
   }
   const json = JSON.parse(out) as {
     AccessKeyId?: string;
@@ -145,7 +163,11 @@ async function credentialProcess(command: string, profile: string): Promise<Expi
     Expiration?: string;
   };
   if (!json.AccessKeyId || !json.SecretAccessKey) {
-    throw new MlflowError("UNAUTHENTICATED", `The credential_process of AWS profile '${profile}' printed no keys`, { hint: HINT });
+    throw new MlflowError(
+      "UNAUTHENTICATED",
+      `The credential_process of AWS profile '${profile}' printed no keys`,
+      { hint: HINT },
+    );
   }
   return {
     accessKeyId: json.AccessKeyId,
@@ -157,5 +179,7 @@ async function credentialProcess(command: string, profile: string): Promise<Expi
 
 /** The region boto3 would use: AWS_REGION, AWS_DEFAULT_REGION, the profile's, else us-east-1. */
 export async function awsRegion(env: Env): Promise<string> {
-  return env.AWS_REGION || env.AWS_DEFAULT_REGION || (await awsProfile(env)).config.region || "us-east-1";
+  return (
+    env.AWS_REGION || env.AWS_DEFAULT_REGION || (await awsProfile(env)).config.region || "us-east-1"
+  );
 }

@@ -12,7 +12,14 @@ import type { Readable } from "node:stream";
 import type { FileInfo } from "../../entities.ts";
 import { invalid, MlflowError, notFound } from "../../errors.ts";
 import { CloudHttp, type CloudRequest, codeFor, excerpt } from "../http.ts";
-import { eachConcurrently, type Part, type PartSink, partSizeFrom, sourceSize, uploadInParts } from "../parts.ts";
+import {
+  eachConcurrently,
+  type Part,
+  type PartSink,
+  partSizeFrom,
+  sourceSize,
+  uploadInParts,
+} from "../parts.ts";
 import type { ArtifactRepository, ArtifactSource, Env, PutOptions } from "../repository.ts";
 import { joinKey } from "../repository.ts";
 import { elements, escapeXml, text } from "../xml.ts";
@@ -42,7 +49,13 @@ const UPLOAD_ARG_HEADERS: Record<string, string> = {
   StorageClass: "x-amz-storage-class",
 };
 
-const AUTH_CODES = new Set(["InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired"]);
+const AUTH_CODES = new Set([
+  "InvalidAccessKeyId",
+  "SignatureDoesNotMatch",
+  "ExpiredToken",
+  "InvalidToken",
+  "TokenRefreshRequired",
+]);
 const MISSING_CODES = new Set(["NoSuchBucket", "NoSuchKey", "NoSuchUpload"]);
 const MAX_PARTS = 10_000;
 const CONCURRENCY = 4;
@@ -60,7 +73,12 @@ interface S3Request {
 export async function openS3(uri: string, env: Env): Promise<S3Repository> {
   const match = /^s3a?:\/\/([^/]+)\/*(.*)$/.exec(uri);
   if (match === null) throw invalid(`Invalid S3 URI '${uri}': expected s3://<bucket>/<path>`);
-  return new S3Repository(match[1] as string, (match[2] as string).replace(/\/+$/, ""), env, await awsRegion(env));
+  return new S3Repository(
+    match[1] as string,
+    (match[2] as string).replace(/\/+$/, ""),
+    env,
+    await awsRegion(env),
+  );
 }
 
 export class S3Repository implements ArtifactRepository {
@@ -86,19 +104,28 @@ export class S3Repository implements ArtifactRepository {
     this.#endpoint = endpoint ? new URL(endpoint) : undefined;
     const style = (env.MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE || "auto").toLowerCase();
     // boto3's "auto": virtual hosts on AWS for DNS-safe names, paths on custom endpoints.
-    this.#pathStyle = style === "path" || (style === "auto" && (this.#endpoint !== undefined || bucket.includes(".")));
+    this.#pathStyle =
+      style === "path" ||
+      (style === "auto" && (this.#endpoint !== undefined || bucket.includes(".")));
     this.#uploadHeaders = uploadHeaders(env);
     this.#partSize = partSizeFrom(env);
     const insecure = /^(1|true)$/i.test(env.MLFLOW_S3_IGNORE_TLS ?? "");
     const timeout = Number(env.MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT);
     this.#http = new CloudHttp({
       service: "S3",
-      tls: { insecureTls: insecure, serverCertPath: insecure ? undefined : env.AWS_CA_BUNDLE || undefined },
+      tls: {
+        insecureTls: insecure,
+        serverCertPath: insecure ? undefined : env.AWS_CA_BUNDLE || undefined,
+      },
       ...(timeout > 0 ? { timeoutSeconds: timeout } : {}),
       sign: async (request) => {
         const body = request.body instanceof Uint8Array ? request.body : undefined;
         const { method, url, headers } = request;
-        signV4({ method, url, headers, ...(body ? { body } : {}) }, await this.#keys(), this.#region);
+        signV4(
+          { method, url, headers, ...(body ? { body } : {}) },
+          await this.#keys(),
+          this.#region,
+        );
       },
       explain: (response, request) => this.#explain(response.status, response.body, request),
     });
@@ -106,7 +133,8 @@ export class S3Repository implements ArtifactRepository {
 
   async #keys(): Promise<Expiring> {
     const cached = await this.#credentials;
-    if (cached && (cached.expiresAt === undefined || cached.expiresAt - Date.now() > 300_000)) return cached;
+    if (cached && (cached.expiresAt === undefined || cached.expiresAt - Date.now() > 300_000))
+      return cached;
     this.#credentials = resolveAwsCredentials(this.#env);
     this.#credentials.catch(() => {
       this.#credentials = undefined;
@@ -149,7 +177,11 @@ export class S3Repository implements ArtifactRepository {
     let response = await this.#http.send(build());
     // A bucket in another region says so once; boto3 follows, and so do we.
     const moved = response.headers["x-amz-bucket-region"];
-    if ([301, 307, 400].includes(response.status) && typeof moved === "string" && moved !== this.#region) {
+    if (
+      [301, 307, 400].includes(response.status) &&
+      typeof moved === "string" &&
+      moved !== this.#region
+    ) {
       this.#region = moved;
       response = await this.#http.send(build());
     }
@@ -180,7 +212,10 @@ export class S3Repository implements ArtifactRepository {
       });
     }
     if (code === "NoSuchBucket") {
-      return notFound(what, `Create the bucket ${this.#bucket}, or fix the experiment's artifact location.`);
+      return notFound(
+        what,
+        `Create the bucket ${this.#bucket}, or fix the experiment's artifact location.`,
+      );
     }
     if (MISSING_CODES.has(code)) return notFound(what);
     return new MlflowError(codeFor(status), what);
@@ -203,7 +238,11 @@ export class S3Repository implements ArtifactRepository {
       for (const block of elements(xml, "Contents")) {
         const key = text(block, "Key") ?? "";
         if (key === prefix) continue; // a folder marker
-        files.push({ path: key.slice(strip), isDir: false, fileSize: Number(text(block, "Size") ?? 0) });
+        files.push({
+          path: key.slice(strip),
+          isDir: false,
+          fileSize: Number(text(block, "Size") ?? 0),
+        });
       }
       token = text(xml, "IsTruncated") === "true" ? text(xml, "NextContinuationToken") : undefined;
     } while (token);
@@ -242,7 +281,10 @@ export class S3Repository implements ArtifactRepository {
     const keys: string[] = path ? [key] : [];
     let token: string | undefined;
     do {
-      const query: Record<string, string> = { "list-type": "2", prefix: key === "" ? "" : `${key}/` };
+      const query: Record<string, string> = {
+        "list-type": "2",
+        prefix: key === "" ? "" : `${key}/`,
+      };
       if (token) query["continuation-token"] = token;
       const xml = (await this.#send({ method: "GET", query })).body.toString("utf8");
       for (const block of elements(xml, "Contents")) keys.push(text(block, "Key") ?? "");
@@ -286,10 +328,16 @@ class S3Upload implements PartSink {
       return;
     }
     const xml = (
-      await this.#repo.request({ method: "POST", key: this.#key, query: { uploads: "" }, headers: this.#repo.uploadHeaders })
+      await this.#repo.request({
+        method: "POST",
+        key: this.#key,
+        query: { uploads: "" },
+        headers: this.#repo.uploadHeaders,
+      })
     ).body.toString("utf8");
     this.#uploadId = text(xml, "UploadId") ?? "";
-    if (this.#uploadId === "") throw new MlflowError("INTERNAL_ERROR", `S3 gave no upload id for ${this.#key}`);
+    if (this.#uploadId === "")
+      throw new MlflowError("INTERNAL_ERROR", `S3 gave no upload id for ${this.#key}`);
   }
 
   /** The newest unfinished upload of this key, if an earlier attempt left one. */
@@ -299,7 +347,10 @@ class S3Upload implements PartSink {
     ).body.toString("utf8");
     const uploads = elements(xml, "Upload")
       .filter((block) => text(block, "Key") === this.#key)
-      .map((block) => ({ id: text(block, "UploadId") ?? "", initiated: text(block, "Initiated") ?? "" }))
+      .map((block) => ({
+        id: text(block, "UploadId") ?? "",
+        initiated: text(block, "Initiated") ?? "",
+      }))
       .sort((a, b) => (a.initiated < b.initiated ? 1 : -1));
     return uploads[0]?.id || undefined;
   }
@@ -349,7 +400,10 @@ class S3Upload implements PartSink {
   async finish(): Promise<void> {
     const body = Buffer.from(
       `<CompleteMultipartUpload>${this.#etags
-        .map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${escapeXml(etag)}</ETag></Part>`)
+        .map(
+          (etag, i) =>
+            `<Part><PartNumber>${i + 1}</PartNumber><ETag>${escapeXml(etag)}</ETag></Part>`,
+        )
         .join("")}</CompleteMultipartUpload>`,
     );
     const response = await this.#repo.request({
@@ -362,9 +416,13 @@ class S3Upload implements PartSink {
     // S3 may answer 200 and still have failed: the error is in the body.
     const xml = response.body.toString("utf8");
     if (/<Error>/.test(xml)) {
-      throw new MlflowError("INTERNAL_ERROR", `S3 could not complete the upload of ${this.#key}: ${text(xml, "Message") ?? excerpt(response.body)}`, {
-        hint: "Run the same command again: the parts already sent are kept and reused.",
-      });
+      throw new MlflowError(
+        "INTERNAL_ERROR",
+        `S3 could not complete the upload of ${this.#key}: ${text(xml, "Message") ?? excerpt(response.body)}`,
+        {
+          hint: "Run the same command again: the parts already sent are kept and reused.",
+        },
+      );
     }
   }
 }

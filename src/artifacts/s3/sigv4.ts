@@ -12,7 +12,8 @@ export interface AwsCredentials {
 }
 
 const sha256Hex = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
-const hmac = (key: string | Buffer, data: string) => createHmac("sha256", key).update(data).digest();
+const hmac = (key: string | Buffer, data: string) =>
+  createHmac("sha256", key).update(data).digest();
 
 /** RFC 3986 encoding, as SigV4 wants it (`/` kept in paths when `keepSlash`). */
 export function uriEncode(value: string, keepSlash = false): string {
@@ -36,7 +37,10 @@ export function signV4(
   service = "s3",
   now = new Date(),
 ): void {
-  const amzDate = now.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+  const amzDate = now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d{3}/, "");
   const day = amzDate.slice(0, 8);
   const headers = request.headers;
   headers["x-amz-date"] = amzDate;
@@ -47,9 +51,15 @@ export function signV4(
 
   const signed = Object.keys(headers)
     .map((name) => name.toLowerCase())
-    .filter((name) => name === "host" || name.startsWith("x-amz-") || name === "content-md5" || name === "content-type")
+    .filter(
+      (name) =>
+        name === "host" ||
+        name.startsWith("x-amz-") ||
+        name === "content-md5" ||
+        name === "content-type",
+    )
     .sort();
-  const valueOf = (name: string) => {
+  const headerValue = (name: string) => {
     const key = Object.keys(headers).find((k) => k.toLowerCase() === name) as string;
     return String(headers[key]).trim().replace(/\s+/g, " ");
   };
@@ -62,13 +72,16 @@ export function signV4(
     request.method,
     request.url.pathname,
     query,
-    signed.map((name) => `${name}:${valueOf(name)}\n`).join(""),
+    signed.map((name) => `${name}:${headerValue(name)}\n`).join(""),
     signed.join(";"),
     headers["x-amz-content-sha256"],
   ].join("\n");
   const scope = `${day}/${region}/${service}/aws4_request`;
   const toSign = ["AWS4-HMAC-SHA256", amzDate, scope, sha256Hex(canonical)].join("\n");
-  const key = hmac(hmac(hmac(hmac(`AWS4${credentials.secretAccessKey}`, day), region), service), "aws4_request");
+  const key = hmac(
+    hmac(hmac(hmac(`AWS4${credentials.secretAccessKey}`, day), region), service),
+    "aws4_request",
+  );
   const signature = createHmac("sha256", key).update(toSign).digest("hex");
   headers.Authorization =
     `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, ` +
