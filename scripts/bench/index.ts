@@ -3,6 +3,7 @@
  * the figures and their ratios. Each section is a module of its own; name sections to run only
  * those (`npm run bench -- sync`).
  */
+import { artifactsBench } from "./artifacts.ts";
 import { cliBench } from "./cli.ts";
 import { loggingBench } from "./logging.ts";
 import { ensureMlflow } from "./mlflow.ts";
@@ -17,6 +18,10 @@ const SECTIONS: Record<string, [string, () => Promise<Row[]>]> = {
   sync: ["Sync to a real MLflow server (sync vs MlflowClient.log_batch)", syncBench],
   cli: ["Command line (mlruns vs mlflow)", cliBench],
   ui: ["Web UI in headless Chromium (mlruns ui)", uiBench],
+  artifacts: [
+    "Artifact uploads to object-store emulators (ours vs MLflow's repositories)",
+    artifactsBench,
+  ],
 };
 
 const wanted = process.argv.slice(2);

@@ -40,6 +40,7 @@ export interface CloudHttpOptions {
 }
 
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+const AGENTS = new Map<string, ReturnType<typeof makeAgents>>();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class CloudHttp {
@@ -48,7 +49,14 @@ export class CloudHttp {
 
   constructor(options: CloudHttpOptions) {
     this.#options = options;
-    this.#agents = makeAgents(options.tls);
+    // One pool per TLS setting for the whole process: a sync opens a repository per run.
+    const key = `${options.tls.insecureTls}:${options.tls.serverCertPath ?? ""}`;
+    let agents = AGENTS.get(key);
+    if (agents === undefined) {
+      agents = makeAgents(options.tls);
+      AGENTS.set(key, agents);
+    }
+    this.#agents = agents;
   }
 
   async send(request: CloudRequest): Promise<RawResponse> {
@@ -66,7 +74,7 @@ export class CloudHttp {
             headers,
             timeoutMs: timeoutSeconds * 1000,
             ...(request.body === undefined ? {} : { body: request.body }),
-            ...(request.stream ? { streamStatus: (s: number) => s >= 200 && s < 300 } : {}),
+            ...(request.stream ? { streamResponse: true } : {}),
           },
           this.#agents,
         );

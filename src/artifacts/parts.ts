@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { open, stat } from "node:fs/promises";
-import type { ArtifactSource } from "./repository.ts";
+import type { ArtifactData } from "../store/store.ts";
 
 export interface Part {
   /** 0-based. */
@@ -21,20 +21,16 @@ export function partSizeFrom(env: Readonly<Record<string, string | undefined>>):
 }
 
 /** The size of a source when it is known before reading it. */
-export async function sourceSize(source: ArtifactSource): Promise<number | undefined> {
-  if ("bytes" in source) return source.bytes.byteLength;
-  if ("file" in source) return (await stat(source.file)).size;
+export async function sourceSize(data: ArtifactData): Promise<number | undefined> {
+  if (data instanceof Uint8Array) return data.byteLength;
+  if ("file" in data) return (await stat(data.file)).size;
   return undefined;
 }
 
 /** The source in parts of exactly `partSize` bytes (the last may be shorter; an empty source is one empty part). */
-export async function* readParts(source: ArtifactSource, partSize: number): AsyncGenerator<Part> {
-  if ("bytes" in source) {
-    const bytes = Buffer.from(
-      source.bytes.buffer,
-      source.bytes.byteOffset,
-      source.bytes.byteLength,
-    );
+export async function* readParts(source: ArtifactData, partSize: number): AsyncGenerator<Part> {
+  if (source instanceof Uint8Array) {
+    const bytes = Buffer.from(source.buffer, source.byteOffset, source.byteLength);
     let index = 0;
     for (let offset = 0; offset < bytes.length || index === 0; offset += partSize, index++) {
       yield { index, offset, data: bytes.subarray(offset, offset + partSize) };
@@ -65,7 +61,7 @@ export async function* readParts(source: ArtifactSource, partSize: number): Asyn
   let pendingBytes = 0;
   let index = 0;
   let offset = 0;
-  for await (const chunk of source.stream) {
+  for await (const chunk of source) {
     let rest = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     while (pendingBytes + rest.length >= partSize) {
       const take = partSize - pendingBytes;
@@ -168,7 +164,7 @@ async function* withLast(
 
 export async function uploadInParts(
   sink: PartSink,
-  source: ArtifactSource,
+  source: ArtifactData,
   partSize: number,
   onProgress?: (bytes: number) => void,
 ): Promise<void> {

@@ -4,15 +4,11 @@
  * Storage and Azure Blob Storage. A repository's module is loaded only when a URI of its scheme
  * is opened, so a local user never pays for cloud code.
  */
-import type { Readable } from "node:stream";
 import type { FileInfo } from "../entities.ts";
 import { invalid } from "../errors.ts";
-
-/** What to write: a local file (read in parts, resumable), bytes in memory, or a stream. */
-export type ArtifactSource =
-  | { file: string }
-  | { bytes: Uint8Array }
-  | { stream: AsyncIterable<Uint8Array> };
+import type { LocalArtifactFile } from "../local-artifacts.ts";
+import type { ArtifactData, ArtifactStream } from "../store/store.ts";
+import { eachConcurrently, partSizeFrom } from "./parts.ts";
 
 export interface PutOptions {
   /** Called with each number of bytes sent; parts an earlier, killed upload left are not sent. */
@@ -25,9 +21,9 @@ export interface ArtifactRepository {
   /** The direct children of `path` (the root when absent), sorted; paths are relative to the root. */
   list(path?: string): Promise<FileInfo[]>;
   /** Writes one file; it becomes visible whole, or not at all. */
-  put(path: string, source: ArtifactSource, options?: PutOptions): Promise<void>;
-  /** The bytes of one file, streamed. A missing file is RESOURCE_DOES_NOT_EXIST. */
-  get(path: string): Promise<Readable>;
+  put(path: string, data: ArtifactData, options?: PutOptions): Promise<void>;
+  /** One file, streamed, with its size. A missing file is RESOURCE_DOES_NOT_EXIST. */
+  get(path: string): Promise<ArtifactStream>;
   /** Removes one file, or every file under a folder (all of them when `path` is absent). */
   delete(path?: string): Promise<void>;
 }
@@ -83,9 +79,27 @@ export async function openRepository(
 
 /** The whole of a file, for small artifacts. */
 export async function readAll(repository: ArtifactRepository, path: string): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of await repository.get(path)) chunks.push(chunk as Buffer);
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of (await repository.get(path)).stream) chunks.push(chunk);
   return new Uint8Array(Buffer.concat(chunks));
+}
+
+/**
+ * Uploads local files (as `collectLocalArtifacts` lists them): small ones four at a time, large
+ * ones one after another, each sending its own parts in parallel, so memory stays bounded.
+ */
+export async function putFiles(
+  repository: ArtifactRepository,
+  files: readonly LocalArtifactFile[],
+): Promise<void> {
+  const large = partSizeFrom(process.env);
+  await eachConcurrently(
+    files.filter((f) => f.size <= large),
+    4,
+    (f) => repository.put(f.path, { file: f.localPath }),
+  );
+  for (const f of files.filter((file) => file.size > large))
+    await repository.put(f.path, { file: f.localPath });
 }
 
 /** `prefix/path` without doubled or leading slashes. */

@@ -17,13 +17,18 @@ import type { SearchExperimentsResult, SearchQuery, SearchRunsResult } from "../
 import type { LoggedModelStore } from "./logged-models.ts";
 import type { RegistryStore } from "./registry.ts";
 
-/** An artifact file's content: bytes, or a stream of chunks (read once, in order). */
-export type ArtifactData = Uint8Array | AsyncIterable<Uint8Array>;
+/**
+ * An artifact file's content: bytes, a stream of chunks (read once, in order), or a local file
+ * (read in place, in parts: a large upload of it can resume after a crash).
+ */
+export type ArtifactData = Uint8Array | AsyncIterable<Uint8Array> | { file: string };
 
 /** An artifact file being read: its size in bytes and its content, chunk by chunk. */
 export interface ArtifactStream {
   size: number;
   stream: AsyncIterable<Uint8Array>;
+  /** The local file holding these bytes, when the store keeps one (a copy may read it instead). */
+  file?: string;
 }
 
 export interface CreateRunOptions {

@@ -4,9 +4,7 @@
  * checked against the target next time instead of trusted. A batch the target refuses is retried
  * item by item, so one bad value is reported and everything else still goes.
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import type { Readable } from "node:stream";
 import type { Batch, Metric, Run } from "../entities.ts";
 import { isMlflowError, type MlflowError } from "../errors.ts";
 import type { TrackingStore } from "../store/store.ts";
@@ -96,43 +94,37 @@ async function sendBatch(
   }
 }
 
-/** Uploads the plan's artifact files; returns the paths the target refused. */
+/**
+ * Copies the plan's artifact files, each streamed from the source store to the target; a file
+ * the source keeps on disk is handed over as that file, so that a large upload a killed sync
+ * left can be resumed. Returns the paths the target refused.
+ */
 async function copyArtifacts(
   context: CopyContext,
   plan: RunPlan,
   targetRunId: string,
 ): Promise<string[]> {
   const refused: string[] = [];
-  if (plan.artifacts.length === 0) return refused;
-  const scratch = await mkdtemp(join(tmpdir(), "mlruns-sync-"));
-  try {
-    for (const [index, file] of plan.artifacts.entries()) {
-      const slash = file.path.lastIndexOf("/");
-      const name = file.path.slice(slash + 1);
-      const folder = join(scratch, String(index));
-      await mkdir(folder);
-      const local = join(folder, name);
-      await writeFile(local, await context.source.readArtifact(plan.sourceRunId, file.path));
-      try {
-        await context.target.logArtifact(
-          targetRunId,
-          local,
-          slash < 0 ? undefined : file.path.slice(0, slash),
-        );
-      } catch (error) {
-        if (!isMlflowError(error, "INVALID_PARAMETER_VALUE")) throw error;
-        context.issues.push({
-          sourceRunId: plan.sourceRunId,
-          what: `artifact ${file.path}`,
-          message: error.message,
-        });
-        refused.push(file.path);
-      }
-      await rm(folder, { recursive: true, force: true });
-      context.onProgress({ bytes: file.fileSize ?? 0 });
+  for (const file of plan.artifacts) {
+    const opened = await context.source.openArtifact(plan.sourceRunId, file.path);
+    if (opened.file !== undefined) (opened.stream as Readable).destroy?.();
+    try {
+      await context.target.putArtifact(
+        targetRunId,
+        file.path,
+        opened.file === undefined ? opened.stream : { file: opened.file },
+      );
+    } catch (error) {
+      (opened.stream as Readable).destroy?.();
+      if (!isMlflowError(error, "INVALID_PARAMETER_VALUE")) throw error;
+      context.issues.push({
+        sourceRunId: plan.sourceRunId,
+        what: `artifact ${file.path}`,
+        message: error.message,
+      });
+      refused.push(file.path);
     }
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
+    context.onProgress({ bytes: file.fileSize ?? 0 });
   }
   return refused;
 }

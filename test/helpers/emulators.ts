@@ -13,6 +13,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
+import { type AddressInfo, connect, createServer as createNetServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cacheRoot, MLFLOW_ENV, venvDir } from "./mlflow-env.ts";
@@ -35,6 +36,8 @@ export interface Emulator {
   badEnv: Record<string, string>;
   /** An artifact URI under the test bucket or container. */
   root(name: string): string;
+  /** Bytes clients have sent to the emulator so far (counted by a TCP relay in front of it). */
+  received(): number;
   log(): string;
   stop(): Promise<void>;
 }
@@ -106,6 +109,41 @@ async function service(
   return { stop, log: () => output };
 }
 
+/**
+ * A plain TCP relay from a free port to `port`, counting the bytes clients send: every client,
+ * ours and MLflow's, talks to the emulator through it, unchanged (signatures include the host).
+ */
+export async function relay(port: number) {
+  let received = 0;
+  const sockets = new Set<Socket>();
+  const server = createNetServer((client) => {
+    const upstream = connect(port, "127.0.0.1");
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      socket.on("error", () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+    });
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port: relayPort } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${relayPort}`,
+    received: () => received,
+    stop: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 /** Runs Python code in the cloud venv (MLflow and the official SDKs), with `env` added. */
 export async function cloudPython(code: string, env: Record<string, string> = {}): Promise<string> {
   const python = join(venvDir("cloud"), "bin", "python");
@@ -125,16 +163,22 @@ export async function cloudPython(code: string, env: Record<string, string> = {}
   });
 }
 
-export async function startMoto(): Promise<Emulator> {
+/**
+ * `checkKeys: false` leaves IAM checks off: moto cannot check presigned URLs (query-string
+ * signatures) with them on, so a test of presigned uploads runs without.
+ */
+export async function startMoto(options: { checkKeys?: boolean } = {}): Promise<Emulator> {
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const direct = `http://127.0.0.1:${port}`;
   const bin = join(cacheRoot(), "venvs", "emulators", "bin", "moto_server");
   const proc = await service(
     "moto",
     bin,
     ["-H", "127.0.0.1", "-p", String(port)],
-    async () => (await fetch(`${url}/moto-api/`)).ok,
+    async () => (await fetch(`${direct}/moto-api/`)).ok,
   );
+  const front = await relay(port);
+  const url = front.url;
   const base = {
     MLFLOW_S3_ENDPOINT_URL: url,
     AWS_DEFAULT_REGION: "us-east-1",
@@ -155,8 +199,10 @@ print(json.dumps([key["AccessKeyId"], key["SecretAccessKey"]]))
 `,
   );
   const [id, secret] = JSON.parse(keys) as [string, string];
-  const reset = await fetch(`${url}/moto-api/reset-auth`, { method: "POST", body: "0" });
-  if (!reset.ok) throw new Error(`moto refused to turn on IAM checks: HTTP ${reset.status}`);
+  if (options.checkKeys !== false) {
+    const reset = await fetch(`${url}/moto-api/reset-auth`, { method: "POST", body: "0" });
+    if (!reset.ok) throw new Error(`moto refused to turn on IAM checks: HTTP ${reset.status}`);
+  }
   return {
     kind: "s3",
     url,
@@ -164,13 +210,17 @@ print(json.dumps([key["AccessKeyId"], key["SecretAccessKey"]]))
     badEnv: { ...base, AWS_ACCESS_KEY_ID: id, AWS_SECRET_ACCESS_KEY: `${secret.slice(0, -4)}XXXX` },
     root: (name) => `s3://${BUCKET}/${name}`,
     log: proc.log,
-    stop: proc.stop,
+    received: front.received,
+    stop: async () => {
+      await front.stop();
+      await proc.stop();
+    },
   };
 }
 
 export async function startGcsEmulator(): Promise<Emulator> {
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const direct = `http://127.0.0.1:${port}`;
   const bin = join(cacheRoot(), "venvs", "emulators", "bin", "gcp-storage-emulator");
   const proc = await service(
     "gcp-storage-emulator",
@@ -185,8 +235,10 @@ export async function startGcsEmulator(): Promise<Emulator> {
       "--default-bucket",
       BUCKET,
     ],
-    async () => (await fetch(`${url}/storage/v1/b/${BUCKET}`)).ok,
+    async () => (await fetch(`${direct}/storage/v1/b/${BUCKET}`)).ok,
   );
+  const front = await relay(port);
+  const url = front.url;
   const env = { STORAGE_EMULATOR_HOST: url, GOOGLE_CLOUD_PROJECT: "mlruns-test" };
   return {
     kind: "gcs",
@@ -199,13 +251,16 @@ export async function startGcsEmulator(): Promise<Emulator> {
     },
     root: (name) => `gs://${BUCKET}/${name}`,
     log: proc.log,
-    stop: proc.stop,
+    received: front.received,
+    stop: async () => {
+      await front.stop();
+      await proc.stop();
+    },
   };
 }
 
 export async function startAzurite(): Promise<Emulator> {
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
   const dir = await mkdtemp(join(tmpdir(), "mlruns-azurite-"));
   const bin = join(
     cacheRoot(),
@@ -227,8 +282,11 @@ export async function startAzurite(): Promise<Emulator> {
       "--silent",
       "--skipApiVersionCheck",
     ],
-    async () => (await fetch(`${url}/${AZURITE_ACCOUNT}?comp=list`)).status === 403,
+    async () =>
+      (await fetch(`http://127.0.0.1:${port}/${AZURITE_ACCOUNT}?comp=list`)).status === 403,
   );
+  const front = await relay(port);
+  const url = front.url;
   const connection = (key: string) =>
     `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${key};BlobEndpoint=${url}/${AZURITE_ACCOUNT};`;
   const env = { AZURE_STORAGE_CONNECTION_STRING: connection(AZURITE_KEY) };
@@ -247,7 +305,9 @@ BlobServiceClient.from_connection_string("${env.AZURE_STORAGE_CONNECTION_STRING}
     },
     root: (name) => `wasbs://${BUCKET}@${AZURITE_ACCOUNT}.blob.core.windows.net/${name}`,
     log: proc.log,
+    received: front.received,
     stop: async () => {
+      await front.stop();
       await proc.stop();
       await rm(dir, { recursive: true, force: true });
     },

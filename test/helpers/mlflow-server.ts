@@ -41,6 +41,15 @@ export interface StartOptions {
    * the same folder (`<experiment>/<run>/artifacts`, as in a tree). The folder is left in place.
    */
   fileStore?: string;
+  /**
+   * `--no-serve-artifacts --default-artifact-root <uri>`: the server hands clients this bucket's
+   * URIs and they upload themselves.
+   */
+  artifactRoot?: string;
+  /** `--serve-artifacts --artifacts-destination <uri>` (a bucket) instead of a local folder. */
+  artifactsDestination?: string;
+  /** More environment for the server (a bucket's credentials). */
+  env?: Record<string, string>;
 }
 
 const ADMIN = { username: "admin", password: "admin-password-1234" };
@@ -75,7 +84,13 @@ export function freePort(): Promise<number> {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function startMlflowServer(options: StartOptions): Promise<MlflowServer> {
-  const { version, basicAuth = false, readyTimeout = 90 } = options;
+  const {
+    version,
+    basicAuth = false,
+    readyTimeout = 90,
+    artifactRoot,
+    artifactsDestination,
+  } = options;
   const mlflow = venvBin(version, "mlflow");
   await access(mlflow).catch((cause: unknown) => {
     throw new Error(
@@ -90,14 +105,19 @@ export async function startMlflowServer(options: StartOptions): Promise<MlflowSe
   const env: Record<string, string> = {
     ...MLFLOW_ENV,
     MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false",
+    ...options.env,
   };
   const args = [
     "server",
     "--backend-store-uri",
     options.fileStore ?? `sqlite:///${join(dir, "mlflow.db")}`,
-    "--serve-artifacts",
-    "--artifacts-destination",
-    options.fileStore ?? join(dir, "artifacts"),
+    ...(artifactRoot === undefined
+      ? [
+          "--serve-artifacts",
+          "--artifacts-destination",
+          options.fileStore ?? artifactsDestination ?? join(dir, "artifacts"),
+        ]
+      : ["--no-serve-artifacts", "--default-artifact-root", artifactRoot]),
     "--host",
     "127.0.0.1",
     "--port",

@@ -7,6 +7,7 @@
  */
 import { createHmac } from "node:crypto";
 import { invalid, MlflowError } from "../../errors.ts";
+import { shared } from "../credential-cache.ts";
 import { loadOptional } from "../optional.ts";
 import type { Env } from "../repository.ts";
 
@@ -95,39 +96,33 @@ export function azureAccess(env: Env, account: string, suffix: string): AzureAcc
       auth: { kind: "sas", query: env.AZURE_STORAGE_SAS_TOKEN.replace(/^\?/, "") },
     };
   }
-  let pending: Promise<{ token: string; expiresOnTimestamp: number }> | undefined;
-  let credential:
-    | Promise<{
-        getToken: (scope: string) => Promise<{ token: string; expiresOnTimestamp: number }>;
-      }>
-    | undefined;
-  const token = async () => {
-    credential ??= loadOptional<{
-      DefaultAzureCredential: new () => {
-        getToken: (scope: string) => Promise<{ token: string; expiresOnTimestamp: number }>;
-      };
-    }>(
-      "@azure/identity",
-      "Azure sign-in without AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCESS_KEY",
-    ).then((identity) => new identity.DefaultAzureCredential());
-    const current = await pending;
-    if (current && current.expiresOnTimestamp - Date.now() > 300_000) return current.token;
-    pending = (await credential)
-      .getToken("https://storage.azure.com/.default")
-      .catch((cause: unknown) => {
-        pending = undefined;
-        throw new MlflowError(
-          "UNAUTHENTICATED",
-          `Azure sign-in failed: ${(cause as Error).message}`,
-          {
-            cause,
-            hint: "Set AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCESS_KEY, or sign in (az login, a managed identity, AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET).",
-          },
-        );
-      });
-    return (await pending).token;
-  };
+  const token = async () => (await shared("azure\nDefaultAzureCredential", entraToken)).token;
   return { endpoint, source: "DefaultAzureCredential", auth: { kind: "token", token } };
+}
+
+/** A token for Azure Storage from `DefaultAzureCredential` (`@azure/identity`, optional). */
+async function entraToken(): Promise<{ token: string; expiresAt: number }> {
+  const identity = await loadOptional<{
+    DefaultAzureCredential: new () => {
+      getToken: (scope: string) => Promise<{ token: string; expiresOnTimestamp: number }>;
+    };
+  }>(
+    "@azure/identity",
+    "Azure sign-in without AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCESS_KEY",
+  );
+  try {
+    const found = await new identity.DefaultAzureCredential().getToken(
+      "https://storage.azure.com/.default",
+    );
+    return { token: found.token, expiresAt: found.expiresOnTimestamp };
+  } catch (cause) {
+    throw new MlflowError("UNAUTHENTICATED", `Azure sign-in failed: ${(cause as Error).message}`, {
+      cause,
+      hint:
+        "Set AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCESS_KEY, or sign in (az login, " +
+        "a managed identity, AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET).",
+    });
+  }
 }
 
 /**

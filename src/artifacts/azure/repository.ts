@@ -8,7 +8,6 @@
  * reader sees a part of a file. Block ids name each part's index and MD5: after a killed upload,
  * the blocks already staged (Get Block List, uncommitted) are not sent again.
  */
-import type { Readable } from "node:stream";
 import type { FileInfo } from "../../entities.ts";
 import { invalid, MlflowError, notFound } from "../../errors.ts";
 import { CloudHttp, type CloudRequest, codeFor, excerpt } from "../http.ts";
@@ -20,7 +19,8 @@ import {
   sourceSize,
   uploadInParts,
 } from "../parts.ts";
-import type { ArtifactRepository, ArtifactSource, Env, PutOptions } from "../repository.ts";
+import type { ArtifactRepository, Env, PutOptions } from "../repository.ts";
+import type { ArtifactData, ArtifactStream } from "../../store/store.ts";
 import { joinKey } from "../repository.ts";
 import { uriEncode } from "../s3/sigv4.ts";
 import { elements, text } from "../xml.ts";
@@ -183,7 +183,7 @@ export class AzureRepository implements ArtifactRepository {
     return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
-  async put(path: string, source: ArtifactSource, options: PutOptions = {}): Promise<void> {
+  async put(path: string, source: ArtifactData, options: PutOptions = {}): Promise<void> {
     const blob = joinKey(this.#root, path);
     const size = await sourceSize(source);
     const partSize =
@@ -191,7 +191,7 @@ export class AzureRepository implements ArtifactRepository {
     await uploadInParts(new BlockUpload(this, blob), source, partSize, options.onProgress);
   }
 
-  async get(path: string): Promise<Readable> {
+  async get(path: string): Promise<ArtifactStream> {
     const response = await this.request({
       method: "GET",
       blob: joinKey(this.#root, path),
@@ -200,7 +200,7 @@ export class AzureRepository implements ArtifactRepository {
     });
     if (response.status === 404 || response.stream === undefined)
       throw notFound(`No artifact file '${path}' at ${this.uri}`);
-    return response.stream;
+    return { size: Number(response.headers["content-length"] ?? 0), stream: response.stream };
   }
 
   async delete(path?: string): Promise<void> {

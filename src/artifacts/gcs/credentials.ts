@@ -11,6 +11,7 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { MlflowError } from "../../errors.ts";
+import { shared } from "../credential-cache.ts";
 import { loadOptional } from "../optional.ts";
 import type { Env } from "../repository.ts";
 
@@ -59,16 +60,8 @@ export function gcsAccess(env: Env): GcsAccess {
   const source = explicit
     ? "GOOGLE_APPLICATION_CREDENTIALS"
     : "gcloud's application default credentials";
-  let cached: { token: string; expiresAt: number } | undefined;
-  let pending: Promise<{ token: string; expiresAt: number }> | undefined;
-  const token = async () => {
-    if (cached && cached.expiresAt - Date.now() > 300_000) return cached.token;
-    pending ??= fetchToken(file, explicit !== undefined && explicit !== "").finally(() => {
-      pending = undefined;
-    });
-    cached = await pending;
-    return cached.token;
-  };
+  const key = explicit !== undefined && explicit !== "";
+  const token = async () => (await shared(`gcs\n${file}`, () => fetchToken(file, key))).token;
   return { endpoint: "https://storage.googleapis.com", token, source };
 }
 

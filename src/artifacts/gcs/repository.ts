@@ -9,7 +9,6 @@ import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
 import type { FileInfo } from "../../entities.ts";
 import { invalid, MlflowError, notFound } from "../../errors.ts";
 import { CloudHttp, type CloudRequest, codeFor, excerpt } from "../http.ts";
@@ -21,7 +20,8 @@ import {
   sourceSize,
   uploadInParts,
 } from "../parts.ts";
-import type { ArtifactRepository, ArtifactSource, Env, PutOptions } from "../repository.ts";
+import type { ArtifactRepository, Env, PutOptions } from "../repository.ts";
+import type { ArtifactData, ArtifactStream } from "../../store/store.ts";
 import { joinKey } from "../repository.ts";
 import { type GcsAccess, gcsAccess } from "./credentials.ts";
 
@@ -156,7 +156,7 @@ export class GcsRepository implements ArtifactRepository {
     return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
-  async put(path: string, source: ArtifactSource, options: PutOptions = {}): Promise<void> {
+  async put(path: string, source: ArtifactData, options: PutOptions = {}): Promise<void> {
     const name = joinKey(this.#root, path);
     const size = await sourceSize(source);
     let stateFile: string | undefined;
@@ -176,12 +176,12 @@ export class GcsRepository implements ArtifactRepository {
     );
   }
 
-  async get(path: string): Promise<Readable> {
+  async get(path: string): Promise<ArtifactStream> {
     const url = this.#objectUrl(joinKey(this.#root, path), { alt: "media" });
     const response = await this.http.send({ method: "GET", url, stream: true, accept: [404] });
     if (response.status === 404 || response.stream === undefined)
       throw notFound(`No artifact file '${path}' at ${this.uri}`);
-    return response.stream;
+    return { size: Number(response.headers["content-length"] ?? 0), stream: response.stream };
   }
 
   async delete(path?: string): Promise<void> {
@@ -319,7 +319,7 @@ class ResumableUpload implements PartSink {
     const session = this.#session as URL;
     const end = part.offset + part.data.length;
     const total = last ? String(end) : "*";
-    while (this.#offset < end || (last && !this.#done)) {
+    for (let stalled = 0; this.#offset < end || (last && !this.#done); ) {
       const data = part.data.subarray(this.#offset - part.offset);
       const range =
         data.length === 0 ? `bytes */${total}` : `bytes ${this.#offset}-${end - 1}/${total}`;
@@ -332,9 +332,14 @@ class ResumableUpload implements PartSink {
       });
       if (response.status === 308) {
         const held = persisted(response.headers.range);
-        if (held <= this.#offset && data.length > 0 && held < end) {
-          // No progress: the service dropped the chunk; sending it again is all one can do.
-          continue;
+        if (held <= this.#offset && ++stalled > 5) {
+          throw new MlflowError(
+            "TEMPORARILY_UNAVAILABLE",
+            `Google Cloud Storage keeps dropping the upload of ${this.#name} at byte ${held}`,
+            {
+              hint: "Run the same command again later: the upload resumes from there.",
+            },
+          );
         }
         this.#offset = held;
       } else {

@@ -156,12 +156,17 @@ async function credentialProcess(command: string, profile: string): Promise<Expi
       },
     );
   }
-  const json = JSON.parse(out) as {
+  let json: {
     AccessKeyId?: string;
     SecretAccessKey?: string;
     SessionToken?: string;
     Expiration?: string;
-  };
+  } = {};
+  try {
+    json = JSON.parse(out) as typeof json;
+  } catch {
+    // Not JSON: reported below as printing no keys.
+  }
   if (!json.AccessKeyId || !json.SecretAccessKey) {
     throw new MlflowError(
       "UNAUTHENTICATED",

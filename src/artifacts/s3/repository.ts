@@ -8,9 +8,9 @@
  * completed. An upload a killed process left behind is found again (ListMultipartUploads) and its
  * parts whose size and MD5 (the ETag) match are not sent again.
  */
-import type { Readable } from "node:stream";
 import type { FileInfo } from "../../entities.ts";
 import { invalid, MlflowError, notFound } from "../../errors.ts";
+import { shared } from "../credential-cache.ts";
 import { CloudHttp, type CloudRequest, codeFor, excerpt } from "../http.ts";
 import {
   eachConcurrently,
@@ -20,7 +20,8 @@ import {
   sourceSize,
   uploadInParts,
 } from "../parts.ts";
-import type { ArtifactRepository, ArtifactSource, Env, PutOptions } from "../repository.ts";
+import type { ArtifactRepository, Env, PutOptions } from "../repository.ts";
+import type { ArtifactData, ArtifactStream } from "../../store/store.ts";
 import { joinKey } from "../repository.ts";
 import { elements, escapeXml, text } from "../xml.ts";
 import { awsRegion, type Expiring, resolveAwsCredentials } from "./credentials.ts";
@@ -92,7 +93,6 @@ export class S3Repository implements ArtifactRepository {
   readonly #uploadHeaders: Record<string, string>;
   readonly #partSize: number;
   readonly #http: CloudHttp;
-  #credentials: Promise<Expiring> | undefined;
 
   constructor(bucket: string, root: string, env: Env, region: string) {
     this.#bucket = bucket;
@@ -131,15 +131,20 @@ export class S3Repository implements ArtifactRepository {
     });
   }
 
-  async #keys(): Promise<Expiring> {
-    const cached = await this.#credentials;
-    if (cached && (cached.expiresAt === undefined || cached.expiresAt - Date.now() > 300_000))
-      return cached;
-    this.#credentials = resolveAwsCredentials(this.#env);
-    this.#credentials.catch(() => {
-      this.#credentials = undefined;
-    });
-    return this.#credentials;
+  #keys(): Promise<Expiring> {
+    const e = this.#env;
+    const settings = [
+      e.AWS_ACCESS_KEY_ID,
+      e.AWS_SECRET_ACCESS_KEY,
+      e.AWS_SESSION_TOKEN,
+      e.AWS_PROFILE,
+      e.AWS_DEFAULT_PROFILE,
+      e.AWS_SHARED_CREDENTIALS_FILE,
+      e.AWS_CONFIG_FILE,
+      e.AWS_WEB_IDENTITY_TOKEN_FILE,
+      e.HOME,
+    ];
+    return shared(`aws\n${settings.join("\n")}`, () => resolveAwsCredentials(e));
   }
 
   #url(key: string | undefined, query: Record<string, string> = {}): URL {
@@ -249,7 +254,7 @@ export class S3Repository implements ArtifactRepository {
     return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
-  async put(path: string, source: ArtifactSource, options: PutOptions = {}): Promise<void> {
+  async put(path: string, source: ArtifactData, options: PutOptions = {}): Promise<void> {
     const key = joinKey(this.#root, path);
     const size = await sourceSize(source);
     const partSize =
@@ -266,14 +271,14 @@ export class S3Repository implements ArtifactRepository {
     return this.#uploadHeaders;
   }
 
-  async get(path: string): Promise<Readable> {
+  async get(path: string): Promise<ArtifactStream> {
     const key = joinKey(this.#root, path);
     const response = await this.#send({ method: "GET", key, stream: true, accept: [404] });
     if (response.status === 404 || response.stream === undefined) {
       response.stream?.destroy();
       throw notFound(`No artifact file '${path}' at ${this.uri}`);
     }
-    return response.stream;
+    return { size: Number(response.headers["content-length"] ?? 0), stream: response.stream };
   }
 
   async delete(path?: string): Promise<void> {

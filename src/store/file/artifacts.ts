@@ -10,7 +10,7 @@
  * reading it is refused with an error naming it, and nothing is ever written through a link.
  */
 import { randomBytes } from "node:crypto";
-import { promises as fs, type Stats } from "node:fs";
+import { createReadStream, promises as fs, type Stats } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FileInfo } from "../../entities.ts";
@@ -254,7 +254,7 @@ export async function openArtifactFile(artifactDir: string, path: string): Promi
   const file = await fileOf(artifactDir, path);
   const handle = await fs.open(file.path, "r");
   const { size } = await handle.stat();
-  return { size, stream: handle.createReadStream() };
+  return { size, stream: handle.createReadStream(), file: file.path };
 }
 
 /**
@@ -278,7 +278,10 @@ export async function writeArtifactFile(
   const handle = await fs.open(temp, "wx");
   try {
     if (data instanceof Uint8Array) await handle.writeFile(data);
-    else for await (const chunk of data) await handle.write(chunk);
+    else {
+      const chunks = "file" in data ? createReadStream(data.file) : data;
+      for await (const chunk of chunks) await handle.write(chunk as Uint8Array);
+    }
     await handle.sync();
     await handle.close();
     await fs.rename(temp, target);

@@ -17,8 +17,16 @@ import type {
   RunInfo,
   ViewType,
 } from "../../entities.ts";
+import {
+  type ArtifactRepository,
+  isRemoteUri,
+  openRepository,
+  putFiles,
+  readAll,
+} from "../../artifacts/repository.ts";
 import { RUN_STATUSES, SYSTEM_TAGS } from "../../entities.ts";
 import { invalid, isMlflowError, MlflowError, notFound } from "../../errors.ts";
+import { collectLocalArtifacts } from "../../local-artifacts.ts";
 import { resolveRunName, resolveUserId, runNameFromTags } from "../../run-name.ts";
 import {
   validateArtifactPath,
@@ -692,33 +700,59 @@ export class FileStore implements TrackingStore {
     return { run: runDir, artifacts };
   }
 
+  /**
+   * A bucket's repository when the run's experiment keeps its artifacts in one (`s3://…`,
+   * `gs://…`, `wasbs://…`, `abfss://…`), else undefined: the artifacts are a local folder.
+   */
+  async #bucket(runId: string, info?: RunInfo): Promise<ArtifactRepository | undefined> {
+    const uri = (info ?? (await this.#runs.readMeta(await this.#runDir(runId))).info).artifactUri;
+    return isRemoteUri(uri) ? openRepository(uri) : undefined;
+  }
+
   async logArtifact(runId: string, localPath: string, artifactPath?: string): Promise<void> {
     const { runDir, run } = await this.#activeRun(runId);
+    const bucket = await this.#bucket(runId, run.info);
+    if (bucket !== undefined) {
+      await putFiles(bucket, (await collectLocalArtifacts(localPath, artifactPath)).files);
+      return;
+    }
     await copyIntoArtifacts(await this.#artifactDirOf(runDir, run.info), localPath, artifactPath);
   }
 
   async listArtifacts(runId: string, path?: string): Promise<FileInfo[]> {
-    return listArtifactDir(await this.#artifactDir(runId), path);
+    const bucket = await this.#bucket(runId);
+    if (bucket === undefined) return listArtifactDir(await this.#artifactDir(runId), path);
+    if (path) validateArtifactPath(path);
+    return bucket.list(path);
   }
 
   async readArtifact(runId: string, path: string): Promise<Uint8Array> {
-    return readArtifactFile(await this.#artifactDir(runId), path);
+    const bucket = await this.#bucket(runId);
+    if (bucket === undefined) return readArtifactFile(await this.#artifactDir(runId), path);
+    validateArtifactPath(path);
+    return readAll(bucket, path);
   }
 
   async putArtifact(runId: string, path: string, data: ArtifactData): Promise<void> {
     validateArtifactPath(path);
     // As MLflow's artifact proxy, whatever the run's lifecycle stage.
-    await writeArtifactFile(await this.#artifactDir(runId), path, data);
+    const bucket = await this.#bucket(runId);
+    if (bucket !== undefined) await bucket.put(path, data);
+    else await writeArtifactFile(await this.#artifactDir(runId), path, data);
   }
 
   async openArtifact(runId: string, path: string): Promise<ArtifactStream> {
     validateArtifactPath(path);
+    const bucket = await this.#bucket(runId);
+    if (bucket !== undefined) return bucket.get(path);
     return openArtifactFile(await this.#artifactDir(runId), path);
   }
 
   async deleteArtifact(runId: string, path: string): Promise<void> {
     if (path !== "") validateArtifactPath(path);
-    await deleteArtifactPath(await this.#artifactDir(runId), path);
+    const bucket = await this.#bucket(runId);
+    if (bucket !== undefined) await bucket.delete(path || undefined);
+    else await deleteArtifactPath(await this.#artifactDir(runId), path);
   }
 
   /**

@@ -3,6 +3,7 @@
  * are implied by their files and also kept on their own (empty ones too). Every change is all or
  * nothing: a file never lands where a folder is, or under a file.
  */
+import { readFile } from "node:fs/promises";
 import { Readable } from "node:stream";
 import type { FileInfo } from "../../entities.ts";
 import { invalid, notFound } from "../../errors.ts";
@@ -50,6 +51,7 @@ export class MemoryArtifacts {
     validateArtifactPath(path);
     const chunks: Uint8Array[] = [];
     if (data instanceof Uint8Array) chunks.push(data);
+    else if ("file" in data) chunks.push(await readFile(data.file));
     else for await (const chunk of data) chunks.push(chunk);
     this.place([], [{ path, bytes: new Uint8Array(Buffer.concat(chunks)) }]);
   }

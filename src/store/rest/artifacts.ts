@@ -1,27 +1,32 @@
 /**
  * Run artifacts through the tracking server's artifact proxy (`mlflow server --serve-artifacts`,
- * the default since MLflow 2.0): a run whose `artifact_uri` is `mlflow-artifacts:/<p>` has its
- * files at `/api/2.0/mlflow-artifacts/artifacts/<p>/<relative path>`. Uploads are PUTs of the raw
- * bytes, one per file (the proxy has no directories and no mkdir); listings use the run-scoped
- * `artifacts/list`, which answers with paths relative to the run's root.
+ * the default since MLflow 2.0), as an artifact repository: a run whose `artifact_uri` is
+ * `mlflow-artifacts:/<p>` has its files at `/api/2.0/mlflow-artifacts/artifacts/<p>/<path>`.
+ * Uploads are PUTs of the raw bytes, one per file (the proxy has no directories). When the
+ * server says it can (`multipart_uploads_enabled` in MLflow 3's `server-info`), a large file
+ * goes instead straight to the server's bucket through presigned part URLs (`mpu/create`,
+ * `mpu/complete`), so its bytes do not pass through the server.
  */
+import { eachConcurrently, partSizeFrom, readParts, sourceSize } from "../../artifacts/parts.ts";
+import type { ArtifactRepository, PutOptions } from "../../artifacts/repository.ts";
 import type { FileInfo } from "../../entities.ts";
 import type { ArtifactData, ArtifactStream } from "../store.ts";
 import { invalid, isMlflowError, MlflowError, notFound } from "../../errors.ts";
-import { collectLocalArtifacts } from "../../local-artifacts.ts";
 import type { RestClient } from "./client.ts";
-import { ARTIFACT_PROXY, ENDPOINTS } from "./endpoints.ts";
-
-/** Files uploaded at once. */
-const UPLOAD_CONCURRENCY = 4;
+import { ARTIFACT_PROXY } from "./endpoints.ts";
 
 const encodePath = (path: string) => path.split("/").map(encodeURIComponent).join("/");
+const MPU = "/api/2.0/mlflow-artifacts/mpu";
 
 /**
- * The proxy path of a run's artifact root, from its `artifact_uri`. Throws with an explanation
- * when the server does not proxy this run's artifacts.
+ * The proxy path of a run's artifact root, from its `artifact_uri`; undefined when the server
+ * does not proxy this run's artifacts.
  */
-export function proxyRoot(client: RestClient, runId: string, artifactUri: string): string {
+export function proxyRoot(
+  client: RestClient,
+  runId: string,
+  artifactUri: string,
+): string | undefined {
   const proxied = /^mlflow-artifacts:(\/\/([^/]*))?\/*(.*)$/.exec(artifactUri);
   const httpPrefix = `${client.url}${ARTIFACT_PROXY}/`;
   let root: string | undefined;
@@ -38,28 +43,35 @@ export function proxyRoot(client: RestClient, runId: string, artifactUri: string
   } else if (artifactUri.startsWith(httpPrefix)) {
     root = decodeURIComponent(artifactUri.slice(httpPrefix.length));
   }
-  if (root === undefined) {
-    throw new MlflowError(
-      "INVALID_PARAMETER_VALUE",
-      `Run ${runId}'s artifacts live at '${artifactUri}', which the server at ${client.url} does ` +
-        "not proxy; the RestStore reads and writes artifacts only through the server's " +
-        "artifact proxy (artifact URIs starting with mlflow-artifacts:/)",
-      {
-        hint:
-          "Start the server with --serve-artifacts and --artifacts-destination (and without a " +
-          "--default-artifact-root outside the proxy), then log into a new experiment: an " +
-          "experiment keeps the artifact location it was created with.",
-      },
-    );
-  }
-  return root.replace(/\/+$/, "");
+  return root?.replace(/\/+$/, "");
+}
+
+/** The error for a run whose artifacts live where neither the proxy nor a bucket client reaches. */
+export function unreachableArtifacts(
+  client: RestClient,
+  runId: string,
+  artifactUri: string,
+): MlflowError {
+  return new MlflowError(
+    "INVALID_PARAMETER_VALUE",
+    `Run ${runId}'s artifacts live at '${artifactUri}', which the server at ${client.url} does ` +
+      "not proxy; the RestStore reads and writes artifacts through the server's artifact proxy " +
+      "(artifact URIs starting with mlflow-artifacts:/) or straight in a bucket (s3://, gs://, " +
+      "wasbs://, abfss://), not in the server's local folders",
+    {
+      hint:
+        "Start the server with --serve-artifacts and --artifacts-destination (and without a " +
+        "--default-artifact-root outside the proxy), then log into a new experiment: an " +
+        "experiment keeps the artifact location it was created with.",
+    },
+  );
 }
 
 /**
  * The proxy mangles some names: `#` is refused ("Invalid path") and `%` followed by two hex
  * digits is decoded twice (`%2541` is stored as `A`). Refuse them before uploading anything.
  */
-function checkProxyName(path: string): void {
+export function checkProxyName(path: string): void {
   if (path.includes("#") || /%[0-9a-fA-F]{2}/.test(path)) {
     throw invalid(
       `Cannot upload artifact '${path}' through MLflow's artifact proxy: names with '#' or ` +
@@ -69,127 +81,154 @@ function checkProxyName(path: string): void {
   }
 }
 
-export async function uploadArtifacts(
-  client: RestClient,
-  root: string,
-  localPath: string,
-  artifactPath: string | undefined,
-): Promise<void> {
-  const local = await collectLocalArtifacts(localPath, artifactPath);
-  for (const file of local.files) checkProxyName(file.path);
-  const queue = [...local.files];
-  const worker = async () => {
-    for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
-      await client.send("PUT", `${ARTIFACT_PROXY}/${encodePath(`${root}/${file.path}`)}`, {
-        body: { file: file.localPath, size: file.size },
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: UPLOAD_CONCURRENCY }, worker));
-}
-
-/** A file's bytes; a missing file is RESOURCE_DOES_NOT_EXIST on every server version. */
-export async function readArtifactFile(
-  client: RestClient,
-  runId: string,
-  root: string,
-  path: string,
-): Promise<Uint8Array> {
-  const response = await getArtifact(client, runId, root, path, false);
-  return new Uint8Array(response.body.buffer, response.body.byteOffset, response.body.byteLength);
-}
-
-/** A file as a stream, with its size (MLflow 2 sends no Content-Length: the listing says). */
-export async function openArtifactFile(
-  client: RestClient,
-  runId: string,
-  root: string,
-  path: string,
-): Promise<ArtifactStream> {
-  const response = await getArtifact(client, runId, root, path, true);
-  const stream = response.stream as NonNullable<typeof response.stream>;
-  const length = response.headers["content-length"];
-  if (length !== undefined) return { size: Number(length), stream };
-  const parent = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : undefined;
-  const entry = (await listArtifacts(client, runId, parent)).find((f) => f.path === path);
-  return { size: entry?.fileSize ?? 0, stream };
-}
-
-async function getArtifact(
-  client: RestClient,
-  runId: string,
-  root: string,
-  path: string,
-  streamResponse: boolean,
-) {
-  try {
-    // MLflow 2 answers a missing file with 500: not worth retrying, the listing below tells.
-    return await client.send("GET", `${ARTIFACT_PROXY}/${encodePath(`${root}/${path}`)}`, {
-      noRetryStatus: [500],
-      streamResponse,
-    });
-  } catch (error) {
-    if (!isMlflowError(error)) throw error;
-    // A missing file is a 404 on MLflow 3 but a 500 on MLflow 2, and a directory fails either
-    // way: the listing of the parent tells which it was.
-    const parent = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : undefined;
-    const entry = (await listArtifacts(client, runId, parent)).find((f) => f.path === path);
-    if (entry === undefined) throw notFound(`No artifact file '${path}' in run ${runId}`);
-    if (entry.isDir) throw invalid(`Artifact '${path}' of run ${runId} is a directory`);
-    throw error;
-  }
-}
-
-/** One file, from bytes or a stream (a stream is sent once, without retries). */
-export async function putArtifactFile(
-  client: RestClient,
-  root: string,
-  path: string,
-  data: ArtifactData,
-): Promise<void> {
-  checkProxyName(path);
-  await client.send("PUT", `${ARTIFACT_PROXY}/${encodePath(`${root}/${path}`)}`, {
-    body: data instanceof Uint8Array ? data : { stream: data },
-  });
-}
-
-/** A file or folder ("" for every artifact of the run). */
-export async function deleteArtifactPath(
-  client: RestClient,
-  root: string,
-  path: string,
-): Promise<void> {
-  const target = path === "" ? root : `${root}/${path}`;
-  await client.send("DELETE", `${ARTIFACT_PROXY}/${encodePath(target)}`);
-}
-
 interface ListJson {
   files?: { path?: string; is_dir?: boolean; file_size?: number | string }[];
-  next_page_token?: string;
 }
 
-/** Direct children of `path`, sorted; an unknown run fails, a missing folder lists as empty. */
-export async function listArtifacts(
-  client: RestClient,
-  runId: string,
-  path: string | undefined,
-): Promise<FileInfo[]> {
-  const [method, endpoint] = ENDPOINTS.listArtifacts;
-  const files: FileInfo[] = [];
-  let pageToken: string | undefined;
-  do {
-    const page = await client.json<ListJson>(method, endpoint, {
-      query: { run_id: runId, path, page_token: pageToken },
+interface CreateJson {
+  upload_id?: string;
+  credentials?: { url: string; part_number: number; headers?: Record<string, string> }[];
+}
+
+export class ProxyRepository implements ArtifactRepository {
+  readonly uri: string;
+  readonly #client: RestClient;
+  readonly #root: string;
+  readonly #multipart: () => Promise<boolean>;
+  readonly #partSize: number;
+
+  /** `multipart` says whether the server offers presigned multipart uploads. */
+  constructor(client: RestClient, root: string, multipart: () => Promise<boolean>) {
+    this.#client = client;
+    this.#root = root;
+    this.uri = `mlflow-artifacts:/${root}`;
+    this.#multipart = multipart;
+    this.#partSize = partSizeFrom(process.env);
+  }
+
+  #path(path: string | undefined): string {
+    return [this.#root, path ?? ""].filter((p) => p !== "").join("/");
+  }
+
+  async list(path?: string): Promise<FileInfo[]> {
+    const page = await this.#client.json<ListJson>("GET", ARTIFACT_PROXY, {
+      query: { path: this.#path(path) },
     });
-    for (const f of page.files ?? []) {
-      // The server omits file_size for a 0-byte file.
-      files.push(
-        f.is_dir
-          ? { path: f.path ?? "", isDir: true }
-          : { path: f.path ?? "", isDir: false, fileSize: Number(f.file_size ?? 0) },
-      );
+    const prefix = path ? `${path}/` : "";
+    return (page.files ?? [])
+      .map(
+        (f): FileInfo =>
+          // The server omits file_size for a 0-byte file.
+          f.is_dir
+            ? { path: `${prefix}${f.path ?? ""}`, isDir: true }
+            : {
+                path: `${prefix}${f.path ?? ""}`,
+                isDir: false,
+                fileSize: Number(f.file_size ?? 0),
+              },
+      )
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  async put(path: string, data: ArtifactData, options: PutOptions = {}): Promise<void> {
+    checkProxyName(path);
+    const size = await sourceSize(data);
+    if (size !== undefined && size > this.#partSize && (await this.#multipart())) {
+      await this.#putPresigned(path, data, size);
+    } else {
+      const body =
+        data instanceof Uint8Array
+          ? data
+          : "file" in data
+            ? { file: data.file, size: size ?? 0 }
+            : { stream: data };
+      await this.#client.send("PUT", `${ARTIFACT_PROXY}/${encodePath(this.#path(path))}`, { body });
     }
-    pageToken = page.next_page_token || undefined;
-  } while (pageToken !== undefined);
-  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    options.onProgress?.(size ?? 0);
+  }
+
+  /** Straight to the server's bucket, part by part, through URLs the server signs. */
+  async #putPresigned(path: string, data: ArtifactData, size: number): Promise<void> {
+    const slash = path.lastIndexOf("/");
+    const dir = encodePath(this.#path(slash < 0 ? undefined : path.slice(0, slash)));
+    const name = path.slice(slash + 1);
+    const numParts = Math.ceil(size / this.#partSize);
+    const created = await this.#client.json<CreateJson>("POST", `${MPU}/create/${dir}`, {
+      json: { path: name, num_parts: numParts },
+    });
+    const credentials = created.credentials ?? [];
+    const etags: string[] = [];
+    try {
+      await eachConcurrently(readParts(data, this.#partSize), 4, async (part) => {
+        const credential = credentials[part.index];
+        if (credential === undefined)
+          throw new MlflowError(
+            "INTERNAL_ERROR",
+            `The server signed no URL for part ${part.index + 1} of ${path}`,
+          );
+        const response = await fetch(credential.url, {
+          method: "PUT",
+          headers: credential.headers ?? {},
+          body: part.data,
+        });
+        if (!response.ok) {
+          throw new MlflowError(
+            "INTERNAL_ERROR",
+            `The bucket refused part ${part.index + 1} of ${path} (HTTP ${response.status})`,
+            {
+              hint: "Run the same command again.",
+            },
+          );
+        }
+        etags[credential.part_number - 1] = response.headers.get("etag") ?? "";
+      });
+      await this.#client.send("POST", `${MPU}/complete/${dir}`, {
+        json: {
+          path: name,
+          upload_id: created.upload_id ?? "",
+          parts: credentials.map((c) => ({
+            part_number: c.part_number,
+            etag: etags[c.part_number - 1] ?? "",
+            url: c.url,
+          })),
+        },
+      });
+    } catch (error) {
+      await this.#client
+        .send("POST", `${MPU}/abort/${dir}`, {
+          json: { path: name, upload_id: created.upload_id ?? "" },
+        })
+        .catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async get(path: string): Promise<ArtifactStream> {
+    try {
+      // MLflow 2 answers a missing file with 500: not worth retrying, the listing below tells.
+      const response = await this.#client.send(
+        "GET",
+        `${ARTIFACT_PROXY}/${encodePath(this.#path(path))}`,
+        {
+          noRetryStatus: [500],
+          streamResponse: true,
+        },
+      );
+      const stream = response.stream as NonNullable<typeof response.stream>;
+      return { size: Number(response.headers["content-length"] ?? 0), stream };
+    } catch (error) {
+      if (!isMlflowError(error)) throw error;
+      // A missing file is a 404 on MLflow 3 but a 500 on MLflow 2, and a directory fails either
+      // way: the listing of the parent tells which it was.
+      const parent = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : undefined;
+      const entry = (await this.list(parent)).find((f) => f.path === path);
+      if (entry === undefined) throw notFound(`No artifact file '${path}' at ${this.uri}`);
+      if (entry.isDir) throw invalid(`Artifact '${path}' at ${this.uri} is a directory`);
+      throw error;
+    }
+  }
+
+  async delete(path?: string): Promise<void> {
+    await this.#client.send("DELETE", `${ARTIFACT_PROXY}/${encodePath(this.#path(path))}`);
+  }
 }

@@ -4,7 +4,15 @@
  * way everywhere and nothing half-valid is sent), calls one endpoint per method through
  * `client.ts`, and maps the JSON back to our entities.
  */
+import {
+  type ArtifactRepository,
+  isRemoteUri,
+  openRepository,
+  putFiles,
+  readAll,
+} from "../../artifacts/repository.ts";
 import type { HttpConfig } from "../../config.ts";
+import { collectLocalArtifacts } from "../../local-artifacts.ts";
 import {
   type Batch,
   type DatasetInput,
@@ -51,15 +59,7 @@ import type {
   TrackingStore,
   UpdateRunOptions,
 } from "../store.ts";
-import {
-  deleteArtifactPath,
-  listArtifacts,
-  openArtifactFile,
-  proxyRoot,
-  putArtifactFile,
-  readArtifactFile,
-  uploadArtifacts,
-} from "./artifacts.ts";
+import { checkProxyName, ProxyRepository, proxyRoot, unreachableArtifacts } from "./artifacts.ts";
 import { type CallOptions, DEFAULT_HTTP, RestClient } from "./client.ts";
 import { allPages, ENDPOINTS, type Endpoint, PAGE_SIZE } from "./endpoints.ts";
 import { sendBatch } from "./log-batch.ts";
@@ -73,6 +73,7 @@ export class RestStore implements TrackingStore {
   /** Artifact roots by run id: they never change once a run exists. */
   readonly #artifactRoots = new Map<string, string>();
   readonly registry: RestRegistry;
+  #serverInfo: Promise<boolean> | undefined;
 
   constructor(baseUrl: string, http: HttpConfig = DEFAULT_HTTP) {
     this.#client = new RestClient(baseUrl, http);
@@ -380,36 +381,35 @@ export class RestStore implements TrackingStore {
   // ---- artifacts --------------------------------------------------------------------------
 
   async logArtifact(runId: string, localPath: string, artifactPath?: string): Promise<void> {
-    const root = await this.#artifactRoot(runId);
-    await uploadArtifacts(this.#client, root, localPath, artifactPath);
+    const repository = await this.#repository(runId);
+    const { files } = await collectLocalArtifacts(localPath, artifactPath);
+    if (repository instanceof ProxyRepository) for (const file of files) checkProxyName(file.path);
+    await putFiles(repository, files);
   }
 
   async listArtifacts(runId: string, path?: string): Promise<FileInfo[]> {
-    validateRunId(runId);
     if (path !== undefined && path !== "") validateArtifactPath(path);
-    return listArtifacts(this.#client, runId, path || undefined);
+    return (await this.#repository(runId)).list(path || undefined);
   }
 
   async readArtifact(runId: string, path: string): Promise<Uint8Array> {
     validateArtifactPath(path);
-    const root = await this.#artifactRoot(runId);
-    return readArtifactFile(this.#client, runId, root, path);
+    return readAll(await this.#repository(runId), path);
   }
 
   async putArtifact(runId: string, path: string, data: ArtifactData): Promise<void> {
     validateArtifactPath(path);
-    await putArtifactFile(this.#client, await this.#artifactRoot(runId), path, data);
+    await (await this.#repository(runId)).put(path, data);
   }
 
   async openArtifact(runId: string, path: string): Promise<ArtifactStream> {
     validateArtifactPath(path);
-    const root = await this.#artifactRoot(runId);
-    return openArtifactFile(this.#client, runId, root, path);
+    return (await this.#repository(runId)).get(path);
   }
 
   async deleteArtifact(runId: string, path: string): Promise<void> {
     if (path !== "") validateArtifactPath(path);
-    await deleteArtifactPath(this.#client, await this.#artifactRoot(runId), path);
+    await (await this.#repository(runId)).delete(path || undefined);
   }
 
   async flush(): Promise<void> {}
@@ -420,9 +420,35 @@ export class RestStore implements TrackingStore {
     return response.body.toString("utf8").trim();
   }
 
-  async #artifactRoot(runId: string): Promise<string> {
+  /**
+   * Where a run's artifacts are: the server's proxy, or a bucket this process reaches with its
+   * own credentials (`mlflow server --no-serve-artifacts` hands those URIs to its clients).
+   */
+  async #repository(runId: string): Promise<ArtifactRepository> {
     validateRunId(runId);
     const uri = this.#artifactRoots.get(runId) ?? (await this.getRun(runId)).info.artifactUri;
-    return proxyRoot(this.#client, runId, uri);
+    const root = proxyRoot(this.#client, runId, uri);
+    if (root !== undefined) {
+      return new ProxyRepository(this.#client, root, () => this.#multipartUploads());
+    }
+    if (!isRemoteUri(uri) || /^https?:/i.test(uri)) {
+      throw unreachableArtifacts(this.#client, runId, uri);
+    }
+    return openRepository(uri);
+  }
+
+  /** Whether the proxy offers MLflow 3's presigned multipart uploads (`server-info`). */
+  #multipartUploads(): Promise<boolean> {
+    this.#serverInfo ??= this.#client
+      .json<{ multipart_uploads_enabled?: boolean }>("GET", "/api/3.0/mlflow/server-info", {
+        retry: "unsent",
+      })
+      .then(
+        (info) =>
+          info.multipart_uploads_enabled === true &&
+          !/^(0|false)$/i.test(process.env.MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD ?? ""),
+      )
+      .catch(() => false);
+    return this.#serverInfo;
   }
 }
