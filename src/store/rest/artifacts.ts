@@ -215,17 +215,25 @@ export class ProxyRepository implements ArtifactRepository {
         },
       );
       const stream = response.stream as NonNullable<typeof response.stream>;
-      return { size: Number(response.headers["content-length"] ?? 0), stream };
+      const length = response.headers["content-length"];
+      // MLflow 2 streams a download without Content-Length: the listing has the size.
+      const size = length === undefined ? (await this.#entry(path))?.fileSize : Number(length);
+      return { size: size ?? 0, stream };
     } catch (error) {
       if (!isMlflowError(error)) throw error;
       // A missing file is a 404 on MLflow 3 but a 500 on MLflow 2, and a directory fails either
       // way: the listing of the parent tells which it was.
-      const parent = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : undefined;
-      const entry = (await this.list(parent)).find((f) => f.path === path);
+      const entry = await this.#entry(path);
       if (entry === undefined) throw notFound(`No artifact file '${path}' at ${this.uri}`);
       if (entry.isDir) throw invalid(`Artifact '${path}' at ${this.uri} is a directory`);
       throw error;
     }
+  }
+
+  /** A file's or folder's entry in the listing of its parent. */
+  async #entry(path: string): Promise<FileInfo | undefined> {
+    const parent = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : undefined;
+    return (await this.list(parent)).find((f) => f.path === path);
   }
 
   async delete(path?: string): Promise<void> {
