@@ -1,6 +1,6 @@
 /** The web UI's pure parts, in Node: safe markdown, chart smoothing and alignment, formatting. */
 import { describe, expect, it } from "vitest";
-import { alignedData, smooth } from "../ui/src/chart-data.ts";
+import { alignedData, downsample, smooth } from "../ui/src/chart-data.ts";
 import { formatCell, formatDuration, formatNumber } from "../ui/src/format.ts";
 import { renderMarkdown } from "../ui/src/markdown.ts";
 
@@ -67,6 +67,30 @@ describe("chart data", () => {
     expect([...rel[0]]).toEqual([0, 2]);
     const smoothed = alignedData(["a"], histories, { axis: "step", log: false, smoothing: 0.5 });
     expect(smoothed).toHaveLength(3); // x, raw, smoothed
+  });
+});
+
+describe("downsample", () => {
+  it("keeps first, last, and each bucket's lowest and highest point, so a spike survives", () => {
+    const points = Array.from({ length: 100_000 }, (_, step) => ({
+      step,
+      time: step,
+      value: step === 54_321 ? 99 : Math.sin(step),
+    }));
+    const kept = downsample(points, 1000);
+    expect(kept.length).toBeLessThanOrEqual(1002);
+    expect(kept[0]).toBe(points[0]);
+    expect(kept[kept.length - 1]).toBe(points[99_999]);
+    expect(kept.some((p) => p.value === 99)).toBe(true);
+    expect(kept.every((p, i) => i === 0 || (kept[i - 1] as { step: number }).step < p.step)).toBe(
+      true,
+    );
+    expect(Math.min(...kept.map((p) => p.value))).toBe(Math.min(...points.map((p) => p.value)));
+  });
+
+  it("leaves a short history as it is", () => {
+    const points = [{ step: 0, time: 0, value: 1 }];
+    expect(downsample(points, 10)).toBe(points);
   });
 });
 

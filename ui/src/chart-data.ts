@@ -5,7 +5,7 @@
  * de-biasing, so the curve starts at the first value rather than at zero).
  */
 import type uPlot from "uplot";
-import { type MlflowMetric, mlflow, toNumber } from "./api.ts";
+import { ApiError, type MlflowMetric, mlflow, toNumber } from "./api.ts";
 
 export type XAxis = "step" | "wall" | "rel";
 
@@ -19,7 +19,33 @@ export interface Point {
 const RUNS_PER_REQUEST = 100;
 export const POINTS_PER_RUN = 1000;
 
+/** Set once a server answers that it has no get-history-bulk-interval (an older server). */
+let noBulkInterval = false;
+
 export async function fetchHistories(
+  runIds: string[],
+  key: string,
+  range: { min: number; max: number } | null,
+): Promise<Map<string, Point[]>> {
+  if (!noBulkInterval) {
+    try {
+      return await fetchSampled(runIds, key, range);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 404)) throw error;
+      noBulkInterval = true;
+    }
+  }
+  return fetchWhole(runIds, key, range);
+}
+
+function toPoint(m: MlflowMetric): Point {
+  return { step: toNumber(m.step), time: toNumber(m.timestamp), value: toNumber(m.value) };
+}
+
+const byStep = (a: Point, b: Point) => a.step - b.step || a.time - b.time;
+
+/** The server's downsampled histories (min and max per bucket), 100 runs a request. */
+async function fetchSampled(
   runIds: string[],
   key: string,
   range: { min: number; max: number } | null,
@@ -41,15 +67,64 @@ export async function fetchHistories(
     ),
   );
   for (const answer of answers) {
-    for (const m of answer.metrics ?? []) {
-      out.get(m.run_id ?? "")?.push({
-        step: toNumber(m.step),
-        time: toNumber(m.timestamp),
-        value: toNumber(m.value),
-      });
+    for (const m of answer.metrics ?? []) out.get(m.run_id ?? "")?.push(toPoint(m));
+  }
+  for (const points of out.values()) points.sort(byStep);
+  return out;
+}
+
+/**
+ * For a server without the sampled endpoint: every point of each run (`metrics/get-history`),
+ * downsampled here the same way, keeping each bucket's minimum and maximum.
+ */
+async function fetchWhole(
+  runIds: string[],
+  key: string,
+  range: { min: number; max: number } | null,
+): Promise<Map<string, Point[]>> {
+  const histories = await Promise.all(
+    runIds.map((id) =>
+      mlflow
+        .get<{ metrics?: MlflowMetric[] }>("metrics/get-history", { run_id: id, metric_key: key })
+        .then((r) => {
+          const points = (r.metrics ?? []).map(toPoint).sort(byStep);
+          const inRange = range
+            ? points.filter(
+                (p) => p.step >= Math.floor(range.min) && p.step <= Math.ceil(range.max),
+              )
+            : points;
+          return [id, downsample(inRange, POINTS_PER_RUN)] as const;
+        }),
+    ),
+  );
+  return new Map(histories);
+}
+
+/**
+ * At most about `maxPoints` of `points` (in order): the first and last, and in each of
+ * `maxPoints / 2` buckets its lowest and highest value, so no spike is lost.
+ */
+export function downsample(points: Point[], maxPoints: number): Point[] {
+  if (points.length <= maxPoints) return points;
+  const buckets = Math.max(1, Math.floor(maxPoints / 2));
+  const size = points.length / buckets;
+  const out: Point[] = [points[0] as Point];
+  for (let b = 0; b < buckets; b++) {
+    const from = Math.floor(b * size);
+    const to = Math.min(points.length, Math.floor((b + 1) * size));
+    let low = from;
+    let high = from;
+    for (let i = from; i < to; i++) {
+      const v = (points[i] as Point).value;
+      if (!(v >= (points[low] as Point).value)) low = i;
+      if (!(v <= (points[high] as Point).value)) high = i;
+    }
+    for (const i of low === high ? [low] : [Math.min(low, high), Math.max(low, high)]) {
+      if (i > 0) out.push(points[i] as Point);
     }
   }
-  for (const points of out.values()) points.sort((a, b) => a.step - b.step || a.time - b.time);
+  const last = points[points.length - 1] as Point;
+  if (out[out.length - 1] !== last) out.push(last);
   return out;
 }
 

@@ -22,6 +22,7 @@ export interface ChartOptions {
 }
 
 const HEIGHT = 240;
+const FEW_POINTS = 30;
 
 function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || "#888";
@@ -72,12 +73,15 @@ export function Chart(props: { metric: string; runs: ChartRun[]; options: ChartO
     const series: uPlot.Series[] = [{}];
     runs.forEach((run, i) => {
       const color = colorOf(i);
+      // A run with a few points shows them as dots (one point makes no line).
+      const few = (histories.get(run.id)?.length ?? 0) <= FEW_POINTS;
+      const points = { show: few, size: 6, fill: color, stroke: color };
       series.push({
         label: run.name || run.id,
         stroke: smoothing ? `${color}40` : color,
         width: smoothing ? 1 : 1.5,
         spanGaps: true,
-        points: { show: false },
+        points: smoothing ? { show: false } : points,
       });
       if (smoothing) {
         series.push({
@@ -85,7 +89,7 @@ export function Chart(props: { metric: string; runs: ChartRun[]; options: ChartO
           stroke: color,
           width: 1.5,
           spanGaps: true,
-          points: { show: false },
+          points,
         });
       }
     });

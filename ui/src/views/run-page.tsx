@@ -3,7 +3,8 @@
  * its charts; its artifacts. The tab (t) and the chosen artifact (a) are in the URL.
  */
 import { useEffect, useState } from "preact/hooks";
-import { type MlflowMetric, type MlflowRun, mlflow, tagsOf, toNumber } from "../api.ts";
+import { type MlflowRun, mlflow, tagsOf, toNumber } from "../api.ts";
+import { downsample, fetchHistories } from "../chart-data.ts";
 import { formatDuration, formatNumber, formatTime } from "../format.ts";
 import { useLoad, useThrottle } from "../hooks.ts";
 import { useLive, useWatch } from "../live.ts";
@@ -16,22 +17,15 @@ import { ErrorBox, Loading, Section, Status } from "./common.tsx";
 function Sparkline({ runId, metric }: { runId: string; metric: string }) {
   const [points, setPoints] = useState<number[] | null>(null);
   useEffect(() => {
-    mlflow
-      .get<{ metrics?: MlflowMetric[] }>("metrics/get-history-bulk-interval", {
-        run_ids: [runId],
-        metric_key: metric,
-        max_results: 60,
-      })
-      .then(
-        (r) =>
-          setPoints(
-            (r.metrics ?? [])
-              .sort((a, b) => toNumber(a.step) - toNumber(b.step))
-              .map((m) => toNumber(m.value))
-              .filter(Number.isFinite),
-          ),
-        () => setPoints([]),
-      );
+    fetchHistories([runId], metric, null).then(
+      (histories) =>
+        setPoints(
+          downsample(histories.get(runId) ?? [], 60)
+            .map((p) => p.value)
+            .filter(Number.isFinite),
+        ),
+      () => setPoints([]),
+    );
   }, [runId, metric]);
   if (!points || points.length < 2) return <span class="sparkline" />;
   const min = Math.min(...points);
