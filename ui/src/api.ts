@@ -41,11 +41,13 @@ async function request<T>(url: string, init?: RequestInit): Promise<T> {
   }
   if (!response.ok) {
     const error = body as { error_code?: string; message?: string; hint?: string };
+    // Our server puts the hint at the end of MLflow's message: "… (hint: …)".
+    const parts = /^([\s\S]*?) \(hint: ([\s\S]*)\)$/.exec(error.message ?? "");
     throw new ApiError(
       response.status,
       error.error_code ?? `HTTP_${response.status}`,
-      error.message ?? response.statusText,
-      error.hint,
+      parts?.[1] ?? error.message ?? response.statusText,
+      error.hint ?? parts?.[2],
     );
   }
   return body as T;

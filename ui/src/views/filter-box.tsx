@@ -3,7 +3,7 @@
  * the server's message with its caret under the box.
  */
 import { useEffect, useState } from "preact/hooks";
-import type { ApiError } from "../api.ts";
+import { ApiError } from "../api.ts";
 
 export function FilterBox(props: {
   value: string;
@@ -46,6 +46,9 @@ export function FilterBox(props: {
       {props.error && (
         <div id="filter-error" class="filter-error" role="alert">
           <pre>{props.error.message}</pre>
+          {props.error instanceof ApiError && props.error.hint && (
+            <p class="muted">{props.error.hint}</p>
+          )}
         </div>
       )}
     </form>
