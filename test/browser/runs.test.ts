@@ -159,7 +159,9 @@ describe("the runs table in a browser", () => {
     expect(lines[0]).toMatch(/comparator '>>'/);
     expect(lines[1]).toBe("metrics.loss >> 1");
     expect(lines[2]).toBe(`${" ".repeat("metrics.loss ".length)}^`);
-    expect(await page.textContent("#filter-error p")).toMatch(/^A filter is clauses joined with AND/);
+    expect(await page.textContent("#filter-error p")).toMatch(
+      /^A filter is clauses joined with AND/,
+    );
     expect(await page.getAttribute("#filter-input", "aria-invalid")).toBe("true");
     expect(await rowNames(page)).toEqual(["diverged", "sweep", "baseline"]);
   });
