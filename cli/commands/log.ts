@@ -18,7 +18,7 @@ async function target(
 }
 
 /** The value argument, which may also come after `--`. */
-function valueOf(args: { value?: string }): string {
+function givenValue(args: { value?: string }): string {
   if (args.value === undefined) {
     throw new UsageError(
       "Give the value to log",
@@ -68,7 +68,7 @@ const param = defineCommand<{ run: string; key: string; value?: string; experime
       .positional("value", { type: "string", describe: "the value (after -- if it starts with -)" })
       .example('$0 log param "$MLFLOW_RUN_ID" lr 0.01', ""),
   async handler(args) {
-    const value = valueOf(args);
+    const value = givenValue(args);
     const { store, runId } = await target(args);
     await store.logBatch(runId, { params: { [String(args.key)]: value } });
     if (args.json)
@@ -107,7 +107,7 @@ const metric = defineCommand<{
     const { store, runId } = await target(args);
     const point = {
       key: String(args.key),
-      value: parseMetricValue(valueOf(args)),
+      value: parseMetricValue(givenValue(args)),
       step: integer("step", args.step) ?? 0,
       timestamp: integer("timestamp", args.timestamp) ?? Date.now(),
     };
@@ -129,7 +129,7 @@ const tag = defineCommand<{ run: string; key: string; value?: string; experiment
       .example('$0 log tag "$MLFLOW_RUN_ID" stage tuning', "")
       .example("$0 log tag latest note -- -x", "a value starting with -, after --"),
   async handler(args) {
-    const value = valueOf(args);
+    const value = givenValue(args);
     const { store, runId } = await target(args);
     await store.logBatch(runId, { tags: { [String(args.key)]: value } });
     if (args.json)
