@@ -8,7 +8,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { FileStore, getTracker, isMlflowError, type TrackingStore } from "../src/index.ts";
+import { invalid } from "../src/errors.ts";
+import {
+  FileStore,
+  getTracker,
+  isMlflowError,
+  type Metric,
+  type TrackingStore,
+} from "../src/index.ts";
+import { MetricBuffer } from "../src/tracker/buffer.ts";
 import { expectMlflowError } from "./store-contract.ts";
 
 const dirs: string[] = [];
@@ -173,5 +181,41 @@ describe("points the store refuses when they are written", () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(thrownBy(() => run.logMetric("loss", 1)).message).toContain("'acc' not written");
     await run.end();
+  });
+});
+
+describe("a buffer whose store writes only asynchronously (a server)", () => {
+  /** Keeps what it is given, refusing any batch that holds the key `bad`, as a server would. */
+  function sink() {
+    const written: Metric[] = [];
+    return {
+      written,
+      write: async (metrics: Metric[]) => {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        if (metrics.some((m) => m.key === "bad")) throw invalid("metric 'bad' is refused");
+        written.push(...metrics);
+      },
+    };
+  }
+  const point = (key: string, step: number): Metric => ({ key, value: step, timestamp: 1, step });
+
+  it("sends due batches when the event loop runs, and flush() waits for them", async () => {
+    const target = sink();
+    const buffer = new MetricBuffer(target, { intervalMs: 60_000, maxPoints: 10 });
+    for (let step = 0; step < 25; step++) buffer.add(point("loss", step), Date.now());
+    expect(target.written).toHaveLength(0);
+    await buffer.flush();
+    expect(target.written.map((m) => m.step)).toEqual([...Array(25).keys()]);
+  });
+
+  it("loses only the refused key's points and reports them on flush", async () => {
+    const target = sink();
+    const buffer = new MetricBuffer(target, { intervalMs: 60_000 });
+    buffer.add(point("bad", 0), Date.now());
+    for (let step = 0; step < 5; step++) buffer.add(point("loss", step), Date.now());
+    const error = await expectMlflowError(buffer.flush(), "INVALID_PARAMETER_VALUE");
+    expect(error.message).toBe("metric 'bad' is refused (1 point of 'bad' not written)");
+    expect(target.written).toHaveLength(5);
+    await buffer.flush();
   });
 });

@@ -165,6 +165,13 @@ describe("leaving without run.end()", () => {
     expect(loss).toBe(100);
   });
 
+  it("process.exit(0) in mock mode (memory store) exits quietly with code 0", async () => {
+    const path = await script("leaver.mjs", LEAVER);
+    const child = run(path, ["memory:", "exit-0"]);
+    expect((await child.exit).code).toBe(0);
+    expect(child.stderr()).toBe("");
+  });
+
   for (const how of ["refused", "refused-exit"]) {
     it(`points the store refuses are reported, not hidden (${how === "refused" ? "the loop drains" : "process.exit(0)"})`, async () => {
       const { exit, stderr, record, loss } = await leave(how);

@@ -47,6 +47,7 @@ import type {
   CreateRunOptions,
   SearchExperimentsRequest,
   SearchRunsRequest,
+  SyncRunWriter,
   TrackingStore,
   UpdateRunOptions,
 } from "../store.ts";
@@ -296,6 +297,10 @@ export class MemoryStore implements TrackingStore {
   }
 
   async updateRun(runId: string, update: UpdateRunOptions): Promise<RunInfo> {
+    return this.#updateRun(runId, update);
+  }
+
+  #updateRun(runId: string, update: UpdateRunOptions): RunInfo {
     const { status, endTime, runName } = update;
     const run = this.#activeRun(runId);
     if (status !== undefined && !RUN_STATUSES.includes(status)) {
@@ -353,6 +358,19 @@ export class MemoryStore implements TrackingStore {
   // ---- run data ---------------------------------------------------------------------------
 
   async logBatch(runId: string, batch: Batch): Promise<void> {
+    this.#logBatch(runId, batch);
+  }
+
+  /** Everything here is done when it returns, so the memory store has a synchronous writer too. */
+  async openSyncWriter(runId: string): Promise<SyncRunWriter> {
+    this.#activeRun(runId);
+    return {
+      logMetrics: (metrics) => this.#logBatch(runId, { metrics }),
+      end: (status, endTime) => this.#updateRun(runId, { status, endTime }),
+    };
+  }
+
+  #logBatch(runId: string, batch: Batch): void {
     const run = this.#activeRun(runId);
     validateBatch(batch);
     const metrics = (batch.metrics ?? []).map(copyMetric);
