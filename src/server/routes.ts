@@ -70,6 +70,11 @@ export const routes: readonly Route[] = [
 
   { method: "POST", path: `${API}/runs/outputs`, handler: loggedModels.logOutputs },
   { method: "GET", path: `${API}/metrics/get-history`, handler: metrics.getMetricHistory },
+  {
+    method: "GET",
+    path: `${API}/metrics/get-history-bulk-interval`,
+    handler: metrics.getMetricHistoryBulkInterval,
+  },
 
   { method: "GET", path: `${API}/artifacts/list`, handler: artifacts.listArtifacts },
   { method: "GET", path: "/get-artifact", handler: artifacts.getArtifact },

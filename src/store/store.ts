@@ -14,6 +14,7 @@ import type {
   ViewType,
 } from "../entities.ts";
 import type { SearchExperimentsResult, SearchQuery, SearchRunsResult } from "../search/index.ts";
+import type { SampledMetric, SampleOptions } from "../metric-sampling.ts";
 import type { LoggedModelStore } from "./logged-models.ts";
 import type { RegistryStore } from "./registry.ts";
 
@@ -113,6 +114,16 @@ export interface TrackingStore {
   deleteTag(runId: string, key: string): Promise<void>;
   /** Every point of one metric, in the order it was logged. */
   getMetricHistory(runId: string, key: string): Promise<Metric[]>;
+  /**
+   * One metric of several runs, sampled for a chart: per run at most `maxPoints` points by
+   * step, the first and last always and each stretch's lowest and highest, so spikes survive
+   * (metric-sampling.ts). A server samples as it does (MLflow: evenly spaced steps).
+   */
+  getMetricHistorySampled(
+    runIds: string[],
+    key: string,
+    options: SampleOptions,
+  ): Promise<SampledMetric[]>;
   logInputs(runId: string, inputs: DatasetInput[]): Promise<void>;
 
   /** Copies a local file or directory into the run's artifacts, under `artifactPath` if given. */

@@ -296,6 +296,7 @@ function storeFromDump(dump: Dump): TrackingStore {
         timestamp,
         step,
       })),
+    getMetricHistorySampled: unsupported,
     logInputs: unsupported,
     logArtifact: unsupported,
     putArtifact: unsupported,

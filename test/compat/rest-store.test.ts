@@ -33,6 +33,9 @@ function contractSkips(version: string): Record<string, string> {
     "a NaN at an equal (step, timestamp) neither wins nor loses: the first point stays":
       "the SQL store picks the latest metric comparing a NaN as 0 (is_nan column), so a later " +
       "point at the same (step, timestamp) with a larger value replaces a NaN",
+    "getMetricHistorySampled keeps the first, the last and each stretch's extremes":
+      "MLflow samples evenly spaced steps (AbstractStore._evenly_spaced_indices), so a spike " +
+      "between two samples is not kept; mlruns keeps each stretch's lowest and highest point",
     "keys that clash as file and folder are rejected, in one batch and across batches":
       "the SQL store keeps keys as rows, so 'a' and 'a/b' coexist; RestStore rejects such a pair " +
       "within one batch, but seeing earlier batches would cost a getRun per logBatch",

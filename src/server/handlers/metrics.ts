@@ -2,7 +2,7 @@
 import { invalid } from "../../errors.ts";
 import { paginate } from "../../search/page.ts";
 import { metricToJson } from "../../wire/tracking.ts";
-import { int64, required, string } from "../message.ts";
+import { int64, missingField, repeated, required, string } from "../message.ts";
 import type { Handler } from "../router.ts";
 import { readRun } from "./runs.ts";
 
@@ -33,3 +33,41 @@ function invalidMaxResults(value: number) {
     `Invalid value ${value} for parameter 'max_results' supplied. It must be a positive integer.`,
   );
 }
+
+/** MLflow's limits of `get-history-bulk-interval`. */
+const MAX_RUNS = 100;
+const MAX_POINTS = 2500;
+
+/** `GET metrics/get-history-bulk-interval`: each run's history sampled for a chart. */
+export const getMetricHistoryBulkInterval: Handler = async ({ read, store }) => {
+  const m = await read({
+    run_ids: required(repeated(string)),
+    metric_key: required(string),
+    start_step: int64,
+    end_step: int64,
+    max_results: int64,
+  });
+  if (m.run_ids.length === 0) throw missingField("run_ids");
+  if (m.run_ids.length > MAX_RUNS) {
+    throw invalid(
+      `GetMetricHistoryBulkInterval request must specify at most ${MAX_RUNS} run_ids. Received ${m.run_ids.length} run_ids.`,
+    );
+  }
+  const maxPoints = m.max_results ?? MAX_POINTS;
+  if (maxPoints < 1 || maxPoints > MAX_POINTS) {
+    throw invalid(`max_results must be between 1 and ${MAX_POINTS}.`);
+  }
+  const points = await store.getMetricHistorySampled([...new Set(m.run_ids)], m.metric_key, {
+    maxPoints,
+    ...(m.start_step !== undefined ? { startStep: m.start_step } : {}),
+    ...(m.end_step !== undefined ? { endStep: m.end_step } : {}),
+  });
+  return points.length === 0
+    ? {}
+    : {
+        metrics: points.map(({ runId, key, value, timestamp, step }) => ({
+          ...metricToJson({ key, value, timestamp, step }),
+          run_id: runId,
+        })),
+      };
+};

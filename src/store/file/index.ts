@@ -46,6 +46,7 @@ import {
   searchExperiments,
   searchRuns,
 } from "../../search/index.ts";
+import { type SampledMetric, type SampleOptions, sampleRuns } from "../../metric-sampling.ts";
 import type {
   ArtifactData,
   ArtifactStream,
@@ -605,6 +606,14 @@ export class FileStore implements TrackingStore {
     validateKey("metric", key);
     const runDir = await this.#runDir(runId);
     return this.#runs.history(key, this.#layout.keyFile(runDir, "metrics", key));
+  }
+
+  async getMetricHistorySampled(
+    runIds: string[],
+    key: string,
+    options: SampleOptions,
+  ): Promise<SampledMetric[]> {
+    return sampleRuns((id, k) => this.getMetricHistory(id, k), runIds, key, options);
   }
 
   async logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {

@@ -41,6 +41,7 @@ import {
   searchExperiments,
   searchRuns,
 } from "../../search/index.ts";
+import { type SampledMetric, type SampleOptions, sampleRuns } from "../../metric-sampling.ts";
 import type {
   ArtifactData,
   ArtifactStream,
@@ -431,6 +432,14 @@ export class MemoryStore implements TrackingStore {
     validateKey("metric", key);
     const series = this.#run(runId).metrics.get(key);
     return (series?.points ?? []).map(copyMetric);
+  }
+
+  async getMetricHistorySampled(
+    runIds: string[],
+    key: string,
+    options: SampleOptions,
+  ): Promise<SampledMetric[]> {
+    return sampleRuns((id, k) => this.getMetricHistory(id, k), runIds, key, options);
   }
 
   async logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {

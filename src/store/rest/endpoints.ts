@@ -29,6 +29,8 @@ export const ENDPOINTS = {
   deleteTag: ["POST", `${API}/runs/delete-tag`],
   logInputs: ["POST", `${API}/runs/log-inputs`],
   getMetricHistory: ["GET", `${API}/metrics/get-history`],
+  /** Sampled history for charts, at most 100 runs a request; MLflow 2 serves it under /ajax-api only. */
+  getMetricHistorySampled: ["GET", "/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval"],
 
   /** Run-scoped listing: paths relative to the run's artifact root. */
   listArtifacts: ["GET", `${API}/artifacts/list`],

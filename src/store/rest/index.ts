@@ -50,6 +50,11 @@ import {
   runInfoFromJson,
   tagsToJson,
 } from "../../wire/tracking.ts";
+import {
+  checkSampleOptions,
+  type SampledMetric,
+  type SampleOptions,
+} from "../../metric-sampling.ts";
 import type {
   ArtifactData,
   ArtifactStream,
@@ -364,6 +369,31 @@ export class RestStore implements TrackingStore {
     // The server answers an unknown run with an empty history; other stores say it is unknown.
     if (points.length === 0) await this.getRun(runId);
     return points.map(metricFromJson);
+  }
+
+  /** The server's own sampling (`get-history-bulk-interval`), 100 runs a request. */
+  async getMetricHistorySampled(
+    runIds: string[],
+    key: string,
+    options: SampleOptions,
+  ): Promise<SampledMetric[]> {
+    for (const id of runIds) validateRunId(id);
+    validateKey("metric", key);
+    checkSampleOptions(options);
+    const out: SampledMetric[] = [];
+    for (let at = 0; at < runIds.length; at += 100) {
+      const page = await this.#call<{ metrics?: MetricJson[] }>("getMetricHistorySampled", {
+        query: {
+          run_ids: runIds.slice(at, at + 100),
+          metric_key: key,
+          max_results: options.maxPoints,
+          start_step: options.startStep,
+          end_step: options.endStep,
+        },
+      });
+      for (const m of page.metrics ?? []) out.push({ ...metricFromJson(m), runId: m.run_id ?? "" });
+    }
+    return out;
   }
 
   async logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {
