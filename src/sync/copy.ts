@@ -29,6 +29,8 @@ export interface CopyContext {
   onProgress: (done: { points?: number; bytes?: number }) => void;
   /** Finds the target's copy of a run by its identity tags, looking again until `settleBy`. */
   findCopy?: (run: Run, experimentId: string, settleBy?: number) => Promise<Run | undefined>;
+  /** Per target experiment, dataset name and digest: the first logging of that dataset. */
+  datasets: Map<string, Promise<void>>;
 }
 
 /**
@@ -91,6 +93,60 @@ async function sendBatch(
       return;
     }
     for (const [, single] of singles) await sendBatch(context, runId, sourceRunId, single);
+  }
+}
+
+/** MLflow's SQL store refusing a dataset another request inserted at the same moment. */
+function isDatasetConflict(error: unknown): error is MlflowError {
+  return (
+    isMlflowError(error) &&
+    /IntegrityError|UniqueViolation|UNIQUE constraint|duplicate key|Duplicate entry/i.test(
+      error.message,
+    )
+  );
+}
+
+/**
+ * Logs the plan's dataset inputs. MLflow's SQL store inserts a dataset new to an experiment
+ * without a lock, so two runs logging one new dataset at once collide on its UNIQUE constraint
+ * (experiment, name, digest) and one is refused. So the first run to log a dataset goes alone,
+ * and the others wait for it, after which the dataset exists. A collision with another client
+ * is retried once; a refusal is reported, and the run still counts as copied.
+ */
+async function logInputs(
+  context: CopyContext,
+  sourceRunId: string,
+  targetRunId: string,
+  target: { experimentId: string },
+  plan: RunPlan,
+): Promise<void> {
+  const earlier: Promise<void>[] = [];
+  let logged = () => {};
+  const mine = new Promise<void>((resolve) => {
+    logged = resolve;
+  });
+  for (const { dataset } of plan.inputs) {
+    const key = `${target.experimentId}\0${dataset.name}\0${dataset.digest}`;
+    const first = context.datasets.get(key);
+    if (first === undefined) context.datasets.set(key, mine);
+    else if (first !== mine) earlier.push(first);
+  }
+  try {
+    await Promise.all(earlier);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await context.target.logInputs(targetRunId, plan.inputs);
+        return;
+      } catch (error) {
+        if (attempt === 1 && isDatasetConflict(error)) continue;
+        if (!isMlflowError(error, "INVALID_PARAMETER_VALUE") && !isDatasetConflict(error))
+          throw error;
+        context.issues.push({ sourceRunId, what: "dataset inputs", message: error.message });
+        return;
+      }
+    }
+  } finally {
+    logged();
   }
 }
 
@@ -204,18 +260,7 @@ export async function copyRun(
   for (const part of chunks(Object.entries(plan.tags), TAG_CHUNK)) {
     await sendBatch(context, targetRunId, info.runId, { tags: Object.fromEntries(part) });
   }
-  if (plan.inputs.length > 0) {
-    try {
-      await context.target.logInputs(targetRunId, plan.inputs);
-    } catch (error) {
-      if (!isMlflowError(error, "INVALID_PARAMETER_VALUE")) throw error;
-      context.issues.push({
-        sourceRunId: info.runId,
-        what: "dataset inputs",
-        message: error.message,
-      });
-    }
-  }
+  if (plan.inputs.length > 0) await logInputs(context, info.runId, targetRunId, target, plan);
   const refused = await copyArtifacts(context, plan, targetRunId);
   if (plan.finish) await context.target.updateRun(targetRunId, plan.finish);
   if (plan.delete) await context.target.deleteRun(targetRunId);

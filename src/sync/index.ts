@@ -168,6 +168,7 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
     ledger,
     sourceTree,
     issues: report.issues,
+    datasets: new Map(),
     onProgress: ({ points = 0, bytes = 0 }) => {
       progress.points += points;
       progress.bytes += bytes;

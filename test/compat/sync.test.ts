@@ -130,6 +130,50 @@ for (const version of [MLFLOW_VERSIONS.latest, MLFLOW_VERSIONS.v2]) {
       await expectInSync(root, server, "restart/");
     });
 
+    it("copies runs that share new datasets, several at once, 12 rounds out of 12", async () => {
+      // Two trees whose runs log the same two datasets: within one sync, and between two syncs
+      // of different trees into one experiment at the same moment.
+      const sources = [await tree(), await tree()].map((root) => new FileStore(root, quiet));
+      const dataset = (name: string) => ({
+        dataset: {
+          name,
+          digest: `d-${name}`,
+          sourceType: "code",
+          source: "{}",
+          schema: null,
+          profile: null,
+        },
+        tags: { "mlflow.data.context": "training" },
+      });
+      for (const source of sources) {
+        const experimentId = await source.createExperiment("datasets");
+        for (let i = 0; i < 6; i++) {
+          const run = await source.createRun({ experimentId, runName: `r${i}` });
+          await source.logInputs(run.info.runId, [dataset("train"), dataset("eval")]);
+        }
+      }
+      const target = new RestStore(server.url);
+      // A new prefix each round (and no ledger, which would call the runs copied already): a
+      // new experiment, in which both datasets are new again.
+      for (let round = 0; round < 12; round++) {
+        const experimentPrefix = `datasets-${round}/`;
+        const reports = await Promise.all(
+          sources.map((source) =>
+            sync({ source, target, experimentPrefix, concurrency: 3, ledgerPath: null }),
+          ),
+        );
+        for (const report of reports) {
+          expect(report.issues, `round ${round}`).toEqual([]);
+          expect(report.counts).toMatchObject({ created: 6, failed: 0 });
+        }
+        const copied = await target.getExperimentByName(`${experimentPrefix}datasets`);
+        const runs = await target.listRuns([copied?.experimentId ?? ""]);
+        expect(runs.map((r) => r.inputs.map((i) => i.dataset.name).sort())).toEqual(
+          Array(12).fill(["eval", "train"]),
+        );
+      }
+    });
+
     it("rides out 5xx answers and hanging requests from a flaky proxy", async () => {
       const root = await tree();
       await writeVariedTree(new FileStore(root));
