@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  axeViolations,
   type Browser,
   foreignRequests,
   launchBrowser,
@@ -199,6 +200,20 @@ describe("a run's page, artifacts, compare and registry in a browser", () => {
     ]);
     await page.click("table.versions tbody tr:nth-child(2) a");
     await expect.poll(() => page.textContent("h1")).toBe("baseline");
+  });
+
+  it("passes an accessibility check (WCAG 2 A and AA) on the run, compare and model pages", async () => {
+    for (const [path, ready] of [
+      [`#/run/${tree.baselineId}`, "section[aria-labelledby=run-metrics] tr"],
+      [`#/run/${tree.baselineId}?t=artifacts&a=eval/metrics.csv`, ".csv th"],
+      [`#/compare?r=${tree.childIds.join(",")}`, "canvas[data-plot=scatter]"],
+      ["#/models/resnet-classifier", "table.versions tbody tr"],
+    ] as const) {
+      await page.goto("about:blank");
+      await page.goto(`${server.url}/${path}`);
+      await page.waitForSelector(ready);
+      expect(await axeViolations(page), path).toEqual([]);
+    }
   });
 
   it("made no request outside 127.0.0.1, and the page threw nothing", () => {

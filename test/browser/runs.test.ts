@@ -4,9 +4,7 @@
  * error, sort, folding, columns, selection, keyboard, the URL), live changes made by another
  * process, accessibility, and that no request leaves 127.0.0.1.
  */
-import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
@@ -14,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatNumber } from "../../ui/src/format.ts";
 import { lossAt, SWEEP, type UiTree, writeUiTree } from "../helpers/ui-tree.ts";
 import {
+  axeViolations,
   type Browser,
   foreignRequests,
   inAnotherProcess,
@@ -22,8 +21,6 @@ import {
   startUi,
   type UiServer,
 } from "../helpers/chromium.ts";
-
-const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 /** Names of the runs rows on screen, top to bottom. */
 async function rowNames(page: Page): Promise<string[]> {
@@ -45,20 +42,6 @@ async function cellOf(page: Page, run: string, header: string): Promise<string> 
     has: page.locator(".name a", { hasText: new RegExp(`^${run}$`) }),
   });
   return (await row.locator(".td").nth(index).textContent()) ?? "";
-}
-
-async function axeViolations(page: Page): Promise<string[]> {
-  // Evaluated through the debugger protocol: the page's CSP rightly refuses inline scripts.
-  await page.evaluate(AXE);
-  return page.evaluate(async () => {
-    const axe = (
-      globalThis as unknown as {
-        axe: { run(o: unknown): Promise<{ violations: { id: string; nodes: unknown[] }[] }> };
-      }
-    ).axe;
-    const result = await axe.run({ runOnly: ["wcag2a", "wcag2aa"] });
-    return result.violations.map((v) => `${v.id} (${v.nodes.length})`);
-  });
 }
 
 describe("the runs table in a browser", () => {

@@ -5,7 +5,8 @@
  * prove that none left 127.0.0.1.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -181,5 +182,22 @@ export function inAnotherProcess(code: string): Promise<string> {
       err += c.toString();
     });
     child.once("exit", (code) => (code === 0 ? done(out.trim()) : fail(new Error(err))));
+  });
+}
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** axe-core's WCAG 2 A and AA violations on the page as it is now (`id (nodes)` each). */
+export async function axeViolations(page: Page): Promise<string[]> {
+  // Evaluated through the debugger protocol: the page's CSP rightly refuses inline scripts.
+  await page.evaluate(AXE);
+  return page.evaluate(async () => {
+    const axe = (
+      globalThis as unknown as {
+        axe: { run(o: unknown): Promise<{ violations: { id: string; nodes: unknown[] }[] }> };
+      }
+    ).axe;
+    const result = await axe.run({ runOnly: ["wcag2a", "wcag2aa"] });
+    return result.violations.map((v) => `${v.id} (${v.nodes.length})`);
   });
 }
