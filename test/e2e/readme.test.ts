@@ -49,6 +49,10 @@ describe("README examples", () => {
       const { stdout } = await run(process.execPath, [file], { cwd, env });
       expect(stdout.trim().length).toBeGreaterThan(0);
       expect(stdout).not.toContain("undefined");
+      // An example that searches finds what it logged (not a puzzling 0 or []).
+      if (source.includes("searchModelVersions")) {
+        expect(stdout.trim().split("\n").at(-1)).toMatch(/ \[ '1' \]$/);
+      }
     });
   });
 });
