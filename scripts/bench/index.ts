@@ -4,6 +4,7 @@
  * those (`npm run bench -- sync`).
  */
 import { artifactsBench } from "./artifacts.ts";
+import { bundleBench } from "./bundle.ts";
 import { cliBench } from "./cli.ts";
 import { loggingBench } from "./logging.ts";
 import { ensureMlflow } from "./mlflow.ts";
@@ -22,6 +23,7 @@ const SECTIONS: Record<string, [string, () => Promise<Row[]>]> = {
     "Artifact uploads to object-store emulators (ours vs MLflow's repositories)",
     artifactsBench,
   ],
+  bundle: ["Bundles (export and import vs GNU tar on the same tree)", bundleBench],
 };
 
 const wanted = process.argv.slice(2);

@@ -5,14 +5,11 @@
  * a base bundle only what changed since it travels: new files whole, and of a metric file that
  * grew by appending only the appended lines.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, promises as fs } from "node:fs";
-import { basename, dirname, join } from "node:path";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { createGzip } from "node:zlib";
-import type { Run } from "../entities.ts";
-import { MlflowError } from "../errors.ts";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+import type { Experiment } from "../entities.ts";
+import { MlflowError, notFound } from "../errors.ts";
 import { isMissing } from "../store/file/atomic.ts";
 import type { FileStore } from "../store/file/index.ts";
 import {
@@ -20,12 +17,12 @@ import {
   readExperimentDocument,
   readRunDocument,
   runDocument,
+  type StoredRun,
 } from "../store/file/meta.ts";
 import { fromYaml, toYaml } from "../store/file/yaml.ts";
-import { originOf, sourceId } from "../sync/identity.ts";
+import { sourceId } from "../sync/identity.ts";
 import { chooseExperiments, type Selection, selectRuns } from "../sync/select.ts";
 import {
-  type BundleFile,
   type BundleRun,
   entryOrder,
   fullState,
@@ -42,7 +39,8 @@ import {
 import { type KeyInput, signManifest } from "./sign.ts";
 import { type FileSnapshot, snapshotFile, snapshotOf, walk } from "./snapshot.ts";
 import { readHead } from "./source.ts";
-import { archiveEnd, entryHeader, padding } from "./tar.ts";
+import { artifactFolder, experimentRuns } from "./tree.ts";
+import { type Entry, writeArchive, writeOutput } from "./write.ts";
 
 export interface ExportOptions extends Omit<Selection, "source"> {
   source: FileStore;
@@ -84,13 +82,6 @@ export interface ExportReport {
   issues: ExportIssue[];
 }
 
-/** A file of the bundle and where its bytes come from. */
-interface Entry {
-  file: BundleFile;
-  snapshot: FileSnapshot;
-}
-
-const GZIP_LEVEL = 6;
 const isTemp = (rel: string) => !rel.includes("/") && rel.startsWith(".tmp-");
 
 /** What the export starts from: the base bundle's state of every file, or a time. */
@@ -105,18 +96,48 @@ async function baseOf(since: ExportOptions["since"]) {
   return { base: null, sinceMs, state: new Map<string, [number, string]>() };
 }
 
-/** A run's meta.yaml as the bundle holds it: artifacts found in the bundle, when they travel. */
-function runMeta(
-  text: string,
-  runId: string,
-  artifactsTravel: boolean,
-  experimentId: string,
-): Buffer {
-  const stored = readRunDocument(fromYaml(text), runId);
-  if (typeof stored === "string")
-    throw new MlflowError("INTERNAL_ERROR", `Run ${runId}: ${stored}`);
-  if (artifactsTravel) stored.info.artifactUri = `${TREE}/${experimentId}/${runId}/artifacts`;
-  return Buffer.from(toYaml(runDocument(stored)));
+/** A run's meta.yaml, or undefined (with an issue) when it is not one MLflow reads. */
+function readMeta(path: string, runId: string, issues: ExportIssue[]): StoredRun | undefined {
+  try {
+    const stored = readRunDocument(fromYaml(readFileSync(path, "utf8")), runId);
+    if (typeof stored !== "string") return stored;
+    issues.push({ runId, what: "run", message: `${path}: ${stored}; left out` });
+  } catch (error) {
+    if (isMissing(error)) return undefined; // deleted meanwhile
+    issues.push({ runId, what: "run", message: `${path}: ${(error as Error).message}; left out` });
+  }
+  return undefined;
+}
+
+/** A run as a bundle knows it. */
+interface RunRef {
+  runId: string;
+  experimentId: string;
+}
+
+/**
+ * The runs the selection names. Without a filter, straight from the experiment folders: a search
+ * would read every metric file to know the latest values, which an export never needs.
+ */
+async function chosenRuns(options: ExportOptions, experiments: Experiment[]): Promise<RunRef[]> {
+  const { source } = options;
+  if (options.filter !== undefined) {
+    const levels = await selectRuns({ ...options, source }, experiments);
+    return levels.flat().map((r) => ({ runId: r.info.runId, experimentId: r.info.experimentId }));
+  }
+  const runs: RunRef[] = [];
+  for (const { experimentId } of experiments) {
+    for (const runId of experimentRuns(join(source.root, experimentId)).keys()) {
+      runs.push({ runId, experimentId });
+    }
+  }
+  if (options.runIds === undefined) return runs;
+  const wanted = new Set(options.runIds);
+  const missing = [...wanted].filter((id) => !runs.some((r) => r.runId === id));
+  if (missing.length > 0) {
+    throw notFound(`No run ${missing.join(", ")} in the chosen experiments`);
+  }
+  return runs.filter((r) => wanted.has(r.runId));
 }
 
 export async function exportBundle(options: ExportOptions): Promise<ExportReport> {
@@ -124,7 +145,7 @@ export async function exportBundle(options: ExportOptions): Promise<ExportReport
   const tree = await sourceId(source.uri);
   const { base, sinceMs, state: baseState } = await baseOf(options.since);
   const experiments = await chooseExperiments({ ...options, source });
-  const runs = (await selectRuns({ ...options, source }, experiments)).flat();
+  const runs = await chosenRuns(options, experiments);
   const issues: ExportIssue[] = [];
   const entries: Entry[] = [];
   const dirs = new Set<string>([TREE, TRASH_DIR]);
@@ -136,27 +157,21 @@ export async function exportBundle(options: ExportOptions): Promise<ExportReport
 
   for (const run of runs) {
     const plan = await planRun(source, run, tree, baseState, sinceMs, issues);
+    if (plan === undefined) continue;
     if (plan.files.length === 0) {
       unchangedRuns++;
       Object.assign(state, plan.state);
       continue;
     }
-    const folder = `${TREE}/${run.info.experimentId}/${run.info.runId}`;
-    usedExperiments.add(run.info.experimentId);
-    dirs.add(`${TREE}/${run.info.experimentId}`).add(folder);
+    const folder = `${TREE}/${run.experimentId}/${run.runId}`;
+    usedExperiments.add(run.experimentId);
+    dirs.add(`${TREE}/${run.experimentId}`).add(folder);
     for (const dir of plan.dirs) dirs.add(`${folder}/${dir}`);
     for (const entry of plan.files)
       entries.push({ ...entry, file: { ...entry.file, path: `${folder}/${entry.file.path}` } });
     Object.assign(state, plan.state);
-    bundleRuns.push({
-      id: run.info.runId,
-      experiment: run.info.experimentId,
-      name: run.info.runName,
-      status: run.info.status,
-      origin: originOf(run, tree),
-      partial: plan.partial,
-    });
-    mtime = Math.max(mtime, Math.floor((run.info.endTime ?? run.info.startTime) / 1000));
+    bundleRuns.push(plan.run);
+    mtime = Math.max(mtime, plan.mtime);
   }
 
   const bundleExperiments = experiments.filter((e) => usedExperiments.has(e.experimentId));
@@ -199,7 +214,7 @@ export async function exportBundle(options: ExportOptions): Promise<ExportReport
     done += bytes;
     options.onProgress?.({ bytes: done, totalBytes });
   });
-  const size = await writeOutput(archive, options);
+  const size = await writeOutput(archive, options.output, options.gzip);
   return {
     output: typeof options.output === "string" ? options.output : "-",
     tree,
@@ -219,11 +234,13 @@ export async function exportBundle(options: ExportOptions): Promise<ExportReport
 }
 
 interface RunPlan {
+  run: BundleRun;
+  /** The archive's timestamp as far as this run goes: its end (or start), in seconds. */
+  mtime: number;
   dirs: string[];
   /** Paths relative to the run folder. */
   files: Entry[];
   state: Record<string, [number, string]>;
-  partial: boolean;
 }
 
 /**
@@ -233,54 +250,60 @@ interface RunPlan {
  */
 async function planRun(
   source: FileStore,
-  run: Run,
+  { runId, experimentId }: RunRef,
   tree: string,
   baseState: Map<string, [number, string]>,
   sinceMs: number | null,
   issues: ExportIssue[],
-): Promise<RunPlan> {
-  const { runId, experimentId } = run.info;
-  const folders = await source.runFolders(runId);
-  const own = await walk(
-    folders.run,
-    (rel) => isTemp(rel) || rel === "artifacts" || rel === "meta.yaml",
-  );
-  const artifacts = folders.artifacts === null ? undefined : await walkIfThere(folders.artifacts);
+): Promise<RunPlan | undefined> {
+  const runDir = join(source.root, experimentId, runId);
+  const metaPath = join(runDir, "meta.yaml");
+  const stored = readMeta(metaPath, runId, issues);
+  if (stored === undefined) return undefined;
+  const { info } = stored;
+  const own = walk(runDir, (rel) => isTemp(rel) || rel === "artifacts" || rel === "meta.yaml");
+  const artifactDir = await artifactFolder(source.root, runDir, info);
+  const artifacts = artifactDir === null ? undefined : walkIfThere(artifactDir);
   if (artifacts === undefined) {
     issues.push({
       runId,
       what: "artifacts",
-      message: `they live at ${run.info.artifactUri}, outside any tree: not in the bundle`,
+      message: `they live at ${info.artifactUri}, outside any tree: not in the bundle`,
     });
-  }
+  } else info.artifactUri = `${TREE}/${experimentId}/${runId}/artifacts`;
   const found = new Map(own.files);
   for (const [rel, abs] of artifacts?.files ?? []) found.set(`artifacts/${rel}`, abs);
   for (const rel of [...own.skipped, ...(artifacts?.skipped ?? []).map((r) => `artifacts/${r}`)]) {
     issues.push({ runId, what: rel, message: "not a regular file or folder (a link?): left out" });
   }
-  const metaPath = join(folders.run, "meta.yaml");
-  const [metaText, metaStat] = await Promise.all([
-    fs.readFile(metaPath, "utf8"),
-    fs.stat(metaPath),
-  ]);
-  const snapshots = new Map<string, FileSnapshot>([
-    [
-      "meta.yaml",
-      snapshotOf(runMeta(metaText, runId, artifacts !== undefined, experimentId), metaStat.mtimeMs),
-    ],
-  ]);
-  if (!found.has(ORIGIN_FILE))
-    snapshots.set(ORIGIN_FILE, snapshotOf(Buffer.from(originOf(run, tree))));
+  const originFile = found.get(ORIGIN_FILE);
+  const origin = originFile === undefined ? tree : readFileSync(originFile, "utf8");
+  const meta = Buffer.from(toYaml(runDocument(stored)));
+  const snapshots = new Map([["meta.yaml", snapshotOf(meta, statSync(metaPath).mtimeMs)]]);
+  if (originFile === undefined) snapshots.set(ORIGIN_FILE, snapshotOf(Buffer.from(origin)));
   for (const [rel, abs] of found) {
     const base = baseState.get(`${runId}/${rel}`);
     snapshots.set(rel, await snapshotFile(abs, { lines: rel.startsWith("metrics/"), base }));
   }
+  const plan: RunPlan = {
+    run: {
+      id: runId,
+      experiment: experimentId,
+      name: info.runName,
+      status: info.status,
+      origin,
+      partial: false,
+    },
+    mtime: Math.floor((info.endTime ?? info.startTime) / 1000),
+    dirs: [],
+    files: [],
+    state: {},
+  };
   const isFresh = (rel: string, snapshot: FileSnapshot) => {
     if (sinceMs !== null) return snapshot.mtimeMs >= sinceMs;
     const before = baseState.get(`${runId}/${rel}`);
     return before?.[0] !== snapshot.size || before[1] !== snapshot.sha256;
   };
-  const plan: RunPlan = { dirs: [], files: [], state: {}, partial: false };
   if (![...snapshots].some(([rel, snapshot]) => isFresh(rel, snapshot))) {
     for (const [rel, { size, sha256 }] of snapshots) plan.state[`${runId}/${rel}`] = [size, sha256];
     return plan;
@@ -295,7 +318,7 @@ async function planRun(
     const fresh = isFresh(rel, snapshot);
     if (!fresh || (snapshot.tail && sinceMs === null)) {
       plan.state[`${runId}/${rel}`] = [snapshot.size, snapshot.sha256];
-      plan.partial = true;
+      plan.run.partial = true;
     }
     if (!fresh) continue;
     const { tail } = snapshot;
@@ -306,6 +329,7 @@ async function planRun(
         size: snapshot.size - tail.from,
         sha256: tail.sha256,
         from: tail.from,
+        base: tail.base,
       };
       plan.files.push({ file, snapshot });
     }
@@ -314,9 +338,9 @@ async function planRun(
 }
 
 /** A folder's contents, or an empty folder when it does not exist (yet). */
-async function walkIfThere(dir: string) {
+function walkIfThere(dir: string) {
   try {
-    return await walk(dir);
+    return walk(dir);
   } catch (error) {
     if (isMissing(error)) return { dirs: [], files: new Map<string, string>(), skipped: [] };
     throw error;
@@ -329,7 +353,7 @@ async function experimentFiles(
   experimentId: string,
 ): Promise<{ dir: string[]; files: Entry[] }> {
   const folder = join(source.root, experimentId);
-  const parts = await walk(folder, (rel) => {
+  const parts = walk(folder, (rel) => {
     const top = rel.split("/")[0] as string;
     return top !== "tags" && top !== "datasets" && top !== "meta.yaml";
   });
@@ -337,10 +361,7 @@ async function experimentFiles(
   for (const [rel, abs] of parts.files) {
     let snapshot: FileSnapshot;
     if (rel === "meta.yaml") {
-      const experiment = readExperimentDocument(
-        fromYaml(await fs.readFile(abs, "utf8")),
-        experimentId,
-      );
+      const experiment = readExperimentDocument(fromYaml(readFileSync(abs, "utf8")), experimentId);
       if (typeof experiment === "string")
         throw new MlflowError("INTERNAL_ERROR", `Experiment ${experimentId}: ${experiment}`);
       experiment.artifactLocation = `${TREE}/${experimentId}`;
@@ -349,106 +370,4 @@ async function experimentFiles(
     files.push({ file: { path: rel, size: snapshot.size, sha256: snapshot.sha256 }, snapshot });
   }
   return { dir: parts.dirs, files };
-}
-
-/** The archive, block by block: the head, then every folder and file in manifest order. */
-async function* writeArchive(
-  head: [string, Buffer][],
-  dirs: string[],
-  entries: Entry[],
-  mtime: number,
-  onBytes: (bytes: number) => void,
-): AsyncGenerator<Buffer> {
-  let written = 0;
-  const out = (block: Buffer) => {
-    written += block.length;
-    return block;
-  };
-  for (const [path, data] of head) {
-    yield out(entryHeader(path, "file", data.length, mtime));
-    yield out(data);
-    yield out(padding(data.length));
-  }
-  const files = new Map(entries.map((e) => [e.file.path, e]));
-  const order = [...dirs.map((d) => `${d}/`), ...files.keys()].sort(entryOrder);
-  for (const path of order) {
-    const entry = files.get(path);
-    if (entry === undefined) {
-      yield out(entryHeader(path.slice(0, -1), "dir", 0, mtime));
-      continue;
-    }
-    const { file, snapshot } = entry;
-    yield out(entryHeader(path, "file", file.size, mtime));
-    const hash = createHash("sha256");
-    let sent = 0;
-    for await (const chunk of contentOf(snapshot, file)) {
-      hash.update(chunk);
-      sent += chunk.length;
-      onBytes(chunk.length);
-      yield out(chunk);
-    }
-    if (sent !== file.size || hash.digest("hex") !== file.sha256) {
-      throw new MlflowError("INVALID_STATE", `${path} changed while it was being exported`, {
-        hint: "Export again (a run still writing is fine: only finished lines are taken)",
-      });
-    }
-    yield out(padding(file.size));
-  }
-  yield out(archiveEnd(written));
-}
-
-async function* contentOf(snapshot: FileSnapshot, file: BundleFile): AsyncGenerator<Buffer> {
-  const from = file.from ?? 0;
-  if (snapshot.data !== undefined) {
-    yield snapshot.data.subarray(from, from + file.size);
-    return;
-  }
-  if (file.size === 0) return;
-  yield* createReadStream(snapshot.abs, {
-    start: from,
-    end: from + file.size - 1,
-    highWaterMark: 1 << 20,
-  });
-}
-
-/** Writes the archive (gzipped if asked) to a stream, or to a file under a temp name first. */
-async function writeOutput(
-  archive: AsyncGenerator<Buffer>,
-  options: ExportOptions,
-): Promise<number> {
-  const { output } = options;
-  const gzip = options.gzip ?? (typeof output === "string" && /\.(t?gz)$/i.test(output));
-  let size = 0;
-  async function* bytes(): AsyncGenerator<Buffer> {
-    const gzipped = createGzip({ level: GZIP_LEVEL });
-    // pipeline, not pipe: an error of the archive (a file changed) must reach the reader.
-    const feeding = gzip ? pipeline(Readable.from(archive), gzipped) : undefined;
-    feeding?.catch(() => {});
-    for await (const chunk of (gzip ? gzipped : archive) as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      yield chunk;
-    }
-    await feeding;
-  }
-  const write = (to: NodeJS.WritableStream, end = true) =>
-    pipeline(Readable.from(bytes()), to, { end });
-  if (typeof output !== "string") {
-    await write(output, output !== process.stdout);
-    return size;
-  }
-  const temp = join(dirname(output), `.${basename(output)}.tmp-${randomBytes(6).toString("hex")}`);
-  try {
-    const handle = await fs.open(temp, "wx");
-    try {
-      await write(handle.createWriteStream());
-      await handle.sync().catch(() => {});
-    } finally {
-      await handle.close().catch(() => {});
-    }
-    await fs.rename(temp, output);
-  } catch (error) {
-    await fs.rm(temp, { force: true });
-    throw error;
-  }
-  return size;
 }

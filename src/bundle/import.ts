@@ -1,9 +1,9 @@
 /**
  * `importBundle`: merges a bundle into a tree. The bundle is unpacked into a staging folder
- * inside the tree (in experiment 0's folder, which MLflow skips, so renames stay on one
- * filesystem) and checked whole before the tree is touched; then experiments are matched by
- * name (created when missing) and each run is moved in or merged (merge.ts). Importing the same
- * bundle again changes nothing.
+ * inside the tree (under `.trash/`, which MLflow skips, so renames stay on one filesystem) and
+ * checked whole before the tree is touched; then experiments are matched by name (created when
+ * missing) and each run is moved in or merged (merge.ts). Importing the same bundle again
+ * changes nothing.
  */
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
@@ -12,19 +12,12 @@ import { readKeyValues } from "../store/file/key-files.ts";
 import { MetricFiles } from "../store/file/metric-files.ts";
 import { copyExperimentTags, createExperiment } from "../sync/experiments.ts";
 import { publicUri, sourceId } from "../sync/identity.ts";
-import { TREE } from "./manifest.ts";
-import {
-  checkStaged,
-  type ImportIssue,
-  type MergeCounts,
-  mergeDatasets,
-  mergeRun,
-  originInTree,
-  placeRun,
-  treeRuns,
-} from "./merge.ts";
+import { checkStaged, readRunMeta } from "./check.ts";
+import { runFile, TREE } from "./manifest.ts";
+import { type ImportIssue, type MergeCounts, mergeDatasets, mergeRun, placeRun } from "./merge.ts";
 import type { KeyInput } from "./sign.ts";
 import type { BundleInput } from "./source.ts";
+import { artifactFolder, holdsLines, originInTree, readIfThere, treeRuns } from "./tree.ts";
 import { unpackBundle } from "./unpack.ts";
 
 export type { ImportIssue } from "./merge.ts";
@@ -68,14 +61,46 @@ async function stagingFolder(target: FileStore): Promise<string> {
   return fs.mkdtemp(join(trash, ".tmp-import-"));
 }
 
+/**
+ * Whether the tree holds this file of a run as the bundle does (a metric file: at least these
+ * lines, as they are), so that importing it would change nothing. meta.yaml is always merged.
+ */
+/** A tree's run's artifact folder (null: not on this disk). */
+async function artifactsOf(root: string, runDir: string): Promise<string | null> {
+  const runId = runDir.split(/[\\/]/).at(-1) as string;
+  return artifactFolder(root, runDir, readRunMeta(runDir, runId, join(runDir, "meta.yaml")).info);
+}
+
+async function heldAsIs(
+  target: FileStore,
+  runs: Map<string, string>,
+  path: string,
+  data: Buffer,
+): Promise<boolean> {
+  const place = runFile(path);
+  const runDir = place && runs.get(place.run);
+  if (place === undefined || runDir === undefined || place.rest === "meta.yaml") return false;
+  const [namespace, ...rest] = place.rest.split("/");
+  const folder = namespace === "artifacts" ? await artifactsOf(target.root, runDir) : runDir;
+  if (folder === null) return false;
+  const here = readIfThere(
+    join(folder, ...(namespace === "artifacts" ? rest : place.rest.split("/"))),
+  );
+  if (here === undefined) return false;
+  return namespace === "metrics" ? holdsLines(here, data) : here.equals(data);
+}
+
 export async function importBundle(options: ImportOptions): Promise<ImportReport> {
   const { target } = options;
   const dryRun = options.dryRun ?? false;
   const staging = await stagingFolder(target);
   try {
+    // Runs the tree already holds: what of them it holds byte for byte need not be staged.
+    const runs = treeRuns(target.root);
     const unpacked = await unpackBundle(options.bundle, staging, {
       ...(options.verifyKey === undefined ? {} : { verifyKey: options.verifyKey }),
       onProgress: (done, total) => options.onProgress?.({ step: "unpack", done, total }),
+      alreadyHeld: async (path, data) => heldAsIs(target, runs, path, data),
     });
     const { manifest } = unpacked;
     const staged = join(staging, TREE);
@@ -130,8 +155,14 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
       experimentIds.set(experiment.id, id);
     }
 
-    const runs = await treeRuns(target.root);
     const metrics = new MetricFiles();
+    const tails = new Map(
+      manifest.files.flatMap((f) =>
+        f.from === undefined || f.base === undefined
+          ? []
+          : [[f.path, { from: f.from, base: f.base }]],
+      ),
+    );
     for (const [index, run] of manifest.runs.entries()) {
       options.onProgress?.({ step: "merge", done: index, total: manifest.runs.length });
       const note = (outcome: ImportOutcome, experimentId?: string) => {
@@ -164,7 +195,7 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
           continue;
         }
       }
-      const origin = await originInTree(runDir, treeId);
+      const origin = originInTree(runDir, treeId);
       if (origin !== run.origin) {
         report.issues.push({
           runId: run.id,
@@ -174,12 +205,20 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
         note("skipped");
         continue;
       }
-      const folders = await target.runFolders(run.id);
       const merged = await mergeRun(
         stagedRun,
-        { runDir, artifactDir: folders.artifacts, authority: origin === treeId },
+        {
+          runDir,
+          artifactDir: await artifactsOf(target.root, runDir),
+          authority: origin === treeId,
+        },
         run,
-        { dryRun, metrics, issues: report.issues },
+        {
+          dryRun,
+          metrics,
+          issues: report.issues,
+          tailOf: (rel) => tails.get(`${TREE}/${run.experiment}/${run.id}/${rel}`),
+        },
       );
       for (const key of ["points", "params", "tags", "artifacts", "bytes"] as const)
         report.counts[key] += merged[key];

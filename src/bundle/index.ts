@@ -12,8 +12,8 @@ import { FileStore } from "../store/file/index.ts";
 import { runDocument } from "../store/file/meta.ts";
 import { toYaml } from "../store/file/yaml.ts";
 import { type SyncOptions, type SyncReport, sync } from "../sync/index.ts";
+import { checkStaged, readRunMeta } from "./check.ts";
 import { TREE } from "./manifest.ts";
-import { checkStaged, readRunMeta } from "./merge.ts";
 import type { KeyInput } from "./sign.ts";
 import type { BundleInput } from "./source.ts";
 import { unpackBundle } from "./unpack.ts";
@@ -55,7 +55,7 @@ export async function syncBundle(options: SyncBundleOptions): Promise<SyncReport
     // Artifacts by absolute location: a relative one would be looked for from the working folder.
     for (const run of unpacked.manifest.runs) {
       const folder = join(root, run.experiment, run.id);
-      const stored = await readRunMeta(folder, run.id, "meta.yaml");
+      const stored = readRunMeta(folder, run.id, "meta.yaml");
       if (stored.info.artifactUri !== `${TREE}/${run.experiment}/${run.id}/artifacts`) continue;
       stored.info.artifactUri = pathToFileURL(join(folder, "artifacts")).href;
       await fs.writeFile(join(folder, "meta.yaml"), toYaml(runDocument(stored)));

@@ -43,8 +43,10 @@ export interface BundleFile {
   path: string;
   size: number;
   sha256: string;
-  /** The entry holds the source file from this byte on (points appended since the base). */
+  /** The entry holds the source file from this byte on (points appended since the base)... */
   from?: number;
+  /** ...and the SHA-256 of the bytes before (the file as the base bundle had it). */
+  base?: string;
 }
 
 export interface Manifest {
@@ -215,12 +217,16 @@ export function checkManifest(value: unknown): Manifest {
       isSize(f.size) && isString(f.sha256) && SHA256.test(f.sha256),
       `'${f.path}' has no size or SHA-256`,
     );
-    check(f.from === undefined || isSize(f.from), `'${f.path}' has an invalid 'from'`);
+    const tail = f.from !== undefined || f.base !== undefined;
+    check(
+      !tail || (isSize(f.from) && isString(f.base) && SHA256.test(f.base)),
+      `'${f.path}' has an invalid 'from' or 'base'`,
+    );
     const file = {
       path: f.path,
       size: f.size,
       sha256: f.sha256,
-      ...(f.from === undefined ? {} : { from: f.from }),
+      ...(tail ? { from: f.from as number, base: f.base as string } : {}),
     };
     paths.set(f.path, file);
     files.push(file);

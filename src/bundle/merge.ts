@@ -7,165 +7,30 @@
  * Nothing is ever removed.
  */
 import { createHash } from "node:crypto";
-import { createReadStream, promises as fs } from "node:fs";
+import { createReadStream, promises as fs, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Metric } from "../entities.ts";
 import { invalid } from "../errors.ts";
 import { pyFloatRepr } from "../py-format.ts";
-import { createFile, isMissing, readTextIfExists, replaceFile } from "../store/file/atomic.ts";
+import { createFile, replaceFile } from "../store/file/atomic.ts";
 import { prepareKeyFile } from "../store/file/key-files.ts";
-import {
-  readExperimentDocument,
-  readRunDocument,
-  runDocument,
-  type StoredRun,
-} from "../store/file/meta.ts";
+import { runDocument, type StoredRun } from "../store/file/meta.ts";
 import { type MetricFiles, pointId } from "../store/file/metric-files.ts";
 import { parseMetricLine } from "../store/file/metric-lines.ts";
-import { fromYaml, toYaml } from "../store/file/yaml.ts";
-import { type BundleRun, type Manifest, ORIGIN_FILE, TREE } from "./manifest.ts";
-import { walk } from "./snapshot.ts";
+import { toYaml } from "../store/file/yaml.ts";
+import { type RunContents, readRunMeta } from "./check.ts";
+import { type BundleRun, ORIGIN_FILE, TREE } from "./manifest.ts";
+import { SMALL_FILE, walk } from "./snapshot.ts";
+import { holdsLines, readIfThere } from "./tree.ts";
 
-export interface MergeCounts {
-  points: number;
-  params: number;
-  tags: number;
-  artifacts: number;
-  bytes: number;
-}
+export type MergeCounts = RunContents;
 
 export interface ImportIssue {
   runId?: string;
   experiment?: string;
   what: string;
   message: string;
-}
-
-/** Calls `onLine` for each line of a file (without its line break), reading in chunks. */
-async function forEachLine(
-  path: string,
-  onLine: (line: string, number: number) => void,
-): Promise<void> {
-  let carry = "";
-  let number = 0;
-  for await (const chunk of createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 20 })) {
-    const lines = (carry + chunk).split("\n");
-    carry = lines.pop() as string;
-    for (const line of lines) onLine(line, ++number);
-  }
-  if (carry !== "") onLine(carry, ++number);
-}
-
-function yamlMapping(text: string, where: string): Record<string, unknown> {
-  let document: unknown;
-  try {
-    document = fromYaml(text);
-  } catch (error) {
-    throw unreadable(where, `not valid YAML: ${(error as Error).message}`);
-  }
-  if (document === null || typeof document !== "object" || Array.isArray(document)) {
-    throw unreadable(where, "not a YAML mapping");
-  }
-  return document as Record<string, unknown>;
-}
-
-const unreadable = (where: string, message: string) =>
-  invalid(
-    `The bundle holds a file MLflow could not read: ${where}: ${message}`,
-    "Fix the source tree (`mlruns verify --fix`), then export again",
-  );
-
-/** A run's meta.yaml from a staged or tree folder, checked. */
-export async function readRunMeta(
-  runDir: string,
-  runId: string,
-  where: string,
-): Promise<StoredRun> {
-  const run = readRunDocument(
-    yamlMapping(await fs.readFile(join(runDir, "meta.yaml"), "utf8"), where),
-    runId,
-  );
-  if (typeof run === "string") throw unreadable(where, run);
-  return run;
-}
-
-/**
- * Checks what the tree would read of the staged runs and experiments: every meta.yaml, every
- * metric line, every dataset and input record; throws naming the first bad file and line.
- * Returns what each run holds.
- */
-export async function checkStaged(
-  staged: string,
-  manifest: Manifest,
-): Promise<Map<string, MergeCounts>> {
-  for (const experiment of manifest.experiments) {
-    const folder = join(staged, experiment.id);
-    const where = `${TREE}/${experiment.id}/meta.yaml`;
-    const text = await fs.readFile(join(folder, "meta.yaml"), "utf8");
-    const meta = readExperimentDocument(yamlMapping(text, where), experiment.id);
-    if (typeof meta === "string") throw unreadable(where, meta);
-    for (const [rel, abs] of (await walk(folder, (rel) => rel.split("/")[0] !== "datasets"))
-      .files) {
-      yamlMapping(await fs.readFile(abs, "utf8"), `${TREE}/${experiment.id}/${rel}`);
-    }
-  }
-  const contents = new Map<string, MergeCounts>();
-  const sizes = new Map(manifest.files.map((f) => [f.path, f.size]));
-  for (const run of manifest.runs) {
-    const folder = join(staged, run.experiment, run.id);
-    const prefix = `${TREE}/${run.experiment}/${run.id}`;
-    const counts = { points: 0, params: 0, tags: 0, artifacts: 0, bytes: 0 };
-    contents.set(run.id, counts);
-    await readRunMeta(folder, run.id, `${prefix}/meta.yaml`);
-    for (const [rel, abs] of (await walk(folder)).files) {
-      const where = `${prefix}/${rel}`;
-      const namespace = rel.slice(0, rel.indexOf("/"));
-      if (namespace === "metrics") {
-        const key = rel.slice("metrics/".length);
-        await forEachLine(abs, (line, number) => {
-          const parsed = parseMetricLine(key, line);
-          if (typeof parsed === "string") throw unreadable(`${where}:${number}`, parsed);
-          counts.points++;
-        });
-      } else if (/^inputs\/[^/]+\/meta\.yaml$/.test(rel)) {
-        yamlMapping(await fs.readFile(abs, "utf8"), where);
-      } else if (namespace === "params" || namespace === "tags") counts[namespace]++;
-      else if (namespace === "artifacts") {
-        counts.artifacts++;
-        counts.bytes += sizes.get(where) ?? 0;
-      }
-    }
-  }
-  return contents;
-}
-
-/** Every run folder of a tree (active and deleted experiments) by run id. */
-export async function treeRuns(root: string): Promise<Map<string, string>> {
-  const runs = new Map<string, string>();
-  for (const parent of [root, join(root, ".trash")]) {
-    const experiments = await fs.readdir(parent, { withFileTypes: true }).catch(() => []);
-    for (const experiment of experiments) {
-      if (
-        !experiment.isDirectory() ||
-        experiment.name.startsWith(".") ||
-        experiment.name === "models"
-      )
-        continue;
-      const folder = join(parent, experiment.name);
-      for (const entry of await fs.readdir(folder, { withFileTypes: true })) {
-        if (!entry.isDirectory() || runs.has(entry.name)) continue;
-        const meta = await fs.stat(join(folder, entry.name, "meta.yaml")).catch(() => undefined);
-        if (meta?.isFile()) runs.set(entry.name, join(folder, entry.name));
-      }
-    }
-  }
-  return runs;
-}
-
-/** The tree a run in a tree belongs to: its origin tag, else the tree's own id. */
-export async function originInTree(runDir: string, treeId: string): Promise<string> {
-  return (await readTextIfExists(join(runDir, ...ORIGIN_FILE.split("/")))) ?? treeId;
 }
 
 /**
@@ -179,7 +44,7 @@ export async function placeRun(
   run: BundleRun,
   treeId: string,
 ): Promise<boolean> {
-  const stored = await readRunMeta(staged, run.id, "meta.yaml");
+  const stored = readRunMeta(staged, run.id, "meta.yaml");
   stored.info.experimentId = experimentId;
   if (stored.info.artifactUri === `${TREE}/${run.experiment}/${run.id}/artifacts`) {
     stored.info.artifactUri = pathToFileURL(join(runDir, "artifacts")).href;
@@ -232,15 +97,51 @@ async function inside(base: string, file: string): Promise<boolean> {
   return realDir === realBase || realDir.startsWith(`${realBase}${sep}`);
 }
 
+/** Whether two files hold the same bytes (`b` may be missing). */
 async function sameContent(a: string, b: string): Promise<boolean> {
-  const [sa, sb] = await Promise.all([fs.stat(a), fs.stat(b).catch(() => undefined)]);
+  const [sa, sb] = [statSync(a), statSync(b, { throwIfNoEntry: false })];
   if (sb === undefined || sa.size !== sb.size) return false;
+  if (sa.size <= SMALL_FILE) return readFileSync(a).equals(readFileSync(b));
   const digest = async (path: string) => {
     const hash = createHash("sha256");
     for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
     return hash.digest("hex");
   };
   return (await digest(a)) === (await digest(b));
+}
+
+/** Whether `file` holds exactly the bytes a tail continues (its size and SHA-256). */
+function continues(file: string, tail: { from: number; base: string }): boolean {
+  const here = readIfThere(file);
+  return (
+    here?.length === tail.from && createHash("sha256").update(here).digest("hex") === tail.base
+  );
+}
+
+/** The points of a metric file, by their identity in a file (timestamp, step, value as written). */
+function pointsOf(text: string, key: string): { points: Metric[]; ids: string[] } {
+  const points: Metric[] = [];
+  const ids: string[] = [];
+  for (const line of text.split("\n")) {
+    const point = parseMetricLine(key, line);
+    if (typeof point === "string") continue; // the blank after the last line; checked before
+    points.push(point);
+    ids.push(pointId(point.timestamp, point.step, pyFloatRepr(point.value)));
+  }
+  return { points, ids };
+}
+
+/**
+ * The points of the staged metric file that the tree's file lacks. Most often the tree's file
+ * already holds the staged bytes as they are (a bundle imported again): no parsing then.
+ */
+function freshPoints(staged: string, here: string, key: string): Metric[] {
+  const theirs = readFileSync(staged);
+  const ours = readIfThere(here);
+  if (ours !== undefined && holdsLines(ours, theirs)) return [];
+  const { points, ids } = pointsOf(theirs.toString("utf8"), key);
+  const present = new Set(pointsOf(ours?.toString("utf8") ?? "", key).ids);
+  return points.filter((_, i) => !present.has(ids[i] as string));
 }
 
 export interface MergeTarget {
@@ -260,7 +161,13 @@ export async function mergeRun(
   staged: string,
   target: MergeTarget,
   run: BundleRun,
-  context: { dryRun: boolean; metrics: MetricFiles; issues: ImportIssue[] },
+  context: {
+    dryRun: boolean;
+    metrics: MetricFiles;
+    issues: ImportIssue[];
+    /** For a staged metric file that is a tail: where it starts and what came before. */
+    tailOf: (rel: string) => { from: number; base: string } | undefined;
+  },
 ): Promise<MergeCounts & { wrote: boolean }> {
   const { runDir, artifactDir, authority } = target;
   const counts = { points: 0, params: 0, tags: 0, artifacts: 0, bytes: 0, wrote: false };
@@ -272,18 +179,18 @@ export async function mergeRun(
       throw invalid(`${file} lies behind a link out of ${base}; nothing written there`);
     await action();
   };
-  const { files, dirs } = await walk(staged);
+  const { files, dirs } = walk(staged);
   for (const rel of dirs) {
     if (rel.startsWith("artifacts") || context.dryRun) continue;
-    await fs.mkdir(join(runDir, ...rel.split("/")), { recursive: true });
+    mkdirSync(join(runDir, ...rel.split("/")), { recursive: true });
   }
   for (const [rel, abs] of files) {
     const [namespace = "", ...rest] = rel.split("/");
     const key = rest.join("/");
     if (rel === "meta.yaml") {
       const merged = mergedMeta(
-        await readRunMeta(runDir, run.id, "meta.yaml"),
-        await readRunMeta(staged, run.id, "meta.yaml"),
+        readRunMeta(runDir, run.id, "meta.yaml"),
+        readRunMeta(staged, run.id, "meta.yaml"),
         authority,
       );
       if (merged === undefined) continue;
@@ -293,20 +200,17 @@ export async function mergeRun(
     } else if (rel === ORIGIN_FILE) {
       // Already the same: the run was matched by it.
     } else if (namespace === "metrics") {
-      const points: Metric[] = [];
-      await forEachLine(abs, (line) => points.push(parseMetricLine(key, line) as Metric));
       const file = join(runDir, "metrics", ...rest);
-      const present = new Set<string>();
-      await forEachLine(file, (line) => {
-        const point = parseMetricLine(key, line);
-        if (typeof point !== "string")
-          present.add(pointId(point.timestamp, point.step, pyFloatRepr(point.value)));
-      }).catch((error: unknown) => {
-        if (!isMissing(error)) throw error;
-      });
-      const fresh = points.filter(
-        (p) => !present.has(pointId(p.timestamp, p.step, pyFloatRepr(p.value))),
-      );
+      const tail = context.tailOf(rel);
+      if (tail !== undefined && continues(file, tail)) {
+        // The tree's file is exactly what the tail continues: its lines go on as they are.
+        const lines = readFileSync(abs);
+        for (const byte of lines) if (byte === 0x0a) counts.points++;
+        counts.wrote = true;
+        if (!context.dryRun) await write(file, runDir, () => fs.appendFile(file, lines));
+        continue;
+      }
+      const fresh = freshPoints(abs, file, key);
       if (fresh.length === 0) continue;
       counts.points += fresh.length;
       counts.wrote = true;
@@ -314,9 +218,9 @@ export async function mergeRun(
       const target = prepareKeyFile(join(runDir, "metrics"), "metric", key);
       await write(target, runDir, () => context.metrics.append(target, key, runDir, fresh));
     } else if (namespace === "params" || namespace === "tags") {
-      const value = await fs.readFile(abs, "utf8");
+      const value = readFileSync(abs, "utf8");
       const file = join(runDir, namespace, ...rest);
-      const existing = await readTextIfExists(file);
+      const existing = readIfThere(file)?.toString("utf8");
       if (existing === value || (existing !== undefined && authority && namespace === "tags")) {
         continue;
       }
@@ -346,9 +250,9 @@ export async function mergeRun(
         continue;
       }
       const file = join(artifactDir, ...rest);
-      const exists = (await fs.stat(file).catch(() => undefined)) !== undefined;
+      const exists = statSync(file, { throwIfNoEntry: false }) !== undefined;
       if ((exists && authority) || (await sameContent(abs, file))) continue;
-      const { size } = await fs.stat(abs);
+      const { size } = statSync(abs);
       counts.artifacts += 1;
       counts.bytes += size;
       counts.wrote = true;
@@ -357,7 +261,7 @@ export async function mergeRun(
     } else {
       // inputs/<id>/meta.yaml and anything else MLflow keeps in a run: created when missing.
       const file = join(runDir, ...rel.split("/"));
-      if ((await fs.stat(file).catch(() => undefined)) !== undefined) continue;
+      if (statSync(file, { throwIfNoEntry: false }) !== undefined) continue;
       counts.wrote = true;
       if (!context.dryRun) await write(file, runDir, () => moveFile(abs, file, runDir));
     }
@@ -383,11 +287,11 @@ export async function mergeDatasets(
   experimentDir: string,
   dryRun: boolean,
 ): Promise<void> {
-  const { files } = await walk(stagedExperiment, (rel) => rel.split("/")[0] !== "datasets");
+  const { files } = walk(stagedExperiment, (rel) => rel.split("/")[0] !== "datasets");
   for (const [rel, abs] of files) {
     const file = join(experimentDir, ...rel.split("/"));
-    if (dryRun || (await fs.stat(file).catch(() => undefined)) !== undefined) continue;
+    if (dryRun || statSync(file, { throwIfNoEntry: false }) !== undefined) continue;
     await fs.mkdir(dirname(file), { recursive: true });
-    await createFile(file, await fs.readFile(abs), experimentDir);
+    await createFile(file, readFileSync(abs), experimentDir);
   }
 }

@@ -7,11 +7,12 @@
  * outside the staging folder, whatever its name.
  */
 import { createHash } from "node:crypto";
-import { promises as fs } from "node:fs";
+import { promises as fs, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { invalid } from "../errors.ts";
 import { type BundleFile, entries } from "./manifest.ts";
 import { type KeyInput, verifyManifest } from "./sign.ts";
+import { SMALL_FILE } from "./snapshot.ts";
 import { type BundleHead, type BundleInput, readBundle } from "./source.ts";
 
 export interface Unpacked extends BundleHead {
@@ -29,7 +30,12 @@ const altered = (message: string) =>
 export async function unpackBundle(
   input: BundleInput,
   staging: string,
-  options: { verifyKey?: KeyInput; onProgress?: (bytes: number, totalBytes: number) => void } = {},
+  options: {
+    verifyKey?: KeyInput;
+    onProgress?: (bytes: number, totalBytes: number) => void;
+    /** True for a (small) file the caller already holds as it is: checked, but not written. */
+    alreadyHeld?: (path: string, data: Buffer) => Promise<boolean>;
+  } = {},
 ): Promise<Unpacked> {
   let head: BundleHead | undefined;
   let order: string[] = [];
@@ -70,28 +76,46 @@ export async function unpackBundle(
       }
       const target = join(staging, ...path.split("/"));
       if (type === "dir") {
-        await fs.mkdir(target);
+        mkdirSync(target);
         return;
       }
       const file = files.get(path) as BundleFile;
       const hash = createHash("sha256");
       let size = 0;
+      const take = (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > file.size) throw altered(`'${path}' is longer than the manifest says`);
+        hash.update(chunk);
+        done += chunk.length;
+        options.onProgress?.(done, total);
+      };
+      const check = () => {
+        if (size !== file.size || hash.digest("hex") !== file.sha256) {
+          throw altered(`the content of '${path}' is not what the manifest says`);
+        }
+      };
+      if (file.size <= SMALL_FILE) {
+        // Small files (most of a tree) in one synchronous write: no thread-pool round trips.
+        const chunks: Buffer[] = [];
+        for await (const chunk of body) {
+          take(chunk);
+          chunks.push(chunk);
+        }
+        check();
+        const data = Buffer.concat(chunks);
+        if (!(await options.alreadyHeld?.(path, data))) writeFileSync(target, data, { flag: "wx" });
+        return;
+      }
       const handle = await fs.open(target, "wx");
       try {
         for await (const chunk of body) {
-          size += chunk.length;
-          if (size > file.size) throw altered(`'${path}' is longer than the manifest says`);
-          hash.update(chunk);
+          take(chunk);
           await handle.write(chunk);
-          done += chunk.length;
-          options.onProgress?.(done, total);
         }
       } finally {
         await handle.close();
       }
-      if (size !== file.size || hash.digest("hex") !== file.sha256) {
-        throw altered(`the content of '${path}' is not what the manifest says`);
-      }
+      check();
     },
   );
   if (next < order.length)

@@ -222,6 +222,37 @@ describe("bundles", { timeout: 60_000 }, () => {
     expect(await treeState(source.root)).toEqual(before);
   });
 
+  it("find a metric file's lines in the tree's only where they start a line", async () => {
+    const source = new FileStore(join(await tempDir(), "mlruns"), quiet);
+    const experimentId = await source.createExperiment("substring");
+    const run = await source.createRun({ experimentId, runName: "r" });
+    // The source's line "1 2 3" is inside the copy's line "11 2 3", which is another point.
+    await source.logBatch(run.info.runId, {
+      metrics: [{ key: "m", value: 2, timestamp: 1, step: 3 }],
+    });
+    const dir = await tempDir();
+    await exportBundle({ source, output: join(dir, "a.tar") });
+    const copy = new FileStore(join(dir, "copy"), quiet);
+    const other = await copy.createExperiment("substring");
+    const mine = await copy.createRun({ experimentId: other, runName: "r" });
+    await copy.logBatch(mine.info.runId, {
+      metrics: [{ key: "m", value: 2, timestamp: 11, step: 3 }],
+    });
+    // Give the copy's run the source run's id and origin, as if it had been imported before.
+    const { rename } = await import("node:fs/promises");
+    const from = join(copy.root, other, mine.info.runId);
+    const to = join(copy.root, other, run.info.runId);
+    await rename(from, to);
+    const meta = await readFile(join(to, "meta.yaml"), "utf8");
+    await writeFile(join(to, "meta.yaml"), meta.replaceAll(mine.info.runId, run.info.runId));
+    const origin = (await readFile(join(source.root, TREE_ID_FILE), "utf8")).trim();
+    await writeFile(join(to, "tags", ORIGIN_TAG), origin);
+    const report = await importBundle({ bundle: join(dir, "a.tar"), target: copy });
+    expect(report.counts).toMatchObject({ updated: 1, points: 1 });
+    const history = await copy.getMetricHistory(run.info.runId, "m");
+    expect(history.map((p) => p.timestamp).sort()).toEqual([1, 11]);
+  });
+
   it("leave alone a different run that has the same id in the tree", async () => {
     const source = new FileStore(join(await tempDir(), "mlruns"), quiet);
     const experimentId = await source.createExperiment("clash");

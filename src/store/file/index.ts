@@ -25,7 +25,7 @@ import {
   readAll,
 } from "../../artifacts/repository.ts";
 import { RUN_STATUSES, SYSTEM_TAGS } from "../../entities.ts";
-import { invalid, isMlflowError, MlflowError, notFound } from "../../errors.ts";
+import { invalid, MlflowError, notFound } from "../../errors.ts";
 import { collectLocalArtifacts } from "../../local-artifacts.ts";
 import { resolveRunName, resolveUserId, runNameFromTags } from "../../run-name.ts";
 import {
@@ -693,20 +693,6 @@ export class FileStore implements TrackingStore {
   #artifactDirOf(runDir: string, info: RunInfo): Promise<string> {
     const { experimentId, runId, artifactUri: uri } = info;
     return artifactDirOf(this.root, { runDir, experimentId, runId, uri });
-  }
-
-  /**
-   * Where a run lives on disk, for copies of whole runs (bundles): its folder, and the folder of
-   * its artifacts, or null when they live in storage a file store cannot reach.
-   */
-  async runFolders(runId: string): Promise<{ run: string; artifacts: string | null }> {
-    const runDir = await this.#runDir(runId);
-    const { info } = this.#runs.readMeta(runDir);
-    const artifacts = await this.#artifactDirOf(runDir, info).catch((error: unknown) => {
-      if (isMlflowError(error, "INVALID_PARAMETER_VALUE")) return null;
-      throw error;
-    });
-    return { run: runDir, artifacts };
   }
 
   /**
