@@ -125,6 +125,14 @@ describe("withLock", () => {
     expect(await leftovers()).toEqual([]);
   });
 
+  it("waits for a lock whose holder has not written its name yet, instead of failing", async () => {
+    await writeFile(path, ""); // created, not yet written; here its creator never writes
+    const started = Date.now();
+    expect(await withLock(path, async () => "ran", { wait: false, staleMs: 300 })).toBe("ran");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(await leftovers()).toEqual([]);
+  });
+
   it("names its claims so that a watcher can tell them from the tree", () => {
     expect(isLockFile(".mlruns.lock", ".mlruns.lock")).toBe(true);
     expect(isLockFile(".mlruns.lock.0123456789abcdef", ".mlruns.lock")).toBe(true);

@@ -126,7 +126,7 @@ async function removeClaimed(
 }
 
 function busy(path: string, holder: Seen | undefined, options: LockOptions): MlflowError {
-  const [pid = "?", host = "?", since] = (holder?.text ?? "").split(" ");
+  const [pid = "?", host = "?", since] = (holder?.text || "? ?").split(" ");
   const started = Number(since) > 0 ? `, since ${new Date(Number(since)).toISOString()}` : "";
   const what = options.purpose ?? "working on this tree";
   return new MlflowError(
@@ -162,8 +162,10 @@ export async function withLock<T>(
     const stale = isStale(holder, staleMs);
     if (stale && (await removeClaimed(path, holder, (now) => isStale(now, staleMs), staleMs)))
       continue;
-    // A stale lock another process is removing right now is worth a moment's wait.
-    if ((!stale && options.wait === false) || Date.now() - started > GIVE_UP_MS)
+    // A stale lock another process is removing right now, or a lock whose holder has not yet
+    // written its name, is worth a moment's wait.
+    const named = holder.text !== "";
+    if ((!stale && named && options.wait === false) || Date.now() - started > GIVE_UP_MS)
       throw busy(path, holder, options);
     await sleep(Math.min(5 + attempt * 5, 100));
   }
