@@ -59,6 +59,7 @@ describe.each(targets)("$name repository", ({ name, start }) => {
       HOME: scratch,
       XDG_CACHE_HOME: join(scratch, "cache"),
       MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE: String(PART),
+      MLFLOW_GCS_UPLOAD_CHUNK_SIZE: String(PART),
       ...emulator?.env,
     };
   });
