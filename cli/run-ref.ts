@@ -12,7 +12,8 @@ import {
   type TrackingStore,
   type ViewType,
 } from "mlruns";
-import { findExperiment } from "./context.ts";
+import type { GlobalArgs } from "./command.ts";
+import { findExperiment, list, openContext } from "./context.ts";
 import { formatTime } from "./output.ts";
 
 const FULL_ID = /^[0-9a-f]{32}$/;
@@ -184,4 +185,11 @@ export async function runResolver(
     ...(view === undefined ? {} : { view }),
   };
   return (ref) => resolveRun(context.store, ref, scope);
+}
+
+/** The store, and the run a command's `<run>` names within its `-e`. */
+export async function openRun(args: { run: string; experiment?: string[] } & GlobalArgs) {
+  const context = await openContext(args);
+  const resolve = await runResolver(context, list(args.experiment));
+  return { store: context.store, runId: await resolve(String(args.run)) };
 }

@@ -2,11 +2,11 @@
 import { promises as fs } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { type FileInfo, isMlflowError, MlflowError, type TrackingStore } from "mlruns";
-import { defineGroup, type GlobalArgs } from "../command.ts";
-import { defineCommand, list, openContext } from "../context.ts";
+import { defineGroup } from "../command.ts";
+import { defineCommand } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { formatBytes, plural, print, printJson, table, write } from "../output.ts";
-import { runResolver, SCOPE_OPTION } from "../run-ref.ts";
+import { openRun, SCOPE_OPTION } from "../run-ref.ts";
 
 async function walk(
   store: TrackingStore,
@@ -22,13 +22,6 @@ async function walk(
     }
   }
   return out;
-}
-
-/** The run a command names (id, prefix, name or latest), within `-e`. */
-async function namedRun(args: { run: string; experiment?: string[] } & GlobalArgs) {
-  const context = await openContext(args);
-  const resolve = await runResolver(context, list(args.experiment));
-  return { store: context.store, runId: await resolve(String(args.run)) };
 }
 
 const RUN = {
@@ -66,7 +59,7 @@ const listCommand = defineCommand<{
       .option("experiment", SCOPE_OPTION)
       .example("$0 artifacts list latest -r", "every artifact of the newest run"),
   async handler(args) {
-    const { store, runId } = await namedRun(args);
+    const { store, runId } = await openRun(args);
     const files = await walk(store, runId, args.path, args.recursive === true);
     if (args.json) {
       printJson({ runId, path: args.path ?? null, artifacts: files }, "artifacts");
@@ -92,7 +85,7 @@ const get = defineCommand<{ run: string; path: string; output?: string; experime
       .example("$0 artifacts get latest logs/stdout.txt", "print a file")
       .example("$0 artifacts get 3f2a model -o ./model", "download a folder"),
   async handler(args) {
-    const { store, runId } = await namedRun(args);
+    const { store, runId } = await openRun(args);
     const path = String(args.path).replace(/\/+$/, "");
     const parent = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : undefined;
     const entry = (await store.listArtifacts(runId, parent)).find((f) => f.path === path);

@@ -3,19 +3,10 @@
  * starts with `-` goes after `--` (`mlruns log tag RUN key -- -x`); negative numbers need not.
  */
 import { defineGroup } from "../command.ts";
-import { defineCommand, list, openContext } from "../context.ts";
+import { defineCommand } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { printJson } from "../output.ts";
-import { runResolver, SCOPE_OPTION } from "../run-ref.ts";
-
-/** The store and the run a `log` command names (id, prefix, name or latest), within `-e`. */
-async function target(
-  args: { run: string; experiment?: string[] } & Parameters<typeof openContext>[0],
-) {
-  const context = await openContext(args);
-  const resolve = await runResolver(context, list(args.experiment));
-  return { store: context.store, runId: await resolve(String(args.run)) };
-}
+import { openRun, SCOPE_OPTION } from "../run-ref.ts";
 
 /** The value argument, which may also come after `--`. */
 function givenValue(args: { value?: string }): string {
@@ -69,7 +60,7 @@ const param = defineCommand<{ run: string; key: string; value?: string; experime
       .example('$0 log param "$MLFLOW_RUN_ID" lr 0.01', ""),
   async handler(args) {
     const value = givenValue(args);
-    const { store, runId } = await target(args);
+    const { store, runId } = await openRun(args);
     await store.logBatch(runId, { params: { [String(args.key)]: value } });
     if (args.json)
       printJson({
@@ -104,7 +95,7 @@ const metric = defineCommand<{
       .example('$0 log metric "$MLFLOW_RUN_ID" loss 0.25 --step 3', "")
       .example("$0 log metric latest delta -1e-3", "negative numbers as they are"),
   async handler(args) {
-    const { store, runId } = await target(args);
+    const { store, runId } = await openRun(args);
     const point = {
       key: String(args.key),
       value: parseMetricValue(givenValue(args)),
@@ -130,7 +121,7 @@ const tag = defineCommand<{ run: string; key: string; value?: string; experiment
       .example("$0 log tag latest note -- -x", "a value starting with -, after --"),
   async handler(args) {
     const value = givenValue(args);
-    const { store, runId } = await target(args);
+    const { store, runId } = await openRun(args);
     await store.logBatch(runId, { tags: { [String(args.key)]: value } });
     if (args.json)
       printJson({
@@ -160,7 +151,7 @@ const artifact = defineCommand<{
       })
       .example('$0 log artifact "$MLFLOW_RUN_ID" model.pkl -a models', ""),
   async handler(args) {
-    const { store, runId } = await target(args);
+    const { store, runId } = await openRun(args);
     await store.logArtifact(runId, String(args.path), args.artifactPath);
     if (args.json)
       printJson({

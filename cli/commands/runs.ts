@@ -18,7 +18,7 @@ import {
   statusColor,
   table,
 } from "../output.ts";
-import { experimentNames, runResolver, SCOPE_OPTION } from "../run-ref.ts";
+import { experimentNames, openRun, runResolver, SCOPE_OPTION } from "../run-ref.ts";
 import { deleteCommand, restoreCommand } from "./runs-lifecycle.ts";
 
 const runJson = (r: RunRecord) => ({
@@ -158,10 +158,8 @@ const show = defineCommand<{ run: string; experiment?: string[] }>({
       .example("$0 runs show 3f2a9c", "by id prefix")
       .example("$0 runs show baseline -e iris --json | jq .metrics", "by name, as JSON"),
   async handler(args) {
-    const context = await openContext(args);
-    const { store } = context;
-    const resolve = await runResolver(context, list(args.experiment));
-    const run = await store.getRun(await resolve(String(args.run)));
+    const { store, runId } = await openRun(args);
+    const run = await store.getRun(runId);
     let artifacts: FileInfo[] = [];
     let artifactError: string | undefined;
     try {
