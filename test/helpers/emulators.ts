@@ -144,6 +144,16 @@ export async function relay(port: number) {
   };
 }
 
+/** Runs the set-up of a started emulator; stops the emulator when the set-up fails. */
+async function settingUp<T>(stop: () => Promise<void>, setup: () => Promise<T>): Promise<T> {
+  try {
+    return await setup();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
 /** Runs Python code in the cloud venv (MLflow and the official SDKs), with `env` added. */
 export async function cloudPython(code: string, env: Record<string, string> = {}): Promise<string> {
   const python = join(venvDir("cloud"), "bin", "python");
@@ -185,8 +195,9 @@ export async function startMoto(options: { checkKeys?: boolean } = {}): Promise<
     AWS_EC2_METADATA_DISABLED: "true",
   };
   // A bucket and a user with a key, then IAM checks on: from here on only that key works.
-  const keys = await cloudPython(
-    `
+  const keys = await settingUp(proc.stop, () =>
+    cloudPython(
+      `
 import boto3, json
 kw = dict(endpoint_url="${url}", region_name="us-east-1", aws_access_key_id="setup", aws_secret_access_key="setup")
 boto3.client("s3", **kw).create_bucket(Bucket="${BUCKET}")
@@ -197,11 +208,14 @@ iam.put_user_policy(UserName="mlruns", PolicyName="s3", PolicyDocument=json.dump
 key = iam.create_access_key(UserName="mlruns")["AccessKey"]
 print(json.dumps([key["AccessKeyId"], key["SecretAccessKey"]]))
 `,
+    ),
   );
   const [id, secret] = JSON.parse(keys) as [string, string];
   if (options.checkKeys !== false) {
-    const reset = await fetch(`${url}/moto-api/reset-auth`, { method: "POST", body: "0" });
-    if (!reset.ok) throw new Error(`moto refused to turn on IAM checks: HTTP ${reset.status}`);
+    await settingUp(proc.stop, async () => {
+      const reset = await fetch(`${url}/moto-api/reset-auth`, { method: "POST", body: "0" });
+      if (!reset.ok) throw new Error(`moto refused to turn on IAM checks: HTTP ${reset.status}`);
+    });
   }
   return {
     kind: "s3",
@@ -290,9 +304,11 @@ export async function startAzurite(): Promise<Emulator> {
   const connection = (key: string) =>
     `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${key};BlobEndpoint=${url}/${AZURITE_ACCOUNT};`;
   const env = { AZURE_STORAGE_CONNECTION_STRING: connection(AZURITE_KEY) };
-  await cloudPython(
-    `from azure.storage.blob import BlobServiceClient
+  await settingUp(proc.stop, () =>
+    cloudPython(
+      `from azure.storage.blob import BlobServiceClient
 BlobServiceClient.from_connection_string("${env.AZURE_STORAGE_CONNECTION_STRING}").create_container("${BUCKET}")`,
+    ),
   );
   return {
     kind: "azure",
