@@ -100,6 +100,16 @@ describe("mlruns models", () => {
     expect(left.models.map((m) => m.name)).toEqual(["created-on-the-fly"]);
   });
 
+  it("registers runs:/<run>/… with the run named by id prefix or latest, storing its id", async () => {
+    for (const ref of [runId.slice(0, 6), "latest"]) {
+      const version = (await cli("register", `runs:/${ref}/model`, "by-ref")) as {
+        source: string;
+        runId: string;
+      };
+      expect(version).toMatchObject({ source: `runs:/${runId}/model`, runId });
+    }
+  });
+
   it("refuses to delete a whole model without --yes when not on a terminal", async () => {
     await cli("create", "keep-me");
     await expect(cli("delete", "keep-me")).rejects.toThrow(/Not deleting/);

@@ -7,6 +7,7 @@ import { defineGroup } from "../command.ts";
 import { UsageError } from "../errors.ts";
 import { confirm, defineCommand, keyValues, list, openContext, valueOrDelete } from "../context.ts";
 import { c, fields, formatTime, print, printJson, table } from "../output.ts";
+import { runResolver, SCOPE_OPTION } from "../run-ref.ts";
 
 async function openRegistry(args: Parameters<typeof openContext>[0]): Promise<RegistryStore> {
   return registryOf((await openContext(args)).store);
@@ -280,20 +281,35 @@ const register = defineCommand<{
   name: string;
   tag?: string[];
   description?: string;
+  experiment?: string[];
 }>({
   command: "register <model-uri> <name>",
-  describe: "Register a model (runs:/<run id>/<path>, a folder or a URI) as a new version",
+  describe: "Register a model (runs:/<run>/<path>, a folder or a URI) as a new version",
   builder: (y) =>
     y
-      .positional("model-uri", { type: "string", demandOption: true })
+      .positional("model-uri", {
+        type: "string",
+        demandOption: true,
+        describe: "runs:/<run>/<path> (the run by id, id prefix, name or latest), a folder, a URI",
+      })
       .positional("name", { type: "string", demandOption: true })
       .option("tag", { alias: "t", type: "string", array: true, describe: "key=value" })
       .option("description", { alias: "d", type: "string" })
-      .example("$0 models register runs:/0a1b…/model iris", "creates iris when missing"),
+      .option("experiment", SCOPE_OPTION)
+      .example("$0 models register runs:/0a1b…/model iris", "creates iris when missing")
+      .example("$0 models register runs:/latest/model iris", "the model of the newest run"),
   async handler(args) {
-    const { store } = await openContext(args);
+    const context = await openContext(args);
+    const { store } = context;
+    // `runs:/<run>/…` names the run as other commands do; the URI stored has its id.
+    let modelUri = String(args.modelUri);
+    const named = /^runs:\/([^/]+)(\/.*)?$/.exec(modelUri);
+    if (named) {
+      const resolve = await runResolver(context, list(args.experiment));
+      modelUri = `runs:/${await resolve(named[1] as string)}${named[2] ?? ""}`;
+    }
     const version = await registerModel(store, {
-      modelUri: String(args.modelUri),
+      modelUri,
       name: String(args.name),
       tags: keyValues(list(args.tag), "tag"),
       ...(args.description === undefined ? {} : { description: args.description }),
