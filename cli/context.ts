@@ -10,6 +10,7 @@ import {
   type Config,
   type Experiment,
   FileStore,
+  findServer,
   isMlflowError,
   MlflowError,
   openStore,
@@ -53,16 +54,22 @@ export async function flushStores(): Promise<void> {
 
 /**
  * Opens the store. A file tree must already exist unless `create` is set (so that a typo in a
- * path does not silently create an empty tree).
+ * path does not silently create an empty tree). With `read`, a tree that a running `mlruns
+ * server` serves is read through that server (the discovery file at its root says where).
  */
 export async function openContext(
   args: GlobalArgs,
-  options: { create?: boolean } = {},
+  options: { create?: boolean; read?: boolean } = {},
 ): Promise<Context> {
   const config = resolveConfig(args.trackingUri ? { trackingUri: args.trackingUri } : {});
   const root = config.mockMode ? undefined : localPath(config.trackingUri);
   let store: TrackingStore;
-  if (root !== undefined) {
+  // A read on a tree that `mlruns server` serves goes through it: its search index is warm.
+  const served = options.read && root !== undefined ? await findServer(root) : undefined;
+  const credentials = config.http.username !== undefined || config.http.token !== undefined;
+  if (served !== undefined && (!served.auth || credentials)) {
+    store = await openStore(served.url, { http: config.http });
+  } else if (root !== undefined) {
     if (!options.create && !existsSync(root)) {
       throw new MlflowError("RESOURCE_DOES_NOT_EXIST", `No mlruns tree at ${root}`, {
         hint: "Create one with `mlruns init`, or point --tracking-uri / MLFLOW_TRACKING_URI at a tree",

@@ -188,8 +188,11 @@ export async function runResolver(
 }
 
 /** The store, and the run a command's `<run>` names within its `-e`. */
-export async function openRun(args: { run: string; experiment?: string[] } & GlobalArgs) {
-  const context = await openContext(args);
+export async function openRun(
+  args: { run: string; experiment?: string[] } & GlobalArgs,
+  options: { read?: boolean } = {},
+) {
+  const context = await openContext(args, options);
   const resolve = await runResolver(context, list(args.experiment));
   return { store: context.store, runId: await resolve(String(args.run)) };
 }

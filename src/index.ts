@@ -72,6 +72,7 @@ export {
   type ServerOptions,
   startServer,
 } from "./server/index.ts";
+export { findServer } from "./server/discovery.ts";
 export {
   FileStore,
   type FileStoreOptions,

@@ -534,3 +534,59 @@ describe("a read-only server", () => {
     expect((search.json() as { experiments: unknown[] }).experiments).toHaveLength(1);
   });
 });
+
+describe("a server with credentials", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({
+      credentials: { username: "ada", password: "s3cret-pass", token: "tok-123" },
+    });
+  });
+  afterAll(() => server?.stop());
+  const basic = (user: string, password: string) =>
+    `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+  const search = (authorization?: string) =>
+    server.call("POST", `${API}/experiments/search`, {
+      json: { max_results: 10 },
+      headers: authorization === undefined ? {} : { Authorization: authorization },
+    });
+
+  it("takes MLflow's basic credentials or bearer token, and refuses anything else", async () => {
+    expect((await search(basic("ada", "s3cret-pass"))).status).toBe(200);
+    expect((await search("Bearer tok-123")).status).toBe(200);
+    for (const wrong of [
+      undefined,
+      basic("ada", "nope"),
+      basic("eve", "s3cret-pass"),
+      "Bearer x",
+    ]) {
+      const reply = await search(wrong);
+      expect(reply.status, String(wrong)).toBe(401);
+      expect(reply.json()).toMatchObject({ error_code: "UNAUTHENTICATED" });
+      expect(reply.headers["www-authenticate"]).toBe('Basic realm="mlruns"');
+      expect(reply.text).not.toContain("s3cret");
+    }
+  });
+
+  it("leaves /health open, and says in its discovery file that it wants credentials", async () => {
+    expect((await server.call("GET", "/health")).status).toBe(200);
+    expect((await server.call("GET", "/version")).status).toBe(401);
+    const discovery = await readFile(join(server.root, ".mlruns-server.json"), "utf8");
+    expect(JSON.parse(discovery)).toMatchObject({ url: server.url, auth: true });
+    expect(discovery).not.toMatch(/ada|s3cret|tok-123/);
+  });
+});
+
+describe("exposure", () => {
+  it("warns when it listens beyond this machine without credentials", async () => {
+    const open = await startTestServer({ host: "0.0.0.0" });
+    const closed = await startTestServer({ host: "0.0.0.0", credentials: { token: "t" } });
+    try {
+      expect(open.log.join("\n")).toMatch(/warning: listening on 0\.0\.0\.0 without credentials/);
+      expect(closed.log).toEqual([]);
+    } finally {
+      await open.stop();
+      await closed.stop();
+    }
+  });
+});

@@ -59,7 +59,7 @@ const listCommand = defineCommand<{
       .option("experiment", SCOPE_OPTION)
       .example("$0 artifacts list latest -r", "every artifact of the newest run"),
   async handler(args) {
-    const { store, runId } = await openRun(args);
+    const { store, runId } = await openRun(args, { read: true });
     const files = await walk(store, runId, args.path, args.recursive === true);
     if (args.json) {
       printJson({ runId, path: args.path ?? null, artifacts: files }, "artifacts");
@@ -85,7 +85,7 @@ const get = defineCommand<{ run: string; path: string; output?: string; experime
       .example("$0 artifacts get latest logs/stdout.txt", "print a file")
       .example("$0 artifacts get 3f2a model -o ./model", "download a folder"),
   async handler(args) {
-    const { store, runId } = await openRun(args);
+    const { store, runId } = await openRun(args, { read: true });
     const path = String(args.path).replace(/\/+$/, "");
     const parent = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : undefined;
     const entry = (await store.listArtifacts(runId, parent)).find((f) => f.path === path);

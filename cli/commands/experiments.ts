@@ -39,7 +39,7 @@ const listCommand = defineCommand<{
       .example("$0 experiments list", "active experiments, newest first")
       .example("$0 experiments list --view all --json", "every experiment as JSON"),
   async handler(args) {
-    const { store } = await openContext(args);
+    const { store } = await openContext(args, { read: true });
     const found = await store.searchExperiments({
       viewType: VIEWS[args.view] ?? "ACTIVE_ONLY",
       filter: args.filter,

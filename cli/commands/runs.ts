@@ -76,7 +76,7 @@ const listCommand = defineCommand<{
       .example("$0 runs list -c name,params.lr,metrics.loss", "pick the columns")
       .example("$0 runs list --json info.runId,metrics.acc", "chosen fields as JSON"),
   async handler(args) {
-    const { store, tracker } = await openContext(args);
+    const { store, tracker } = await openContext(args, { read: true });
     const names = await experimentNames(store);
     const refs = list(args.experiment);
     const experimentIds =
@@ -158,7 +158,7 @@ const show = defineCommand<{ run: string; experiment?: string[] }>({
       .example("$0 runs show 3f2a9c", "by id prefix")
       .example("$0 runs show baseline -e iris --json | jq .metrics", "by name, as JSON"),
   async handler(args) {
-    const { store, runId } = await openRun(args);
+    const { store, runId } = await openRun(args, { read: true });
     const run = await store.getRun(runId);
     let artifacts: FileInfo[] = [];
     let artifactError: string | undefined;
@@ -288,7 +288,7 @@ const compare = defineCommand<{
       .example("$0 runs compare 3f2a 9b1c", "what differs between two runs")
       .example("$0 runs compare baseline latest --higher-better throughput", ""),
   async handler(args) {
-    const context = await openContext(args);
+    const context = await openContext(args, { read: true });
     const resolve = await runResolver(context, list(args.experiment));
     const ids = [];
     for (const ref of list(args.runs)) ids.push(await resolve(ref));

@@ -12,9 +12,18 @@ export const SERVER_HEADER = "mlruns";
 
 export class HttpError extends MlflowError {
   readonly status: number;
-  constructor(status: number, code: ErrorCode, message: string, hint?: string) {
+  /** Headers the answer carries (e.g. `WWW-Authenticate` on a 401). */
+  readonly headers: Record<string, string>;
+  constructor(
+    status: number,
+    code: ErrorCode,
+    message: string,
+    hint?: string,
+    headers: Record<string, string> = {},
+  ) {
     super(code, message, hint === undefined ? {} : { hint });
     this.status = status;
+    this.headers = headers;
   }
 }
 

@@ -7,6 +7,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { MlflowError } from "../errors.ts";
@@ -21,6 +22,7 @@ import {
   readBody,
   sendJson,
 } from "./http.ts";
+import { INSTANCE_HEADER, newInstance, removeDiscovery, writeDiscovery } from "./discovery.ts";
 import { fromJson, fromQuery } from "./message.ts";
 import { type Match, pathSegments, type RequestContext, Router, STREAMED } from "./router.ts";
 import { routes } from "./routes.ts";
@@ -99,6 +101,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const warning = exposureWarning(host, credentials);
   if (warning !== undefined) log(warning);
 
+  const instance = newInstance();
   const server = createServer((req, res) => {
     if (options.accessLog) {
       const started = performance.now();
@@ -108,6 +111,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       });
     }
     res.setHeader("X-Mlruns-Version", VERSION);
+    res.setHeader(INSTANCE_HEADER, instance);
     res.setHeader("X-Content-Type-Options", "nosniff");
     handle(req, res).catch((error: unknown) => {
       if (aborted(req, error)) {
@@ -124,6 +128,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // past a body cap, close the connection after the answer instead.
       if (reply.status === 413) res.setHeader("Connection", "close");
       else req.resume();
+      if (error instanceof HttpError) {
+        for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+      }
       sendJson(res, reply.status, reply.body);
     });
   });
@@ -187,10 +194,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const { port } = server.address() as AddressInfo;
   const urlHost = host.includes(":") ? `[${host}]` : host;
+  const url = `http://${urlHost}:${port}`;
+  await writeDiscovery(root, {
+    url,
+    pid: process.pid,
+    host: hostname(),
+    instance,
+    auth: credentials !== undefined,
+    startedAt: Date.now(),
+  });
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${urlHost}:${port}`,
+    url,
     host,
     port,
     root,
@@ -202,6 +218,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         const timer = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
         await closed;
         clearTimeout(timer);
+        await removeDiscovery(root, instance);
         await store.flush();
         await store.close?.();
       })();

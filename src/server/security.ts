@@ -96,6 +96,7 @@ export function checkAuth(req: IncomingMessage, credentials: Credentials): void 
       "UNAUTHENTICATED",
       "Authentication required: this server needs credentials",
       "Set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN",
+      { "WWW-Authenticate": 'Basic realm="mlruns"' },
     );
   }
 }

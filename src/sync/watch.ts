@@ -11,6 +11,7 @@ import { isLockFile } from "../store/file/lock.ts";
 import { INDEX_FILE } from "../store/file/search-index.ts";
 import { SYNC_LOCK_FILE, type SyncOptions, type SyncReport, sync } from "./index.ts";
 import { TREE_ID_FILE } from "./identity.ts";
+import { DISCOVERY_FILE } from "../server/discovery.ts";
 import { LEDGER_FILE } from "./ledger.ts";
 
 export interface WatchOptions extends SyncOptions {
@@ -29,7 +30,7 @@ export interface SyncWatcher {
 }
 
 /** Our own files at the root, which change on every sync and must not trigger another. */
-const OWN_FILES = [LEDGER_FILE, TREE_ID_FILE, INDEX_FILE];
+const OWN_FILES = [LEDGER_FILE, TREE_ID_FILE, INDEX_FILE, DISCOVERY_FILE];
 const LOCKS = [LOCK_FILE, SYNC_LOCK_FILE];
 
 /** Ours, or a temp file of ours: `<name>.<…>.tmp`, or lowdb's `.<name>.tmp`. */

@@ -60,11 +60,10 @@ export const createRun: Handler = async ({ read, store }) => {
   return { run: runJson(run) };
 };
 
-export const getRun: Handler = async (ctx) => {
-  const { runId } = await readRun(ctx, {});
-  const json = runJson(await ctx.store.getRun(runId));
-  // MLflow 3's links to logged models, where the store keeps them.
-  const links = await ctx.store.loggedModels?.runModelLinks(runId);
+/** A run as clients see it, with MLflow 3's links to logged models where the store keeps them. */
+async function runWithLinks(store: TrackingStore, run: Run) {
+  const json = runJson(run);
+  const links = await store.loggedModels?.runModelLinks(run.info.runId);
   if (links?.inputs.length) {
     json.inputs = { ...json.inputs, model_inputs: links.inputs.map((id) => ({ model_id: id })) };
   }
@@ -73,7 +72,12 @@ export const getRun: Handler = async (ctx) => {
       model_outputs: links.outputs.map((o) => ({ model_id: o.modelId, step: o.step })),
     };
   }
-  return { run: json };
+  return json;
+}
+
+export const getRun: Handler = async (ctx) => {
+  const { runId } = await readRun(ctx, {});
+  return { run: await runWithLinks(ctx.store, await ctx.store.getRun(runId)) };
 };
 
 export const updateRun: Handler = async (ctx) => {
@@ -114,7 +118,9 @@ export const searchRuns: Handler = async ({ read, store }) => {
     pageToken: m.page_token || undefined,
   });
   return {
-    ...(found.runs.length > 0 ? { runs: found.runs.map(runJson) } : {}),
+    ...(found.runs.length > 0
+      ? { runs: await Promise.all(found.runs.map((run) => runWithLinks(store, run))) }
+      : {}),
     ...(found.nextPageToken ? { next_page_token: found.nextPageToken } : {}),
   };
 };

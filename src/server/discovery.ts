@@ -1,0 +1,87 @@
+/**
+ * How a one-shot command finds the server running for its tree: `startServer` writes
+ * `.mlruns-server.json` at the tree's root (its URL, process, host, a random instance id and
+ * whether it asks for credentials; never a secret) and removes it when it closes. The file may
+ * outlive a killed server, so `findServer` trusts it only when the process is alive on this host
+ * and `/health` at that URL answers with the same instance id.
+ */
+import { randomBytes } from "node:crypto";
+import { promises as fs } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+
+export const DISCOVERY_FILE = ".mlruns-server.json";
+/** The header `/health` carries, naming the server instance. */
+export const INSTANCE_HEADER = "x-mlruns-instance";
+
+export interface Discovery {
+  url: string;
+  pid: number;
+  host: string;
+  instance: string;
+  /** Whether requests need credentials. */
+  auth: boolean;
+  startedAt: number;
+}
+
+export function newInstance(): string {
+  return randomBytes(12).toString("hex");
+}
+
+export async function writeDiscovery(root: string, discovery: Discovery): Promise<void> {
+  const file = join(root, DISCOVERY_FILE);
+  const temp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
+  await fs.writeFile(temp, `${JSON.stringify(discovery, null, 2)}\n`);
+  await fs.rename(temp, file);
+}
+
+/** Removes the file if it still names this instance (another server may have started since). */
+export async function removeDiscovery(root: string, instance: string): Promise<void> {
+  const found = await readDiscovery(root);
+  if (found?.instance === instance) await fs.rm(join(root, DISCOVERY_FILE), { force: true });
+}
+
+async function readDiscovery(root: string): Promise<Discovery | undefined> {
+  try {
+    const parsed = JSON.parse(await fs.readFile(join(root, DISCOVERY_FILE), "utf8")) as Discovery;
+    const valid =
+      typeof parsed?.url === "string" &&
+      typeof parsed.instance === "string" &&
+      Number.isInteger(parsed.pid) &&
+      typeof parsed.host === "string";
+    return valid ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * The server running for the tree at `root`, checked live; undefined when there is none (or
+ * the file is stale: a dead process, another host, another server on that port).
+ */
+export async function findServer(
+  root: string,
+  options: { timeoutMs?: number } = {},
+): Promise<{ url: string; auth: boolean } | undefined> {
+  const found = await readDiscovery(root);
+  if (found === undefined || found.host !== hostname() || !alive(found.pid)) return undefined;
+  try {
+    const response = await fetch(`${found.url}/health`, {
+      signal: AbortSignal.timeout(options.timeoutMs ?? 1000),
+    });
+    await response.body?.cancel();
+    if (!response.ok || response.headers.get(INSTANCE_HEADER) !== found.instance) return undefined;
+  } catch {
+    return undefined;
+  }
+  return { url: found.url, auth: found.auth };
+}
