@@ -108,6 +108,7 @@ export type {
 export {
   type RunOutcome,
   type RunPlan,
+  type SyncedRun,
   type SyncIssue,
   type SyncOptions,
   type SyncProgress,

@@ -83,6 +83,7 @@ function printReport(report: SyncReport): void {
       `${counts.failed ? `, failed ${counts.failed}` : ""} run(s); ${verb} ${counts.points} metric point(s), ` +
       `${counts.params} param(s), ${counts.tags} tag(s), ${counts.artifacts} artifact(s) (${bytes(counts.bytes)}).`,
   );
+  if (!report.dryRun) printRunPages(report);
   if (report.registry.models + report.registry.versions > 0) {
     print(
       `${report.dryRun ? "Would register" : "Registered"} ${report.registry.models} model(s) and ${report.registry.versions} version(s).`,
@@ -91,6 +92,24 @@ function printReport(report: SyncReport): void {
   for (const issue of report.issues) {
     const where = issue.sourceRunId ?? issue.experiment ?? "";
     note(e.yellow(`left: ${where} ${issue.what}: ${issue.message}`));
+  }
+}
+
+/** How many copied runs the text output names with their pages; `--json` lists them all. */
+const PAGES_SHOWN = 20;
+
+/** The server's page of each run created or updated, to open in a browser. */
+function printRunPages(report: SyncReport): void {
+  const changed = report.runs.filter(
+    (r) => r.url !== undefined && (r.outcome === "created" || r.outcome === "updated"),
+  );
+  if (changed.length === 0) return;
+  table(
+    ["RUN", "OUTCOME", "PAGE"],
+    changed.slice(0, PAGES_SHOWN).map((r) => [r.runName, r.outcome, r.url ?? ""]),
+  );
+  if (changed.length > PAGES_SHOWN) {
+    print(`... and ${changed.length - PAGES_SHOWN} more (--json lists every run with its page)`);
   }
 }
 

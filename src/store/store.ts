@@ -141,6 +141,9 @@ export interface TrackingStore {
   /** Removes a file or a folder of artifacts ("" removes them all); a missing path is no error. */
   deleteArtifact(runId: string, path: string): Promise<void>;
 
+  /** A run's page in the store's web UI (a server's MLflow UI), for people to open. */
+  runPageUrl?(experimentId: string, runId: string): string;
+
   /** The model registry kept with this store (every built-in store has one). */
   readonly registry?: RegistryStore;
   /** MLflow 3's logged models (file and memory stores; not a RestStore yet). */

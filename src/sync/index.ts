@@ -15,7 +15,7 @@ import type { TrackingStore } from "../store/store.ts";
 import { type CopyContext, copyRun, isItemError, SETTLE_MS, type SyncIssue } from "./copy.ts";
 import { identityFilter, originOf, publicUri, sourceId } from "./identity.ts";
 import { copyExperimentTags, createExperiment } from "./experiments.ts";
-import { LEDGER_FILE, Ledger } from "./ledger.ts";
+import { LEDGER_FILE, Ledger, ledgerKey } from "./ledger.ts";
 import {
   isEmptyPlan,
   needsTargetArtifacts,
@@ -67,12 +67,22 @@ export interface SyncProgress {
 
 export type RunOutcome = "created" | "updated" | "unchanged" | "failed";
 
+export interface SyncedRun {
+  sourceRunId: string;
+  runName: string;
+  targetRunId?: string;
+  /** The copy's page in the target's UI (a server's MLflow UI), when the target has one. */
+  url?: string;
+  outcome: RunOutcome;
+  plan?: RunPlan;
+}
+
 export interface SyncReport {
   source: string;
   target: string;
   dryRun: boolean;
   experimentsCreated: string[];
-  runs: { sourceRunId: string; targetRunId?: string; outcome: RunOutcome; plan?: RunPlan }[];
+  runs: SyncedRun[];
   /** New registered models and versions on the target. */
   registry: RegistryCounts;
   counts: Record<RunOutcome, number> & {
@@ -157,7 +167,10 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
     issues: [],
   };
   const sourceTree = await sourceId(source.uri);
-  const ledger = await Ledger.open(defaultLedgerPath(options), targetUri);
+  const ledger = await Ledger.open(
+    defaultLedgerPath(options),
+    ledgerKey(targetUri, options.experimentPrefix),
+  );
   const experiments = await chooseExperiments(options);
   const levels = await selectRuns(options, experiments);
   const total = levels.reduce((sum, level) => sum + level.length, 0);
@@ -241,7 +254,7 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
     experimentId: string | undefined,
   ): Promise<Run | undefined> => {
     const entry = ledger.run(run.info.runId);
-    if (entry?.targetRunId) {
+    if (entry?.targetRunId && entry.targetExperimentId === experimentId) {
       try {
         return await target.getRun(entry.targetRunId);
       } catch (error) {
@@ -255,18 +268,28 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
   const syncOne = async (run: Run): Promise<void> => {
     const runId = run.info.runId;
     const experimentId = targetExperiments.get(run.info.experimentId);
+    const record = (outcome: RunOutcome, targetRunId?: string, plan?: RunPlan) => {
+      const url =
+        targetRunId && experimentId ? target.runPageUrl?.(experimentId, targetRunId) : undefined;
+      report.runs.push({
+        sourceRunId: runId,
+        runName: run.info.runName,
+        ...(targetRunId ? { targetRunId } : {}),
+        ...(url ? { url } : {}),
+        outcome,
+        ...(plan ? { plan } : {}),
+      });
+      report.counts[outcome]++;
+    };
     try {
       if (!targetExperiments.has(run.info.experimentId)) return; // its experiment was refused
       const stamp = (await source.runStamp?.(runId)) ?? "";
       const entry = ledger.run(runId);
-      if (entry && !entry.dirty && stamp !== "" && entry.stamp === stamp) {
+      const fresh =
+        entry && !entry.dirty && entry.targetExperimentId === experimentId && stamp !== "";
+      if (fresh && entry.stamp === stamp) {
         copied.set(runId, entry.targetRunId);
-        report.runs.push({
-          sourceRunId: runId,
-          targetRunId: entry.targetRunId,
-          outcome: "unchanged",
-        });
-        report.counts.unchanged++;
+        record("unchanged", entry.targetRunId);
         return;
       }
       const existing = await findTarget(run, experimentId);
@@ -301,12 +324,7 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
       report.counts.artifacts += plan.artifacts.length;
       report.counts.bytes += plan.bytes;
       if (options.dryRun || experimentId === undefined) {
-        report.runs.push({
-          sourceRunId: runId,
-          ...(existing ? { targetRunId: existing.info.runId } : {}),
-          outcome,
-          plan,
-        });
+        record(outcome, existing?.info.runId, plan);
       } else {
         const copy = await copyRun(
           context,
@@ -317,13 +335,11 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
         );
         copied.set(runId, copy.targetRunId);
         if (!copy.wrote && outcome === "updated") outcome = "unchanged";
-        report.runs.push({ sourceRunId: runId, targetRunId: copy.targetRunId, outcome });
+        record(outcome, copy.targetRunId);
       }
-      report.counts[outcome]++;
     } catch (error) {
       if (!isItemError(error)) throw error;
-      report.counts.failed++;
-      report.runs.push({ sourceRunId: runId, outcome: "failed" });
+      record("failed");
       report.issues.push({ sourceRunId: runId, what: "run", message: error.message });
     } finally {
       progress.runsDone++;

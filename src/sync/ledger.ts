@@ -33,6 +33,14 @@ interface LedgerData {
 
 export const LEDGER_FILE = ".mlruns-sync.json";
 
+/**
+ * The ledger's key for a target: its URL, and the experiment prefix when there is one (a
+ * prefix names other experiments on the same server, where the runs are copied again).
+ */
+export function ledgerKey(targetUri: string, experimentPrefix = ""): string {
+  return experimentPrefix === "" ? targetUri : `${targetUri} ${JSON.stringify(experimentPrefix)}`;
+}
+
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 const isCounts = (value: unknown): boolean =>
@@ -79,7 +87,10 @@ export class Ledger {
     this.#memory.targets[target] ??= { runs: {} };
   }
 
-  /** Opens the ledger file (or keeps it in memory when `path` is undefined) for one target. */
+  /**
+   * Opens the ledger file (or keeps it in memory when `path` is undefined) for one target, as
+   * `ledgerKey` names it.
+   */
   static async open(path: string | undefined, target: string): Promise<Ledger> {
     if (path === undefined) return new Ledger(undefined, target);
     // Not lowdb's JSONFilePreset: it silently keeps everything in memory when NODE_ENV=test.

@@ -19,8 +19,11 @@ interface Report {
   dryRun: boolean;
   experimentsCreated: string[];
   counts: Record<string, number>;
+  runs: { runName: string; url?: string }[];
   issues: { what: string; message: string }[];
 }
+
+const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 
 async function copiesOnServer(server: MlflowServer, experiment: string) {
   const store = new RestStore(server.url);
@@ -85,10 +88,24 @@ describe.skipIf(skipMlflow)("mlruns sync and pull against a real MLflow server",
     const copies = await copiesOnServer(server, "e2e-push");
     expect(copies.map((r) => r.info.runName).sort()).toEqual(["r0", "r1", "r2"]);
     expect(copies.every((r) => r.data.tags[SOURCE_TAGS.runId])).toBe(true);
+    // Each copy's page in MLflow's UI, by name.
+    for (const copy of copies) {
+      const page = `${server.url}/#/experiments/${copy.info.experimentId}/runs/${copy.info.runId}`;
+      expect(text.stdout).toMatch(new RegExp(`${copy.info.runName} +created +${literal(page)}`));
+    }
+    expect((await fetch(`${server.url}/`)).status).toBe(200); // the UI the pages are in
 
     const again = await runJson<Report>(["sync", root, "--to", server.url]);
     expect(again.json.counts).toMatchObject({ created: 0, updated: 0, unchanged: 3, points: 0 });
     expect(again.code).toBe(3); // the refused tag is still reported
+    expect(again.json.runs.map((r) => [r.runName, r.url]).sort()).toEqual(
+      copies
+        .map((copy) => [
+          copy.info.runName,
+          `${server.url}/#/experiments/${copy.info.experimentId}/runs/${copy.info.runId}`,
+        ])
+        .sort(),
+    );
   });
 
   it.skipIf(SCRIPT === null)("draws a progress bar on a terminal, and none in a pipe", async () => {

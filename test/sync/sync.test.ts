@@ -265,6 +265,39 @@ describe("sync from a tree", () => {
   });
 });
 
+describe("sync under another experiment prefix", () => {
+  it("fills the new experiments, with the ledger as without it", async () => {
+    const { FileStore } = await import("../../src/store/file/index.ts");
+    const dir = await mkdtemp(join(tmpdir(), "mlruns-sync-prefix-"));
+    dirs.push(dir);
+    const source = new FileStore(join(dir, "mlruns"));
+    await populate(source);
+    const target = new MemoryStore();
+    const runsIn = async (name: string) => {
+      const experiment = await target.getExperimentByName(name);
+      return (await target.listRuns([experiment?.experimentId ?? ""], "ALL")).length;
+    };
+    expect((await sync({ source, target, experimentPrefix: "a/" })).counts.created).toBe(3);
+    const withLedger = await sync({ source, target, experimentPrefix: "b/" });
+    expect(withLedger.counts).toMatchObject({ created: 3, updated: 0, points: 4 });
+    const withoutLedger = await sync({
+      source,
+      target,
+      experimentPrefix: "c/",
+      ledgerPath: null,
+    });
+    expect(withoutLedger.counts).toMatchObject({ created: 3, updated: 0, points: 4 });
+    expect([await runsIn("a/team/a"), await runsIn("b/team/a"), await runsIn("c/team/a")]).toEqual([
+      3, 3, 3,
+    ]);
+    // Each prefix is remembered apart: going back to one changes nothing.
+    for (const experimentPrefix of ["a/", "b/"]) {
+      const again = await sync({ source, target, experimentPrefix });
+      expect(again.counts).toMatchObject({ created: 0, updated: 0, unchanged: 3 });
+    }
+  });
+});
+
 describe("the ledger", () => {
   const spoilers: [string, (ledger: Record<string, unknown>) => unknown][] = [
     ["targets null", (ledger) => ({ ...ledger, targets: null })],

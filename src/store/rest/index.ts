@@ -444,6 +444,11 @@ export class RestStore implements TrackingStore {
 
   async flush(): Promise<void> {}
 
+  /** The run's page in MLflow's UI, which routes by the URL's fragment. */
+  runPageUrl(experimentId: string, runId: string): string {
+    return `${this.uri}/#/experiments/${encodeURIComponent(experimentId)}/runs/${encodeURIComponent(runId)}`;
+  }
+
   /** The server's MLflow version, from `/version` (plain text). */
   async serverVersion(): Promise<string> {
     const response = await this.#client.send("GET", "/version", { retry: "unsent" });
