@@ -63,6 +63,63 @@ const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 const speed = (bytes: number, ms: number) => `${(bytes / 1e6 / (ms / 1000)).toFixed(0)} MB/s`;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
+/**
+ * Runs `code` (an ES module importing `mlruns` as `lib`) in a fresh Node process and returns what
+ * it prints last (JSON) with the process's peak memory (sampled: Linux's maxRSS of a child
+ * counts the parent it was forked from).
+ */
+async function child<T>(code: string): Promise<T & { peakRssMb: number }> {
+  const lib = new URL("../../src/index.js", import.meta.url).href;
+  const script = [
+    `import * as lib from ${JSON.stringify(lib)};`,
+    "let peak = 0;",
+    "const sample = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 10);",
+    code,
+    "clearInterval(sample);",
+    "console.log(JSON.stringify({ ...result, peakRssMb: peak / 2 ** 20 }));",
+  ].join("\n");
+  const { stdout } = await exec(process.execPath, ["--input-type=module", "-e", script]);
+  return JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}");
+}
+
+/** One run with a large artifact: throughput, and memory that stays bounded by design. */
+async function bigFileRows(dir: string): Promise<Row[]> {
+  const size = 512 * 1024 * 1024;
+  const root = join(dir, "big", "mlruns");
+  const store = new FileStore(root);
+  const run = await store.createRun({ experimentId: await store.createExperiment("big") });
+  const file = join(dir, "checkpoint.bin");
+  const block = Buffer.alloc(1 << 20);
+  for (let i = 0; i < block.length; i++) block[i] = (i * 2654435761) >>> 24;
+  await writeFile(file, Buffer.concat(Array.from({ length: size / block.length }, () => block)));
+  await store.logArtifact(run.info.runId, file);
+  await store.close();
+  const bundle = join(dir, "big.tar");
+  const exported = await child<{ ms: number }>(
+    `const t = performance.now(); await lib.exportBundle({ source: new lib.FileStore(${JSON.stringify(root)}), output: ${JSON.stringify(bundle)} }); const result = { ms: performance.now() - t };`,
+  );
+  const imported = await child<{ ms: number }>(
+    `const t = performance.now(); await lib.importBundle({ bundle: ${JSON.stringify(bundle)}, target: new lib.FileStore(${JSON.stringify(join(dir, "big-copy"))}) }); const result = { ms: performance.now() - t };`,
+  );
+  const [, gnuMs] = await timed(() =>
+    exec("tar", ["-cf", join(dir, "big-gnu.tar"), "-C", join(dir, "big"), "mlruns"]),
+  );
+  return [
+    {
+      what: `export one run with a ${mb(size)} artifact (peak memory ${exported.peakRssMb.toFixed(0)} MB) vs tar -cf`,
+      ours: `${seconds(exported.ms)} (${speed(size, exported.ms)})`,
+      mlflow: seconds(gnuMs),
+      ratio: `${(gnuMs / exported.ms).toFixed(2)}x`,
+    },
+    {
+      what: `import it (peak memory ${imported.peakRssMb.toFixed(0)} MB)`,
+      ours: `${seconds(imported.ms)} (${speed(size, imported.ms)})`,
+      mlflow: "",
+      ratio: "",
+    },
+  ];
+}
+
 export async function bundleBench(): Promise<Row[]> {
   const dir = await mkdtemp(join(tmpdir(), "mlruns-bench-bundle-"));
   try {
@@ -157,6 +214,7 @@ export async function bundleBench(): Promise<Row[]> {
       ratio: "",
     });
     await source.close();
+    rows.push(...(await bigFileRows(dir)));
     return rows;
   } finally {
     await rm(dir, { recursive: true, force: true });

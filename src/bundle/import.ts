@@ -1,11 +1,11 @@
 /**
  * `importBundle`: merges a bundle into a tree. The bundle is unpacked into a staging folder
- * inside the tree (under `.trash/`, which MLflow skips, so renames stay on one filesystem) and
- * checked whole before the tree is touched; then experiments are matched by name (created when
+ * inside the tree (so that renames stay on one filesystem) and checked whole before the tree is
+ * touched; then experiments are matched by name (created when
  * missing) and each run is moved in or merged (merge.ts). Importing the same bundle again
  * changes nothing.
  */
-import { promises as fs } from "node:fs";
+import { promises as fs, statSync } from "node:fs";
 import { join } from "node:path";
 import type { FileStore } from "../store/file/index.ts";
 import { readKeyValues } from "../store/file/key-files.ts";
@@ -51,20 +51,23 @@ export interface ImportReport {
 }
 
 /**
- * A new staging folder inside the tree's `.trash/` (same filesystem as the experiments, and
- * skipped by MLflow and by us as a folder that is no experiment). Nothing else is written
- * before the bundle has been checked.
+ * A new staging folder inside the tree, on the filesystem the runs are renamed to: in experiment
+ * 0's folder, where MLflow (and we) skip a folder without meta.yaml as no run (a `.tmp-` folder
+ * directly in `.trash/` would stop MLflow listing deleted experiments). Only a tree without
+ * experiment 0 (a new one) stages in `.trash/`. Nothing else is written before the bundle has
+ * been checked.
  */
 async function stagingFolder(target: FileStore): Promise<string> {
+  for (const parent of [join(target.root, "0"), join(target.root, ".trash", "0")]) {
+    if (statSync(parent, { throwIfNoEntry: false })?.isDirectory()) {
+      return fs.mkdtemp(join(parent, ".tmp-import-"));
+    }
+  }
   const trash = join(target.root, ".trash");
   await fs.mkdir(trash, { recursive: true });
   return fs.mkdtemp(join(trash, ".tmp-import-"));
 }
 
-/**
- * Whether the tree holds this file of a run as the bundle does (a metric file: at least these
- * lines, as they are), so that importing it would change nothing. meta.yaml is always merged.
- */
 /** A tree's run's artifact folder (null: not on this disk). */
 async function artifactsOf(root: string, runDir: string): Promise<string | null> {
   const runId = runDir.split(/[\\/]/).at(-1) as string;
