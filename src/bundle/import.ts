@@ -189,7 +189,7 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
         const placed =
           experimentId === undefined ||
           dryRun ||
-          (await placeRun(stagedRun, runDir, experimentId, run, treeId));
+          placeRun(stagedRun, runDir, experimentId, run, treeId);
         if (placed) {
           for (const [key, n] of Object.entries(contents.get(run.id) ?? {})) {
             report.counts[key as keyof MergeCounts] += n;

@@ -7,7 +7,19 @@
  * Nothing is ever removed.
  */
 import { createHash } from "node:crypto";
-import { createReadStream, promises as fs, mkdirSync, readFileSync, statSync } from "node:fs";
+import {
+  closeSync,
+  createReadStream,
+  fsyncSync,
+  promises as fs,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { dirname, join, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Metric } from "../entities.ts";
@@ -37,25 +49,33 @@ export interface ImportIssue {
  * Moves a staged run into the tree as `runDir` (in experiment `experimentId`). False when a run
  * of that id appeared there meanwhile (then merge into it instead).
  */
-export async function placeRun(
+export function placeRun(
   staged: string,
   runDir: string,
   experimentId: string,
   run: BundleRun,
   treeId: string,
-): Promise<boolean> {
+): boolean {
   const stored = readRunMeta(staged, run.id, "meta.yaml");
   stored.info.experimentId = experimentId;
   if (stored.info.artifactUri === `${TREE}/${run.experiment}/${run.id}/artifacts`) {
     stored.info.artifactUri = pathToFileURL(join(runDir, "artifacts")).href;
   }
-  await replaceFile(join(staged, "meta.yaml"), toYaml(runDocument(stored)), staged);
-  if (run.origin === treeId) await fs.rm(join(staged, ...ORIGIN_FILE.split("/")));
+  // Synchronous: a few small steps per run, where thread-pool round trips would cost the most.
+  // meta.yaml is on disk (fsync) before the run appears under its name.
+  const fd = openSync(join(staged, "meta.yaml"), "w");
+  try {
+    writeSync(fd, toYaml(runDocument(stored)));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  if (run.origin === treeId) rmSync(join(staged, ...ORIGIN_FILE.split("/")));
   for (const folder of ["metrics", "params", "tags", "artifacts"]) {
-    await fs.mkdir(join(staged, folder), { recursive: true });
+    mkdirSync(join(staged, folder), { recursive: true });
   }
   try {
-    await fs.rename(staged, runDir);
+    renameSync(staged, runDir);
     return true;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
