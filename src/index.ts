@@ -39,6 +39,8 @@ export {
 } from "./config.ts";
 // Data model, errors, configuration.
 export type {
+  ArtifactData,
+  ArtifactStream,
   Batch,
   Dataset,
   DatasetInput,
@@ -46,13 +48,16 @@ export type {
   FileInfo,
   LifecycleStage,
   Metric,
+  ModelStage,
+  ModelVersion,
+  RegisteredModel,
   Run,
   RunData,
   RunInfo,
   RunStatus,
   ViewType,
 } from "./entities.ts";
-export { RUN_STATUSES, SYSTEM_TAGS } from "./entities.ts";
+export { MODEL_STAGES, RUN_STATUSES, SYSTEM_TAGS } from "./entities.ts";
 export { type ErrorCode, isMlflowError, MlflowError } from "./errors.ts";
 export { redactCredentials, redactUrl } from "./redact.ts";
 export { applyGc, type GcItem, type GcOptions, type GcPlan, planGc } from "./gc.ts";
@@ -82,27 +87,22 @@ export {
 export { MemoryStore } from "./store/memory/index.ts";
 export { type OpenStoreOptions, openStore } from "./store/open.ts";
 // Model registry: registered models, versions, tags, aliases, stages; models logged in runs.
-export {
-  type CreateModelVersionOptions,
-  MODEL_STAGES,
-  type ModelStage,
-  type ModelVersion,
-  type RegisteredModel,
-  type RegistrySearchRequest,
-  type RegistryStore,
-  registryOf,
-  type SearchModelVersionsResult,
-  type SearchRegisteredModelsResult,
-} from "./store/registry.ts";
+export type { CreateModelVersionOptions, RegistryStore } from "./store/registry.ts";
+export type {
+  RegistrySearchRequest,
+  SearchModelVersionsResult,
+  SearchRegisteredModelsResult,
+} from "./search/registry.ts";
 export { RestStore } from "./store/rest/index.ts";
 // Stores: where runs live.
-export type {
-  CreateRunOptions,
-  SearchExperimentsRequest,
-  SearchRunsRequest,
-  SyncRunWriter,
-  TrackingStore,
-  UpdateRunOptions,
+export {
+  type CreateRunOptions,
+  registryOf,
+  type SearchExperimentsRequest,
+  type SearchRunsRequest,
+  type SyncRunWriter,
+  type TrackingStore,
+  type UpdateRunOptions,
 } from "./store/store.ts";
 // Sync: copying runs between stores.
 export {
@@ -110,11 +110,10 @@ export {
   type RunPlan,
   type SyncedRun,
   type SyncIssue,
-  type SyncOptions,
-  type SyncProgress,
   type SyncReport,
   sync,
 } from "./sync/index.ts";
+export type { SyncOptions, SyncProgress } from "./sync/options.ts";
 export { type SyncWatcher, type WatchOptions, watchSync } from "./sync/watch.ts";
 export type { BufferOptions } from "./tracker/buffer.ts";
 export type { MetricComparison, ParamComparison, RunComparison } from "./tracker/compare.ts";

@@ -6,8 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Metric } from "../src/entities.ts";
-import { loggedModelsOf } from "../src/store/logged-models.ts";
-import type { TrackingStore } from "../src/store/store.ts";
+import { loggedModelsOf, type TrackingStore } from "../src/store/store.ts";
 import { expectMlflowError } from "./store-contract.ts";
 
 export interface LoggedModelsUnderTest {

@@ -5,8 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { registryOf } from "../src/store/registry.ts";
-import type { TrackingStore } from "../src/store/store.ts";
+import { registryOf, type TrackingStore } from "../src/store/store.ts";
 import { expectMlflowError } from "./store-contract.ts";
 
 export interface RegistryUnderTest {

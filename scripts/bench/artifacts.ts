@@ -9,7 +9,6 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
-import { openRepository } from "../../src/artifacts/repository.ts";
 import {
   type Emulator,
   startAzurite,
@@ -18,6 +17,7 @@ import {
 } from "../../test/helpers/emulators.ts";
 import { ensureMlflowEnvs, MLFLOW_ENV, REPO_ROOT, venvBin } from "../../test/helpers/mlflow-env.ts";
 import type { Row } from "./report.ts";
+import { openRepository } from "../../src/artifacts/open.ts";
 
 const MB = Number(process.env.MLRUNS_BENCH_ARTIFACT_MB ?? 200);
 

@@ -5,14 +5,13 @@
  */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { FileInfo } from "../entities.ts";
+import type { ArtifactData, ArtifactStream, FileInfo } from "../entities.ts";
 import {
   deleteArtifactPath,
   listArtifactDir,
   openArtifactFile,
   writeArtifactFile,
 } from "../store/file/artifacts.ts";
-import type { ArtifactData, ArtifactStream } from "../store/store.ts";
 import { sourceSize } from "./parts.ts";
 import type { ArtifactRepository, PutOptions } from "./repository.ts";
 

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { open, stat } from "node:fs/promises";
-import type { ArtifactData } from "../store/store.ts";
+import type { ArtifactData } from "../entities.ts";
 
 export interface Part {
   /** 0-based. */

@@ -5,12 +5,6 @@
  * or `metrics.<key>` (optionally on a dataset), then newest first, then by id; pages of 100.
  */
 import { invalid } from "../errors.ts";
-import type {
-  LoggedModelOrder,
-  LoggedModelRecord,
-  SearchLoggedModelsRequest,
-  SearchLoggedModelsResult,
-} from "../store/logged-models.ts";
 import { compareNumbers } from "./evaluate.ts";
 import { likeMatches } from "./like.ts";
 import { paginate } from "./page.ts";
@@ -27,6 +21,33 @@ import {
   stringValue,
   syntaxError,
 } from "./parse.ts";
+import type { LoggedModelRecord } from "../entities.ts";
+
+/** One order_by element of `search_logged_models`. */
+export interface LoggedModelOrder {
+  /** An attribute (`name`, `creation_timestamp`, …) or `metrics.<key>`. */
+  fieldName: string;
+  ascending?: boolean;
+  datasetName?: string;
+  datasetDigest?: string;
+}
+
+export interface SearchLoggedModelsRequest {
+  experimentIds: string[];
+  /** MLflow's filter grammar on attributes, `metrics.`, `params.` and `tags.`. */
+  filter?: string;
+  /** Only metrics on these datasets count for metric clauses (and a model needs one). */
+  datasets?: { datasetName: string; datasetDigest?: string }[];
+  orderBy?: LoggedModelOrder[];
+  /** 100 by default. */
+  maxResults?: number;
+  pageToken?: string;
+}
+
+export interface SearchLoggedModelsResult {
+  models: LoggedModelRecord[];
+  nextPageToken?: string;
+}
 
 const STRING_ATTRIBUTES = {
   name: "name",

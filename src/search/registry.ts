@@ -4,13 +4,6 @@
  * its tie-breakers, and its page sizes.
  */
 import { invalid } from "../errors.ts";
-import type {
-  ModelVersion,
-  RegisteredModel,
-  RegistrySearchRequest,
-  SearchModelVersionsResult,
-  SearchRegisteredModelsResult,
-} from "../store/registry.ts";
 import { compareNumbers } from "./evaluate.ts";
 import { likeMatches } from "./like.ts";
 import { compareCodePoints } from "./order.ts";
@@ -21,6 +14,24 @@ import {
   parseRegistryFilter,
   type RegistryClause,
 } from "./parse.ts";
+import type { ModelVersion, RegisteredModel } from "../entities.ts";
+
+export interface RegistrySearchRequest {
+  filter?: string;
+  orderBy?: string[];
+  maxResults?: number;
+  pageToken?: string;
+}
+
+export interface SearchRegisteredModelsResult {
+  models: RegisteredModel[];
+  nextPageToken?: string;
+}
+
+export interface SearchModelVersionsResult {
+  versions: ModelVersion[];
+  nextPageToken?: string;
+}
 
 /** MLflow's page sizes (mlflow/store/model_registry/__init__.py). */
 export const REGISTRY_PAGE = {

@@ -8,12 +8,10 @@
  */
 import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { RunInfo } from "../entities.ts";
+import type { LoggedModelRecord, ModelVersion, RunInfo } from "../entities.ts";
 import { invalid, isMlflowError, type MlflowError } from "../errors.ts";
-import type { ModelVersion } from "../store/registry.ts";
-import type { TrackingStore } from "../store/store.ts";
+import { loggedModelsOf, type TrackingStore } from "../store/store.ts";
 import { pyJsonDumps } from "../py-format.ts";
-import { type LoggedModelRecord, loggedModelsOf } from "../store/logged-models.ts";
 import { modelArtifactUri, PROXY_SCHEME, runArtifactUri } from "./artifact-uris.ts";
 
 /** The model version fields a source is checked against. */

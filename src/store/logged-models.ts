@@ -5,31 +5,19 @@
  * MemoryStore in memory; the tracking server serves them through this interface
  * (`store.loggedModels`, `loggedModelsOf`).
  */
-import type { Metric } from "../entities.ts";
+import type {
+  ArtifactData,
+  ArtifactStream,
+  FileInfo,
+  LoggedModelRecord,
+  LoggedModelStatus,
+  Metric,
+} from "../entities.ts";
 import { invalid } from "../errors.ts";
-import type { ArtifactData, ArtifactStream, TrackingStore } from "./store.ts";
-import type { FileInfo } from "../entities.ts";
-
-export const LOGGED_MODEL_STATUSES = ["UNSPECIFIED", "PENDING", "READY", "FAILED"] as const;
-export type LoggedModelStatus = (typeof LOGGED_MODEL_STATUSES)[number];
-
-export interface LoggedModelRecord {
-  modelId: string;
-  experimentId: string;
-  name: string;
-  /** Where its files are: `<experiment artifact location>/models/<model id>/artifacts`. */
-  artifactLocation: string;
-  creationTimestamp: number;
-  lastUpdatedTimestamp: number;
-  modelType: string | null;
-  sourceRunId: string | null;
-  status: LoggedModelStatus;
-  statusMessage: string | null;
-  tags: Record<string, string>;
-  params: Record<string, string>;
-  /** The latest point of each metric, per (dataset name, digest), with the run that logged it. */
-  metrics: (Metric & { runId: string })[];
-}
+import type {
+  SearchLoggedModelsRequest,
+  SearchLoggedModelsResult,
+} from "../search/logged-models.ts";
 
 export interface CreateLoggedModelOptions {
   experimentId: string;
@@ -39,32 +27,6 @@ export interface CreateLoggedModelOptions {
   sourceRunId?: string;
   params?: Record<string, string>;
   tags?: Record<string, string>;
-}
-
-/** One order_by element of `search_logged_models`. */
-export interface LoggedModelOrder {
-  /** An attribute (`name`, `creation_timestamp`, …) or `metrics.<key>`. */
-  fieldName: string;
-  ascending?: boolean;
-  datasetName?: string;
-  datasetDigest?: string;
-}
-
-export interface SearchLoggedModelsRequest {
-  experimentIds: string[];
-  /** MLflow's filter grammar on attributes, `metrics.`, `params.` and `tags.`. */
-  filter?: string;
-  /** Only metrics on these datasets count for metric clauses (and a model needs one). */
-  datasets?: { datasetName: string; datasetDigest?: string }[];
-  orderBy?: LoggedModelOrder[];
-  /** 100 by default. */
-  maxResults?: number;
-  pageToken?: string;
-}
-
-export interface SearchLoggedModelsResult {
-  models: LoggedModelRecord[];
-  nextPageToken?: string;
 }
 
 /** A run's links to logged models: outputs (models it made, at a step) and inputs. */
@@ -98,14 +60,6 @@ export interface LoggedModelStore {
   putArtifact(modelId: string, path: string, data: ArtifactData): Promise<void>;
   openArtifact(modelId: string, path: string): Promise<ArtifactStream>;
   deleteArtifact(modelId: string, path: string): Promise<void>;
-}
-
-/** The logged models of `store`, or a clear error when it keeps none. */
-export function loggedModelsOf(store: TrackingStore): LoggedModelStore {
-  if (store.loggedModels === undefined) {
-    throw invalid(`The store at ${store.uri} keeps no MLflow 3 logged models`);
-  }
-  return store.loggedModels;
 }
 
 const MODEL_ID = /^m-[0-9a-f]{32}$/;

@@ -3,49 +3,22 @@
  * MLflow's model registry has them. FileStore, MemoryStore and RestStore implement it next to
  * TrackingStore; the tracker and the CLI reach it through `store.registry` (`registryOf`).
  */
-import type { TrackingStore } from "./store.ts";
 import { invalid, notFound } from "../errors.ts";
+import type {
+  RegistrySearchRequest,
+  SearchModelVersionsResult,
+  SearchRegisteredModelsResult,
+} from "../search/registry.ts";
 import { isSafeRelativePath, validateWellFormed } from "../validation.ts";
+import {
+  MODEL_STAGES,
+  type ModelStage,
+  type ModelVersion,
+  type RegisteredModel,
+} from "../entities.ts";
 
-/** MLflow's stages (deprecated by MLflow in favour of aliases, but still served). */
-export const MODEL_STAGES = ["None", "Staging", "Production", "Archived"] as const;
-export type ModelStage = (typeof MODEL_STAGES)[number];
 /** The stage MLflow's file store gives a deleted version, whose folder (and number) stays. */
 export const STAGE_DELETED_INTERNAL = "Deleted_Internal";
-
-export interface ModelVersion {
-  name: string;
-  /** A decimal integer, as MLflow's REST API sends it. */
-  version: string;
-  creationTimestamp: number | null;
-  lastUpdatedTimestamp: number | null;
-  currentStage: string;
-  description: string | null;
-  /** Where the model came from, as given: `runs:/<id>/model`, a `file://` URI, `models:/m-…`. */
-  source: string;
-  runId: string | null;
-  runLink: string | null;
-  status: string;
-  statusMessage: string | null;
-  userId: string | null;
-  /** The MLflow 3 logged model it was promoted from, if any. */
-  modelId: string | null;
-  tags: Record<string, string>;
-  /** Aliases pointing at this version, sorted. */
-  aliases: string[];
-}
-
-export interface RegisteredModel {
-  name: string;
-  creationTimestamp: number | null;
-  lastUpdatedTimestamp: number | null;
-  description: string | null;
-  tags: Record<string, string>;
-  /** alias → version. */
-  aliases: Record<string, string>;
-  /** The newest version in each stage (deleted versions excluded), by version number. */
-  latestVersions: ModelVersion[];
-}
 
 export interface CreateModelVersionOptions {
   name: string;
@@ -62,23 +35,6 @@ export interface CreateModelVersionOptions {
    * `getModelVersionDownloadUri`; a server works it out itself and ignores it.
    */
   storageLocation?: string;
-}
-
-export interface RegistrySearchRequest {
-  filter?: string;
-  orderBy?: string[];
-  maxResults?: number;
-  pageToken?: string;
-}
-
-export interface SearchRegisteredModelsResult {
-  models: RegisteredModel[];
-  nextPageToken?: string;
-}
-
-export interface SearchModelVersionsResult {
-  versions: ModelVersion[];
-  nextPageToken?: string;
 }
 
 export interface RegistryStore {
@@ -136,13 +92,6 @@ export interface RegistryStore {
 export function versionRunId(options: CreateModelVersionOptions): string | undefined {
   if (options.runId !== undefined) return options.runId;
   return /^runs:\/([^/]+)\//.exec(options.source)?.[1];
-}
-
-/** The registry of `store`, or a clear error when it has none. */
-export function registryOf(store: TrackingStore): RegistryStore {
-  if (store.registry === undefined)
-    throw invalid(`The store at ${store.uri} has no model registry`);
-  return store.registry;
 }
 
 // ---- MLflow's registry validation (mlruns-format.md §4.4), shared by every store ----

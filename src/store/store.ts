@@ -3,6 +3,8 @@
  * sync and the CLI are written against it and never against a store's internals.
  */
 import type {
+  ArtifactData,
+  ArtifactStream,
   Batch,
   DatasetInput,
   Experiment,
@@ -13,24 +15,11 @@ import type {
   RunStatus,
   ViewType,
 } from "../entities.ts";
+import { invalid } from "../errors.ts";
 import type { SearchExperimentsResult, SearchQuery, SearchRunsResult } from "../search/index.ts";
 import type { SampledMetric, SampleOptions } from "../metric-sampling.ts";
 import type { LoggedModelStore } from "./logged-models.ts";
 import type { RegistryStore } from "./registry.ts";
-
-/**
- * An artifact file's content: bytes, a stream of chunks (read once, in order), or a local file
- * (read in place, in parts: a large upload of it can resume after a crash).
- */
-export type ArtifactData = Uint8Array | AsyncIterable<Uint8Array> | { file: string };
-
-/** An artifact file being read: its size in bytes and its content, chunk by chunk. */
-export interface ArtifactStream {
-  size: number;
-  stream: AsyncIterable<Uint8Array>;
-  /** The local file holding these bytes, when the store keeps one (a copy may read it instead). */
-  file?: string;
-}
 
 export interface CreateRunOptions {
   experimentId: string;
@@ -153,4 +142,19 @@ export interface TrackingStore {
   flush(): Promise<void>;
   /** Stops background work (watches) and saves what it keeps; the store is not used after. */
   close?(): Promise<void>;
+}
+
+/** The registry of `store`, or a clear error when it has none. */
+export function registryOf(store: TrackingStore): RegistryStore {
+  if (store.registry === undefined)
+    throw invalid(`The store at ${store.uri} has no model registry`);
+  return store.registry;
+}
+
+/** The logged models of `store`, or a clear error when it keeps none. */
+export function loggedModelsOf(store: TrackingStore): LoggedModelStore {
+  if (store.loggedModels === undefined) {
+    throw invalid(`The store at ${store.uri} keeps no MLflow 3 logged models`);
+  }
+  return store.loggedModels;
 }

@@ -6,9 +6,10 @@
  * found again instead of being created twice (target version numbers are the target's own).
  */
 import { isMlflowError } from "../errors.ts";
-import type { ModelVersion, RegisteredModel, RegistryStore } from "../store/registry.ts";
+import type { RegistryStore } from "../store/registry.ts";
 import { isItemError, type SyncIssue } from "./copy.ts";
 import { SOURCE_TAGS } from "./identity.ts";
+import type { ModelVersion, RegisteredModel } from "../entities.ts";
 
 export const MODEL_VERSION_TAG = "mlruns.source.model_version";
 

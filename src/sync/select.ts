@@ -3,7 +3,7 @@ import type { Experiment, Run } from "../entities.ts";
 import { SYSTEM_TAGS } from "../entities.ts";
 import { MlflowError } from "../errors.ts";
 import { publicUri } from "./identity.ts";
-import type { SyncOptions } from "./index.ts";
+import type { SyncOptions } from "./options.ts";
 
 /** Which runs a command takes from a store (sync, export): the usual -e, -f and -r. */
 export type Selection = Pick<SyncOptions, "source" | "experiments" | "filter" | "runIds">;

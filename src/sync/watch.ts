@@ -9,10 +9,11 @@ import { fileURLToPath } from "node:url";
 import { LOCK_FILE } from "../store/file/layout.ts";
 import { isLockFile } from "../store/file/lock.ts";
 import { INDEX_FILE } from "../store/file/search-index.ts";
-import { SYNC_LOCK_FILE, type SyncOptions, type SyncReport, sync } from "./index.ts";
+import { SYNC_LOCK_FILE, type SyncReport, sync } from "./index.ts";
 import { TREE_ID_FILE } from "./identity.ts";
 import { DISCOVERY_FILE } from "../server/discovery.ts";
 import { LEDGER_FILE } from "./ledger.ts";
+import type { SyncOptions } from "./options.ts";
 
 export interface WatchOptions extends SyncOptions {
   /** Quiet time after the last change before syncing (default 1000 ms). */

@@ -11,9 +11,9 @@ import { pathToFileURL } from "node:url";
 import { stringify } from "yaml";
 import { invalid, isMlflowError } from "../errors.ts";
 import { appendModelHistory } from "../model-history.ts";
-import { type ModelVersion, registryOf } from "../store/registry.ts";
-import type { TrackingStore } from "../store/store.ts";
+import { registryOf, type TrackingStore } from "../store/store.ts";
 import { validateArtifactPath } from "../validation.ts";
+import type { ModelVersion } from "../entities.ts";
 
 export interface RegisterModelOptions {
   /** `runs:/<run id>/<path>`, a local folder, or any URI MLflow understands. */

@@ -8,6 +8,7 @@ import type {
   DatasetInput,
   Experiment,
   Metric,
+  ModelVersion,
   Run,
   RunInfo,
   RunStatus,
@@ -16,13 +17,13 @@ import type {
 import { SYSTEM_TAGS } from "../entities.ts";
 import { invalid, isMlflowError } from "../errors.ts";
 import { openStore } from "../store/open.ts";
-import type { SearchRunsRequest, TrackingStore } from "../store/store.ts";
+import { registryOf, type SearchRunsRequest, type TrackingStore } from "../store/store.ts";
 import type { BufferOptions } from "./buffer.ts";
 import { compareRuns, type RunComparison } from "./compare.ts";
 import { systemTags } from "./context.ts";
 import { trackLifecycle } from "./lifecycle.ts";
 import { type RegisterModelOptions, registerModel } from "./models.ts";
-import { type ModelVersion, type RegistryStore, registryOf } from "../store/registry.ts";
+import type { RegistryStore } from "../store/registry.ts";
 import { ActiveRun } from "./run.ts";
 
 export interface TrackerOptions extends ConfigOptions {

@@ -1,6 +1,6 @@
 /** MLflow 3's logged model JSON (`LoggedModel.to_proto`, then `message_to_json`). */
-import type { LoggedModelRecord, LoggedModelStatus } from "../store/logged-models.ts";
 import { type KeyValueJson, metricToJson, type MetricJson, tagsToJson } from "./tracking.ts";
+import type { LoggedModelRecord, LoggedModelStatus } from "../entities.ts";
 
 /** The proto enum names of the statuses, by our names. */
 export const STATUS_NAMES: Record<LoggedModelStatus, string> = {

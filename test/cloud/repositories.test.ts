@@ -11,9 +11,10 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { isMlflowError } from "../../src/errors.ts";
-import { openRepository, readAll } from "../../src/artifacts/repository.ts";
+import { readAll } from "../../src/artifacts/repository.ts";
 import { type Emulator, startAzurite, startGcsEmulator, startMoto } from "../helpers/emulators.ts";
 import { REPO_ROOT } from "../helpers/mlflow-env.ts";
+import { openRepository } from "../../src/artifacts/open.ts";
 
 const PART = 5 * 1024 * 1024;
 const sha = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
@@ -139,7 +140,7 @@ describe.each(targets)("$name repository", ({ name, start }) => {
         [
           "--input-type=module",
           "-e",
-          `const { openRepository } = await import(${JSON.stringify(pathToFileURL(join(REPO_ROOT, "dist/src/artifacts/repository.js")).href)});
+          `const { openRepository } = await import(${JSON.stringify(pathToFileURL(join(REPO_ROOT, "dist/src/artifacts/open.js")).href)});
          const repo = await openRepository(process.argv[1], { env: process.env });
          await repo.put("model/weights.bin", { file: process.argv[2] }, { onProgress: (n) => console.log(n) });
          console.log("finished");`,

@@ -7,8 +7,8 @@ import { cp, mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { FileInfo, Metric, Run } from "../../src/entities.ts";
-import type { ModelVersion, RegistryStore } from "../../src/store/registry.ts";
+import type { FileInfo, Metric, ModelVersion, Run } from "../../src/entities.ts";
+import type { RegistryStore } from "../../src/store/registry.ts";
 import type { TrackingStore } from "../../src/store/store.ts";
 import { REPO_ROOT, runPython } from "../helpers/mlflow-env.ts";
 

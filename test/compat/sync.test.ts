@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileStore } from "../../src/store/file/index.ts";
 import { RestStore } from "../../src/store/rest/index.ts";
 import { LEDGER_FILE } from "../../src/sync/ledger.ts";
-import { type SyncOptions, sync } from "../../src/sync/index.ts";
+import { sync } from "../../src/sync/index.ts";
 import { TREE_ID_FILE } from "../../src/sync/identity.ts";
 import { MLFLOW_VERSIONS, skipMlflow } from "../helpers/mlflow-env.ts";
 import { type MlflowServer, startMlflowServer } from "../helpers/mlflow-server.ts";
@@ -20,6 +20,7 @@ import { startWriter } from "../slow/writer.ts";
 import { dumpStore, mlflowDump } from "./dump.ts";
 import { expectServerHoldsTree } from "./sync-equality.ts";
 import { writeVariedTree } from "./varied-tree.ts";
+import type { SyncOptions } from "../../src/sync/options.ts";
 
 const dirs: string[] = [];
 async function tree(): Promise<string> {

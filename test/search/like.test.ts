@@ -4,12 +4,11 @@
  * must end well within a time bound (a backtracking matcher takes minutes on some of them).
  */
 import { describe, expect, it } from "vitest";
-import type { Experiment } from "../../src/entities.ts";
+import type { Experiment, ModelVersion, RegisteredModel } from "../../src/entities.ts";
 import { isMlflowError } from "../../src/errors.ts";
 import { searchExperiments, searchRuns } from "../../src/search/index.ts";
 import { likeMatches } from "../../src/search/like.ts";
 import { searchModelVersions, searchRegisteredModels } from "../../src/search/registry.ts";
-import type { ModelVersion, RegisteredModel } from "../../src/store/registry.ts";
 import { makeRun } from "./helpers.ts";
 
 /** The reference: the whole pattern as one regex, fine on short values. */

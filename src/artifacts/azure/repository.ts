@@ -8,7 +8,7 @@
  * reader sees a part of a file. Block ids name each part's index and MD5: after a killed upload,
  * the blocks already staged (Get Block List, uncommitted) are not sent again.
  */
-import type { FileInfo } from "../../entities.ts";
+import type { ArtifactData, ArtifactStream, FileInfo } from "../../entities.ts";
 import { invalid, MlflowError, notFound } from "../../errors.ts";
 import { CloudHttp, type CloudRequest, codeFor, excerpt } from "../http.ts";
 import {
@@ -20,7 +20,6 @@ import {
   uploadInParts,
 } from "../parts.ts";
 import type { ArtifactRepository, Env, PutOptions } from "../repository.ts";
-import type { ArtifactData, ArtifactStream } from "../../store/store.ts";
 import { joinKey } from "../repository.ts";
 import { uriEncode } from "../s3/sigv4.ts";
 import { elements, text } from "../xml.ts";

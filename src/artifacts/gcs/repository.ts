@@ -9,12 +9,11 @@ import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import type { FileInfo } from "../../entities.ts";
+import type { ArtifactData, ArtifactStream, FileInfo } from "../../entities.ts";
 import { invalid, MlflowError, notFound } from "../../errors.ts";
 import { CloudHttp, type CloudRequest, codeFor, excerpt } from "../http.ts";
 import { eachConcurrently, type Part, type PartSink, sourceSize, uploadInParts } from "../parts.ts";
 import type { ArtifactRepository, Env, PutOptions } from "../repository.ts";
-import type { ArtifactData, ArtifactStream } from "../../store/store.ts";
 import { joinKey } from "../repository.ts";
 import { type GcsAccess, gcsAccess } from "./credentials.ts";
 

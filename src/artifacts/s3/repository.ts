@@ -8,7 +8,7 @@
  * completed. An upload a killed process left behind is found again (ListMultipartUploads) and its
  * parts whose size and MD5 (the ETag) match are not sent again.
  */
-import type { FileInfo } from "../../entities.ts";
+import type { ArtifactData, ArtifactStream, FileInfo } from "../../entities.ts";
 import { invalid, MlflowError, notFound } from "../../errors.ts";
 import { shared } from "../credential-cache.ts";
 import { CloudHttp, type CloudRequest, codeFor, excerpt } from "../http.ts";
@@ -21,7 +21,6 @@ import {
   uploadInParts,
 } from "../parts.ts";
 import type { ArtifactRepository, Env, PutOptions } from "../repository.ts";
-import type { ArtifactData, ArtifactStream } from "../../store/store.ts";
 import { joinKey } from "../repository.ts";
 import { elements, escapeXml, text } from "../xml.ts";
 import { awsRegion, type Expiring, resolveAwsCredentials } from "./credentials.ts";

@@ -7,9 +7,8 @@
 import { pipeline } from "node:stream/promises";
 import type { ServerResponse } from "node:http";
 import { invalid, isMlflowError, notFound } from "../../errors.ts";
-import { loggedModelsOf } from "../../store/logged-models.ts";
-import type { FileInfo } from "../../entities.ts";
-import type { ArtifactStream, TrackingStore } from "../../store/store.ts";
+import type { ArtifactStream, FileInfo } from "../../entities.ts";
+import { loggedModelsOf, type TrackingStore } from "../../store/store.ts";
 import { fileInfoToJson } from "../../wire/tracking.ts";
 import { type ProxyTarget, proxyTarget, runArtifactUri } from "../artifact-uris.ts";
 import { required, string } from "../message.ts";

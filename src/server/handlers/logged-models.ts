@@ -3,13 +3,8 @@
  * artifact listing, as `mlflow.<flavor>.log_model` calls them; and run outputs (`runs/outputs`).
  */
 import { notFound } from "../../errors.ts";
-import {
-  LOGGED_MODEL_STATUSES,
-  type LoggedModelRecord,
-  type LoggedModelStore,
-  loggedModelsOf,
-} from "../../store/logged-models.ts";
-import type { TrackingStore } from "../../store/store.ts";
+import type { LoggedModelStore } from "../../store/logged-models.ts";
+import { loggedModelsOf, type TrackingStore } from "../../store/store.ts";
 import { loggedModelToJson, STATUS_NAMES } from "../../wire/logged-models.ts";
 import { fileInfoToJson } from "../../wire/tracking.ts";
 import { modelArtifactUri } from "../artifact-uris.ts";
@@ -27,6 +22,7 @@ import {
 import type { Handler } from "../router.ts";
 import { sendFile } from "./artifacts.ts";
 import { readRun } from "./runs.ts";
+import { LOGGED_MODEL_STATUSES, type LoggedModelRecord } from "../../entities.ts";
 
 const models = (store: TrackingStore): LoggedModelStore => loggedModelsOf(store);
 

@@ -3,8 +3,8 @@
  * URIs, as MLflow's registry endpoints answer them.
  */
 import { invalid } from "../../errors.ts";
-import { registryOf, type RegistryStore } from "../../store/registry.ts";
-import type { TrackingStore } from "../../store/store.ts";
+import type { RegistryStore } from "../../store/registry.ts";
+import { registryOf, type TrackingStore } from "../../store/store.ts";
 import { modelToJson, versionToJson } from "../../wire/registry.ts";
 import { checkVersionSource, clientDownloadUri, tagModelVersions } from "../model-sources.ts";
 import { bool, int64, keyValue, repeated, required, string, toRecord } from "../message.ts";

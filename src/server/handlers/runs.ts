@@ -4,8 +4,7 @@ import { type Metric, RUN_STATUSES, type Run } from "../../entities.ts";
 import { invalid } from "../../errors.ts";
 import { runInfoToJson, runToJson } from "../../wire/tracking.ts";
 import { appendModelHistory } from "../../model-history.ts";
-import { loggedModelsOf } from "../../store/logged-models.ts";
-import type { TrackingStore } from "../../store/store.ts";
+import { loggedModelsOf, type TrackingStore } from "../../store/store.ts";
 import { runArtifactUri } from "../artifact-uris.ts";
 import {
   double,

@@ -8,6 +8,8 @@ import { mkdirSync, promises as fs } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type {
+  ArtifactData,
+  ArtifactStream,
   Batch,
   DatasetInput,
   Experiment,
@@ -17,13 +19,7 @@ import type {
   RunInfo,
   ViewType,
 } from "../../entities.ts";
-import {
-  type ArtifactRepository,
-  isRemoteUri,
-  openRepository,
-  putFiles,
-  readAll,
-} from "../../artifacts/repository.ts";
+import { type ArtifactRepository, putFiles, readAll } from "../../artifacts/repository.ts";
 import { RUN_STATUSES, SYSTEM_TAGS } from "../../entities.ts";
 import { invalid, MlflowError, notFound } from "../../errors.ts";
 import { collectLocalArtifacts } from "../../local-artifacts.ts";
@@ -48,8 +44,6 @@ import {
 } from "../../search/index.ts";
 import { type SampledMetric, type SampleOptions, sampleRuns } from "../../metric-sampling.ts";
 import type {
-  ArtifactData,
-  ArtifactStream,
   CreateRunOptions,
   SearchExperimentsRequest,
   SearchRunsRequest,
@@ -87,6 +81,7 @@ import { SearchIndex, type SearchIndexOptions, type TreeChange } from "./search-
 import { stampFolder } from "./stamp.ts";
 import { fromYaml, toYaml } from "./yaml.ts";
 import { FileRegistry } from "./registry.ts";
+import { isRemoteUri, openRepository } from "../../artifacts/open.ts";
 
 export { TreeError } from "./runs.ts";
 export type { ProblemHandler, TreeProblem } from "./problems.ts";

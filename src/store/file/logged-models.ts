@@ -19,25 +19,32 @@ import { createHash, randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Experiment, FileInfo, Metric } from "../../entities.ts";
+import {
+  type ArtifactData,
+  type ArtifactStream,
+  type Experiment,
+  type FileInfo,
+  LOGGED_MODEL_STATUSES,
+  type LoggedModelRecord,
+  type LoggedModelStatus,
+  type Metric,
+} from "../../entities.ts";
 import { invalid, MlflowError, notFound } from "../../errors.ts";
 import { isLaterPoint } from "../../metric-latest.ts";
 import { pyFloatRepr } from "../../py-format.ts";
 import { generateRunName } from "../../run-name.ts";
-import { searchLoggedModels } from "../../search/logged-models.ts";
+import {
+  searchLoggedModels,
+  type SearchLoggedModelsRequest,
+  type SearchLoggedModelsResult,
+} from "../../search/logged-models.ts";
 import { validateArtifactPath, validateBatch, validateKey, validateTag } from "../../validation.ts";
 import {
   type CreateLoggedModelOptions,
-  LOGGED_MODEL_STATUSES,
-  type LoggedModelRecord,
-  type LoggedModelStatus,
   type LoggedModelStore,
   type RunModelLinks,
-  type SearchLoggedModelsRequest,
-  type SearchLoggedModelsResult,
   validateModelId,
 } from "../logged-models.ts";
-import type { ArtifactData, ArtifactStream } from "../store.ts";
 import {
   deleteArtifactPath,
   listArtifactDir,

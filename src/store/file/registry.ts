@@ -21,7 +21,13 @@ import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { MlflowError } from "../../errors.ts";
-import { searchModelVersions, searchRegisteredModels } from "../../search/registry.ts";
+import {
+  type RegistrySearchRequest,
+  searchModelVersions,
+  type SearchModelVersionsResult,
+  searchRegisteredModels,
+  type SearchRegisteredModelsResult,
+} from "../../search/registry.ts";
 import {
   aliasNotFound,
   type CreateModelVersionOptions,
@@ -29,14 +35,9 @@ import {
   checkArchiveExisting,
   highestVersion,
   latestVersions,
-  type ModelVersion,
   modelNotFound,
-  type RegisteredModel,
-  type RegistrySearchRequest,
   type RegistryStore,
   STAGE_DELETED_INTERNAL,
-  type SearchModelVersionsResult,
-  type SearchRegisteredModelsResult,
   validateAlias,
   validateModelName,
   validateRegistryTag,
@@ -58,6 +59,7 @@ import {
   versionDocument,
 } from "./registry-meta.ts";
 import { fromYaml, toYaml } from "./yaml.ts";
+import type { ModelVersion, RegisteredModel } from "../../entities.ts";
 
 export const REGISTRY_LOCK_FILE = ".mlruns-registry.lock";
 const VERSION_PREFIX = "version-";

@@ -5,10 +5,9 @@
  */
 import { readFile } from "node:fs/promises";
 import { Readable } from "node:stream";
-import type { FileInfo } from "../../entities.ts";
+import type { ArtifactData, ArtifactStream, FileInfo } from "../../entities.ts";
 import { invalid, notFound } from "../../errors.ts";
 import { validateArtifactPath } from "../../validation.ts";
-import type { ArtifactData, ArtifactStream } from "../store.ts";
 
 const DIR = "dir";
 const parentOf = (path: string): string => path.slice(0, Math.max(0, path.lastIndexOf("/")));

@@ -6,6 +6,8 @@
 import { randomInt, randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import {
+  type ArtifactData,
+  type ArtifactStream,
   type Batch,
   type Dataset,
   type DatasetInput,
@@ -13,8 +15,8 @@ import {
   type FileInfo,
   type LifecycleStage,
   type Metric,
-  RUN_STATUSES,
   type Run,
+  RUN_STATUSES,
   type RunInfo,
   SYSTEM_TAGS,
   type ViewType,
@@ -43,8 +45,6 @@ import {
 } from "../../search/index.ts";
 import { type SampledMetric, type SampleOptions, sampleRuns } from "../../metric-sampling.ts";
 import type {
-  ArtifactData,
-  ArtifactStream,
   CreateRunOptions,
   SearchExperimentsRequest,
   SearchRunsRequest,

@@ -1,23 +1,31 @@
 /** MLflow 3's logged models in memory, with the same rules as the file store's. */
 import { randomBytes } from "node:crypto";
-import type { Experiment, FileInfo, Metric, Run } from "../../entities.ts";
-import { invalid, MlflowError, notFound } from "../../errors.ts";
-import { isLaterPoint } from "../../metric-latest.ts";
-import { generateRunName } from "../../run-name.ts";
-import { searchLoggedModels } from "../../search/logged-models.ts";
-import { validateBatch, validateKey, validateTag } from "../../validation.ts";
 import {
-  type CreateLoggedModelOptions,
+  type ArtifactData,
+  type ArtifactStream,
+  type Experiment,
+  type FileInfo,
   LOGGED_MODEL_STATUSES,
   type LoggedModelRecord,
   type LoggedModelStatus,
-  type LoggedModelStore,
-  type RunModelLinks,
+  type Metric,
+  type Run,
+} from "../../entities.ts";
+import { invalid, MlflowError, notFound } from "../../errors.ts";
+import { isLaterPoint } from "../../metric-latest.ts";
+import { generateRunName } from "../../run-name.ts";
+import {
+  searchLoggedModels,
   type SearchLoggedModelsRequest,
   type SearchLoggedModelsResult,
+} from "../../search/logged-models.ts";
+import { validateBatch, validateKey, validateTag } from "../../validation.ts";
+import {
+  type CreateLoggedModelOptions,
+  type LoggedModelStore,
+  type RunModelLinks,
   validateModelId,
 } from "../logged-models.ts";
-import type { ArtifactData, ArtifactStream } from "../store.ts";
 import { MemoryArtifacts } from "./artifacts.ts";
 
 /** What the logged models need of their MemoryStore. */

@@ -4,7 +4,13 @@
  * their version, tags and aliases kept across a rename. Everything is copied in and out.
  */
 import { MlflowError } from "../../errors.ts";
-import { searchModelVersions, searchRegisteredModels } from "../../search/registry.ts";
+import {
+  type RegistrySearchRequest,
+  searchModelVersions,
+  type SearchModelVersionsResult,
+  searchRegisteredModels,
+  type SearchRegisteredModelsResult,
+} from "../../search/registry.ts";
 import {
   aliasNotFound,
   type CreateModelVersionOptions,
@@ -12,14 +18,9 @@ import {
   checkArchiveExisting,
   highestVersion,
   latestVersions,
-  type ModelVersion,
   modelNotFound,
-  type RegisteredModel,
-  type RegistrySearchRequest,
   type RegistryStore,
   STAGE_DELETED_INTERNAL,
-  type SearchModelVersionsResult,
-  type SearchRegisteredModelsResult,
   validateAlias,
   validateModelName,
   validateRegistryTag,
@@ -27,6 +28,7 @@ import {
   versionNotFound,
   versionRunId,
 } from "../registry.ts";
+import type { ModelVersion, RegisteredModel } from "../../entities.ts";
 
 interface VersionState {
   version: ModelVersion;

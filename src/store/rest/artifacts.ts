@@ -9,8 +9,7 @@
  */
 import { eachConcurrently, partSizeFrom, readParts, sourceSize } from "../../artifacts/parts.ts";
 import type { ArtifactRepository, PutOptions } from "../../artifacts/repository.ts";
-import type { FileInfo } from "../../entities.ts";
-import type { ArtifactData, ArtifactStream } from "../store.ts";
+import type { ArtifactData, ArtifactStream, FileInfo } from "../../entities.ts";
 import { invalid, isMlflowError, MlflowError, notFound } from "../../errors.ts";
 import type { RestClient } from "./client.ts";
 import { ARTIFACT_PROXY } from "./endpoints.ts";

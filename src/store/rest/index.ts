@@ -4,23 +4,19 @@
  * way everywhere and nothing half-valid is sent), calls one endpoint per method through
  * `client.ts`, and maps the JSON back to our entities.
  */
-import {
-  type ArtifactRepository,
-  isRemoteUri,
-  openRepository,
-  putFiles,
-  readAll,
-} from "../../artifacts/repository.ts";
+import { type ArtifactRepository, putFiles, readAll } from "../../artifacts/repository.ts";
 import type { HttpConfig } from "../../config.ts";
 import { collectLocalArtifacts } from "../../local-artifacts.ts";
 import {
+  type ArtifactData,
+  type ArtifactStream,
   type Batch,
   type DatasetInput,
   type Experiment,
   type FileInfo,
   type Metric,
-  RUN_STATUSES,
   type Run,
+  RUN_STATUSES,
   type RunInfo,
   type ViewType,
 } from "../../entities.ts";
@@ -56,8 +52,6 @@ import {
   type SampleOptions,
 } from "../../metric-sampling.ts";
 import type {
-  ArtifactData,
-  ArtifactStream,
   CreateRunOptions,
   SearchExperimentsRequest,
   SearchRunsRequest,
@@ -69,6 +63,7 @@ import { type CallOptions, DEFAULT_HTTP, RestClient } from "./client.ts";
 import { allPages, ENDPOINTS, type Endpoint, PAGE_SIZE } from "./endpoints.ts";
 import { sendBatch } from "./log-batch.ts";
 import { RestRegistry } from "./registry.ts";
+import { isRemoteUri, openRepository } from "../../artifacts/open.ts";
 
 const DEFAULT_EXPERIMENT_ID = "0";
 

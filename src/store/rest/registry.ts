@@ -15,12 +15,7 @@ import {
   type CreateModelVersionOptions,
   canonicalStage,
   checkArchiveExisting,
-  type ModelVersion,
-  type RegisteredModel,
-  type RegistrySearchRequest,
   type RegistryStore,
-  type SearchModelVersionsResult,
-  type SearchRegisteredModelsResult,
   validateAlias,
   validateModelName,
   validateRegistryTag,
@@ -29,6 +24,12 @@ import {
 } from "../registry.ts";
 import type { CallOptions, RestClient } from "./client.ts";
 import { REGISTRY_ENDPOINTS, type RegistryEndpoint } from "./endpoints.ts";
+import type { ModelVersion, RegisteredModel } from "../../entities.ts";
+import type {
+  RegistrySearchRequest,
+  SearchModelVersionsResult,
+  SearchRegisteredModelsResult,
+} from "../../search/registry.ts";
 
 function searchQuery(request: RegistrySearchRequest) {
   const query: Record<string, string | number | readonly string[] | undefined> = {};
