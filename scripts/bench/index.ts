@@ -10,6 +10,7 @@ import { loggingBench } from "./logging.ts";
 import { ensureMlflow } from "./mlflow.ts";
 import { printTable, type Row } from "./report.ts";
 import { searchBench } from "./search.ts";
+import { serverBench } from "./server.ts";
 import { syncBench } from "./sync.ts";
 import { uiBench } from "./ui.ts";
 
@@ -24,6 +25,7 @@ const SECTIONS: Record<string, [string, () => Promise<Row[]>]> = {
     artifactsBench,
   ],
   bundle: ["Bundles (export and import vs GNU tar on the same tree)", bundleBench],
+  server: ["Tracking server, MLflow's Python client (mlruns server vs mlflow server)", serverBench],
 };
 
 const wanted = process.argv.slice(2);

@@ -17,9 +17,9 @@ import { MLFLOW_BENCH_VERSION, mlflowBench, mlflowPython } from "./mlflow.ts";
 import type { Row } from "./report.ts";
 import { benchCacheDir, ensureSearchTree, TREE_VERSION } from "./search-tree.ts";
 
-const FILTER = "metrics.m3 > 0.5 and params.p1 = 'v7'";
-const ORDER_BY = "metrics.m0 DESC";
-const MAX_RESULTS = 100;
+export const FILTER = "metrics.m3 > 0.5 and params.p1 = 'v7'";
+export const ORDER_BY = "metrics.m0 DESC";
+export const MAX_RESULTS = 100;
 const WARM_REPEATS = 5;
 
 const execFileAsync = promisify(execFile);
@@ -45,7 +45,7 @@ function warmPageCache(dir: string): void {
 }
 
 /** The SQLite database MLflow migrated the tree into, made once (minutes at 100k runs). */
-async function ensureSqlite(root: string, runs: number): Promise<string> {
+export async function ensureSqlite(root: string, runs: number): Promise<string> {
   const db = join(
     benchCacheDir(),
     `${root.split("/").at(-1)}.${TREE_VERSION}.mlflow-${MLFLOW_BENCH_VERSION}.db`,

@@ -41,6 +41,8 @@ export interface StartOptions {
    * the same folder (`<experiment>/<run>/artifacts`, as in a tree). The folder is left in place.
    */
   fileStore?: string;
+  /** Serve this existing SQLite database (left in place) instead of a fresh one. */
+  database?: string;
   /**
    * `--no-serve-artifacts --default-artifact-root <uri>`: the server hands clients this bucket's
    * URIs and they upload themselves.
@@ -110,7 +112,7 @@ export async function startMlflowServer(options: StartOptions): Promise<MlflowSe
   const args = [
     "server",
     "--backend-store-uri",
-    options.fileStore ?? `sqlite:///${join(dir, "mlflow.db")}`,
+    options.fileStore ?? `sqlite:///${options.database ?? join(dir, "mlflow.db")}`,
     ...(artifactRoot === undefined
       ? [
           "--serve-artifacts",

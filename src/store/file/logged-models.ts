@@ -16,7 +16,7 @@
  * written last at creation, so a half-made model is never listed.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { promises as fs } from "node:fs";
+import { promises as fs, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -355,16 +355,28 @@ export class FileLoggedModels implements LoggedModelStore {
     }
   }
 
+  /** Synchronous reads (two folder listings, usually missing): a search asks for 100 runs. */
   async runModelLinks(runId: string): Promise<RunModelLinks> {
     const runDir = await this.#tree.runDir(runId);
     const links: RunModelLinks = { outputs: [], inputs: [] };
-    for (const [kind, folder] of [
-      ["outputs", join(runDir, "outputs")],
-      ["inputs", join(runDir, "inputs")],
-    ] as const) {
-      for (const entry of await fs.readdir(folder).catch(() => [] as string[])) {
-        const text = await readTextIfExists(join(folder, entry, META));
-        const link = (text === undefined ? null : fromYaml(text)) as Record<string, unknown> | null;
+    for (const kind of ["outputs", "inputs"] as const) {
+      const folder = join(runDir, kind);
+      let entries: string[];
+      try {
+        entries = readdirSync(folder);
+      } catch (error) {
+        if (isMissing(error)) continue;
+        throw error;
+      }
+      for (const entry of entries) {
+        let text: string;
+        try {
+          text = readFileSync(join(folder, entry, META), "utf8");
+        } catch (error) {
+          if (isMissing(error)) continue;
+          throw error;
+        }
+        const link = fromYaml(text) as Record<string, unknown> | null;
         if (link === null || typeof link !== "object") continue;
         if (kind === "outputs" && link.source_type === "RUN_OUTPUT") {
           links.outputs.push({ modelId: String(link.source_id), step: Number(link.step ?? 0) });

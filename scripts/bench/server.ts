@@ -1,0 +1,277 @@
+/**
+ * `mlruns server` against MLflow's own `mlflow server`, with the same client (MLflow's Python
+ * client, `mlflow_server_client.py`) on the same machine in one run:
+ * - log_batch throughput into a fresh tree, against `mlflow server` over SQLite and over its
+ *   file store (MLRUNS_BENCH_SERVER_POINTS points, 1000 a request);
+ * - runs/search over the search benchmark's tree (100,000 runs by default), warm, against
+ *   `mlflow server` over SQLite migrated from the same tree;
+ * - start-up on that tree to the first search answered (index file on disk), and the server
+ *   process's RSS at rest afterwards;
+ * - a 2 GiB artifact (MLRUNS_BENCH_ARTIFACT_MB) uploaded and downloaded through the artifact
+ *   proxy: how much the server's peak RSS grows.
+ * Our server runs as `mlruns server` in its own process, as a user runs it.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FileStore, findServer } from "mlruns";
+import { REPO_ROOT } from "../../test/helpers/mlflow-env.ts";
+import { startMlflowServer } from "../../test/helpers/mlflow-server.ts";
+import { MLFLOW_BENCH_VERSION, mlflowBench } from "./mlflow.ts";
+import { rate, type Row } from "./report.ts";
+import { ensureSqlite, FILTER, MAX_RESULTS, ORDER_BY } from "./search.ts";
+import { ensureSearchTree } from "./search-tree.ts";
+
+const CLIENT = "mlflow_server_client.py";
+const SEARCH_REPEATS = 5;
+const ms = (x: number) => (x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${x.toFixed(0)} ms`);
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const times = (ratio: number) => `${ratio.toFixed(ratio >= 10 ? 0 : 1)}x`;
+
+interface OurServer {
+  url: string;
+  child: ChildProcess;
+  /** Milliseconds from spawn until it answered for its tree. */
+  startMs: number;
+  stop(): Promise<void>;
+}
+
+/** `mlruns server <root>` in its own process, on a free port. */
+async function startOurs(root: string): Promise<OurServer> {
+  const started = performance.now();
+  const child = spawn(
+    process.execPath,
+    [join(REPO_ROOT, "dist", "cli", "main.js"), "server", root, "--port", "0"],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  for (;;) {
+    const found = await findServer(root);
+    if (found !== undefined) {
+      return {
+        url: found.url,
+        child,
+        startMs: performance.now() - started,
+        async stop() {
+          child.kill("SIGTERM");
+          await exited;
+        },
+      };
+    }
+    if (child.exitCode !== null) throw new Error("mlruns server exited before it answered");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A value of /proc/<pid>/status, in bytes (VmRSS now, VmHWM the peak). */
+async function procMemory(pid: number, field: "VmRSS" | "VmHWM"): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1];
+  return Number(kb ?? 0) * 1024;
+}
+
+async function logRate(url: string, points: number): Promise<number> {
+  const result = await mlflowBench<{ seconds: number; points: number }>(CLIENT, [
+    "log",
+    url,
+    String(points),
+    "1000",
+  ]);
+  return result.points / result.seconds;
+}
+
+async function loggingRows(): Promise<Row[]> {
+  const points = Number(process.env.MLRUNS_BENCH_SERVER_POINTS ?? 100_000);
+  const dir = await mkdtemp(join(tmpdir(), "mlruns-bench-server-"));
+  try {
+    const ours = await startOurs(join(dir, "ours"));
+    const oursRate = await logRate(ours.url, points).finally(() => ours.stop());
+    const sqlite = await startMlflowServer({ version: MLFLOW_BENCH_VERSION, readyTimeout: 180 });
+    const sqliteRate = await logRate(sqlite.url, points).finally(() => sqlite.stop());
+    const file = await startMlflowServer({
+      version: MLFLOW_BENCH_VERSION,
+      fileStore: join(dir, "theirs"),
+      readyTimeout: 180,
+    });
+    const fileRate = await logRate(file.url, points).finally(() => file.stop());
+    return [
+      {
+        what: `log_batch points/s, Python client, ${points.toLocaleString("en")} points vs mlflow server on SQLite`,
+        ours: rate(oursRate),
+        mlflow: rate(sqliteRate),
+        ratio: `${times(oursRate / sqliteRate)} (goal >= 3x)`,
+      },
+      {
+        what: "the same vs mlflow server on its file store",
+        ours: rate(oursRate),
+        mlflow: rate(fileRate),
+        ratio: times(oursRate / fileRate),
+      },
+    ];
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function search(url: string, experimentIds: string[], repeats: number) {
+  return mlflowBench<{ first: number; times: number[]; ids: string[] }>(CLIENT, [
+    "search",
+    url,
+    experimentIds.join(","),
+    FILTER,
+    ORDER_BY,
+    String(MAX_RESULTS),
+    String(repeats),
+  ]);
+}
+
+/** The first search answered, from Node, once the server answers /health. */
+async function firstSearch(url: string, experimentIds: string[]): Promise<void> {
+  const response = await fetch(`${url}/api/2.0/mlflow/runs/search`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({
+      experiment_ids: experimentIds,
+      filter: FILTER,
+      order_by: [ORDER_BY],
+      max_results: MAX_RESULTS,
+    }),
+  });
+  if (!response.ok) throw new Error(`first search failed: ${await response.text()}`);
+  await response.arrayBuffer();
+}
+
+async function searchRows(): Promise<Row[]> {
+  const tree = await ensureSearchTree();
+  const db = await ensureSqlite(tree.root, tree.runs);
+  // The index file on disk, as a tree served before has it: a store builds and saves it.
+  const indexed = new FileStore(tree.root);
+  await indexed.searchRuns({ experimentIds: tree.experimentIds, filter: FILTER, maxResults: 1 });
+  await indexed.close();
+
+  const ours = await startOurs(tree.root);
+  let oursFirstMs: number;
+  let oursWarm: number;
+  let rss: number;
+  let oursIds: string[];
+  try {
+    const started = performance.now();
+    await firstSearch(ours.url, tree.experimentIds);
+    oursFirstMs = ours.startMs + (performance.now() - started);
+    const measured = await search(ours.url, tree.experimentIds, SEARCH_REPEATS);
+    oursWarm = median(measured.times) * 1000;
+    oursIds = measured.ids;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    rss = await procMemory(ours.child.pid as number, "VmRSS");
+  } finally {
+    await ours.stop();
+  }
+  const sqlite = await startMlflowServer({
+    version: MLFLOW_BENCH_VERSION,
+    database: db,
+    readyTimeout: 300,
+  });
+  let theirs: { first: number; times: number[]; ids: string[] };
+  try {
+    theirs = await search(sqlite.url, tree.experimentIds, 2);
+  } finally {
+    await sqlite.stop();
+  }
+  const theirWarm = median(theirs.times) * 1000;
+  const agree = JSON.stringify(oursIds) === JSON.stringify(theirs.ids);
+  const n = `${tree.runs.toLocaleString("en")} runs`;
+  return [
+    {
+      what: `runs/search over ${n}, warm (median of ${SEARCH_REPEATS}), vs mlflow server on SQLite`,
+      ours: ms(oursWarm),
+      mlflow: ms(theirWarm),
+      ratio: `${times(theirWarm / oursWarm)} (goals < 100 ms, >= 100x)`,
+    },
+    {
+      what: "the same run ids from both servers",
+      ours: agree ? "yes" : "NO",
+      mlflow: "",
+      ratio: "",
+    },
+    {
+      what: `start-up to the first search answered (${n}, index file on disk)`,
+      ours: ms(oursFirstMs),
+      mlflow: ms(theirs.first * 1000),
+      ratio: "MLflow: its first search",
+    },
+    { what: "server RSS at rest after the searches", ours: mb(rss), mlflow: "", ratio: "" },
+  ];
+}
+
+/** Streams `bytes` of generated data to `url` with PUT, chunk by chunk. */
+function put(url: string, bytes: number): Promise<number> {
+  const target = new URL(url);
+  const chunk = Buffer.alloc(1 << 20, 42);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: target.hostname, port: target.port, path: target.pathname, method: "PUT" },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on("error", reject);
+    let sent = 0;
+    const pump = () => {
+      while (sent < bytes) {
+        const part = chunk.subarray(0, Math.min(chunk.length, bytes - sent));
+        sent += part.length;
+        if (!req.write(part)) {
+          req.once("drain", pump);
+          return;
+        }
+      }
+      req.end();
+    };
+    pump();
+  });
+}
+
+async function artifactRows(): Promise<Row[]> {
+  const bytes = Number(process.env.MLRUNS_BENCH_ARTIFACT_MB ?? 2048) * 2 ** 20;
+  const dir = await mkdtemp(join(tmpdir(), "mlruns-bench-artifact-"));
+  try {
+    const root = join(dir, "mlruns");
+    const store = new FileStore(root);
+    const runId = (await store.createRun({ experimentId: "0" })).info.runId;
+    const ours = await startOurs(root);
+    try {
+      const base = `${ours.url}/api/2.0/mlflow-artifacts/artifacts/0/${runId}/artifacts`;
+      await put(`${base}/warm.bin`, 4 << 20); // the code paths loaded before the baseline
+      const pid = ours.child.pid as number;
+      const before = await procMemory(pid, "VmHWM");
+      const started = performance.now();
+      if ((await put(`${base}/big.bin`, bytes)) !== 200) throw new Error("upload failed");
+      const upMs = performance.now() - started;
+      const download = await fetch(`${base}/big.bin`);
+      let received = 0;
+      for await (const part of download.body as AsyncIterable<Uint8Array>) received += part.length;
+      if (received !== bytes) throw new Error(`downloaded ${received} of ${bytes} bytes`);
+      const growth = (await procMemory(pid, "VmHWM")) - before;
+      return [
+        {
+          what: `${mb(bytes)} artifact up and down the proxy: peak RSS growth of the server`,
+          ours: mb(growth),
+          mlflow: "",
+          ratio: `upload at ${(bytes / 2 ** 20 / (upMs / 1000)).toFixed(0)} MB/s`,
+        },
+      ];
+    } finally {
+      await ours.stop();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function serverBench(): Promise<Row[]> {
+  return [...(await loggingRows()), ...(await searchRows()), ...(await artifactRows())];
+}
