@@ -1,5 +1,5 @@
 /**
- * Every TypeScript example in the README's Library and Model registry sections runs, as a user
+ * Every TypeScript example in the README's Library, Model registry and server sections runs, as a user
  * would run it: compiled, importing the built package by its name, in a fresh working directory.
  * (The Sync example needs a server at a made-up address; sync itself is tested in compat/.)
  */
@@ -18,9 +18,11 @@ const section = (title: string) => {
   const start = readme.indexOf(`\n## ${title}\n`);
   return readme.slice(start, readme.indexOf("\n## ", start + 1));
 };
-const examples = [section("Library"), section("Model registry")].flatMap((text) =>
-  [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string),
-);
+const examples = [
+  section("Library"),
+  section("Model registry"),
+  section("Serve a tree to MLflow clients"),
+].flatMap((text) => [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string));
 // Inside the package, so that `import "mlruns"` resolves to the build through `exports`.
 const scratch = join(REPO_ROOT, ".cache", "readme-examples");
 const cwds: string[] = [];
