@@ -3,6 +3,14 @@
  * step) line twice, never an empty file. The first lines of a new file appear through a link, so
  * a crash leaves either no file or a complete one; later lines go in one append-mode write.
  *
+ * Duplicates are refused in bounded memory. Points almost always arrive in (timestamp, step)
+ * order, so for each file we keep only its highest (timestamp, step) and the values logged
+ * there: a point above it cannot be in the file, one at it is looked up among those values. A
+ * point below it (a clock set back, a step logged again, a batch sent twice) is looked up in
+ * the file itself, in the stretches whose timestamps can hold it (`Stretch`, one per MiB or
+ * so). Lines other processes append are read before each write, so the check covers every line
+ * the file holds when the batch is written.
+ *
  * Synchronous, as run-folder.ts is: a handful of system calls per key, cheaper than the promise
  * API's round trips, and the tracker writes metric points where it cannot wait for the event
  * loop (a training loop that never awaits, process.exit()).
@@ -13,7 +21,7 @@ import type { Metric } from "../../entities.ts";
 import { createFileSync, isMissing } from "./atomic.ts";
 import { prepareKeyFile } from "./key-files.ts";
 import { pyFloatRepr } from "../../py-format.ts";
-import { formatMetricLine, parseMetricLine } from "./metric-lines.ts";
+import { parseMetricLine } from "./metric-lines.ts";
 import type { TreeProblem } from "./problems.ts";
 
 /**
@@ -24,14 +32,26 @@ export function pointId(timestamp: number, step: number, valueText: string): str
   return `${timestamp} ${step} ${valueText === "-0.0" ? "0.0" : valueText}`;
 }
 
+/** A stretch of the file (whole lines, from `start` to the next stretch) and its timestamps. */
+interface Stretch {
+  start: number;
+  minTimestamp: number;
+  maxTimestamp: number;
+}
+
 interface FileState {
-  /** How many bytes of the file `seen` covers (always a whole number of lines). */
+  /** How many bytes of the file are accounted for (always a whole number of lines). */
   size: number;
   exists: boolean;
   /** Bytes after the last whole line, and when the file last changed. */
   tail: number;
   mtimeMs: number;
-  seen: Set<string>;
+  /** The highest (timestamp, step) of any line, and the values (as written) of its lines. */
+  topTimestamp: number;
+  topStep: number;
+  topValue: string | undefined;
+  moreAtTop: Set<string> | undefined;
+  stretches: Stretch[];
 }
 
 export interface ParsedHistory {
@@ -55,6 +75,60 @@ export function parseMetricFile(path: string, key: string, text: string): Parsed
 }
 
 const TORN_AFTER_MS = 5000;
+/** A stretch grows to about this many bytes before the next one starts. */
+const STRETCH_BYTES = 1 << 20;
+/** Bytes read at a time when catching up with a file or looking points up in it. */
+const READ_BYTES = 4 << 20;
+
+const normalized = (valueText: string) => (valueText === "-0.0" ? "0.0" : valueText);
+
+function emptyState(exists: boolean, mtimeMs: number): FileState {
+  return {
+    size: 0,
+    exists,
+    tail: 0,
+    mtimeMs,
+    topTimestamp: Number.NEGATIVE_INFINITY,
+    topStep: Number.NEGATIVE_INFINITY,
+    topValue: undefined,
+    moreAtTop: undefined,
+    stretches: [],
+  };
+}
+
+/**
+ * Records a point now in the file; returns false when an identical one is there already. Only
+ * for points at or above the top: those below are checked with `#lookUp`.
+ */
+function raiseTop(state: FileState, timestamp: number, step: number, value: string): boolean {
+  if (
+    timestamp > state.topTimestamp ||
+    (timestamp === state.topTimestamp && step > state.topStep)
+  ) {
+    state.topTimestamp = timestamp;
+    state.topStep = step;
+    state.topValue = value;
+    state.moreAtTop = undefined;
+    return true;
+  }
+  if (state.topValue === value || state.moreAtTop?.has(value)) return false;
+  state.moreAtTop ??= new Set();
+  state.moreAtTop.add(value);
+  return true;
+}
+
+const belowTop = (state: FileState, timestamp: number, step: number) =>
+  timestamp < state.topTimestamp || (timestamp === state.topTimestamp && step < state.topStep);
+
+/** Accounts for `bytes` more of the file, holding timestamps from `min` to `max`. */
+function extend(state: FileState, bytes: number, min: number, max: number): void {
+  const last = state.stretches.at(-1);
+  if (last !== undefined && state.size - last.start < STRETCH_BYTES) {
+    if (min < last.minTimestamp) last.minTimestamp = min;
+    if (max > last.maxTimestamp) last.maxTimestamp = max;
+  } else state.stretches.push({ start: state.size, minTimestamp: min, maxTimestamp: max });
+  state.size += bytes;
+}
 
 export class MetricFiles {
   readonly #files = new Map<string, FileState>();
@@ -82,56 +156,123 @@ export class MetricFiles {
   }
 
   /** Appends the points not already in the file; returns how many were written. */
-  append(path: string, key: string, tempDir: string, metrics: Metric[]): number {
+  append(path: string, key: string, tempDir: string, metrics: readonly Metric[]): number {
     const state = this.#catchUp(path, key);
-    const fresh: Metric[] = [];
-    const ids: string[] = [];
-    let text = "";
-    for (const metric of metrics) {
-      const valueText = pyFloatRepr(metric.value);
-      const id = pointId(metric.timestamp, metric.step, valueText);
-      if (state.seen.has(id)) continue;
-      state.seen.add(id);
-      ids.push(id);
-      fresh.push(metric);
-      text += formatMetricLine(metric, valueText);
+    const texts: (string | undefined)[] = new Array(metrics.length);
+    let behind: number[] | undefined;
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < metrics.length; i++) {
+      const { timestamp, step, value, datasetName, datasetDigest } = metrics[i] as Metric;
+      const valueText = pyFloatRepr(value);
+      if (belowTop(state, timestamp, step)) (behind ??= []).push(i);
+      else if (!raiseTop(state, timestamp, step, normalized(valueText))) continue;
+      const dataset =
+        datasetName !== undefined && datasetDigest !== undefined
+          ? ` ${datasetName} ${datasetDigest}`
+          : "";
+      texts[i] = `${timestamp} ${valueText} ${step}${dataset}\n`;
+      if (timestamp < min) min = timestamp;
+      if (timestamp > max) max = timestamp;
     }
-    if (fresh.length === 0) return 0;
+    if (behind !== undefined) this.#dropPresent(path, state, metrics, texts, behind);
+    let text = "";
+    let count = 0;
+    for (const line of texts) {
+      if (line === undefined) continue;
+      text += line;
+      count++;
+    }
+    if (count === 0) return 0;
     if (state.size === 0 && !state.exists) {
       if (createFileSync(path, text, tempDir)) {
-        state.size = Buffer.byteLength(text);
+        extend(state, Buffer.byteLength(text), min, max);
         state.exists = true;
-        return fresh.length;
+        return count;
       }
       // Another process created it just now: learn its lines, then append ours.
-      for (const id of ids) state.seen.delete(id);
-      return this.append(path, key, tempDir, fresh);
+      this.#files.delete(path);
+      return this.append(path, key, tempDir, metrics);
     }
     // A last line left unfinished long ago is a crash's leftover: end it, so ours stay whole.
     // (A line being written right now by another process is finished within milliseconds.)
     const torn = state.tail > 0 && Date.now() - state.mtimeMs > TORN_AFTER_MS;
     const data = torn ? `\n${text}` : text;
     // One append-mode write of whole lines: concurrent writers' lines never interleave.
+    const expected = state.size + state.tail;
     const fd = openSync(path, "a");
     try {
-      const before = state.size + state.tail;
-      const bytes = Buffer.from(data);
-      writeSync(fd, bytes);
+      const written = writeSync(fd, data);
       const { size } = fstatSync(fd);
       // Only when nobody else wrote meanwhile do we know the file without reading it again.
-      if (size === before + bytes.length) {
-        state.size = size;
+      if (size === expected + written) {
+        state.size += state.tail;
         state.tail = 0;
+        extend(state, written, min, max);
       }
     } finally {
       closeSync(fd);
     }
-    return fresh.length;
+    return count;
   }
 
   /**
-   * Brings `seen` up to date with lines other writers appended since we last looked. Only whole
-   * lines count: a line still being written is read next time.
+   * Clears `texts[i]` for each point below the file's top that the file or this batch already
+   * holds: the batch's points are compared with each other, the file's stretches that can hold
+   * their timestamps are read.
+   */
+  #dropPresent(
+    path: string,
+    state: FileState,
+    metrics: readonly Metric[],
+    texts: (string | undefined)[],
+    behind: number[],
+  ): void {
+    const wanted = new Map<string, number>();
+    const timestamps = new Set<number>();
+    for (const i of behind) {
+      const { timestamp, step, value } = metrics[i] as Metric;
+      timestamps.add(timestamp);
+      const id = pointId(timestamp, step, pyFloatRepr(value));
+      if (wanted.has(id)) texts[i] = undefined;
+      else wanted.set(id, i);
+    }
+    // Points of this batch written above the top before a point below it came.
+    for (let i = 0; i < metrics.length; i++) {
+      const { timestamp, step, value } = metrics[i] as Metric;
+      if (texts[i] === undefined || !timestamps.has(timestamp)) continue;
+      const id = pointId(timestamp, step, pyFloatRepr(value));
+      const at = wanted.get(id);
+      if (at !== undefined && at > i) texts[at] = undefined;
+    }
+    const ranges = state.stretches.flatMap((stretch, index) => {
+      const end = state.stretches[index + 1]?.start ?? state.size;
+      for (const t of timestamps) {
+        if (t >= stretch.minTimestamp && t <= stretch.maxTimestamp) return [[stretch.start, end]];
+      }
+      return [];
+    });
+    if (ranges.length === 0) return;
+    const fd = openSync(path, "r");
+    try {
+      for (const [start, end] of ranges as [number, number][]) {
+        readLines(fd, start, end, (line) => {
+          const space = line.indexOf(" ");
+          if (!timestamps.has(Number(line.slice(0, space)))) return;
+          const point = parseMetricLine("", line);
+          if (typeof point === "string") return;
+          const at = wanted.get(pointId(point.timestamp, point.step, pyFloatRepr(point.value)));
+          if (at !== undefined) texts[at] = undefined;
+        });
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * Brings the state up to date with lines other writers appended since we last looked. Only
+   * whole lines count: a line still being written is read next time.
    */
   #catchUp(path: string, key: string): FileState {
     let state = this.#files.get(path);
@@ -145,28 +286,60 @@ export class MetricFiles {
       exists = false;
     }
     if (state === undefined || size < state.size) {
-      state = { size: 0, exists, seen: new Set(), tail: 0, mtimeMs };
+      state = emptyState(exists, mtimeMs);
       this.#files.set(path, state);
     }
-    Object.assign(state, { exists, mtimeMs });
+    state.exists = exists;
+    state.mtimeMs = mtimeMs;
     if (size > state.size) {
       const fd = openSync(path, "r");
       try {
-        const buffer = Buffer.alloc(size - state.size);
-        const bytesRead = readSync(fd, buffer, 0, buffer.length, state.size);
-        const complete = buffer.subarray(0, buffer.lastIndexOf(0x0a, bytesRead - 1) + 1);
-        for (const line of complete.toString("utf8").split("\n")) {
+        const known = state;
+        const end = readLines(fd, state.size, size, (line, bytes) => {
           const point = parseMetricLine(key, line);
-          if (typeof point !== "string") {
-            state.seen.add(pointId(point.timestamp, point.step, pyFloatRepr(point.value)));
+          if (typeof point === "string") {
+            // A broken line (MLflow would refuse the file) takes up bytes, and holds no point.
+            extend(known, bytes, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY);
+            return;
           }
-        }
-        state.size += complete.length;
-        state.tail = bytesRead - complete.length;
+          raiseTop(known, point.timestamp, point.step, normalized(pyFloatRepr(point.value)));
+          extend(known, bytes, point.timestamp, point.timestamp);
+        });
+        state.tail = size - end;
       } finally {
         closeSync(fd);
       }
     }
     return state;
   }
+}
+
+/**
+ * Calls `each` for every whole line between byte `start` and `end` of the file (without its
+ * newline, with its length in bytes, newline included), reading a few MiB at a time; returns
+ * where the last whole line ends.
+ */
+export function readLines(
+  fd: number,
+  start: number,
+  end: number,
+  each: (line: string, bytes: number) => void,
+): number {
+  const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(READ_BYTES, end - start)));
+  let position = start;
+  while (position < end) {
+    const bytesRead = readSync(fd, buffer, 0, Math.min(buffer.length, end - position), position);
+    const last = bytesRead === 0 ? -1 : buffer.lastIndexOf(0x0a, bytesRead - 1);
+    if (last === -1) break; // the rest is a line still being written
+    const text = buffer.toString("utf8", 0, last + 1);
+    const ascii = text.length === last + 1;
+    let from = 0;
+    for (let stop = text.indexOf("\n"); stop !== -1; stop = text.indexOf("\n", from)) {
+      const line = text.slice(from, stop);
+      each(line, ascii ? line.length + 1 : Buffer.byteLength(line) + 1);
+      from = stop + 1;
+    }
+    position += last + 1;
+  }
+  return position;
 }
