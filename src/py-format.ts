@@ -10,25 +10,18 @@ export function pyFloatRepr(value: number): string {
   if (value === Number.NEGATIVE_INFINITY) return "-inf";
   if (value === 0) return Object.is(value, -0) ? "-0.0" : "0.0";
   const magnitude = Math.abs(value);
+  const text = String(value);
   // Between 1e-4 and 1e16 both languages print the shortest digits in fixed notation.
   if (magnitude >= 1e-4 && magnitude < 1e16) {
-    const text = String(value);
     return Number.isInteger(value) ? `${text}.0` : text;
   }
-  const [mantissa = "", exponentText = "0"] = value.toExponential().split("e");
-  const exponent = Number(exponentText);
-  const negative = mantissa.startsWith("-");
-  const digits = mantissa.replace("-", "").replace(".", "");
-  const sign = negative ? "-" : "";
-  if (exponent < -4 || exponent >= 16) {
-    const fraction = digits.length > 1 ? `.${digits.slice(1)}` : "";
-    const exp = `${exponent < 0 ? "-" : "+"}${String(Math.abs(exponent)).padStart(2, "0")}`;
-    return `${sign}${digits[0]}${fraction}e${exp}`;
-  }
-  if (exponent < 0) return `${sign}0.${"0".repeat(-exponent - 1)}${digits}`;
-  const whole = digits.slice(0, exponent + 1).padEnd(exponent + 1, "0");
-  const fraction = digits.slice(exponent + 1);
-  return `${sign}${whole}.${fraction === "" ? "0" : fraction}`;
+  // Elsewhere Python writes the same shortest digits in exponent notation, with an exponent of
+  // two digits at least: JavaScript does so below 1e-6 and from 1e21, with one digit at least.
+  const exponential = magnitude < 1e-6 || magnitude >= 1e21 ? text : value.toExponential();
+  const e = exponential.indexOf("e");
+  return exponential.length - e === 3
+    ? `${exponential.slice(0, e + 2)}0${exponential.slice(e + 2)}`
+    : exponential;
 }
 
 /** A value a user may pass as a param. */

@@ -104,10 +104,15 @@ function valueProblem(kind: KeyKind, key: string, value: unknown, limit: number)
   return surrogateProblem(`The value of ${kind} '${key}'`, value);
 }
 
-function metricProblems(metric: Metric): Problem[] {
-  if (typeof metric !== "object" || metric === null) return ["each metric must be an object"];
+/** Adds the problems of `metric` to `problems`; `keys` keeps what each key's check found. */
+function metricProblems(metric: Metric, problems: Problem[], keys: Map<unknown, Problem>): void {
+  if (typeof metric !== "object" || metric === null) {
+    problems.push("each metric must be an object");
+    return;
+  }
   const { key, value, timestamp, step } = metric;
-  const problems = [keyProblem("metric", key)];
+  // A batch holds many points of few keys: each key is checked once.
+  if (!keys.has(key)) keys.set(key, keyProblem("metric", key));
   if (typeof value === "bigint") {
     problems.push({
       message: `metric '${key}' must have a numeric value, got ${shown(value)}`,
@@ -124,7 +129,6 @@ function metricProblems(metric: Metric): Problem[] {
   if (!Number.isSafeInteger(step)) {
     problems.push(`metric '${key}' step must be an integer, got ${String(step)}`);
   }
-  return problems;
 }
 
 /** The error for keys `a` and `a/b` side by side. */
@@ -210,8 +214,10 @@ export function validateTag(kind: "tag" | "experiment tag", key: string, value: 
 
 /** Every rule MLflow applies to a `log_batch`, checked all at once. */
 export function validateBatch(batch: Batch): void {
-  const problems: Problem[] = [];
-  for (const metric of batch.metrics ?? []) problems.push(...metricProblems(metric));
+  const metricKeys = new Map<unknown, Problem>();
+  const pointProblems: Problem[] = [];
+  for (const metric of batch.metrics ?? []) metricProblems(metric, pointProblems, metricKeys);
+  const problems = [...metricKeys.values(), ...pointProblems];
   for (const [key, value] of Object.entries(batch.params ?? {})) {
     problems.push(keyProblem("param", key));
     problems.push(valueProblem("param", key, value, LIMITS.paramValueLength));
@@ -221,7 +227,7 @@ export function validateBatch(batch: Batch): void {
     problems.push(valueProblem("tag", key, value, LIMITS.tagValueLength));
   }
   const namespaces: [string, Iterable<string>][] = [
-    ["metric", (batch.metrics ?? []).map((m) => m?.key)],
+    ["metric", metricKeys.keys() as Iterable<string>],
     ["param", Object.keys(batch.params ?? {})],
     ["tag", Object.keys(batch.tags ?? {})],
   ];

@@ -197,12 +197,13 @@ describe("a buffer whose store writes only asynchronously (a server)", () => {
       },
     };
   }
-  const point = (key: string, step: number): Metric => ({ key, value: step, timestamp: 1, step });
+  const add = (buffer: MetricBuffer, key: string, step: number) =>
+    buffer.add(key, step, 1, step, Date.now());
 
   it("sends due batches when the event loop runs, and flush() waits for them", async () => {
     const target = sink();
     const buffer = new MetricBuffer(target, { intervalMs: 60_000, maxPoints: 10 });
-    for (let step = 0; step < 25; step++) buffer.add(point("loss", step), Date.now());
+    for (let step = 0; step < 25; step++) add(buffer, "loss", step);
     expect(target.written).toHaveLength(0);
     await buffer.flush();
     expect(target.written.map((m) => m.step)).toEqual([...Array(25).keys()]);
@@ -211,8 +212,8 @@ describe("a buffer whose store writes only asynchronously (a server)", () => {
   it("loses only the refused key's points and reports them on flush", async () => {
     const target = sink();
     const buffer = new MetricBuffer(target, { intervalMs: 60_000 });
-    buffer.add(point("bad", 0), Date.now());
-    for (let step = 0; step < 5; step++) buffer.add(point("loss", step), Date.now());
+    add(buffer, "bad", 0);
+    for (let step = 0; step < 5; step++) add(buffer, "loss", step);
     const error = await expectMlflowError(buffer.flush(), "INVALID_PARAMETER_VALUE");
     expect(error.message).toBe("metric 'bad' is refused (1 point of 'bad' not written)");
     expect(target.written).toHaveLength(5);

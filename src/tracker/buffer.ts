@@ -31,11 +31,55 @@ interface Failure {
   lost: Metric[];
 }
 
+/**
+ * Points waiting, by column: a training loop logs millions, and one object per point would keep
+ * the garbage collector busy with objects that live just long enough to be promoted.
+ */
+class Columns {
+  keys: string[] = [];
+  values = new Float64Array(1024);
+  timestamps = new Float64Array(1024);
+  steps = new Float64Array(1024);
+  length = 0;
+
+  push(key: string, value: number, timestamp: number, step: number): void {
+    const at = this.length;
+    if (at === this.values.length) {
+      for (const column of ["values", "timestamps", "steps"] as const) {
+        const wider = new Float64Array(at * 2);
+        wider.set(this[column]);
+        this[column] = wider;
+      }
+    }
+    this.keys[at] = key;
+    this.values[at] = value;
+    this.timestamps[at] = timestamp;
+    this.steps[at] = step;
+    this.length = at + 1;
+  }
+
+  /** The points as metrics, emptying the columns. */
+  take(): Metric[] {
+    const out: Metric[] = new Array(this.length);
+    for (let i = 0; i < this.length; i++) {
+      out[i] = {
+        key: this.keys[i] as string,
+        value: this.values[i] as number,
+        timestamp: this.timestamps[i] as number,
+        step: this.steps[i] as number,
+      };
+    }
+    this.length = 0;
+    this.keys.length = 0;
+    return out;
+  }
+}
+
 export class MetricBuffer {
   readonly #sink: MetricSink;
   readonly #intervalMs: number;
   readonly #maxPoints: number;
-  #pending: Metric[] = [];
+  readonly #pending = new Columns();
   /** When the oldest pending point was added (ms since the epoch). */
   #since = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -52,8 +96,8 @@ export class MetricBuffer {
     return this.#pending.length;
   }
 
-  /** Buffers `metric`; `now` is the caller's reading of `Date.now()`. */
-  add(metric: Metric, now: number): void {
+  /** Buffers a point (already validated); `now` is the caller's reading of `Date.now()`. */
+  add(key: string, value: number, timestamp: number, step: number, now: number): void {
     if (this.#failures.length > 0) this.#rethrow();
     if (this.#pending.length === 0) {
       this.#since = now;
@@ -62,7 +106,7 @@ export class MetricBuffer {
         this.#timer.unref();
       }
     }
-    this.#pending.push(metric);
+    this.#pending.push(key, value, timestamp, step);
     if (this.#pending.length >= this.#maxPoints || now - this.#since >= this.#intervalMs) {
       this.#write();
       if (this.#failures.length > 0) this.#rethrow();
@@ -86,9 +130,8 @@ export class MetricBuffer {
   #write(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    const batch = this.#pending;
-    if (batch.length === 0) return;
-    this.#pending = [];
+    if (this.#pending.length === 0) return;
+    const batch = this.#pending.take();
     const { write, writeSync } = this.#sink;
     if (writeSync !== undefined) {
       try {

@@ -6,7 +6,7 @@ import { promises as fs } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, extname, join } from "node:path";
 import { stringify } from "yaml";
-import type { DatasetInput, Metric, RunInfo, RunStatus } from "../entities.ts";
+import type { DatasetInput, RunInfo, RunStatus } from "../entities.ts";
 import { invalid, MlflowError } from "../errors.ts";
 import { type ParamValue, pyStr } from "../py-format.ts";
 import type { SyncRunWriter, TrackingStore } from "../store/store.ts";
@@ -79,20 +79,16 @@ export class ActiveRun implements AsyncDisposable {
    */
   logMetric(key: string, value: number, options: MetricOptions = {}): void {
     const now = Date.now();
-    const metric: Metric = {
-      key,
-      value,
-      timestamp: options.timestamp ?? now,
-      step: options.step ?? 0,
-    };
+    const timestamp = options.timestamp ?? now;
+    const step = options.step ?? 0;
     const plain =
       this.#metricKeys.has(key) &&
       typeof value === "number" &&
-      Number.isSafeInteger(metric.step) &&
-      Number.isSafeInteger(metric.timestamp) &&
-      metric.timestamp >= 0;
+      Number.isSafeInteger(step) &&
+      Number.isSafeInteger(timestamp) &&
+      timestamp >= 0;
     if (!plain) {
-      validateBatch({ metrics: [metric] });
+      validateBatch({ metrics: [{ key, value, timestamp, step }] });
       if (!this.#metricKeys.has(key)) {
         const other = this.#metricKeys.clashWith(key);
         if (other !== undefined) {
@@ -102,7 +98,7 @@ export class ActiveRun implements AsyncDisposable {
       }
     }
     if (this.#ended) throw invalid(`Run ${this.id} has ended; log through a new or resumed run`);
-    this.#buffer.add(metric, now);
+    this.#buffer.add(key, value, timestamp, step, now);
   }
 
   /** Logs several metrics at the same step and time. */

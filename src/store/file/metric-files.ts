@@ -21,7 +21,7 @@ import type { Metric } from "../../entities.ts";
 import { createFileSync, isMissing } from "./atomic.ts";
 import { prepareKeyFile } from "./key-files.ts";
 import { pyFloatRepr } from "../../py-format.ts";
-import { parseMetricLine } from "./metric-lines.ts";
+import { formatMetricLine, parseMetricLine } from "./metric-lines.ts";
 import type { TreeProblem } from "./problems.ts";
 
 /**
@@ -158,30 +158,37 @@ export class MetricFiles {
   /** Appends the points not already in the file; returns how many were written. */
   append(path: string, key: string, tempDir: string, metrics: readonly Metric[]): number {
     const state = this.#catchUp(path, key);
-    const texts: (string | undefined)[] = new Array(metrics.length);
-    let behind: number[] | undefined;
-    let min = Number.POSITIVE_INFINITY;
-    let max = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < metrics.length; i++) {
-      const { timestamp, step, value, datasetName, datasetDigest } = metrics[i] as Metric;
-      const valueText = pyFloatRepr(value);
-      if (belowTop(state, timestamp, step)) (behind ??= []).push(i);
-      else if (!raiseTop(state, timestamp, step, normalized(valueText))) continue;
-      const dataset =
-        datasetName !== undefined && datasetDigest !== undefined
-          ? ` ${datasetName} ${datasetDigest}`
-          : "";
-      texts[i] = `${timestamp} ${valueText} ${step}${dataset}\n`;
-      if (timestamp < min) min = timestamp;
-      if (timestamp > max) max = timestamp;
-    }
-    if (behind !== undefined) this.#dropPresent(path, state, metrics, texts, behind);
     let text = "";
     let count = 0;
-    for (const line of texts) {
-      if (line === undefined) continue;
-      text += line;
-      count++;
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    const behind: number[] = [];
+    const atTop: number[] = [];
+    for (let i = 0; i < metrics.length; i++) {
+      const metric = metrics[i] as Metric;
+      const { timestamp, step } = metric;
+      const valueText = pyFloatRepr(metric.value);
+      if (belowTop(state, timestamp, step)) behind.push(i);
+      else if (!raiseTop(state, timestamp, step, normalized(valueText))) atTop.push(i);
+      else {
+        text += formatMetricLine(metric, valueText);
+        count++;
+        if (timestamp < min) min = timestamp;
+        if (timestamp > max) max = timestamp;
+      }
+    }
+    if (behind.length > 0) {
+      // Rare: the batch is written again in its own order, without what the file holds.
+      const left = new Set([...atTop, ...this.#present(path, state, metrics, behind)]);
+      text = "";
+      count = 0;
+      metrics.forEach((metric, i) => {
+        if (left.has(i)) return;
+        text += formatMetricLine(metric);
+        count++;
+        min = Math.min(min, metric.timestamp);
+        max = Math.max(max, metric.timestamp);
+      });
     }
     if (count === 0) return 0;
     if (state.size === 0 && !state.exists) {
@@ -217,33 +224,30 @@ export class MetricFiles {
   }
 
   /**
-   * Clears `texts[i]` for each point below the file's top that the file or this batch already
-   * holds: the batch's points are compared with each other, the file's stretches that can hold
-   * their timestamps are read.
+   * Which of the points `behind` (below the file's top) are there already: in the file, or
+   * earlier in the batch. Only the file's stretches that can hold their timestamps are read.
    */
-  #dropPresent(
-    path: string,
-    state: FileState,
-    metrics: readonly Metric[],
-    texts: (string | undefined)[],
-    behind: number[],
-  ): void {
+  #present(path: string, state: FileState, metrics: readonly Metric[], behind: number[]): number[] {
     const wanted = new Map<string, number>();
     const timestamps = new Set<number>();
+    const present: number[] = [];
     for (const i of behind) {
       const { timestamp, step, value } = metrics[i] as Metric;
       timestamps.add(timestamp);
       const id = pointId(timestamp, step, pyFloatRepr(value));
-      if (wanted.has(id)) texts[i] = undefined;
+      if (wanted.has(id)) present.push(i);
       else wanted.set(id, i);
     }
-    // Points of this batch written above the top before a point below it came.
     for (let i = 0; i < metrics.length; i++) {
       const { timestamp, step, value } = metrics[i] as Metric;
-      if (texts[i] === undefined || !timestamps.has(timestamp)) continue;
+      if (!timestamps.has(timestamp)) continue;
+      // A point of the batch before one below the top: written now, or already in the file.
       const id = pointId(timestamp, step, pyFloatRepr(value));
       const at = wanted.get(id);
-      if (at !== undefined && at > i) texts[at] = undefined;
+      if (at !== undefined && at > i) {
+        present.push(at);
+        wanted.delete(id);
+      }
     }
     const ranges = state.stretches.flatMap((stretch, index) => {
       const end = state.stretches[index + 1]?.start ?? state.size;
@@ -252,7 +256,7 @@ export class MetricFiles {
       }
       return [];
     });
-    if (ranges.length === 0) return;
+    if (ranges.length === 0 || wanted.size === 0) return present;
     const fd = openSync(path, "r");
     try {
       for (const [start, end] of ranges as [number, number][]) {
@@ -261,13 +265,17 @@ export class MetricFiles {
           if (!timestamps.has(Number(line.slice(0, space)))) return;
           const point = parseMetricLine("", line);
           if (typeof point === "string") return;
-          const at = wanted.get(pointId(point.timestamp, point.step, pyFloatRepr(point.value)));
-          if (at !== undefined) texts[at] = undefined;
+          const id = pointId(point.timestamp, point.step, pyFloatRepr(point.value));
+          const at = wanted.get(id);
+          if (at === undefined) return;
+          present.push(at);
+          wanted.delete(id);
         });
       }
     } finally {
       closeSync(fd);
     }
+    return present;
   }
 
   /**
