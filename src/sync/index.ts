@@ -234,7 +234,8 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
     return findCopy(run, experimentId, entry?.creating ? entry.creating + SETTLE_MS : 0);
   };
 
-  const syncOne = async (run: Run): Promise<void> => {
+  const syncOne = async (listed: Run): Promise<void> => {
+    let run = listed;
     const runId = run.info.runId;
     const experimentId = targetExperiments.get(run.info.experimentId);
     const record = (outcome: RunOutcome, targetRunId?: string, plan?: RunPlan) => {
@@ -261,6 +262,9 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
         record("unchanged", entry.targetRunId);
         return;
       }
+      // Read after the stamp: a run still being written may have changed since it was listed,
+      // and the ledger must never pair this stamp with older data.
+      if (stamp !== "") run = await source.getRun(runId);
       const existing = await findTarget(run, experimentId);
       const parentId = run.data.tags[SYSTEM_TAGS.parentRunId];
       const input: PlanInput = {

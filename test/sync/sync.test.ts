@@ -64,8 +64,8 @@ async function populate(store: TrackingStore) {
   return { exp, parent: parent.info.runId, child: child.info.runId, gone: gone.info.runId };
 }
 
-async function copyOf(target: TrackingStore, sourceRunId: string) {
-  const experiment = await target.getExperimentByName("team/a");
+async function copyOf(target: TrackingStore, sourceRunId: string, experimentName = "team/a") {
+  const experiment = await target.getExperimentByName(experimentName);
   const { runs } = await target.searchRuns({
     experimentIds: [experiment?.experimentId ?? "0"],
     filter: `tags.\`${SOURCE_TAGS.runId}\` = '${sourceRunId}'`,
@@ -262,6 +262,42 @@ describe("sync from a tree", () => {
     await remove(join(copy, ".mlruns-sync.json"));
     const again = await sync({ source: new FileStore(copy), target });
     expect(again.counts).toMatchObject({ created: 0, points: 0, artifacts: 0 });
+  });
+});
+
+describe("sync of runs still being written", () => {
+  it("copies what a run holds when it is stamped, not when it was listed", async () => {
+    const { FileStore } = await import("../../src/store/file/index.ts");
+    const dir = await mkdtemp(join(tmpdir(), "mlruns-sync-race-"));
+    dirs.push(dir);
+    const source = new FileStore(join(dir, "mlruns"));
+    const experimentId = await source.createExperiment("live");
+    const parent = await source.createRun({ experimentId, runName: "parent" });
+    const child = await source.createRun({
+      experimentId,
+      runName: "child",
+      tags: { "mlflow.parentRunId": parent.info.runId },
+    });
+    // The training process writes the child while the sync copies the parent: after the runs
+    // were listed, before the child is looked at.
+    const target = new MemoryStore();
+    const createRun = target.createRun.bind(target);
+    let written = false;
+    target.createRun = async (options) => {
+      if (!written) {
+        written = true;
+        await source.logBatch(child.info.runId, {
+          metrics: [{ key: "loss", value: 0.5, timestamp: T, step: 1 }],
+        });
+        await source.updateRun(child.info.runId, { status: "FINISHED", endTime: T + 1 });
+      }
+      return createRun(options);
+    };
+    await sync({ source, target });
+    await sync({ source, target });
+    const copy = await copyOf(target, child.info.runId, "live");
+    expect(copy.info.status).toBe("FINISHED");
+    expect(await target.getMetricHistory(copy.info.runId, "loss")).toHaveLength(1);
   });
 });
 
