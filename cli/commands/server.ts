@@ -8,10 +8,11 @@
  * the command line, where other users of the machine could read them.
  */
 import { readFileSync, statSync } from "node:fs";
-import { type Credentials, startServer } from "mlruns";
+import type { Credentials } from "mlruns";
 import { defineCommand, list, treeDir } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { c, e, note, print, printJson } from "../output.ts";
+import { listen, untilStopped } from "../serve.ts";
 
 interface ServerArgs {
   dir?: string;
@@ -107,12 +108,8 @@ export const server = defineCommand<ServerArgs>({
         "serve the network; clients set MLFLOW_TRACKING_TOKEN=s3cret",
       ),
   async handler(args) {
-    const root = treeDir(args.dir, args);
-    if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) {
-      throw new UsageError(`Invalid port ${args.port}`);
-    }
-    const running = await startServer({
-      root,
+    const running = await listen({
+      root: treeDir(args.dir, args),
       host: args.host,
       port: args.port,
       readOnly: args.readOnly === true,
@@ -120,7 +117,6 @@ export const server = defineCommand<ServerArgs>({
       allowedHosts: list(args.allowedHosts),
       allowedOrigins: list(args.allowedOrigins),
       accessLog: args.accessLog === true,
-      log: (line) => note(line.startsWith("warning") ? e.yellow(line) : line),
     });
     if (args.json) {
       printJson({ url: running.url, root: running.root, pid: process.pid });
@@ -131,18 +127,6 @@ export const server = defineCommand<ServerArgs>({
       print(c.dim(`  export MLFLOW_TRACKING_URI=${running.url}`));
       print(c.dim("  Ctrl-C to stop"));
     }
-    await new Promise<void>((done) => {
-      const stop = (signal: NodeJS.Signals) => {
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
-        note(`mlruns server: ${signal}, finishing requests in flight`);
-        running.close().then(done, (error: unknown) => {
-          note(`mlruns server: ${(error as Error).message}`);
-          done();
-        });
-      };
-      process.on("SIGINT", stop);
-      process.on("SIGTERM", stop);
-    });
+    await untilStopped(running, "mlruns server");
   },
 });

@@ -5,10 +5,10 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { startServer } from "mlruns";
 import { defineCommand, treeDir } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { c, e, note, print, printJson } from "../output.ts";
+import { listen, untilStopped } from "../serve.ts";
 
 interface UiArgs {
   dir?: string;
@@ -66,24 +66,7 @@ export const ui = defineCommand<UiArgs>({
         "Give the folder of an mlruns tree, or create one with `mlruns init`",
       );
     }
-    if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) {
-      throw new UsageError(`Invalid port ${args.port}`);
-    }
-    const running = await startServer({
-      root,
-      host: args.host,
-      port: args.port,
-      ui: true,
-      log: (line) => note(line.startsWith("warning") ? e.yellow(line) : line),
-    }).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === "EADDRINUSE") {
-        throw new UsageError(
-          `Port ${args.port} is in use`,
-          "Choose another with --port, or --port 0 for any free one",
-        );
-      }
-      throw error;
-    });
+    const running = await listen({ root, host: args.host, port: args.port, ui: true });
     const url = `${running.url}/`;
     if (args.json) printJson({ url, root: running.root, pid: process.pid });
     else {
@@ -91,14 +74,6 @@ export const ui = defineCommand<UiArgs>({
       print(c.dim("  Ctrl-C to stop"));
     }
     if (args.open && onDesktop()) openBrowser(url);
-    await new Promise<void>((done) => {
-      const stop = () => {
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
-        running.close().then(done, done);
-      };
-      process.on("SIGINT", stop);
-      process.on("SIGTERM", stop);
-    });
+    await untilStopped(running, "mlruns ui");
   },
 });

@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { isProcessAlive } from "../process-alive.ts";
 
 export const DISCOVERY_FILE = ".mlruns-server.json";
 /** The header `/health` carries, naming the server instance. */
@@ -55,15 +56,6 @@ async function readDiscovery(root: string): Promise<Discovery | undefined> {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /**
  * The server running for the tree at `root`, checked live; undefined when there is none (or
  * the file is stale: a dead process, another host, another server on that port).
@@ -73,7 +65,8 @@ export async function findServer(
   options: { timeoutMs?: number } = {},
 ): Promise<{ url: string; auth: boolean } | undefined> {
   const found = await readDiscovery(root);
-  if (found === undefined || found.host !== hostname() || !alive(found.pid)) return undefined;
+  if (found === undefined || found.host !== hostname() || !isProcessAlive(found.pid))
+    return undefined;
   try {
     const response = await fetch(`${found.url}/health`, {
       signal: AbortSignal.timeout(options.timeoutMs ?? 1000),

@@ -21,6 +21,7 @@ import { promises as fs } from "node:fs";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { MlflowError } from "../../errors.ts";
+import { isProcessAlive } from "../../process-alive.ts";
 import { isMissing } from "./atomic.ts";
 
 const STALE_MS = 30_000;
@@ -40,18 +41,10 @@ interface Seen {
   mtimeMs: number;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 function isStale(lock: Seen, staleMs: number): boolean {
   const [pid, host] = lock.text.split(" ");
-  if (host === hostname() && /^[1-9]\d*$/.test(pid ?? "") && !isAlive(Number(pid))) return true;
+  if (host === hostname() && /^[1-9]\d*$/.test(pid ?? "") && !isProcessAlive(Number(pid)))
+    return true;
   return Date.now() - lock.mtimeMs > staleMs;
 }
 
