@@ -1,6 +1,7 @@
 /**
  * Python's text forms, so that values we write read back byte-for-byte as MLflow's Python client
- * would have written them: `repr(float)` for metric values, `str(value)` for params.
+ * would have written them: `repr(float)` for metric values, `str(value)` for params; and
+ * Python's `float()`, to read back the values of any writer.
  */
 
 /** Python's `repr(float)`: shortest round-trip digits, `5.0`, `1e-07`, `1e+16`, `nan`, `inf`. */
@@ -104,4 +105,17 @@ export function pyJsonDumps(value: unknown): string {
     ([, v]) => v !== undefined,
   );
   return `{${entries.map(([k, v]) => `${pyJsonDumps(k)}: ${pyJsonDumps(v)}`).join(", ")}}`;
+}
+
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+const SPECIAL = /^([+-]?)(nan|inf|infinity)$/i;
+
+/** Python's `float()` on text: `nan`, `inf`, `Infinity`, `1e-07`, `5.`, `.5`. */
+export function parsePyFloat(text: string): number | undefined {
+  const special = SPECIAL.exec(text);
+  if (special) {
+    if (special[2]?.toLowerCase() === "nan") return Number.NaN;
+    return special[1] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  }
+  return DECIMAL.test(text) ? Number(text) : undefined;
 }

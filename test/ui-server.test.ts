@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { FileStore, MemoryStore, type TrackingStore } from "mlruns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runsWindow, WindowCache, windowRequest } from "../src/server/ui/runs-window.ts";
+import { Assets } from "../src/server/ui/assets.ts";
+import { isMlflowError, type MlflowError } from "../src/errors.ts";
 
 async function sweep(
   store: TrackingStore,
@@ -212,6 +214,25 @@ describe("a FileStore's change feed (onChange)", () => {
     } finally {
       stop();
       await reader.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the UI's files", () => {
+  it("a folder without index.html is the project's error, with what to do", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "mlruns-ui-assets-"));
+    try {
+      const error = (() => {
+        try {
+          return new Assets(dir);
+        } catch (caught) {
+          return caught;
+        }
+      })();
+      expect(isMlflowError(error, "INVALID_STATE")).toBe(true);
+      expect((error as MlflowError).hint).toMatch(/npm run build/);
+    } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });

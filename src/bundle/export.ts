@@ -10,7 +10,6 @@ import { join } from "node:path";
 
 import type { Experiment } from "../entities.ts";
 import { MlflowError, notFound } from "../errors.ts";
-import { isMissing } from "../store/file/atomic.ts";
 import type { FileStore } from "../store/file/index.ts";
 import {
   experimentDocument,
@@ -41,6 +40,7 @@ import { type FileSnapshot, snapshotFile, snapshotOf, walk } from "./snapshot.ts
 import { readHead } from "./source.ts";
 import { artifactFolder, experimentRuns } from "./tree.ts";
 import { type Entry, writeArchive, writeOutput } from "./write.ts";
+import { isMissing, TEMP_PREFIX } from "../atomic.ts";
 
 export interface ExportOptions extends Omit<Selection, "source"> {
   source: FileStore;
@@ -82,7 +82,7 @@ export interface ExportReport {
   issues: ExportIssue[];
 }
 
-const isTemp = (rel: string) => !rel.includes("/") && rel.startsWith(".tmp-");
+const isTemp = (rel: string) => !rel.includes("/") && rel.startsWith(TEMP_PREFIX);
 
 /** What the export starts from: the base bundle's state of every file, or a time. */
 async function baseOf(since: ExportOptions["since"]) {

@@ -19,6 +19,7 @@ import type { KeyInput } from "./sign.ts";
 import type { BundleInput } from "./source.ts";
 import { artifactFolder, holdsLines, originInTree, readIfThere, treeRuns } from "./tree.ts";
 import { unpackBundle } from "./unpack.ts";
+import { TEMP_PREFIX } from "../atomic.ts";
 
 export type { ImportIssue } from "./merge.ts";
 
@@ -60,12 +61,12 @@ export interface ImportReport {
 async function stagingFolder(target: FileStore): Promise<string> {
   for (const parent of [join(target.root, "0"), join(target.root, ".trash", "0")]) {
     if (statSync(parent, { throwIfNoEntry: false })?.isDirectory()) {
-      return fs.mkdtemp(join(parent, ".tmp-import-"));
+      return fs.mkdtemp(join(parent, `${TEMP_PREFIX}import-`));
     }
   }
   const trash = join(target.root, ".trash");
   await fs.mkdir(trash, { recursive: true });
-  return fs.mkdtemp(join(trash, ".tmp-import-"));
+  return fs.mkdtemp(join(trash, `${TEMP_PREFIX}import-`));
 }
 
 /** A tree's run's artifact folder (null: not on this disk). */

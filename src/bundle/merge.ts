@@ -25,7 +25,6 @@ import { pathToFileURL } from "node:url";
 import type { Metric } from "../entities.ts";
 import { invalid } from "../errors.ts";
 import { pyFloatRepr } from "../py-format.ts";
-import { createFile, replaceFile } from "../store/file/atomic.ts";
 import { prepareKeyFile } from "../store/file/key-files.ts";
 import { runDocument, type StoredRun } from "../store/file/meta.ts";
 import { type MetricFiles, pointId } from "../store/file/metric-files.ts";
@@ -35,6 +34,7 @@ import { type RunContents, readRunMeta } from "./check.ts";
 import { type BundleRun, ORIGIN_FILE, TREE } from "./manifest.ts";
 import { SMALL_FILE, walk } from "./snapshot.ts";
 import { holdsLines, readIfThere } from "./tree.ts";
+import { copyFileWhole, createFile, replaceFile } from "../atomic.ts";
 
 export type MergeCounts = RunContents;
 
@@ -289,15 +289,13 @@ export async function mergeRun(
   return counts;
 }
 
-/** Moves a staged file into place, whole: a rename, or a copy to a temp file then a rename. */
+/** Moves a staged file into place, whole: a rename, or (across filesystems) a copy. */
 async function moveFile(from: string, to: string, tempDir: string): Promise<void> {
   try {
     await fs.rename(from, to);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EXDEV") throw error;
-    const temp = join(tempDir, `.tmp-${createHash("sha1").update(to).digest("hex").slice(0, 16)}`);
-    await fs.copyFile(from, temp);
-    await fs.rename(temp, to);
+    await copyFileWhole(from, to, tempDir);
   }
 }
 

@@ -6,9 +6,9 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { RunInfo } from "../entities.ts";
 import { artifactDirOf } from "../store/file/artifacts.ts";
-import { isMissing } from "../store/file/atomic.ts";
 import { RESERVED_EXPERIMENT_FOLDERS } from "../store/file/layout.ts";
 import { ORIGIN_FILE } from "./manifest.ts";
+import { isMissing } from "../atomic.ts";
 
 function folders(dir: string) {
   try {

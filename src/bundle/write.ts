@@ -3,12 +3,12 @@
  * that changed since it was hashed stops the export), in 1 MiB writes, gzipped if asked, to a
  * stream or to a file that appears under its name only once complete.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, promises as fs } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
+import { replaceFile } from "../atomic.ts";
 import { MlflowError } from "../errors.ts";
 import { type BundleFile, entryOrder } from "./manifest.ts";
 import { type FileSnapshot, readRange, SMALL_FILE } from "./snapshot.ts";
@@ -105,7 +105,7 @@ async function* coalesce(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> 
 
 /**
  * Writes the archive (gzipped if asked: default when the path ends in `.gz` or `.tgz`) to a
- * stream, or to a file under a temp name, renamed when complete. Returns the bytes written.
+ * stream, or to a file, which appears whole (atomic.ts). Returns the bytes written.
  */
 export async function writeOutput(
   blocks: AsyncGenerator<Buffer>,
@@ -132,19 +132,6 @@ export async function writeOutput(
     await write(output, output !== process.stdout);
     return size;
   }
-  const temp = join(dirname(output), `.${basename(output)}.tmp-${randomBytes(6).toString("hex")}`);
-  try {
-    const handle = await fs.open(temp, "wx");
-    try {
-      await write(handle.createWriteStream());
-      await handle.sync().catch(() => {});
-    } finally {
-      await handle.close().catch(() => {});
-    }
-    await fs.rename(temp, output);
-  } catch (error) {
-    await fs.rm(temp, { force: true });
-    throw error;
-  }
+  await replaceFile(output, bytes());
   return size;
 }

@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { replaceFile } from "../atomic.ts";
 import { isProcessAlive } from "../process-alive.ts";
 
 export const DISCOVERY_FILE = ".mlruns-server.json";
@@ -30,10 +31,7 @@ export function newInstance(): string {
 }
 
 export async function writeDiscovery(root: string, discovery: Discovery): Promise<void> {
-  const file = join(root, DISCOVERY_FILE);
-  const temp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
-  await fs.writeFile(temp, `${JSON.stringify(discovery, null, 2)}\n`);
-  await fs.rename(temp, file);
+  await replaceFile(join(root, DISCOVERY_FILE), `${JSON.stringify(discovery, null, 2)}\n`);
 }
 
 /** Removes the file if it still names this instance (another server may have started since). */

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Run } from "../entities.ts";
 import { redactUrl } from "../redact.ts";
-import { createFile } from "../store/file/atomic.ts";
+import { createFile } from "../atomic.ts";
 
 export const SOURCE_TAGS = {
   runId: "mlruns.source.run_id",

@@ -14,6 +14,8 @@ import { TREE_ID_FILE } from "./identity.ts";
 import { DISCOVERY_FILE } from "../server/discovery.ts";
 import { LEDGER_FILE } from "./ledger.ts";
 import type { SyncOptions } from "./options.ts";
+import { invalid } from "../errors.ts";
+import { publicUri } from "./identity.ts";
 
 export interface WatchOptions extends SyncOptions {
   /** Quiet time after the last change before syncing (default 1000 ms). */
@@ -47,14 +49,28 @@ function isOwnFile(path: string): boolean {
   );
 }
 
+/** A pause option: absent (the default), or a whole number of milliseconds, 0 or more. */
+function milliseconds(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw invalid(
+      `${name} must be a whole number of milliseconds, 0 or more; got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
 export async function watchSync(options: WatchOptions): Promise<SyncWatcher> {
   if (!options.source.uri.startsWith("file:")) {
-    throw new Error("sync --watch needs a local tree as the source");
+    throw invalid(
+      `sync --watch needs a local tree as the source, not ${publicUri(options.source.uri)}`,
+      "Watch the tree the runs are written to, e.g. `mlruns sync --watch ./mlruns`",
+    );
   }
+  const debounceMs = milliseconds("debounceMs", options.debounceMs, 1000);
+  const maxRetryMs = milliseconds("maxRetryMs", options.maxRetryMs, 30_000);
   const root = fileURLToPath(options.source.uri);
   const { watch } = await import("chokidar");
-  const debounceMs = options.debounceMs ?? 1000;
-  const maxRetryMs = options.maxRetryMs ?? 30_000;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let again = false;

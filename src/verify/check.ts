@@ -11,10 +11,10 @@ import {
   isStrayFile,
   type ProgressHandler,
   problem,
-  TEMP_PREFIX,
   type VerifyProblem,
   type VerifyReport,
 } from "./problems.ts";
+import { TEMP_PREFIX } from "../atomic.ts";
 
 const TRASH = ".trash";
 /** Python `re.match(r"^[a-zA-Z0-9][\w\-]{0,63}$")` with a Unicode-aware `\w`. */

@@ -4,14 +4,14 @@
  * stale temp files, blank and repeated metric lines). Files are replaced through a temp file in
  * the run folder and a rename, so a crash leaves the old or the new file, never half of one.
  */
-import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import { FileStore } from "../store/file/index.ts";
-import { RUN_STATUS_CODES } from "./meta.ts";
+import { runStatusCode } from "../store/file/meta.ts";
 import { repairMetricText } from "./metrics.ts";
-import { type FixAction, TEMP_PREFIX, type VerifyProblem } from "./problems.ts";
+import type { FixAction, VerifyProblem } from "./problems.ts";
+import { replaceFile } from "../atomic.ts";
 
 export interface FixResult {
   /** The problems whose repair was made. */
@@ -21,17 +21,6 @@ export interface FixResult {
 }
 
 const actionKey = (a: FixAction) => `${a.kind}:${"path" in a ? a.path : ""}`;
-
-async function replaceText(target: string, text: string, tempDir: string): Promise<void> {
-  const temp = join(tempDir, `${TEMP_PREFIX}${randomBytes(8).toString("hex")}`);
-  await fs.writeFile(temp, text, { flag: "wx" });
-  try {
-    await fs.rename(temp, target);
-  } catch (error) {
-    await fs.rm(temp, { force: true });
-    throw error;
-  }
-}
 
 async function apply(root: string, action: FixAction): Promise<void> {
   switch (action.kind) {
@@ -55,18 +44,17 @@ async function apply(root: string, action: FixAction): Promise<void> {
       const repaired = repairMetricText(text);
       if (repaired === text) return;
       if (repaired === "") await fs.rm(action.path);
-      else await replaceText(action.path, repaired, action.runDir);
+      else await replaceFile(action.path, repaired, action.runDir);
       return;
     }
     case "rewrite-run-meta": {
       const text = await fs.readFile(action.path, "utf8");
       const document = parseDocument(text, { version: "1.1" });
       const status = document.get("status");
-      if (typeof status === "string" && status in RUN_STATUS_CODES) {
-        document.set("status", RUN_STATUS_CODES[status]);
-      }
+      const code = typeof status === "string" ? runStatusCode(status) : undefined;
+      if (code !== undefined) document.set("status", code);
       if (!document.has("end_time")) document.set("end_time", null);
-      await replaceText(action.path, document.toString(), dirname(action.path));
+      await replaceFile(action.path, document.toString(), dirname(action.path));
       return;
     }
   }

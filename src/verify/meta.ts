@@ -2,15 +2,8 @@
  * Checks of experiment, run and registry `meta.yaml` documents, as MLflow's FileStores read them.
  */
 import { parse } from "yaml";
+import { runStatusCode } from "../store/file/meta.ts";
 import { problem, type VerifyProblem } from "./problems.ts";
-
-export const RUN_STATUS_CODES: Record<string, number> = {
-  RUNNING: 1,
-  SCHEDULED: 2,
-  FINISHED: 3,
-  FAILED: 4,
-  KILLED: 5,
-};
 
 type Doc = Record<string, unknown>;
 
@@ -170,15 +163,16 @@ export function checkRunMeta(
   }
   if (typeof doc.user_id !== "string") out.push(invalid("'user_id' must be a string"));
   const status = doc.status;
-  if (typeof status === "string" && status in RUN_STATUS_CODES) {
+  const number = typeof status === "string" ? runStatusCode(status) : undefined;
+  if (number !== undefined) {
     out.push(
       problem({
         code: "RUN_STATUS_STRING",
         path,
-        message: `'status' is the string ${status}; MLflow reads only the number (${RUN_STATUS_CODES[status]})`,
+        message: `'status' is the string ${status}; MLflow reads only the number (${number})`,
         read: true,
         fix: {
-          description: `write status as ${RUN_STATUS_CODES[status]}`,
+          description: `write status as ${number}`,
           action: { kind: "rewrite-run-meta", path },
         },
       }),

@@ -3,23 +3,13 @@
  * 2, 3 or 5 fields) and as `migrate-filestore` does (no two identical points). `repairMetricText`
  * is the safe rewrite: blank lines and repeated points dropped, `5.0`-style integers made integers.
  */
+import { parsePyFloat } from "../py-format.ts";
 import { problem, type VerifyProblem } from "./problems.ts";
 
 const INTEGER = /^[+-]?\d+$/;
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
-const SPECIAL = /^[+-]?(nan|inf|infinity)$/i;
-
-function pyFloat(text: string): number | undefined {
-  if (SPECIAL.test(text)) {
-    if (/nan/i.test(text)) return Number.NaN;
-    return text.startsWith("-") ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
-  }
-  return DECIMAL.test(text) ? Number(text) : undefined;
-}
-
 /** `3.0` or `1e3` → `"3"`/`"1000"`; undefined when the number is not a safe integer. */
 function integral(text: string): string | undefined {
-  const n = pyFloat(text);
+  const n = parsePyFloat(text);
   return n !== undefined && Number.isSafeInteger(n) ? String(n) : undefined;
 }
 
@@ -41,11 +31,11 @@ function readLine(raw: string): Line {
   const [ts = "", value = "", step = "0"] = fields;
   const floatTs = !INTEGER.test(ts);
   const floatStep = !INTEGER.test(step);
-  if (floatTs && pyFloat(ts) === undefined)
+  if (floatTs && parsePyFloat(ts) === undefined)
     return { kind: "bad", reason: `timestamp '${ts}' is not a number` };
-  if (floatStep && pyFloat(step) === undefined)
+  if (floatStep && parsePyFloat(step) === undefined)
     return { kind: "bad", reason: `step '${step}' is not a number` };
-  const v = pyFloat(value);
+  const v = parsePyFloat(value);
   if (v === undefined) return { kind: "bad", reason: `value '${value}' is not a number` };
   const tsKey = floatTs ? (integral(ts) ?? ts) : String(BigInt(ts));
   const stepKey = floatStep ? (integral(step) ?? step) : String(BigInt(step));

@@ -118,6 +118,3 @@ export function isStrayFile(name: string): boolean {
     name.endsWith(".swp")
   );
 }
-
-/** Temp files of our atomic writes (and editors'), left behind by a crash. */
-export const TEMP_PREFIX = ".tmp-";

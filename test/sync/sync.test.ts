@@ -6,6 +6,9 @@ import type { TrackingStore } from "../../src/store/store.ts";
 import { MemoryStore } from "../../src/store/memory/index.ts";
 import { SOURCE_TAGS } from "../../src/sync/identity.ts";
 import { sync } from "../../src/sync/index.ts";
+import { watchSync } from "../../src/sync/watch.ts";
+import { FileStore } from "../../src/store/file/index.ts";
+import { isMlflowError } from "../../src/errors.ts";
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -379,5 +382,29 @@ describe("the ledger", () => {
     expect(again.issues).toEqual([]);
     const third = await sync({ source, target });
     expect(third.counts).toMatchObject({ created: 0, updated: 0, unchanged: 3 });
+  });
+});
+
+describe("watchSync refuses what it cannot watch with the project's error", () => {
+  const target = new MemoryStore();
+
+  it("a source without a local tree", async () => {
+    const error = await watchSync({ source: new MemoryStore(), target }).catch((e) => e);
+    expect(isMlflowError(error, "INVALID_PARAMETER_VALUE")).toBe(true);
+    expect(error.message).toMatch(/needs a local tree as the source, not memory:/);
+    expect(error.hint).toMatch(/mlruns sync --watch/);
+  });
+
+  it.each([
+    ["debounceMs", -1],
+    ["debounceMs", 1.5],
+    ["maxRetryMs", Number.NaN],
+  ])("a pause %s of %s", async (name, value) => {
+    const dir = await mkdtemp(join(tmpdir(), "mlruns-watch-"));
+    dirs.push(dir);
+    const source = new FileStore(dir);
+    const error = await watchSync({ source, target, [name]: value }).catch((e) => e);
+    expect(isMlflowError(error, "INVALID_PARAMETER_VALUE")).toBe(true);
+    expect(error.message).toContain(`${name} must be a whole number of milliseconds`);
   });
 });

@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { MlflowError } from "../../errors.ts";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -37,8 +38,10 @@ export function findAssetsDir(): string {
   );
   const found = candidates.find((dir) => existsSync(join(dir, "assets.json")));
   if (!found) {
-    throw new Error(
-      `The web UI is not built (looked in ${candidates.join(", ")}); run \`npm run build\``,
+    throw new MlflowError(
+      "INVALID_STATE",
+      `The web UI is not built (looked in ${candidates.join(", ")})`,
+      { hint: "Build it with `npm run build` in the mlruns checkout" },
     );
   }
   return found;
@@ -65,7 +68,11 @@ export class Assets {
       this.#files.set(`/${name}`, asset);
     }
     const index = this.#files.get("/index.html");
-    if (!index) throw new Error(`No index.html in ${dir}`);
+    if (!index) {
+      throw new MlflowError("INVALID_STATE", `The web UI in ${dir} has no index.html`, {
+        hint: "Build it again with `npm run build` in the mlruns checkout",
+      });
+    }
     this.#files.set("/", index);
   }
 

@@ -9,6 +9,7 @@ import { type FSWatcher, watch } from "node:fs";
 import { join } from "node:path";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TrackingStore } from "../../store/store.ts";
+import { TEMP_PREFIX } from "../../atomic.ts";
 
 export interface Change {
   /** Experiments whose runs changed (a run added, removed, or changed). */
@@ -54,7 +55,9 @@ export class ChangeFeed {
       this.#watchFolder(store.root, (name) => {
         const change = this.#gather();
         if (name === "models") change.registry = true;
-        else if (!name?.startsWith(".mlruns")) change.experimentList = true;
+        else if (!name?.startsWith(".mlruns") && !name?.startsWith(TEMP_PREFIX)) {
+          change.experimentList = true;
+        }
       });
       this.#watchRegistry(join(store.root, "models"));
     }

@@ -9,15 +9,14 @@
  * copies linked files and skips linked folders). Any other link is listed without a size,
  * reading it is refused with an error naming it, and nothing is ever written through a link.
  */
-import { randomBytes } from "node:crypto";
-import { createReadStream, promises as fs, type Stats } from "node:fs";
+import { promises as fs, type Stats } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ArtifactData, ArtifactStream, FileInfo } from "../../entities.ts";
 import { invalid, notFound } from "../../errors.ts";
 import { collectLocalArtifacts } from "../../local-artifacts.ts";
 import { validateArtifactPath } from "../../validation.ts";
-import { isMissing, TEMP_PREFIX } from "./atomic.ts";
+import { copyFileWhole, isMissing, replaceFile } from "../../atomic.ts";
 
 export interface RunArtifactUri {
   /** The run's folder in the tree. */
@@ -162,17 +161,6 @@ async function expectFileSpot(artifactDir: string, path: string, refuse: Refuse)
   }
 }
 
-async function copyFileAtomic(source: string, target: string, tempDir: string): Promise<void> {
-  const temp = join(tempDir, `${TEMP_PREFIX}${randomBytes(8).toString("hex")}`);
-  try {
-    await fs.copyFile(source, temp);
-    await fs.rename(temp, target);
-  } catch (error) {
-    await fs.rm(temp, { force: true });
-    throw error;
-  }
-}
-
 /**
  * Copies a file to `<artifactPath>/<basename>`, or a directory to `<artifactPath>/<dirname>/`.
  * Every target is checked first (a folder where a file goes, a file or a link where a folder
@@ -197,7 +185,7 @@ export async function copyIntoArtifacts(
   for (const dir of dirs) await fs.mkdir(target(dir), { recursive: true });
   for (const file of files) {
     await fs.mkdir(dirname(target(file.path)), { recursive: true });
-    await copyFileAtomic(file.localPath, target(file.path), dirname(artifactDir));
+    await copyFileWhole(file.localPath, target(file.path), dirname(artifactDir));
   }
 }
 
@@ -273,22 +261,9 @@ export async function writeArtifactFile(
   );
   const target = join(artifactDir, ...parts);
   await fs.mkdir(dirname(target), { recursive: true });
-  const temp = join(dirname(artifactDir), `${TEMP_PREFIX}${randomBytes(8).toString("hex")}`);
-  const handle = await fs.open(temp, "wx");
-  try {
-    if (data instanceof Uint8Array) await handle.writeFile(data);
-    else {
-      const chunks = "file" in data ? createReadStream(data.file) : data;
-      for await (const chunk of chunks) await handle.write(chunk as Uint8Array);
-    }
-    await handle.sync();
-    await handle.close();
-    await fs.rename(temp, target);
-  } catch (error) {
-    await handle.close().catch(() => {});
-    await fs.rm(temp, { force: true });
-    throw error;
-  }
+  const tempDir = dirname(artifactDir);
+  if (data instanceof Uint8Array || !("file" in data)) await replaceFile(target, data, tempDir);
+  else await copyFileWhole(data.file, target, tempDir);
 }
 
 /** Removes a file, link or folder of artifacts ("" removes them all); missing is no error. */

@@ -21,7 +21,7 @@ import type {
 } from "../../entities.ts";
 import { type ArtifactRepository, putFiles, readAll } from "../../artifacts/repository.ts";
 import { RUN_STATUSES, SYSTEM_TAGS } from "../../entities.ts";
-import { invalid, MlflowError, notFound } from "../../errors.ts";
+import { invalid, isMlflowError, MlflowError, notFound } from "../../errors.ts";
 import { collectLocalArtifacts } from "../../local-artifacts.ts";
 import { resolveRunName, resolveUserId, runNameFromTags } from "../../run-name.ts";
 import {
@@ -60,14 +60,6 @@ import {
   readArtifactFile,
   writeArtifactFile,
 } from "./artifacts.ts";
-import {
-  createFile,
-  isMissing,
-  readTextIfExists,
-  replaceFile,
-  replaceFileSync,
-  TEMP_PREFIX,
-} from "./atomic.ts";
 import { writeInputs } from "./inputs.ts";
 import { FileLoggedModels } from "./logged-models.ts";
 import { prepareKeyFile, readKeyValues } from "./key-files.ts";
@@ -76,12 +68,20 @@ import { withLock } from "./lock.ts";
 import { experimentDocument, readExperimentDocument, runDocument, type StoredRun } from "./meta.ts";
 import { MetricFiles } from "./metric-files.ts";
 import { type ProblemHandler, warnProblem } from "./problems.ts";
-import { RunReader, TreeError } from "./runs.ts";
+import { isTreeError, RunReader, TreeError } from "./runs.ts";
 import { SearchIndex, type SearchIndexOptions, type TreeChange } from "./search-index.ts";
 import { stampFolder } from "./stamp.ts";
 import { fromYaml, toYaml } from "./yaml.ts";
 import { FileRegistry } from "./registry.ts";
 import { isRemoteUri, openRepository } from "../../artifacts/open.ts";
+import {
+  createFile,
+  isMissing,
+  readTextIfExists,
+  replaceFile,
+  replaceFileSync,
+  TEMP_PREFIX,
+} from "../../atomic.ts";
 
 export { TreeError } from "./runs.ts";
 export type { ProblemHandler, TreeProblem } from "./problems.ts";
@@ -213,7 +213,7 @@ export class FileStore implements TrackingStore {
       try {
         experiments.push(await this.#readExperiment(dir, id));
       } catch (error) {
-        if (!(error instanceof TreeError)) throw error;
+        if (!isTreeError(error)) throw error;
         this.#onProblem(error.problem);
       }
     }
@@ -369,7 +369,7 @@ export class FileStore implements TrackingStore {
       return this.#runs.readMeta(runDir);
     } catch (error) {
       if (isMissing(error)) return undefined;
-      if (error instanceof TreeError) {
+      if (isTreeError(error)) {
         this.#onProblem(error.problem);
         return undefined;
       }
@@ -523,7 +523,7 @@ export class FileStore implements TrackingStore {
           if (inView(run.info.lifecycleStage, viewType)) runs.push(run);
         } catch (error) {
           if (isMissing(error)) continue; // a folder without meta.yaml is not a run
-          if (!(error instanceof TreeError)) throw error;
+          if (!isTreeError(error)) throw error;
           this.#onProblem(error.problem);
         }
       }
@@ -592,7 +592,7 @@ export class FileStore implements TrackingStore {
       if (!(await fs.stat(file)).isFile()) throw new Error("not a file");
       await fs.rm(file);
     } catch (error) {
-      if (error instanceof MlflowError) throw error;
+      if (isMlflowError(error)) throw error;
       throw notFound(`No tag with name '${key}' in ${owner}`);
     }
   }

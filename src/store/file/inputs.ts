@@ -6,11 +6,11 @@ import { createHash } from "node:crypto";
 import { promises as fs, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Dataset, DatasetInput } from "../../entities.ts";
-import { createFile, isMissing } from "./atomic.ts";
 import type { Layout } from "./layout.ts";
 import type { TreeProblem } from "./problems.ts";
 import { type RunFolderRead, textOf } from "./run-folder.ts";
 import { fromYaml, toYaml } from "./yaml.ts";
+import { createFile, isMissing } from "../../atomic.ts";
 
 const md5 = (text: string) => createHash("md5").update(text, "utf8").digest("hex");
 

@@ -5,7 +5,7 @@
 import { promises as fs, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { invalid } from "../../errors.ts";
-import { isMissing } from "./atomic.ts";
+import { isMissing } from "../../atomic.ts";
 
 /** Every key under `dir` with the absolute path of its file, keys `/`-separated. */
 export async function listKeyFiles(dir: string): Promise<Map<string, string>> {

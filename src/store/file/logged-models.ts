@@ -51,10 +51,10 @@ import {
   openArtifactFile,
   writeArtifactFile,
 } from "./artifacts.ts";
-import { createFile, isMissing, readTextIfExists, replaceFile } from "./atomic.ts";
 import { listKeyFiles, prepareKeyFile, readKeyValues } from "./key-files.ts";
 import { parseMetricLine } from "./metric-lines.ts";
 import { fromYaml, toYaml, type YamlValue } from "./yaml.ts";
+import { createFile, isMissing, readTextIfExists, replaceFile } from "../../atomic.ts";
 
 /** What the logged models need of their FileStore. */
 export interface LoggedModelTree {

@@ -7,13 +7,20 @@ import { RUN_STATUSES } from "../../entities.ts";
 import type { YamlValue } from "./yaml.ts";
 
 /** MLflow's `RunStatus` enum values as stored in run meta.yaml. */
-const STATUS_CODE: Record<RunStatus, number> = {
+const RUN_STATUS_CODES: Readonly<Record<RunStatus, number>> = {
   RUNNING: 1,
   SCHEDULED: 2,
   FINISHED: 3,
   FAILED: 4,
   KILLED: 5,
 };
+
+/** The number MLflow stores for a status name; undefined for what is not a status name. */
+export function runStatusCode(name: string): number | undefined {
+  return (RUN_STATUSES as readonly string[]).includes(name)
+    ? RUN_STATUS_CODES[name as RunStatus]
+    : undefined;
+}
 
 export interface StoredRun {
   info: RunInfo;
@@ -100,7 +107,7 @@ export function runDocument(run: StoredRun): Record<string, YamlValue> {
     source_type: 4,
     source_version: "",
     start_time: info.startTime,
-    status: STATUS_CODE[info.status],
+    status: RUN_STATUS_CODES[info.status],
     tags: [],
     user_id: info.userId,
   };
@@ -110,7 +117,7 @@ export function runDocument(run: StoredRun): Record<string, YamlValue> {
 
 function status(value: unknown): RunStatus | string {
   if (value === undefined || value === null) return "RUNNING";
-  const byCode = RUN_STATUSES.find((name) => STATUS_CODE[name] === value);
+  const byCode = RUN_STATUSES.find((name) => RUN_STATUS_CODES[name] === value);
   if (byCode) return byCode;
   // MLflow itself fails on a status name; we read it and `mlruns verify` reports it.
   if (typeof value === "string" && (RUN_STATUSES as readonly string[]).includes(value)) {

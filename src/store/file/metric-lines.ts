@@ -3,22 +3,9 @@
  * digest. Values are written as Python's `repr(float)` and read as Python's `float()` reads them.
  */
 import type { Metric } from "../../entities.ts";
-import { pyFloatRepr } from "../../py-format.ts";
+import { parsePyFloat, pyFloatRepr } from "../../py-format.ts";
 
 const INTEGER = /^[+-]?\d+$/;
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
-const SPECIAL = /^([+-]?)(nan|inf|infinity)$/i;
-
-/** Python's `float()` on text: `nan`, `inf`, `Infinity`, `1e-07`, `5.`, `.5`. */
-export function parsePyFloat(text: string): number | undefined {
-  const special = SPECIAL.exec(text);
-  if (special) {
-    if (special[2]?.toLowerCase() === "nan") return Number.NaN;
-    return special[1] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
-  }
-  return DECIMAL.test(text) ? Number(text) : undefined;
-}
-
 export function formatMetricLine(metric: Metric, valueText = pyFloatRepr(metric.value)): string {
   const dataset =
     metric.datasetName !== undefined && metric.datasetDigest !== undefined

@@ -45,7 +45,6 @@ import {
   versionNotFound,
   versionRunId,
 } from "../registry.ts";
-import { createFile, isMissing, readTextIfExists, replaceFile, TEMP_PREFIX } from "./atomic.ts";
 import { prepareKeyFile, readKeyValues } from "./key-files.ts";
 import { REGISTRY } from "./layout.ts";
 import { withLock } from "./lock.ts";
@@ -60,6 +59,7 @@ import {
 } from "./registry-meta.ts";
 import { fromYaml, toYaml } from "./yaml.ts";
 import type { ModelVersion, RegisteredModel } from "../../entities.ts";
+import { createFile, isMissing, readTextIfExists, replaceFile, TEMP_PREFIX } from "../../atomic.ts";
 
 export const REGISTRY_LOCK_FILE = ".mlruns-registry.lock";
 const VERSION_PREFIX = "version-";

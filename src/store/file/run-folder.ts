@@ -23,8 +23,8 @@ import {
   statSync,
 } from "node:fs";
 import { join } from "node:path";
-import { isMissing } from "./atomic.ts";
 import { fromYaml } from "./yaml.ts";
+import { isMissing } from "../../atomic.ts";
 
 const NAMESPACES = ["metrics", "params", "tags"] as const;
 /** Dataset ids the stamp follows into `../datasets/` (those that cannot climb out of it). */

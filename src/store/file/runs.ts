@@ -6,9 +6,8 @@
 import { promises as fs, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Metric, Run } from "../../entities.ts";
-import { MlflowError, notFound } from "../../errors.ts";
+import { isMlflowError, MlflowError, notFound } from "../../errors.ts";
 import { isLaterPoint } from "../../metric-latest.ts";
-import { isMissing } from "./atomic.ts";
 import { inputsFromFolder } from "./inputs.ts";
 import { type Layout, RESERVED_EXPERIMENT_FOLDERS, TRASH } from "./layout.ts";
 import { readRunDocument, type StoredRun } from "./meta.ts";
@@ -17,6 +16,7 @@ import { describeProblem, type TreeProblem } from "./problems.ts";
 import { parseMetricLine } from "./metric-lines.ts";
 import { type RunFolderRead, readRunFolder, textOf } from "./run-folder.ts";
 import { fromYaml } from "./yaml.ts";
+import { isMissing } from "../../atomic.ts";
 
 const EXPERIMENT_FOLDER = /^[a-zA-Z0-9][\p{L}\p{N}_-]{0,63}$/u;
 
@@ -30,6 +30,11 @@ export class TreeError extends MlflowError {
     });
     this.problem = problem;
   }
+}
+
+/** True for a TreeError, also across module copies (as `isMlflowError`). */
+export function isTreeError(error: unknown): error is TreeError {
+  return isMlflowError(error) && "problem" in error;
 }
 
 interface CachedMeta {

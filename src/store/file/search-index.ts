@@ -35,12 +35,10 @@
  * use `{ watch: false }` there (every search then re-checks by stamps).
  */
 import { watch as fsWatch, type FSWatcher, readFileSync } from "node:fs";
-import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { Low } from "lowdb";
 import type { Run, ViewType } from "../../entities.ts";
-import { isMissing } from "./atomic.ts";
 import type { ProblemHandler, TreeProblem } from "./problems.ts";
 import type { RunReader } from "./runs.ts";
 import {
@@ -53,6 +51,7 @@ import {
   readEntry,
   type StoredEntry,
 } from "./summaries.ts";
+import { isMissing, replaceFile } from "../../atomic.ts";
 
 export const INDEX_FILE = ".mlruns-index.json";
 const FORMAT = "mlruns-search-index";
@@ -120,16 +119,9 @@ class AtomicJsonFile {
     }
   }
 
-  /** Unique temp file in the same folder, then one rename: readers see old or new, whole. */
+  /** Replaced whole: readers see the old index or the new one. */
   async write(data: IndexData): Promise<void> {
-    const temp = `${this.#file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-    try {
-      await fs.writeFile(temp, JSON.stringify(data));
-      await fs.rename(temp, this.#file);
-    } catch (error) {
-      await fs.rm(temp, { force: true });
-      throw error;
-    }
+    await replaceFile(this.#file, JSON.stringify(data));
   }
 }
 

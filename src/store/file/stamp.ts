@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { isMissing } from "./atomic.ts";
+import { isMissing } from "../../atomic.ts";
 
 function walk(folder: string, prefix: string, lines: string[]): void {
   let entries: import("node:fs").Dirent[];

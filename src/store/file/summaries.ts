@@ -23,10 +23,10 @@ import { createHash } from "node:crypto";
 import { type Stats, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Metric, Run } from "../../entities.ts";
-import { isMissing } from "./atomic.ts";
 import type { TreeProblem } from "./problems.ts";
-import { type RunReader, TreeError } from "./runs.ts";
+import { isTreeError, type RunReader } from "./runs.ts";
 import { readRunFolder } from "./run-folder.ts";
+import { isMissing } from "../../atomic.ts";
 
 /** A stamp younger than this (ms) may miss a same-tick write: the run is re-read next time. */
 export const RACY_MS = 3000;
@@ -122,7 +122,7 @@ export async function readEntry(
     try {
       entry.run = reader.runFromFolder(read, report);
     } catch (error) {
-      if (error instanceof TreeError) entry.problem = error.problem;
+      if (isTreeError(error)) entry.problem = error.problem;
       else if (!isMissing(error)) throw error;
     }
   }

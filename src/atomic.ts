@@ -1,12 +1,14 @@
 /**
- * Crash-safe file writes. A reader, or MLflow, never sees a half-written file: content goes to a
- * temp file first and appears under its real name in one rename or link. Temp files are plain
- * files named `.tmp-*` in a run or experiment folder, where MLflow ignores them; callers never
- * place them inside metrics/, params/ or tags/, where every file is read as a key.
+ * Crash-safe file writes, the one way every part of mlruns writes a file whole (the store, verify,
+ * bundles, the server's files). A reader, or MLflow, never sees a half-written file: content goes
+ * to a temp file, is flushed to the disk, and appears under its real name in one rename or link.
+ * Temp files are plain files named `.tmp-*` in a run or experiment folder, where MLflow ignores
+ * them; callers never place them inside metrics/, params/ or tags/, where every file is a key.
  */
 import { randomBytes } from "node:crypto";
 import {
   closeSync,
+  constants,
   promises as fs,
   fsyncSync,
   linkSync,
@@ -17,7 +19,11 @@ import {
 } from "node:fs";
 import { dirname, join } from "node:path";
 
+/** Temp files of these writes (a crash leaves them behind; `mlruns verify --fix` removes them). */
 export const TEMP_PREFIX = ".tmp-";
+
+/** What a file is written from: text, bytes, or chunks read once, in order (bounded memory). */
+export type FileContent = string | Uint8Array | AsyncIterable<Uint8Array>;
 
 const tempPath = (tempDir: string) =>
   join(tempDir, `${TEMP_PREFIX}${randomBytes(8).toString("hex")}`);
@@ -26,31 +32,65 @@ const errorCode = (error: unknown) => (error as NodeJS.ErrnoException | undefine
 const cannotLink = (error: unknown) =>
   ["EPERM", "ENOTSUP", "EOPNOTSUPP"].includes(`${errorCode(error)}`);
 
-async function writeTemp(tempDir: string, data: string | Uint8Array): Promise<string> {
+/** A temp file in `tempDir` holding `data`, on the disk; removed again when writing fails. */
+async function writeTemp(tempDir: string, data: FileContent): Promise<string> {
   const temp = tempPath(tempDir);
   const handle = await fs.open(temp, "wx");
   try {
-    await handle.writeFile(data);
+    if (typeof data === "string" || data instanceof Uint8Array) await handle.writeFile(data);
+    else for await (const chunk of data) await handle.write(chunk);
     await handle.sync();
-  } finally {
-    await handle.close();
+  } catch (error) {
+    await handle.close().catch(() => {});
+    await fs.rm(temp, { force: true });
+    throw error;
   }
+  await handle.close();
   return temp;
 }
 
-/** Replaces `target` whole with `data`; the temp file lives in `tempDir` (same filesystem). */
-export async function replaceFile(
-  target: string,
-  data: string | Uint8Array,
-  tempDir = dirname(target),
-): Promise<void> {
-  const temp = await writeTemp(tempDir, data);
+/** Moves a finished temp file onto `target`, or removes it when that fails. */
+async function commit(temp: string, target: string): Promise<void> {
   try {
     await fs.rename(temp, target);
   } catch (error) {
     await fs.rm(temp, { force: true });
     throw error;
   }
+}
+
+/** Replaces `target` whole with `data`; the temp file lives in `tempDir` (same filesystem). */
+export async function replaceFile(
+  target: string,
+  data: FileContent,
+  tempDir = dirname(target),
+): Promise<void> {
+  await commit(await writeTemp(tempDir, data), target);
+}
+
+/**
+ * Copies the file `source` onto `target`, which appears whole (the copy is the filesystem's own,
+ * which may clone; then flushed to the disk and renamed into place).
+ */
+export async function copyFileWhole(
+  source: string,
+  target: string,
+  tempDir = dirname(target),
+): Promise<void> {
+  const temp = tempPath(tempDir);
+  try {
+    await fs.copyFile(source, temp, constants.COPYFILE_EXCL);
+    const handle = await fs.open(temp, "r+");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    await fs.rm(temp, { force: true });
+    throw error;
+  }
+  await commit(temp, target);
 }
 
 /**
