@@ -290,13 +290,7 @@ for (const version of [MLFLOW_VERSIONS.latest, MLFLOW_VERSIONS.v2]) {
         unchanged: 20,
         points: 0,
       });
-      // Without ledgers: a ledger does not yet tell prefixes apart (issue 17, part 4).
-      const toNew = await sync({
-        source: merged,
-        target,
-        experimentPrefix: "merged/",
-        ledgerPath: null,
-      });
+      const toNew = await sync({ source: merged, target, experimentPrefix: "merged/" });
       expect(toNew.counts.created).toBe(20);
       const fresh = await serverRuns(server, "merged/jobs/");
       expect(fresh.experiments).toEqual(["merged/jobs/eval", "merged/jobs/sweep"]);
@@ -304,8 +298,7 @@ for (const version of [MLFLOW_VERSIONS.latest, MLFLOW_VERSIONS.v2]) {
       expectLinked(fresh.runs);
       for (const node of nodes) {
         expect(
-          (await sync({ source: node, target, experimentPrefix: "merged/", ledgerPath: null }))
-            .counts,
+          (await sync({ source: node, target, experimentPrefix: "merged/" })).counts,
         ).toMatchObject({ created: 0, updated: 0 });
       }
       expect((await serverRuns(server, "jobs/")).runs).toHaveLength(20);
