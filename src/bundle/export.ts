@@ -104,7 +104,8 @@ function readMeta(path: string, runId: string, issues: ExportIssue[]): StoredRun
     issues.push({ runId, what: "run", message: `${path}: ${stored}; left out` });
   } catch (error) {
     if (isMissing(error)) return undefined; // deleted meanwhile
-    issues.push({ runId, what: "run", message: `${path}: ${(error as Error).message}; left out` });
+    const why = (error as Error).message.split("\n")[0];
+    issues.push({ runId, what: "run", message: `${path} is not valid YAML (${why}); left out` });
   }
   return undefined;
 }

@@ -5,6 +5,7 @@
  * missing) and each run is moved in or merged (merge.ts). Importing the same bundle again
  * changes nothing.
  */
+import { randomUUID } from "node:crypto";
 import { promises as fs, statSync } from "node:fs";
 import { join } from "node:path";
 import type { FileStore } from "../store/file/index.ts";
@@ -17,7 +18,15 @@ import { runFile, TREE } from "./manifest.ts";
 import { type ImportIssue, type MergeCounts, mergeDatasets, mergeRun, placeRun } from "./merge.ts";
 import type { KeyInput } from "./sign.ts";
 import type { BundleInput } from "./source.ts";
-import { artifactFolder, holdsLines, originInTree, readIfThere, treeRuns } from "./tree.ts";
+import {
+  artifactFolder,
+  experimentsByName,
+  holdsLines,
+  originInTree,
+  readIfThere,
+  treeIdIn,
+  treeRuns,
+} from "./tree.ts";
 import { unpackBundle } from "./unpack.ts";
 import { TEMP_PREFIX } from "../atomic.ts";
 
@@ -109,7 +118,10 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
     const { manifest } = unpacked;
     const staged = join(staging, TREE);
     const contents = await checkStaged(staged, manifest);
-    const treeId = await sourceId(target.uri);
+    // A dry run writes nothing, not even the tree's id: a tree without one holds no run
+    // that could match a bundle's origin anyway.
+    const treeId = dryRun ? (treeIdIn(target.root) ?? randomUUID()) : await sourceId(target.uri);
+    const named = experimentsByName(target.root);
     const report: ImportReport = {
       bundle: typeof options.bundle === "string" ? options.bundle : "-",
       target: publicUri(target.uri),
@@ -139,8 +151,8 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
     const experimentIds = new Map<string, string | undefined>();
     for (const experiment of manifest.experiments) {
       const { name } = experiment;
-      const found = await target.getExperimentByName(name);
-      if (found?.lifecycleStage === "deleted") {
+      const found = named.get(name);
+      if (found?.deleted) {
         report.issues.push({
           experiment: name,
           what: "experiment",
@@ -148,12 +160,13 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
         });
         continue;
       }
-      let id = found?.experimentId;
+      let id = found?.id;
       if (id === undefined) report.experimentsCreated.push(name);
       if (!dryRun) {
         id ??= await createExperiment(target, name);
         const tags = await readKeyValues(join(staged, experiment.id, "tags"));
-        await copyExperimentTags(target, id, name, tags, found?.tags ?? {}, report.issues);
+        const present = found === undefined ? {} : await readKeyValues(join(found.dir, "tags"));
+        await copyExperimentTags(target, id, name, tags, present, report.issues);
         await mergeDatasets(join(staged, experiment.id), join(target.root, id), dryRun);
       }
       experimentIds.set(experiment.id, id);

@@ -7,6 +7,9 @@ import { join } from "node:path";
 import type { RunInfo } from "../entities.ts";
 import { artifactDirOf } from "../store/file/artifacts.ts";
 import { RESERVED_EXPERIMENT_FOLDERS } from "../store/file/layout.ts";
+import { readExperimentDocument } from "../store/file/meta.ts";
+import { fromYaml } from "../store/file/yaml.ts";
+import { TREE_ID_FILE } from "../sync/identity.ts";
 import { ORIGIN_FILE } from "./manifest.ts";
 import { isMissing } from "../atomic.ts";
 
@@ -44,6 +47,45 @@ export function treeRuns(root: string): Map<string, string> {
     }
   }
   return runs;
+}
+
+/**
+ * The tree's experiments by name, read without writing anything (a FileStore would first create
+ * the default experiment of a new tree). Folders whose meta.yaml is not one MLflow reads are
+ * left out, as listings leave them out.
+ */
+export function experimentsByName(
+  root: string,
+): Map<string, { id: string; dir: string; deleted: boolean }> {
+  const named = new Map<string, { id: string; dir: string; deleted: boolean }>();
+  for (const [parent, deleted] of [
+    [root, false],
+    [join(root, ".trash"), true],
+  ] as const) {
+    for (const entry of folders(parent)) {
+      const dir = join(parent, entry.name);
+      try {
+        const text = readIfThere(join(dir, "meta.yaml"))?.toString("utf8");
+        const experiment =
+          text === undefined ? text : readExperimentDocument(fromYaml(text), entry.name);
+        if (typeof experiment === "object" && !named.has(experiment.name)) {
+          named.set(experiment.name, {
+            id: entry.name,
+            dir,
+            deleted: deleted || experiment.lifecycleStage === "deleted",
+          });
+        }
+      } catch {
+        // Not YAML: not an experiment MLflow lists.
+      }
+    }
+  }
+  return named;
+}
+
+/** The tree's id, or undefined when it has none yet. */
+export function treeIdIn(root: string): string | undefined {
+  return readIfThere(join(root, TREE_ID_FILE))?.toString("utf8").trim();
 }
 
 /** A file's bytes, or undefined when there is none. */

@@ -5,7 +5,7 @@
  * signatures are checked.
  */
 import { generateKeyPairSync } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { exportBundle } from "../../src/bundle/export.ts";
@@ -273,6 +273,46 @@ describe("bundles", { timeout: 60_000 }, () => {
     expect(report.counts.skipped).toBe(1);
     expect(report.issues[0]?.message).toMatch(/another run with this id/);
     expect(await treeState(other.root)).toEqual(before);
+  });
+
+  it("leave out what is not a plain file (a link) and runs MLflow could not read, saying so", async () => {
+    const source = new FileStore(join(await tempDir(), "mlruns"), quiet);
+    const experimentId = await source.createExperiment("odd");
+    const good = await source.createRun({ experimentId, runName: "good" });
+    const broken = await source.createRun({ experimentId, runName: "broken" });
+    const goodDir = join(source.root, experimentId, good.info.runId);
+    await symlink("/etc/passwd", join(goodDir, "artifacts", "passwd"));
+    await writeFile(join(source.root, experimentId, broken.info.runId, "meta.yaml"), "run_id: [");
+    const bundle = join(await tempDir(), "odd.tar");
+    const report = await exportBundle({ source, output: bundle });
+    expect(report.runs).toBe(1);
+    expect(report.issues).toHaveLength(2);
+    expect(report.issues).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ runId: good.info.runId, what: "artifacts/passwd" }),
+        expect.objectContaining({
+          runId: broken.info.runId,
+          what: "run",
+          message: expect.stringMatching(/is not valid YAML .*; left out$/),
+        }),
+      ]),
+    );
+    const paths = (await bundleItems(bundle)).map((i) => i.path);
+    expect(paths.some((p) => p.includes("passwd") || p.includes(broken.info.runId))).toBe(false);
+  });
+
+  it("--dry-run reports what an import would do and writes nothing", async () => {
+    const source = await variedTree();
+    const dir = await tempDir();
+    const bundle = join(dir, "runs.tar");
+    await exportBundle({ source, output: bundle });
+    const target = new FileStore(join(dir, "copy"), quiet);
+    const before = await treeState(target.root);
+    const dry = await importBundle({ bundle, target, dryRun: true });
+    expect(await treeState(target.root)).toEqual(before);
+    const real = await importBundle({ bundle, target });
+    expect(dry.counts).toEqual(real.counts);
+    expect(dry.experimentsCreated).toEqual(real.experimentsCreated);
   });
 
   it("signed with --sign are accepted by --verify with the public key, and only then", async () => {
