@@ -14,7 +14,7 @@ import { MetricFiles } from "../store/file/metric-files.ts";
 import { copyExperimentTags, createExperiment } from "../sync/experiments.ts";
 import { publicUri, sourceId } from "../sync/identity.ts";
 import { checkStaged, readRunMeta } from "./check.ts";
-import { runFile, TREE } from "./manifest.ts";
+import { type Manifest, runFile, TREE } from "./manifest.ts";
 import { type ImportIssue, type MergeCounts, mergeDatasets, mergeRun, placeRun } from "./merge.ts";
 import type { KeyInput } from "./sign.ts";
 import type { BundleInput } from "./source.ts";
@@ -103,6 +103,44 @@ async function heldAsIs(
   return namespace === "metrics" ? holdsLines(here, data) : here.equals(data);
 }
 
+/**
+ * The tree's experiment for each of the bundle's, by name: found, or created with its tags and
+ * dataset records (in a dry run: undefined, and noted). A name deleted in the tree is reported,
+ * and its runs are left out.
+ */
+async function matchExperiments(
+  target: FileStore,
+  staged: string,
+  manifest: Manifest,
+  report: ImportReport,
+): Promise<Map<string, string | undefined>> {
+  const named = experimentsByName(target.root);
+  const ids = new Map<string, string | undefined>();
+  for (const experiment of manifest.experiments) {
+    const { name } = experiment;
+    const found = named.get(name);
+    if (found?.deleted) {
+      report.issues.push({
+        experiment: name,
+        what: "experiment",
+        message: `'${name}' is deleted in this tree; restore it (mlruns experiments restore), then import again`,
+      });
+      continue;
+    }
+    let id = found?.id;
+    if (id === undefined) report.experimentsCreated.push(name);
+    if (!report.dryRun) {
+      id ??= await createExperiment(target, name);
+      const tags = await readKeyValues(join(staged, experiment.id, "tags"));
+      const present = found === undefined ? {} : await readKeyValues(join(found.dir, "tags"));
+      await copyExperimentTags(target, id, name, tags, present, report.issues);
+      await mergeDatasets(join(staged, experiment.id), join(target.root, id));
+    }
+    ids.set(experiment.id, id);
+  }
+  return ids;
+}
+
 export async function importBundle(options: ImportOptions): Promise<ImportReport> {
   const { target } = options;
   const dryRun = options.dryRun ?? false;
@@ -121,7 +159,6 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
     // A dry run writes nothing, not even the tree's id: a tree without one holds no run
     // that could match a bundle's origin anyway.
     const treeId = dryRun ? (treeIdIn(target.root) ?? randomUUID()) : await sourceId(target.uri);
-    const named = experimentsByName(target.root);
     const report: ImportReport = {
       bundle: typeof options.bundle === "string" ? options.bundle : "-",
       target: publicUri(target.uri),
@@ -147,31 +184,7 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
       issues: [],
     };
 
-    // Experiments by name: found, or created (with their tags and dataset records).
-    const experimentIds = new Map<string, string | undefined>();
-    for (const experiment of manifest.experiments) {
-      const { name } = experiment;
-      const found = named.get(name);
-      if (found?.deleted) {
-        report.issues.push({
-          experiment: name,
-          what: "experiment",
-          message: `'${name}' is deleted in this tree; restore it (mlruns experiments restore), then import again`,
-        });
-        continue;
-      }
-      let id = found?.id;
-      if (id === undefined) report.experimentsCreated.push(name);
-      if (!dryRun) {
-        id ??= await createExperiment(target, name);
-        const tags = await readKeyValues(join(staged, experiment.id, "tags"));
-        const present = found === undefined ? {} : await readKeyValues(join(found.dir, "tags"));
-        await copyExperimentTags(target, id, name, tags, present, report.issues);
-        await mergeDatasets(join(staged, experiment.id), join(target.root, id), dryRun);
-      }
-      experimentIds.set(experiment.id, id);
-    }
-
+    const experimentIds = await matchExperiments(target, staged, manifest, report);
     const metrics = new MetricFiles();
     const tails = new Map(
       manifest.files.flatMap((f) =>

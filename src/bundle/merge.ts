@@ -10,11 +10,13 @@ import { createHash } from "node:crypto";
 import {
   closeSync,
   createReadStream,
+  existsSync,
   fsyncSync,
   promises as fs,
   mkdirSync,
   openSync,
   readFileSync,
+  realpathSync,
   renameSync,
   rmSync,
   statSync,
@@ -111,9 +113,14 @@ function mergedMeta(
   return JSON.stringify(merged) === JSON.stringify(here) ? undefined : merged;
 }
 
-/** Whether `file` would be written inside `base` (no link in the tree leads elsewhere). */
-async function inside(base: string, file: string): Promise<boolean> {
-  const [realBase, realDir] = await Promise.all([fs.realpath(base), fs.realpath(dirname(file))]);
+/**
+ * Whether `file` would be written inside `base`: the nearest folder of it that exists leads (no
+ * link out of the tree) into `base`. Checked before its missing folders are made.
+ */
+function inside(base: string, file: string): boolean {
+  let dir = dirname(file);
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  const [realBase, realDir] = [realpathSync(base), realpathSync(dir)];
   return realDir === realBase || realDir.startsWith(`${realBase}${sep}`);
 }
 
@@ -194,9 +201,10 @@ export async function mergeRun(
   const issue = (what: string, message: string) =>
     context.issues.push({ runId: run.id, what, message });
   const write = async (file: string, base: string, action: () => unknown) => {
-    await fs.mkdir(dirname(file), { recursive: true });
-    if (!(await inside(base, file)))
+    if (!inside(base, file)) {
       throw invalid(`${file} lies behind a link out of ${base}; nothing written there`);
+    }
+    mkdirSync(dirname(file), { recursive: true });
     await action();
   };
   const { files, dirs } = walk(staged);
@@ -235,8 +243,10 @@ export async function mergeRun(
       counts.points += fresh.length;
       counts.wrote = true;
       if (context.dryRun) continue;
-      const target = prepareKeyFile(join(runDir, "metrics"), "metric", key);
-      await write(target, runDir, () => context.metrics.append(target, key, runDir, fresh));
+      await write(file, runDir, () => {
+        prepareKeyFile(join(runDir, "metrics"), "metric", key);
+        return context.metrics.append(file, key, runDir, fresh);
+      });
     } else if (namespace === "params" || namespace === "tags") {
       const value = readFileSync(abs, "utf8");
       const file = join(runDir, namespace, ...rest);
@@ -254,16 +264,12 @@ export async function mergeRun(
       counts[namespace] += 1;
       counts.wrote = true;
       if (context.dryRun) continue;
-      const target = prepareKeyFile(
-        join(runDir, namespace),
-        namespace === "params" ? "param" : "tag",
-        key,
-      );
-      await write(target, runDir, () =>
-        namespace === "params"
-          ? createFile(target, value, runDir)
-          : replaceFile(target, value, runDir),
-      );
+      await write(file, runDir, () => {
+        prepareKeyFile(join(runDir, namespace), namespace === "params" ? "param" : "tag", key);
+        return namespace === "params"
+          ? createFile(file, value, runDir)
+          : replaceFile(file, value, runDir);
+      });
     } else if (namespace === "artifacts") {
       if (artifactDir === null) {
         issue(`artifact ${key}`, "this run's artifacts live outside the tree; not imported");
@@ -277,7 +283,9 @@ export async function mergeRun(
       counts.bytes += size;
       counts.wrote = true;
       if (context.dryRun) continue;
-      await write(file, artifactDir, () => moveFile(abs, file, runDir));
+      // Artifacts in the run's own folder are held to the run folder, like everything else.
+      const base = artifactDir.startsWith(`${runDir}${sep}`) ? runDir : artifactDir;
+      await write(file, base, () => moveFile(abs, file, runDir));
     } else {
       // inputs/<id>/meta.yaml and anything else MLflow keeps in a run: created when missing.
       const file = join(runDir, ...rel.split("/"));
@@ -303,12 +311,11 @@ async function moveFile(from: string, to: string, tempDir: string): Promise<void
 export async function mergeDatasets(
   stagedExperiment: string,
   experimentDir: string,
-  dryRun: boolean,
 ): Promise<void> {
   const { files } = walk(stagedExperiment, (rel) => rel.split("/")[0] !== "datasets");
   for (const [rel, abs] of files) {
     const file = join(experimentDir, ...rel.split("/"));
-    if (dryRun || statSync(file, { throwIfNoEntry: false }) !== undefined) continue;
+    if (statSync(file, { throwIfNoEntry: false }) !== undefined) continue;
     await fs.mkdir(dirname(file), { recursive: true });
     await createFile(file, readFileSync(abs), experimentDir);
   }

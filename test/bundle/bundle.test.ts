@@ -5,7 +5,7 @@
  * signatures are checked.
  */
 import { generateKeyPairSync } from "node:crypto";
-import { readFile, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { exportBundle } from "../../src/bundle/export.ts";
@@ -251,6 +251,33 @@ describe("bundles", { timeout: 60_000 }, () => {
     expect(report.counts).toMatchObject({ updated: 1, points: 1 });
     const history = await copy.getMetricHistory(run.info.runId, "m");
     expect(history.map((p) => p.timestamp).sort()).toEqual([1, 11]);
+  });
+
+  it("never write through a link in the tree out of a run's folder", async () => {
+    const source = new FileStore(join(await tempDir(), "mlruns"), quiet);
+    const experimentId = await source.createExperiment("linked");
+    const run = await source.createRun({ experimentId, runName: "r" });
+    const dir = await tempDir();
+    await exportBundle({ source, output: join(dir, "a.tar") });
+    const copy = new FileStore(join(dir, "copy"), quiet);
+    await importBundle({ bundle: join(dir, "a.tar"), target: copy });
+    // In the copy, the run's artifacts folder becomes a link to a folder outside the tree.
+    const outside = join(dir, "outside");
+    await mkdir(outside);
+    const runDir = join(
+      copy.root,
+      (await copy.getRun(run.info.runId)).info.experimentId,
+      run.info.runId,
+    );
+    await rm(join(runDir, "artifacts"), { recursive: true });
+    await symlink(outside, join(runDir, "artifacts"));
+    await writeFile(join(dir, "note.txt"), "hello");
+    await source.logArtifact(run.info.runId, join(dir, "note.txt"), "docs");
+    await exportBundle({ source, output: join(dir, "b.tar") });
+    await expect(importBundle({ bundle: join(dir, "b.tar"), target: copy })).rejects.toThrow(
+      /behind a link/,
+    );
+    expect(await readdir(outside)).toEqual([]);
   });
 
   it("leave alone a different run that has the same id in the tree", async () => {
