@@ -17,6 +17,7 @@ export interface GcItem {
   /** Experiment name or run name. */
   name: string;
   experimentId: string;
+  experimentName: string;
   /** When it was deleted (ms; the experiment's last update for experiments), if known. */
   deletedTime: number | null;
   /** Folders removed: the item's own, plus local artifact folders outside it. */
@@ -75,6 +76,7 @@ export async function planGc(root: string, options: GcOptions = {}): Promise<GcP
         id: run.info.runId,
         name: run.info.runName,
         experimentId: id,
+        experimentName: experiment.name,
         deletedTime: time,
         paths: [dir, ...(await externalArtifacts(absolute, dir, run.info))],
       });
@@ -86,6 +88,7 @@ export async function planGc(root: string, options: GcOptions = {}): Promise<GcP
         id,
         name: experiment.name,
         experimentId: id,
+        experimentName: experiment.name,
         deletedTime: experiment.lastUpdateTime,
         paths: [experimentDir, ...runItems.flatMap((r) => r.paths.slice(1))],
       });

@@ -53,7 +53,7 @@ export const gc = defineCommand<{ dir?: string; olderThan?: string; yes?: boolea
       }
       table(
         ["KIND", "ID", "NAME", "EXPERIMENT", "DELETED"],
-        items.map((i) => [i.kind, i.id, i.name, i.experimentId, formatTime(i.deletedTime)]),
+        items.map((i) => [i.kind, i.id, i.name, i.experimentName, formatTime(i.deletedTime)]),
       );
     }
     const approved =

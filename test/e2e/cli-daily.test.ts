@@ -369,6 +369,8 @@ describe("retention: runs delete --older-than / --keep-last", () => {
       expect(deleted.json.runs.map((r) => r.info.runId).sort()).toEqual([ids.a4, ids.b2].sort());
       const gc = await runJson<{ items: { id: string }[] }>(["gc", root]);
       expect(gc.json.items.map((i) => i.id).sort()).toEqual([ids.a4, ids.b2].sort());
+      const gcTable = await runCli(["gc", root]);
+      expect(gcTable.stdout).toMatch(new RegExp(`${ids.a4}\\s+a4\\s+a\\s`));
     } finally {
       await done();
     }
