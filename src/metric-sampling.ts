@@ -20,6 +20,24 @@ export type SampledMetric = Metric & { runId: string };
 
 const byStep = (a: Metric, b: Metric) => a.step - b.step || a.timestamp - b.timestamp;
 
+/**
+ * A stretch of consecutive points of a history in step order, as sampling needs it: how many,
+ * the first and the last, and the lowest and highest (not NaN) with their index in the stretch.
+ * A single point is a stretch of one; a file store's summary has stretches of many.
+ */
+export interface Piece {
+  count: number;
+  first: Metric;
+  last: Metric;
+  min: { point: Metric; index: number } | undefined;
+  max: { point: Metric; index: number } | undefined;
+}
+
+export function pointPiece(point: Metric): Piece {
+  const extreme = Number.isNaN(point.value) ? undefined : { point, index: 0 };
+  return { count: 1, first: point, last: point, min: extreme, max: extreme };
+}
+
 export function sampleHistory(history: readonly Metric[], options: SampleOptions): Metric[] {
   const { maxPoints, startStep, endStep } = options;
   const points = history
@@ -30,36 +48,94 @@ export function sampleHistory(history: readonly Metric[], options: SampleOptions
     )
     .sort(byStep);
   if (points.length <= maxPoints) return points;
+  return samplePieces(points.map(pointPiece), maxPoints, (piece) => [points[piece] as Metric]);
+}
+
+/**
+ * Samples a history given as pieces in step order, holding more than `maxPoints` points: the
+ * first and last point, and the lowest and highest point of each of `(maxPoints - 2) / 2`
+ * stretches of the history (a piece belongs whole to the stretch where it starts, so pieces
+ * longer than a stretch make fewer, longer stretches). A stretch of NaN keeps its first point,
+ * so the gap shows. `pointsOf(i)` reads the points of piece `i` where a point inside it is
+ * needed (fewer than 4 points wanted).
+ */
+export function samplePieces(
+  pieces: readonly Piece[],
+  maxPoints: number,
+  pointsOf: (piece: number) => Metric[],
+): Metric[] {
+  const total = pieces.reduce((sum, piece) => sum + piece.count, 0);
+  const chosen = new Map<number, Metric>();
+  /** The point at `index` of the history, reading its piece only when it must. */
+  const pointAt = (index: number) => {
+    let start = 0;
+    for (const [i, piece] of pieces.entries()) {
+      if (index < start + piece.count) {
+        if (index === start) return piece.first;
+        if (index === start + piece.count - 1) return piece.last;
+        return pointsOf(i)[index - start] as Metric;
+      }
+      start += piece.count;
+    }
+    throw new Error(`no point ${index} in a history of ${total}`);
+  };
   if (maxPoints < 4) {
-    // Too few for buckets: evenly spaced, ending on the last point.
-    const picked = new Set<number>([points.length - 1]);
+    // Too few for stretches: evenly spaced, ending on the last point.
+    const picked = new Set<number>([total - 1]);
     for (let i = 0; picked.size < maxPoints; i++) {
-      picked.add(Math.round((i * (points.length - 1)) / Math.max(1, maxPoints - 1)));
+      picked.add(Math.round((i * (total - 1)) / Math.max(1, maxPoints - 1)));
     }
-    return [...picked].sort((a, b) => a - b).map((i) => points[i] as Metric);
+    for (const index of picked) chosen.set(index, pointAt(index));
+  } else {
+    const stretches = Math.floor((maxPoints - 2) / 2);
+    const inner = Math.max(1, total - 2);
+    const stretchOf = (index: number) =>
+      Math.min(stretches - 1, Math.max(0, Math.floor(((index - 1) * stretches) / inner)));
+    chosen.set(0, pieces[0]?.first as Metric);
+    chosen.set(total - 1, pieces.at(-1)?.last as Metric);
+    let current = -1;
+    let firstOf = { index: 0, point: pieces[0]?.first as Metric };
+    let low: { index: number; point: Metric } | undefined;
+    let high: { index: number; point: Metric } | undefined;
+    const close = () => {
+      if (current < 0) return;
+      if (low === undefined || high === undefined) chosen.set(firstOf.index, firstOf.point);
+      else {
+        chosen.set(low.index, low.point);
+        chosen.set(high.index, high.point);
+      }
+    };
+    let start = 0;
+    for (const piece of pieces) {
+      if (piece.count === 1 && (start === 0 || start === total - 1)) {
+        start++; // the first or last point alone, chosen already and in no stretch
+        continue;
+      }
+      const stretch = stretchOf(start);
+      if (stretch !== current) {
+        close();
+        current = stretch;
+        firstOf = { index: start, point: piece.first };
+        low = undefined;
+        high = undefined;
+      }
+      if (
+        piece.min !== undefined &&
+        (low === undefined || piece.min.point.value < low.point.value)
+      ) {
+        low = { index: start + piece.min.index, point: piece.min.point };
+      }
+      if (
+        piece.max !== undefined &&
+        (high === undefined || piece.max.point.value > high.point.value)
+      ) {
+        high = { index: start + piece.max.index, point: piece.max.point };
+      }
+      start += piece.count;
+    }
+    close();
   }
-  const inner = points.length - 2;
-  const buckets = Math.floor((maxPoints - 2) / 2);
-  const chosen = new Set<number>([0, points.length - 1]);
-  for (let b = 0; b < buckets; b++) {
-    const from = 1 + Math.floor((b * inner) / buckets);
-    const to = 1 + Math.floor(((b + 1) * inner) / buckets); // exclusive
-    let low = -1;
-    let high = -1;
-    for (let i = from; i < to; i++) {
-      const value = (points[i] as Metric).value;
-      if (Number.isNaN(value)) continue;
-      if (low === -1 || value < (points[low] as Metric).value) low = i;
-      if (high === -1 || value > (points[high] as Metric).value) high = i;
-    }
-    if (low === -1)
-      chosen.add(from); // a stretch of NaN: keep one, so the gap shows
-    else {
-      chosen.add(low);
-      chosen.add(high);
-    }
-  }
-  return [...chosen].sort((a, b) => a - b).map((i) => points[i] as Metric);
+  return [...chosen].sort((a, b) => a[0] - b[0]).map(([, point]) => point);
 }
 
 /** Checks MLflow's rules for the options: a positive count, start and end steps together. */
@@ -78,19 +154,16 @@ export function checkSampleOptions(options: SampleOptions): void {
   }
 }
 
-/** Each run's history, read one run at a time, sampled: what file and memory stores answer. */
+/** Each run sampled by `sample`, one run at a time, after checking the options. */
 export async function sampleRuns(
-  history: (runId: string, key: string) => Promise<Metric[]>,
+  sample: (runId: string) => Promise<Metric[]>,
   runIds: readonly string[],
-  key: string,
   options: SampleOptions,
 ): Promise<SampledMetric[]> {
   checkSampleOptions(options);
   const out: SampledMetric[] = [];
   for (const runId of runIds) {
-    for (const point of sampleHistory(await history(runId, key), options)) {
-      out.push({ ...point, runId });
-    }
+    for (const point of await sample(runId)) out.push({ ...point, runId });
   }
   return out;
 }

@@ -76,4 +76,18 @@ describe("several processes writing one tree", () => {
     const params = (await store.getRun(run.info.runId)).data.params;
     expect(Object.keys(params)).toHaveLength(PROCESSES);
   });
+
+  it("a process sending points another process logged before writes only the new ones", async () => {
+    const root = join(dir, "again");
+    const store = new FileStore(root);
+    const { runId } = (await store.createRun({ experimentId: "0" })).info;
+    // The second process starts with nothing in memory: its first points fall below the file's
+    // latest and are looked up in the file; the last 200 are new.
+    await runWriter(["log", root, runId, "0", "300"]);
+    await runWriter(["log", root, runId, "0", "500"]);
+    await runWriter(["log", root, runId, "0", "500"]);
+    const own = await store.getMetricHistory(runId, "worker_0");
+    expect(own.map((m) => m.step)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    expect(await store.getMetricHistory(runId, "shared")).toHaveLength(500);
+  });
 });

@@ -42,7 +42,12 @@ import {
   searchExperiments,
   searchRuns,
 } from "../../search/index.ts";
-import { type SampledMetric, type SampleOptions, sampleRuns } from "../../metric-sampling.ts";
+import {
+  type SampledMetric,
+  type SampleOptions,
+  sampleHistory,
+  sampleRuns,
+} from "../../metric-sampling.ts";
 import type {
   CreateRunOptions,
   SearchExperimentsRequest,
@@ -60,6 +65,7 @@ import {
   readArtifactFile,
   writeArtifactFile,
 } from "./artifacts.ts";
+import { SUMMARY_FROM_BYTES, sampleMetricFile } from "./history-summary.ts";
 import { writeInputs } from "./inputs.ts";
 import { FileLoggedModels } from "./logged-models.ts";
 import { prepareKeyFile, readKeyValues } from "./key-files.ts";
@@ -608,7 +614,19 @@ export class FileStore implements TrackingStore {
     key: string,
     options: SampleOptions,
   ): Promise<SampledMetric[]> {
-    return sampleRuns((id, k) => this.getMetricHistory(id, k), runIds, key, options);
+    validateKey("metric", key);
+    const sample = async (runId: string) => {
+      const path = this.#layout.keyFile(await this.#runDir(runId), "metrics", key);
+      // A long history is sampled from its summary (history-summary.ts) where that can stand in.
+      const size = await fs.stat(path).then(
+        (s) => s.size,
+        () => 0,
+      );
+      const fromSummary =
+        size >= SUMMARY_FROM_BYTES ? sampleMetricFile(path, key, options) : undefined;
+      return fromSummary ?? sampleHistory(await this.#runs.history(key, path), options);
+    };
+    return sampleRuns(sample, runIds, options);
   }
 
   async logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {

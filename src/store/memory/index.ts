@@ -43,7 +43,12 @@ import {
   searchExperiments,
   searchRuns,
 } from "../../search/index.ts";
-import { type SampledMetric, type SampleOptions, sampleRuns } from "../../metric-sampling.ts";
+import {
+  type SampledMetric,
+  type SampleOptions,
+  sampleHistory,
+  sampleRuns,
+} from "../../metric-sampling.ts";
 import type {
   CreateRunOptions,
   SearchExperimentsRequest,
@@ -439,7 +444,10 @@ export class MemoryStore implements TrackingStore {
     key: string,
     options: SampleOptions,
   ): Promise<SampledMetric[]> {
-    return sampleRuns((id, k) => this.getMetricHistory(id, k), runIds, key, options);
+    validateKey("metric", key);
+    const sample = async (id: string) =>
+      sampleHistory(await this.getMetricHistory(id, key), options);
+    return sampleRuns(sample, runIds, options);
   }
 
   async logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {

@@ -1,0 +1,318 @@
+/**
+ * A derived summary of one metric file, so that a chart of a history of millions of points is
+ * sampled without reading it: per block of BLOCK consecutive lines, where it starts in the file
+ * and its first, last, lowest and highest point. Kept outside the tree (a cache folder), never
+ * trusted blindly: it names the file's inode and how many bytes it covers, with digests of the
+ * first and last 4 KiB of them and of its own records, so a file replaced or rewritten, and a
+ * summary damaged, are noticed and the summary is built again. A file that grew since is only
+ * read from where the summary ends (metric files are append-only).
+ *
+ * Blocks stand in for their points only when the file is in (step, timestamp) order, which is
+ * how training loops log; otherwise the history is sampled as any store does (metric-sampling).
+ */
+import { createHash } from "node:crypto";
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { replaceFileSync } from "../../atomic.ts";
+import type { Metric } from "../../entities.ts";
+import {
+  type Piece,
+  pointPiece,
+  type SampleOptions,
+  sampleHistory,
+  samplePieces,
+} from "../../metric-sampling.ts";
+import { readLines } from "./metric-files.ts";
+import { parseMetricLine } from "./metric-lines.ts";
+import { TreeError } from "./runs.ts";
+
+/** Points per block. */
+const BLOCK = 256;
+/** Smaller files are read whole: it costs less than keeping a summary. */
+export const SUMMARY_FROM_BYTES = 4 << 20;
+const FIELDS = 16;
+const VERSION = 1;
+const PROBE = 4096;
+
+// Field offsets in a block's record.
+const START = 0;
+const COUNT = 1;
+const FIRST = 2; // step, timestamp, value
+const LAST = 5;
+const MIN = 8; // value, step, timestamp, index in the block
+const MAX = 12;
+
+export interface Summary {
+  ino: number;
+  /** Bytes of the file the blocks cover (whole lines). */
+  size: number;
+  /** Whether every line is at or after the one before in (step, timestamp) order. */
+  inOrder: boolean;
+  blocks: number;
+  records: Float64Array;
+}
+
+interface Header {
+  v: number;
+  ino: number;
+  size: number;
+  inOrder: boolean;
+  blocks: number;
+  head: string;
+  tail: string;
+  records: string;
+}
+
+const digest = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+function probes(fd: number, size: number): { head: string; tail: string } {
+  const read = (from: number) => {
+    const buffer = Buffer.alloc(Math.min(PROBE, size - from));
+    readSync(fd, buffer, 0, buffer.length, from);
+    return digest(buffer);
+  };
+  return { head: read(0), tail: read(Math.max(0, size - PROBE)) };
+}
+
+/**
+ * The summary of `path` kept in `cacheFile`, if it still describes the file (else undefined).
+ * `fd` is the metric file, open.
+ */
+function load(cacheFile: string, fd: number): Summary | undefined {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(cacheFile);
+  } catch {
+    return undefined;
+  }
+  const newline = bytes.indexOf(0x0a);
+  if (newline < 0) return undefined;
+  let header: Header;
+  try {
+    header = JSON.parse(bytes.toString("utf8", 0, newline)) as Header;
+  } catch {
+    return undefined;
+  }
+  const body = bytes.subarray(newline + 1);
+  const { ino, size } = fstatSync(fd);
+  if (
+    header.v !== VERSION ||
+    header.ino !== ino ||
+    !(header.size <= size) ||
+    body.length !== header.blocks * FIELDS * 8 ||
+    digest(body) !== header.records
+  ) {
+    return undefined;
+  }
+  const now = probes(fd, header.size);
+  if (now.head !== header.head || now.tail !== header.tail) return undefined;
+  const records = new Float64Array(header.blocks * FIELDS);
+  Buffer.from(records.buffer).set(body);
+  return { ino, size: header.size, inOrder: header.inOrder, blocks: header.blocks, records };
+}
+
+function save(cacheFile: string, fd: number, summary: Summary): void {
+  const body = Buffer.from(
+    summary.records.buffer,
+    summary.records.byteOffset,
+    summary.blocks * FIELDS * 8,
+  );
+  const header: Header = {
+    v: VERSION,
+    ino: summary.ino,
+    size: summary.size,
+    inOrder: summary.inOrder,
+    blocks: summary.blocks,
+    ...probes(fd, summary.size),
+    records: digest(body),
+  };
+  try {
+    mkdirSync(dirname(cacheFile), { recursive: true });
+    replaceFileSync(cacheFile, Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), body]));
+  } catch {
+    // A cache that cannot be written (read-only home) costs speed, not correctness.
+  }
+}
+
+/**
+ * Extends `summary` (or starts one) over the lines of the file from where it ends: its last
+ * block, which may be partial, is summed up again with what follows.
+ */
+function extend(fd: number, path: string, key: string, summary: Summary | undefined): Summary {
+  const { ino, size } = fstatSync(fd);
+  let blocks = summary?.blocks ?? 0;
+  let from = 0;
+  let inOrder = summary?.inOrder ?? true;
+  let records = summary?.records ?? new Float64Array(FIELDS * 64);
+  let prevStep = Number.NEGATIVE_INFINITY;
+  let prevTime = Number.NEGATIVE_INFINITY;
+  if (blocks > 0) {
+    blocks--;
+    from = records[blocks * FIELDS + START] as number;
+    if (blocks > 0) {
+      prevStep = records[(blocks - 1) * FIELDS + LAST] as number;
+      prevTime = records[(blocks - 1) * FIELDS + LAST + 1] as number;
+    }
+  }
+  let at = -1; // record offset of the block being filled
+  let line = 0;
+  let position = from;
+  const end = readLines(fd, from, size, (text, bytes) => {
+    line++;
+    const point = parseMetricLine(key, text);
+    if (typeof point === "string") throw new TreeError({ path, message: point });
+    const { step, timestamp, value } = point;
+    if (step < prevStep || (step === prevStep && timestamp < prevTime)) inOrder = false;
+    prevStep = step;
+    prevTime = timestamp;
+    if (at < 0 || (records[at + COUNT] as number) === BLOCK) {
+      if ((blocks + 1) * FIELDS > records.length) {
+        const wider = new Float64Array(records.length * 2);
+        wider.set(records);
+        records = wider;
+      }
+      at = blocks * FIELDS;
+      blocks++;
+      records.fill(Number.NaN, at, at + FIELDS);
+      records[at + START] = position;
+      records[at + COUNT] = 0;
+      records[at + FIRST] = step;
+      records[at + FIRST + 1] = timestamp;
+      records[at + FIRST + 2] = value;
+    }
+    const index = records[at + COUNT] as number;
+    records[at + COUNT] = index + 1;
+    records[at + LAST] = step;
+    records[at + LAST + 1] = timestamp;
+    records[at + LAST + 2] = value;
+    if (!Number.isNaN(value)) {
+      if (Number.isNaN(records[at + MIN] as number) || value < (records[at + MIN] as number)) {
+        records.set([value, step, timestamp, index], at + MIN);
+      }
+      if (Number.isNaN(records[at + MAX] as number) || value > (records[at + MAX] as number)) {
+        records.set([value, step, timestamp, index], at + MAX);
+      }
+    }
+    position += bytes;
+  });
+  if (line === 0 && from === 0) throw new TreeError({ path, message: "metric file is empty" });
+  return { ino, size: end, inOrder, blocks, records };
+}
+
+/** The current summary of a metric file: loaded, extended or built, and kept in `cacheFile`. */
+function summaryOf(path: string, key: string, cacheFile: string): Summary {
+  const fd = openSync(path, "r");
+  try {
+    const loaded = load(cacheFile, fd);
+    if (loaded !== undefined && loaded.size === fstatSync(fd).size) return loaded;
+    const summary = extend(fd, path, key, loaded);
+    save(cacheFile, fd, summary);
+    return summary;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Where the summary of the metric file `path` is kept: the user's cache folder. */
+export function cacheFileOf(path: string): string {
+  const cache = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
+  const name = createHash("sha256").update(resolve(path)).digest("hex").slice(0, 32);
+  return join(cache, "mlruns", "history", `${name}.summary`);
+}
+
+/** The points of block `b`, read from the file. */
+function blockPoints(path: string, key: string, summary: Summary, b: number): Metric[] {
+  const start = summary.records[b * FIELDS + START] as number;
+  const end =
+    b + 1 < summary.blocks ? (summary.records[(b + 1) * FIELDS + START] as number) : summary.size;
+  const points: Metric[] = [];
+  const fd = openSync(path, "r");
+  try {
+    readLines(fd, start, end, (text) => {
+      const point = parseMetricLine(key, text);
+      if (typeof point === "string") throw new TreeError({ path, message: point });
+      points.push(point);
+    });
+  } finally {
+    closeSync(fd);
+  }
+  return points;
+}
+
+/** Block `b` as a piece for sampling (see metric-sampling.ts `samplePieces`). */
+function blockPiece(key: string, summary: Summary, b: number): Piece {
+  const r = summary.records;
+  const o = b * FIELDS;
+  const point = (at: number): Metric => ({
+    key,
+    step: r[o + at] as number,
+    timestamp: r[o + at + 1] as number,
+    value: r[o + at + 2] as number,
+  });
+  const extreme = (at: number) =>
+    Number.isNaN(r[o + at] as number)
+      ? undefined
+      : {
+          point: {
+            key,
+            value: r[o + at] as number,
+            step: r[o + at + 1] as number,
+            timestamp: r[o + at + 2] as number,
+          },
+          index: r[o + at + 3] as number,
+        };
+  return {
+    count: r[o + COUNT] as number,
+    first: point(FIRST),
+    last: point(LAST),
+    min: extreme(MIN),
+    max: extreme(MAX),
+  };
+}
+
+/**
+ * The points of the metric file `path` that sampling keeps (`sampleHistory`, metric-sampling.ts),
+ * read from its summary: whole blocks stand in for their points, and only the blocks cut by the
+ * step range are read, or all blocks in range when they hold few points or are longer than the
+ * stretches asked for (fewer than BLOCK points a stretch). Undefined for a file not in step
+ * order, which only its whole history can sample.
+ */
+export function sampleMetricFile(
+  path: string,
+  key: string,
+  options: SampleOptions,
+): Metric[] | undefined {
+  const summary = summaryOf(path, key, cacheFileOf(path));
+  if (!summary.inOrder) return undefined;
+  const { maxPoints, startStep = -Infinity, endStep = Infinity } = options;
+  const pieces: Piece[] = [];
+  const readers: (() => Metric[])[] = [];
+  const inRange = (point: Metric) => point.step >= startStep && point.step <= endStep;
+  let total = 0;
+  for (let b = 0; b < summary.blocks; b++) {
+    const piece = blockPiece(key, summary, b);
+    if (piece.last.step < startStep) continue;
+    if (piece.first.step > endStep) break;
+    if (inRange(piece.first) && inRange(piece.last)) {
+      pieces.push(piece);
+      readers.push(() => blockPoints(path, key, summary, b));
+      total += piece.count;
+      continue;
+    }
+    for (const point of blockPoints(path, key, summary, b).filter(inRange)) {
+      pieces.push(pointPiece(point));
+      readers.push(() => [point]);
+      total++;
+    }
+  }
+  const stretches = Math.max(1, Math.floor((maxPoints - 2) / 2));
+  if (total <= maxPoints || total < stretches * BLOCK) {
+    // Few points in range, or more stretches than blocks: sample the points themselves.
+    return sampleHistory(
+      readers.flatMap((read) => read()),
+      options,
+    );
+  }
+  return samplePieces(pieces, maxPoints, (i) => (readers[i] as () => Metric[])());
+}
