@@ -207,14 +207,15 @@ describe.each([
 
 describe("the index file", () => {
   const indexFile = () => join(root, INDEX_FILE);
+  const savedRuns = () => JSON.parse(readFileSync(indexFile(), "utf8")).runs as unknown[][];
+  const header = { format: "mlruns-search-index", version: 2, root: "/x", strings: [] };
 
   test("is written at the tree's root as a plain file, and a new process starts from it", async () => {
     const first = open({ watch: false });
     const expected = await search(first);
     await first.close();
     expect(statSync(indexFile()).isFile()).toBe(true);
-    const saved = JSON.parse(readFileSync(indexFile(), "utf8"));
-    expect(Object.keys(saved.entries)).toHaveLength(6);
+    expect(savedRuns()).toHaveLength(6);
     // Changed while no process was looking: the stamp on disk no longer holds.
     appendFileSync(join(runDir(2), "metrics", "acc"), "3 0.97 2\n");
     const second = open({ watch: false });
@@ -230,63 +231,54 @@ describe("the index file", () => {
     ["half-written", () => writeFileSync(join(root, INDEX_FILE), '{"format":"mlruns-search-ind')],
     [
       "of another version",
-      () => writeFileSync(join(root, INDEX_FILE), JSON.stringify({ format: "x", version: 99 })),
+      () => writeFileSync(join(root, INDEX_FILE), JSON.stringify({ ...header, version: 99 })),
     ],
     [
-      "garbage entries",
+      "garbage runs",
       () =>
-        writeFileSync(
-          join(root, INDEX_FILE),
-          JSON.stringify({
-            format: "mlruns-search-index",
-            version: 1,
-            entries: { a: 1, "x/y": { s: 3, r: "no" } },
-          }),
-        ),
+        writeFileSync(join(root, INDEX_FILE), JSON.stringify({ ...header, runs: [1, ["x/y", 3]] })),
     ],
     [
-      "entries null",
-      () =>
-        writeFileSync(
-          join(root, INDEX_FILE),
-          JSON.stringify({ format: "mlruns-search-index", version: 1, entries: null }),
-        ),
+      "runs null",
+      () => writeFileSync(join(root, INDEX_FILE), JSON.stringify({ ...header, runs: null })),
     ],
     [
-      "entries a list",
-      () =>
-        writeFileSync(
-          join(root, INDEX_FILE),
-          JSON.stringify({ format: "mlruns-search-index", version: 1, entries: [1, null] }),
-        ),
+      "a string table that is not strings",
+      () => {
+        const saved = JSON.parse(readFileSync(join(root, INDEX_FILE), "utf8"));
+        saved.strings = saved.strings.map(() => 1);
+        writeFileSync(join(root, INDEX_FILE), JSON.stringify(saved));
+      },
     ],
     ["null", () => writeFileSync(join(root, INDEX_FILE), "null")],
     [
       "summaries of the wrong shape under stamps that still hold",
       () => {
         const saved = JSON.parse(readFileSync(join(root, INDEX_FILE), "utf8"));
+        // body: [runId, experimentId, runName, userId, status, start, end, uri, active,
+        //        params, metrics, metricDatasets, tags, inputs]
         const spoilers = [
-          (r: Record<string, Record<string, unknown>>) => {
-            r.data = null as never;
+          (body: unknown[]) => {
+            body[9] = null;
           },
-          (r: Record<string, Record<string, unknown>>) => {
-            (r.data as Record<string, unknown>).params = null;
+          (body: unknown[]) => {
+            (body[10] as unknown[])[1] = null;
           },
-          (r: Record<string, Record<string, unknown>>) => {
-            (r.data as Record<string, unknown>).metrics = { acc: null };
+          (body: unknown[]) => {
+            body[0] = 7;
           },
-          (r: Record<string, Record<string, unknown>>) => {
-            (r.info as Record<string, unknown>).runId = 7;
+          (body: unknown[]) => {
+            body[13] = [null];
           },
-          (r: Record<string, Record<string, unknown>>) => {
-            r.inputs = [null] as never;
+          (body: unknown[]) => {
+            (body[12] as unknown[])[1] = 10_000;
           },
-          (r: Record<string, Record<string, unknown>>) => {
-            (r.data as Record<string, unknown>).tags = { team: 1 };
+          (body: unknown[]) => {
+            body[1] = -1;
           },
         ];
-        Object.values(saved.entries).forEach((entry, i) => {
-          spoilers[i % spoilers.length]?.((entry as { r: never }).r);
+        (saved.runs as unknown[][]).forEach((row, i) => {
+          spoilers[i % spoilers.length]?.(row[4] as unknown[]);
         });
         writeFileSync(join(root, INDEX_FILE), JSON.stringify(saved));
       },
@@ -299,15 +291,14 @@ describe("the index file", () => {
     const second = open({ watch: false });
     expect(await search(second)).toEqual(expected);
     await second.close();
-    expect(Object.keys(JSON.parse(readFileSync(indexFile(), "utf8")).entries)).toHaveLength(6);
+    expect(savedRuns()).toHaveLength(6);
   });
 
   test("concurrent writers never tear it", async () => {
     const many = Array.from({ length: 6 }, () => open({ watch: false }));
     await Promise.all(many.map((s) => search(s)));
     await Promise.all(many.map((s) => s.close()));
-    const saved = JSON.parse(readFileSync(indexFile(), "utf8"));
-    expect(Object.keys(saved.entries)).toHaveLength(6);
+    expect(savedRuns()).toHaveLength(6);
     const leftovers = (await import("node:fs")).readdirSync(root).filter((n) => n.endsWith(".tmp"));
     expect(leftovers).toEqual([]);
   });
@@ -329,7 +320,7 @@ describe("the index file", () => {
     expect(again?.data.metrics.nan?.value).toBeNaN();
   });
 
-  test("a watched run is trusted without system calls, and unwatched runs fall back to stamps", async () => {
+  test("a watched run is trusted without system calls, and the sweep proves the others within its bound", async () => {
     const watched = open({ watch: true });
     await search(watched);
     await search(watched);
@@ -343,7 +334,51 @@ describe("the index file", () => {
       expect(watched).toBe(process.platform === "linux" ? 2 : 0);
       expect(watches).toBe(process.platform === "linux" ? 1 + 4 * watched : 0);
     }
-    appendFileSync(join(runDir(5), "metrics", "acc"), "3 0.96 2\n");
-    expect(byId(await search(capped), 5)?.data.metrics.acc?.value).toBe(0.96);
+    // Another process appends to every run; the unwatched ones are seen within two sweeps.
+    const changed = performance.now();
+    for (let i = 0; i < 6; i++) appendFileSync(join(runDir(i), "metrics", "acc"), "3 0.96 9\n");
+    const seen = async () =>
+      (await search(capped)).every((run) => run.data.metrics.acc?.value === 0.96);
+    const startSweeps = capped.searchIndexStats.sweeps;
+    while (!(await seen())) {
+      expect(capped.searchIndexStats.sweeps - startSweeps).toBeLessThanOrEqual(2);
+      await sleep(5);
+    }
+    const { sweepMs } = capped.searchIndexStats;
+    expect(sweepMs).toBeDefined();
+    // Bounded by the sweep, never by the next reload.
+    expect(performance.now() - changed).toBeLessThan(10_000);
+  });
+
+  test("a long-lived index answers from the index file at once, and the sweep proves it", async () => {
+    const first = open({ watch: false });
+    await search(first);
+    await first.close();
+    appendFileSync(join(runDir(3), "metrics", "acc"), "3 0.5 9\n");
+    const served = open({ watch: true, maxWatches: 0 });
+    const runs = await search(served);
+    expect(runs).toHaveLength(6);
+    // The first answer may predate the change (stated bound); the sweep brings it in.
+    const startSweeps = served.searchIndexStats.sweeps;
+    while (byId(await search(served), 3)?.data.metrics.acc?.value !== 0.5) {
+      expect(served.searchIndexStats.sweeps - startSweeps).toBeLessThanOrEqual(2);
+      await sleep(5);
+    }
+  });
+
+  test("the sweep reports the changes it finds to the change feed", async () => {
+    const served = open({ watch: true, maxWatches: 0 });
+    await search(served);
+    const seen: string[] = [];
+    const stop = served.onChange(({ runId }) => {
+      if (runId) seen.push(runId);
+    });
+    appendFileSync(join(runDir(1), "metrics", "acc"), "3 0.5 9\n");
+    const startSweeps = served.searchIndexStats.sweeps;
+    while (!seen.includes(ids[1] as string)) {
+      expect(served.searchIndexStats.sweeps - startSweeps).toBeLessThanOrEqual(2);
+      await sleep(5);
+    }
+    stop();
   });
 });

@@ -75,7 +75,12 @@ import { experimentDocument, readExperimentDocument, runDocument, type StoredRun
 import { MetricFiles } from "./metric-files.ts";
 import { type ProblemHandler, warnProblem } from "./problems.ts";
 import { isTreeError, RunReader, TreeError } from "./runs.ts";
-import { SearchIndex, type SearchIndexOptions, type TreeChange } from "./search-index.ts";
+import {
+  SearchIndex,
+  type SearchIndexOptions,
+  type SearchIndexStats,
+  type TreeChange,
+} from "./search-index.ts";
 import { stampFolder } from "./stamp.ts";
 import { fromYaml, toYaml } from "./yaml.ts";
 import { FileRegistry } from "./registry.ts";
@@ -91,7 +96,7 @@ import {
 
 export { TreeError } from "./runs.ts";
 export type { ProblemHandler, TreeProblem } from "./problems.ts";
-export type { SearchIndexOptions } from "./search-index.ts";
+export type { SearchIndexOptions, SearchIndexStats } from "./search-index.ts";
 
 /** How long after a search its summary of a run may be trusted for the run's artifact URI. */
 const STAMP_REUSE_MS = 10_000;
@@ -684,8 +689,8 @@ export class FileStore implements TrackingStore {
     return searchExperiments(await this.listExperiments(request.viewType), request);
   }
 
-  /** Runs held by the search index, how many are watched, and how many folder watches. */
-  get searchIndexStats(): { runs: number; watched: number; watches: number } {
+  /** Runs held by the search index, how many are watched, the watches, and its sweep. */
+  get searchIndexStats(): SearchIndexStats {
     return this.#index.stats;
   }
 

@@ -1,73 +1,73 @@
 /**
  * The search index: every run's summary (summaries.ts), kept in memory between searches and in
- * a lowdb file at the tree's root (`.mlruns-index.json`, a plain file, which MLflow ignores) so
- * a new process starts from it. It is a cache (design rule 1): a missing, half-written,
- * unreadable or other-version file is ignored and rebuilt; every entry proves itself against
- * the tree before it is used.
+ * the index file at the tree's root (index-file.ts), so a new process starts from it. It is a
+ * cache (design rule 1): every entry proves itself against the tree before it is trusted, in one
+ * of two ways.
  *
- * How a search knows an entry is current — every change by any process is seen by the next
- * search:
+ * One-shot (the default, `watch: false`): every search re-checks every run by stat'ing the paths
+ * of its stamp (summaries.ts). Complete: every change by any process is seen by the next search.
  *
- * - Watched runs (Linux inotify through fs.watch, one watch per folder: the run folder,
- *   metrics/, params/, tags/, nested key folders, inputs/ and its input folders; plus each
- *   searched experiment folder and its datasets/). A watch is placed before the folder is
- *   stat'ed, so a change after the stamp always raises an event. Any event marks the run (or
- *   the experiment's listing) dirty; a search first lets the event loop deliver pending events
- *   (the kernel queues them before the writer's call returns), then re-checks dirty runs only.
- *   A clean watched run costs no system call at all, and an experiment in which no event came
- *   since the last search hands over its list of summaries as it is: a warm search only runs
- *   the filter over summaries in memory. Four watches a run (run folder, metrics/, params/,
- *   tags/) is what a 100,000-run tree costs in the system's inotify budget.
- * - Unwatched runs (watch budget spent, watching off, or not Linux) are re-checked on every
- *   search by stat'ing every path of their stamp (summaries.ts): complete, but ~40 stats a run.
- * - A re-check that fails (stamp differs, racy stamp) reads the run again.
- * - Writes through this FileStore invalidate the run directly (`invalidate`).
+ * Long-lived (`watch: true`, a server or a UI), where a warm search must not touch the disk:
  *
- * Changes seen: a metric line appended (file size/ctime; IN_MODIFY on metrics/), a param/tag
- * file added, edited in place or removed, meta.yaml rewritten (delete/restore/rename/status, by
- * us or by MLflow in place), a run folder added or removed, an experiment moved to or from
- * .trash (the FileStore resolves experiment folders on every search), an rsync of a newer copy
- * (temp file + rename: new inode, folder ctime; mtimes set back do not hide it), dataset inputs
- * and records. Not seen: inotify queue overflow (more than fs.inotify.max_queued_events events
- * waiting while this process is blocked) is dropped silently by libuv, so a watched run changed
- * in such a burst may stay stale in this process until `refresh()` (a new process re-checks by
- * stamps); and network filesystems do not report changes made on other machines to inotify —
- * use `{ watch: false }` there (every search then re-checks by stamps).
+ * - Experiment folders (and their datasets/) are watched (Linux inotify through fs.watch), so a
+ *   run folder added, removed or moved is seen by the next search.
+ * - Runs are watched whole (the run folder, metrics/, params/, tags/, nested key folders,
+ *   inputs/ and its input folders: four watches for a plain run) while the watch budget lasts:
+ *   half of `fs.inotify.max_user_watches` (or `maxWatches`). The runs most likely to change get
+ *   the watches first (running, then by latest activity); a run the sweep finds changed takes
+ *   the watches of the least active watched run. A watch is placed before the folder is
+ *   stat'ed, so a change after the stamp always raises an event; an event marks the run dirty
+ *   and the next search re-checks it (a search first lets the event loop deliver pending
+ *   events, which the kernel queues before the writer's call returns). A clean watched run
+ *   costs no system call.
+ * - Every run not watched whole is re-checked by its stamp by a background sweep, which uses at
+ *   most half of one core (slices of 10 ms, each followed by as long a pause) and cycles
+ *   through them for as long as the index is open; runs loaded from the index file are proven
+ *   by it too, so a search answers from the file at once instead of first stat'ing the tree.
+ *   A change by another process to an unwatched run is therefore seen within two sweep cycles
+ *   (`stats.sweepMs` is the last cycle's length), and a watched run's at once.
+ * - Writes through this FileStore invalidate their run directly (`invalidate`): seen at once.
+ *
+ * Changes seen: a metric line appended (file size/ctime; IN_MODIFY on metrics/), a tag file
+ * added, edited in place or removed, a param file added or removed, meta.yaml rewritten
+ * (delete/restore/rename/status, by us or by MLflow in place), a run folder added or removed,
+ * an experiment moved to or from .trash (the FileStore resolves experiment folders on every
+ * search), an rsync of a newer copy (temp file + rename: new inode, folder ctime; mtimes set back
+ * do not hide it), dataset inputs and records. Not seen: a param file rewritten in place
+ * (summaries.ts: MLflow never does); inotify queue overflow (more than
+ * fs.inotify.max_queued_events events waiting while this process is blocked) is dropped silently
+ * by libuv, so a watched run changed in such a burst may stay stale in this process (a new
+ * process re-checks by stamps); and network filesystems do not report changes made on other
+ * machines to inotify: use `{ watch: false }` there.
  */
-import { watch as fsWatch, type FSWatcher, readFileSync } from "node:fs";
+import { existsSync, watch as fsWatch, type FSWatcher, readFileSync } from "node:fs";
 import { promises as fs } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { Low } from "lowdb";
 import type { Run, ViewType } from "../../entities.ts";
+import { isMissing } from "../../atomic.ts";
+import { encodeIndex, INDEX_FILE, readIndex, writeIndex } from "./index-file.ts";
 import type { ProblemHandler, TreeProblem } from "./problems.ts";
 import type { RunReader } from "./runs.ts";
-import {
-  decodeEntry,
-  type Entry,
-  encodeEntry,
-  entryFolders,
-  isCurrent,
-  isStoredEntry,
-  readEntry,
-  type StoredEntry,
-} from "./summaries.ts";
-import { isMissing, replaceFile } from "../../atomic.ts";
+import { type Entry, entryFolders, isCurrent, readEntry } from "./summaries.ts";
 
-export const INDEX_FILE = ".mlruns-index.json";
-const FORMAT = "mlruns-search-index";
-const VERSION = 1;
+export { INDEX_FILE } from "./index-file.ts";
+
 /** Re-reading at least this many runs saves the index before the search returns. */
 const SAVE_NOW = 1000;
 const SAVE_DELAY_MS = 2000;
+/** The sweep works in slices this long, each followed by a pause as long. */
+const SLICE_MS = 10;
+/** Watches kept for experiment folders and their datasets, out of the budget (at most a quarter). */
+const EXPERIMENT_WATCHES = 256;
 
 export interface SearchIndexOptions {
   /** The index file; `null` keeps the index in memory only. Default: `<root>/.mlruns-index.json`. */
   file?: string | null;
   /**
-   * Watch folders for changes (Linux inotify), so warm searches need no system call per run.
-   * Off by default: worth it only in a long-lived process that searches a tree many times (a
-   * server, a UI); a script or a command searches once, and watches would only cost time and
-   * the system's watch budget. Never on network filesystems.
+   * The long-lived mode: folders watched (Linux inotify) within the budget and a background
+   * sweep for the rest, so warm searches need no system call per run. Off by default: worth it
+   * only in a process that searches a tree many times (a server, a UI); a script or a command
+   * searches once, and every search then checks every run. Never on network filesystems.
    */
   watch?: boolean;
   /** At most this many folder watches. Default: half of fs.inotify.max_user_watches. */
@@ -76,53 +76,22 @@ export interface SearchIndexOptions {
   racyMs?: number;
 }
 
-/** A change a watch saw: in an experiment folder, or in one of its runs (`runDir` set). */
+/** A change a watch or the sweep saw: in an experiment folder, or in one of its runs. */
 export interface TreeChange {
   experimentDir: string;
   runDir?: string;
 }
 
-interface IndexData {
-  format: string;
-  version: number;
-  entries: Record<string, StoredEntry>;
-}
-
-/** A lowdb adapter that never tears the file, even with several processes writing it. */
-class AtomicJsonFile {
-  readonly #file: string;
-
-  constructor(file: string) {
-    this.#file = file;
-  }
-
-  async read(): Promise<IndexData | null> {
-    let text: string;
-    try {
-      text = await fs.readFile(this.#file, "utf8");
-    } catch (error) {
-      if (isMissing(error)) return null;
-      throw error;
-    }
-    try {
-      const data = JSON.parse(text) as Partial<IndexData> | null;
-      const { entries } = data ?? {};
-      const ours =
-        data?.format === FORMAT &&
-        data.version === VERSION &&
-        typeof entries === "object" &&
-        entries !== null &&
-        !Array.isArray(entries);
-      return ours ? (data as IndexData) : null;
-    } catch {
-      return null; // half-written by a crashed tool, or not ours: rebuilt
-    }
-  }
-
-  /** Replaced whole: readers see the old index or the new one. */
-  async write(data: IndexData): Promise<void> {
-    await replaceFile(this.#file, JSON.stringify(data));
-  }
+export interface SearchIndexStats {
+  /** Runs held. */
+  runs: number;
+  /** Runs watched whole (trusted without a system call). */
+  watched: number;
+  /** Folder watches held. */
+  watches: number;
+  /** Sweep cycles completed, and the length (ms) of the last one (long-lived mode). */
+  sweeps: number;
+  sweepMs: number | undefined;
 }
 
 function defaultMaxWatches(): number {
@@ -140,6 +109,8 @@ interface RunState {
   checkedAt?: number;
   /** A watch holds every folder of the run, and no event came since the last check. */
   clean: boolean;
+  /** Must be re-checked before a search uses it (an event came, or a write through the store). */
+  dirty: boolean;
   watchers: FSWatcher[];
 }
 
@@ -149,15 +120,25 @@ interface ExperimentState {
   watchers: FSWatcher[];
   /** Bumped by every change seen in the experiment or any of its runs. */
   generation: number;
-  /** Every run's summary and problem, kept while the listing and all its runs stay clean. */
+  /** Every run's summary and problem, kept while the listing and all its runs stay unchanged. */
   summaries?: { runs: Run[]; problems: TreeProblem[] };
+}
+
+/** How likely a run is to change soon: running first, then by its latest timestamp. */
+function activity(entry: Entry): number {
+  const run = entry.run;
+  if (!run) return 0;
+  if (run.info.status === "RUNNING") return Number.MAX_SAFE_INTEGER;
+  let latest = Math.max(run.info.startTime, run.info.endTime ?? 0);
+  for (const metric of Object.values(run.data.metrics)) latest = Math.max(latest, metric.timestamp);
+  return latest;
 }
 
 export class SearchIndex {
   readonly #reader: RunReader;
   readonly #root: string;
   readonly #prefix: string;
-  readonly #db: Low<IndexData> | undefined;
+  readonly #file: string | undefined;
   readonly #watch: boolean;
   readonly #maxWatches: number;
   readonly #racyMs: number | undefined;
@@ -169,55 +150,47 @@ export class SearchIndex {
   #saveTimer: NodeJS.Timeout | undefined;
   #saving: Promise<void> = Promise.resolve();
   readonly #listeners = new Set<(change: TreeChange) => void>();
+  #sweep: { running: boolean; stop?: () => void; cycles: number; lastMs?: number } = {
+    running: false,
+    cycles: 0,
+  };
+  #closed = false;
 
   constructor(root: string, reader: RunReader, options: SearchIndexOptions = {}) {
     this.#root = root;
     this.#prefix = join(root, "/");
     this.#reader = reader;
     const file = options.file === undefined ? join(root, INDEX_FILE) : options.file;
-    if (file !== null) {
-      this.#db = new Low(new AtomicJsonFile(file), {
-        format: FORMAT,
-        version: VERSION,
-        entries: {},
-      });
-    }
-    this.#watch = (options.watch ?? false) && process.platform === "linux";
+    this.#file = file ?? undefined;
+    this.#watch = options.watch ?? false;
     this.#racyMs = options.racyMs;
-    this.#maxWatches = this.#watch ? (options.maxWatches ?? defaultMaxWatches()) : 0;
+    const linux = process.platform === "linux";
+    this.#maxWatches = this.#watch && linux ? (options.maxWatches ?? defaultMaxWatches()) : 0;
   }
 
-  /** How many runs are held, and how many of them are watched (for reports and tests). */
-  get stats(): { runs: number; watched: number; watches: number } {
+  /** How many runs are held and watched, the watches, and the sweep (for reports and tests). */
+  get stats(): SearchIndexStats {
     let watched = 0;
     for (const state of this.#runs.values()) if (state.clean) watched++;
-    return { runs: this.#runs.size, watched, watches: this.#watchCount };
+    const { cycles: sweeps, lastMs: sweepMs } = this.#sweep;
+    return { runs: this.#runs.size, watched, watches: this.#watchCount, sweeps, sweepMs };
   }
 
   async #load(): Promise<void> {
     this.#loaded ??= (async () => {
-      if (!this.#db) return;
-      try {
-        await this.#db.read();
-      } catch {
-        return; // unreadable: start empty
+      if (this.#file === undefined) return;
+      for (const [key, entry] of await readIndex(this.#file)) {
+        // Loaded entries are unproven: checked by the next search (one-shot) or the sweep.
+        this.#runs.set(key, { entry, clean: false, dirty: !this.#watch, watchers: [] });
       }
-      for (const [key, stored] of Object.entries(this.#db.data.entries)) {
-        if (!isStoredEntry(stored)) continue;
-        try {
-          this.#runs.set(key, { entry: decodeEntry(stored), clean: false, watchers: [] });
-        } catch {
-          // a malformed entry is simply not used
-        }
-      }
-      this.#db.data.entries = {};
     })();
     return this.#loaded;
   }
 
   /**
-   * The summaries of every run in `experimentDirs` in `viewType`, current as of this call.
-   * The objects are shared with the index: callers must clone what they hand out.
+   * The summaries of every run in `experimentDirs` in `viewType`, current as of this call
+   * (long-lived: within the sweep's bound for runs not watched). The objects are shared with the
+   * index: callers must clone what they hand out.
    */
   async runs(experimentDirs: string[], viewType: ViewType, report: ProblemHandler): Promise<Run[]> {
     await this.#load();
@@ -232,15 +205,21 @@ export class SearchIndex {
           out.push(run);
       }
     }
-    if (this.#unsaved >= SAVE_NOW) await this.save();
-    else if (this.#unsaved > 0) this.#scheduleSave();
+    if (this.#watch) this.#startSweep();
+    this.#saveSoon();
     return out;
+  }
+
+  #saveSoon(): Promise<void> | undefined {
+    if (this.#unsaved >= SAVE_NOW) return this.save();
+    if (this.#unsaved > 0) this.#scheduleSave();
+    return undefined;
   }
 
   /**
    * One experiment's summaries: the list kept from the last search while nothing in the
-   * experiment changed since (a warm watched search touches no run at all), else each run that
-   * is not clean re-checked.
+   * experiment changed since (a warm long-lived search touches no run at all), else each run
+   * that needs it re-checked: every run (one-shot), or new and dirty ones (long-lived).
    */
   async #summaries(
     experimentDir: string,
@@ -252,24 +231,24 @@ export class SearchIndex {
     const experiment = this.#experiments.get(experimentDir) as ExperimentState;
     const generation = experiment.generation;
     const summaries: { runs: Run[]; problems: TreeProblem[] } = { runs: [], problems: [] };
-    let allClean = experiment.clean;
     const now = Date.now();
     for (const runDir of runDirs) {
       const key = this.#key(runDir);
       let state = this.#runs.get(key);
-      if (!state?.clean) {
+      if (!state || (this.#watch ? state.dirty || state.entry.racy : !state.clean)) {
         state = await this.#check(runDir, state, report);
         this.#runs.set(key, state);
-      }
-      state.checkedAt = now;
-      allClean &&= state.clean;
+        state.checkedAt = now;
+      } else if (state.clean) state.checkedAt = now;
       const { run, problem } = state.entry;
       if (problem) summaries.problems.push(problem);
       if (!run) continue;
       this.#reader.remember(run.info.runId, runDir);
       summaries.runs.push(run);
     }
-    if (allClean && experiment.generation === generation) experiment.summaries = summaries;
+    if (this.#watch && experiment.clean && experiment.generation === generation) {
+      experiment.summaries = summaries;
+    }
     return summaries;
   }
 
@@ -281,22 +260,22 @@ export class SearchIndex {
   }
 
   /**
-   * The summary of a run proven current within the last `maxAgeMs` (by a search), unless racy;
-   * undefined otherwise. Lets a caller that just searched skip reading the run again. A search
-   * that hands over an experiment's kept list (watched, unchanged) does not renew the proof: the
+   * The summary of a run proven current within the last `maxAgeMs` (by a search or the sweep),
+   * unless racy; undefined otherwise. Lets a caller that just searched skip reading the run
+   * again. A search that hands over an experiment's kept list does not renew the proof: the
    * caller then reads the run, which is only slower.
    */
   proven(runDir: string, maxAgeMs: number): Run | undefined {
     const state = this.#runs.get(this.#key(runDir));
     const { entry, checkedAt } = state ?? {};
-    if (!entry?.run || entry.racy || checkedAt === undefined) return undefined;
+    if (!entry?.run || entry.racy || state?.dirty || checkedAt === undefined) return undefined;
     return Date.now() - checkedAt <= maxAgeMs ? entry.run : undefined;
   }
 
   /**
-   * Calls `listener` for every change a watch sees, as it is seen (a live view's feed). Only
-   * watched folders report: those of experiments and runs searched at least once, within the
-   * watch budget. Returns the function that stops the calls.
+   * Calls `listener` for every change a watch or the sweep sees, as it is seen (a live view's
+   * feed): at once for watched runs and experiment folders, within the sweep's bound for the
+   * others. Returns the function that stops the calls.
    */
   onChange(listener: (change: TreeChange) => void): () => void {
     this.#listeners.add(listener);
@@ -312,6 +291,7 @@ export class SearchIndex {
     const state = this.#runs.get(this.#key(runDir));
     if (state) {
       state.clean = false;
+      state.dirty = true;
       state.entry.racy = true;
       state.checkedAt = undefined;
     }
@@ -325,12 +305,6 @@ export class SearchIndex {
     experiment.generation++;
     experiment.summaries = undefined;
     if (relist) experiment.clean = false;
-  }
-
-  /** Forgets what the watches vouched for: every run is re-checked by its stamp next time. */
-  refresh(): void {
-    for (const state of this.#runs.values()) state.clean = false;
-    for (const dir of this.#experiments.keys()) this.#touch(dir, { relist: true });
   }
 
   async #runDirs(experimentDir: string): Promise<string[]> {
@@ -354,14 +328,16 @@ export class SearchIndex {
       for (const [key, run] of this.#runs) {
         if (key.startsWith(prefix) && run.entry.extra.some((p) => p.startsWith("../datasets/"))) {
           run.clean = false;
+          run.dirty = true;
         }
       }
     };
-    let all = this.#addWatch(state.watchers, experimentDir, relist) === true;
+    const budget = this.#maxWatches;
+    let all = this.#addWatch(state.watchers, experimentDir, relist, budget) === true;
     const datasets = join(experimentDir, "datasets");
-    if (this.#addWatch(state.watchers, datasets, datasetChanged) === false) all = false;
+    if (this.#addWatch(state.watchers, datasets, datasetChanged, budget) === false) all = false;
     for (const name of await listFolders(datasets)) {
-      if (this.#addWatch(state.watchers, join(datasets, name), datasetChanged) === false) {
+      if (this.#addWatch(state.watchers, join(datasets, name), datasetChanged, budget) === false) {
         all = false;
       }
     }
@@ -380,7 +356,10 @@ export class SearchIndex {
     return state.runDirs;
   }
 
-  /** Re-checks one run: the same entry when its stamp holds, else a fresh read. */
+  /**
+   * Re-checks one run, watching its folders first while the budget (less what is kept for
+   * experiments) allows: the same entry when its stamp holds, else a fresh read.
+   */
   async #check(
     runDir: string,
     state: RunState | undefined,
@@ -391,24 +370,28 @@ export class SearchIndex {
     const onChange = () => {
       changed.seen = true;
       const current = this.#runs.get(key);
-      if (current) current.clean = false;
+      if (current) {
+        current.clean = false;
+        current.dirty = true;
+      }
       this.#touch(dirname(runDir));
       this.#emit({ experimentDir: dirname(runDir), runDir });
     };
+    const budget = this.#runBudget;
     const watchers: FSWatcher[] = [];
     let all = this.#watch;
     const watchFolder = (dir: string) => {
-      if (this.#addWatch(watchers, dir, onChange) === false) all = false;
+      if (this.#addWatch(watchers, dir, onChange, budget) === false) all = false;
     };
     // A run not wholly watched is checked by its stamp anyway: its watches go back to the budget.
     const settle = (entry: Entry): RunState => {
       if (!all) this.#unwatch(watchers);
-      return { entry, watchers, clean: all && !changed.seen };
+      return { entry, watchers, clean: all && !changed.seen, dirty: changed.seen };
     };
     if (state) {
       this.#unwatch(state.watchers);
       const folders = entryFolders(runDir, state.entry);
-      if (this.#watchCount + folders.length > this.#maxWatches) all = false;
+      if (this.#watchCount + folders.length > budget) all = false;
       else for (const dir of folders) watchFolder(dir);
       if (isCurrent(runDir, state.entry)) return settle(state.entry);
       this.#unwatch(watchers);
@@ -424,8 +407,13 @@ export class SearchIndex {
    * Watches `dir`; true when watched, undefined when it does not exist (its parent's watch sees
    * it appear), false when no watch could be placed (budget spent, not Linux, watching off).
    */
-  #addWatch(into: FSWatcher[], dir: string, onChange: () => void): boolean | undefined {
-    if (!this.#watch || this.#watchCount >= this.#maxWatches) return false;
+  #addWatch(
+    into: FSWatcher[],
+    dir: string,
+    onChange: () => void,
+    budget: number,
+  ): boolean | undefined {
+    if (this.#watchCount >= budget) return existsSync(dir) ? false : undefined;
     try {
       const watcher = fsWatch(dir, { persistent: false }, onChange);
       watcher.on("error", onChange);
@@ -434,7 +422,7 @@ export class SearchIndex {
       return true;
     } catch (error) {
       if (isMissing(error)) return undefined;
-      return false; // ENOSPC (the user's inotify limit), EMFILE, …: checked by stamps instead
+      return false; // ENOSPC (the user's inotify limit), EMFILE, …: the sweep checks it instead
     }
   }
 
@@ -444,8 +432,114 @@ export class SearchIndex {
     watchers.length = 0;
   }
 
+  /** The watches runs may hold: the budget less what is kept for experiment folders. */
+  get #runBudget(): number {
+    return this.#maxWatches - Math.min(EXPERIMENT_WATCHES, Math.floor(this.#maxWatches / 4));
+  }
+
+  #startSweep(): void {
+    if (this.#sweep.running || this.#closed) return;
+    this.#sweep.running = true;
+    void this.#sweepLoop().finally(() => {
+      this.#sweep.running = false;
+    });
+  }
+
+  /**
+   * The long-lived mode's proof for runs not watched whole: cycles through them, most active
+   * first, re-checking each by its stamp (and watching it if the budget allows) in slices of
+   * SLICE_MS, each followed by a pause as long, until the index closes.
+   */
+  async #sweepLoop(): Promise<void> {
+    const report: ProblemHandler = () => {}; // a search reports a run's problems
+    while (!this.#closed) {
+      const started = performance.now();
+      const order = [...this.#runs].map(([key, state]) => ({
+        key,
+        state,
+        a: activity(state.entry),
+      }));
+      order.sort((x, y) => y.a - x.a);
+      let slice = performance.now();
+      for (const { key, state: before } of order) {
+        if (this.#closed) return;
+        if (performance.now() - slice >= SLICE_MS) {
+          if (!(await this.#pause(performance.now() - slice))) return;
+          await drainEvents();
+          slice = performance.now();
+        }
+        const state = this.#runs.get(key);
+        if (state !== before || state.clean) continue; // replaced, or watched and clean
+        await this.#sweepRun(key, state, report);
+      }
+      this.#sweep.cycles++;
+      this.#sweep.lastMs = performance.now() - started;
+      this.#saveSoon();
+      // Nothing to sweep (every run watched): look again in a while.
+      if (!(await this.#pause(order.length === 0 ? 1000 : SLICE_MS))) return;
+    }
+  }
+
+  async #sweepRun(key: string, state: RunState, report: ProblemHandler): Promise<void> {
+    const runDir = join(this.#root, key);
+    if (this.#watchCount + 8 > this.#runBudget) {
+      // No room: only a changed run (the most active of all) takes the watches of the least
+      // active watched run.
+      if (isCurrent(runDir, state.entry)) {
+        state.checkedAt = Date.now();
+        return;
+      }
+      this.#evictLeastActive();
+    }
+    let next: RunState;
+    try {
+      next = await this.#check(runDir, state, report);
+    } catch {
+      return; // unreadable now: the next search reports it
+    }
+    if (this.#runs.get(key) !== state) {
+      this.#unwatch(next.watchers); // a search replaced it meanwhile
+      return;
+    }
+    next.checkedAt = Date.now();
+    this.#runs.set(key, next);
+    if (next.entry !== state.entry) {
+      this.#touch(dirname(runDir));
+      this.#emit({ experimentDir: dirname(runDir), runDir });
+    }
+  }
+
+  /** Frees the watches of the watched run least active. */
+  #evictLeastActive(): void {
+    let least: RunState | undefined;
+    let lowest = Number.POSITIVE_INFINITY;
+    for (const state of this.#runs.values()) {
+      if (state.watchers.length === 0) continue;
+      const a = activity(state.entry);
+      if (a < lowest) {
+        lowest = a;
+        least = state;
+      }
+    }
+    if (!least) return;
+    this.#unwatch(least.watchers);
+    least.clean = false;
+  }
+
+  /** Waits `ms` unless the index closes first; false when it did. */
+  #pause(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(!this.#closed), ms);
+      timer.unref();
+      this.#sweep.stop = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+    });
+  }
+
   #scheduleSave(): void {
-    if (!this.#db || this.#saveTimer) return;
+    if (this.#file === undefined || this.#saveTimer) return;
     this.#saveTimer = setTimeout(() => {
       this.#saveTimer = undefined;
       void this.save().catch(() => {});
@@ -457,30 +551,32 @@ export class SearchIndex {
   async save(): Promise<void> {
     if (this.#saveTimer) clearTimeout(this.#saveTimer);
     this.#saveTimer = undefined;
-    const db = this.#db;
-    if (!db || this.#unsaved === 0) return this.#saving;
+    const file = this.#file;
+    if (file === undefined || this.#unsaved === 0) return this.#saving;
     this.#unsaved = 0;
     this.#saving = this.#saving.then(async () => {
-      const entries: Record<string, StoredEntry> = {};
-      for (const [key, state] of this.#runs) entries[key] = encodeEntry(state.entry);
-      db.data = { format: FORMAT, version: VERSION, entries };
+      const entries = [...this.#runs].map(([key, state]): [string, Entry] => [key, state.entry]);
       try {
-        await db.write();
+        await writeIndex(file, encodeIndex(this.#root, entries));
       } catch {
         // a cache that cannot be written (read-only tree, string too long) is only slower
-      } finally {
-        db.data.entries = {};
       }
     });
     return this.#saving;
   }
 
-  /** Stops watching and writes what is unsaved. */
+  /** Stops the sweep and the watches, and writes what is unsaved. */
   async close(): Promise<void> {
-    for (const state of this.#runs.values()) this.#unwatch(state.watchers);
+    this.#closed = true;
+    this.#sweep.stop?.();
+    // Used after this, it checks every run again (the sweep is gone).
+    for (const state of this.#runs.values()) {
+      this.#unwatch(state.watchers);
+      state.clean = false;
+      state.dirty = true;
+    }
     for (const state of this.#experiments.values()) this.#unwatch(state.watchers);
     this.#experiments.clear();
-    for (const state of this.#runs.values()) state.clean = false;
     await this.save();
   }
 }

@@ -16,13 +16,19 @@
  * the stamp, same size): a stamp taken less than RACY_MS after any of its inodes changed is
  * "racy" and never trusted; the run is read again (as git treats racy index entries).
  *
+ * What is not stamped, because its parent folder's stamp already covers every change it can
+ * see: files under params/ (write-once in MLflow's format: MLflow refuses to change a param, and
+ * ours, rsync and editors replace a file by rename, which changes params/ itself), and paths
+ * inside the run folder that were missing (creating one changes its folder). A param file
+ * rewritten in place by hand, keeping its length, is the one change this does not see.
+ *
  * The paths are not stored whole: those that follow from the summary (its keys) are derived
  * again, only the rest (inputs, empty key folders, stray entries) is kept as `extra`.
  */
 import { createHash } from "node:crypto";
 import { type Stats, statSync } from "node:fs";
 import { join } from "node:path";
-import type { Metric, Run } from "../../entities.ts";
+import type { Run } from "../../entities.ts";
 import type { TreeProblem } from "./problems.ts";
 import { isTreeError, type RunReader } from "./runs.ts";
 import { readRunFolder } from "./run-folder.ts";
@@ -34,35 +40,45 @@ export const RACY_MS = 3000;
 /** One run folder in the index. Exactly one of `run` / `problem` / neither (not a run). */
 export interface Entry {
   stamp: string;
-  /** Paths (relative to the run folder, folders end in `/`) not derived from `run`. */
+  /** Stamped paths (relative to the run folder, folders end in `/`) not derived from `run`. */
   extra: string[];
   run?: Run;
   problem?: TreeProblem;
   racy?: boolean;
+  /** The stamped paths, sorted (derived from `run` and `extra` once, then kept). */
+  paths?: string[];
 }
 
-/** The paths a summary was necessarily read from; folders end in `/`. */
+/** Whether a path read is part of the stamp (see the top of this file). */
+function stamped(path: string, stat: Stats | undefined): boolean {
+  if (path.startsWith("params/") && !path.endsWith("/")) return false;
+  return stat !== undefined || path.startsWith("../");
+}
+
+/** The stamped paths a summary was necessarily read from; folders end in `/`. */
 export function derivedPaths(run: Run | undefined): string[] {
+  if (run === undefined) return ["/"];
   const paths = ["/", "meta.yaml"];
-  if (run === undefined) return paths;
-  paths.push("inputs/");
-  const add = (namespace: string, keys: Iterable<string>) => {
+  // A namespace folder with no keys (or missing) is in `extra` when it exists.
+  const add = (namespace: string, keys: string[], files: boolean) => {
+    if (keys.length === 0) return;
     paths.push(`${namespace}/`);
     for (const key of keys) {
       const parts = key.split("/");
       for (let i = 1; i < parts.length; i++)
         paths.push(`${namespace}/${parts.slice(0, i).join("/")}/`);
-      paths.push(`${namespace}/${key}`);
+      if (files) paths.push(`${namespace}/${key}`);
     }
   };
-  add("metrics", Object.keys(run.data.metrics));
-  add("params", Object.keys(run.data.params));
-  add("tags", Object.keys(run.data.tags));
+  add("metrics", Object.keys(run.data.metrics), true);
+  add("params", Object.keys(run.data.params), false);
+  add("tags", Object.keys(run.data.tags), true);
   return paths;
 }
 
 function allPaths(entry: Entry): string[] {
-  return [...new Set([...derivedPaths(entry.run), ...entry.extra])].sort();
+  entry.paths ??= [...new Set([...derivedPaths(entry.run), ...entry.extra])].sort();
+  return entry.paths;
 }
 
 /** The folders among an entry's paths, absolute: what a watcher must watch. */
@@ -115,8 +131,13 @@ export async function readEntry(
   const now = Date.now();
   const read = readRunFolder(runDir, beforeFolder);
   const { stats } = read;
-  const lines = [...stats.keys()].sort().map((p) => `${p}\0${describe(stats.get(p))}`);
-  const entry: Entry = { stamp: digest(lines), extra: [] };
+  const paths = [...stats.keys()].filter((p) => stamped(p, stats.get(p))).sort();
+  const entry: Entry = {
+    stamp: digest(paths.map((p) => `${p}\0${describe(stats.get(p))}`)),
+    extra: [],
+    paths,
+  };
+  // Unstamped files count too: a param written in this tick is not in the summary for sure.
   if ([...stats.values()].some((stat) => isRacy(stat, now, racyMs))) entry.racy = true;
   if (stats.get("meta.yaml") !== undefined) {
     try {
@@ -127,120 +148,6 @@ export async function readEntry(
     }
   }
   const derived = new Set(derivedPaths(entry.run));
-  entry.extra = [...stats.keys()].filter((p) => !derived.has(p)).sort();
-  return entry;
-}
-
-// ---- the index file's compact form of a Run (JSON has no NaN, ±Infinity or -0) ----
-
-type JsonValue = number | string;
-const encodeNumber = (x: number): JsonValue =>
-  Number.isFinite(x) && !Object.is(x, -0) ? x : String(Object.is(x, -0) ? "-0" : x);
-const decodeNumber = (x: JsonValue): number => (typeof x === "number" ? x : Number(x));
-
-/** A metric as `[value, timestamp, step]` or with dataset name and digest appended. */
-type StoredMetric = [JsonValue, number, number] | [JsonValue, number, number, string, string];
-
-export interface StoredEntry {
-  s: string;
-  x?: string[];
-  r?: Omit<Run, "data"> & {
-    data: {
-      params: Record<string, string>;
-      tags: Record<string, string>;
-      metrics: Record<string, StoredMetric>;
-    };
-  };
-  p?: TreeProblem;
-  y?: 1;
-}
-
-export function encodeEntry(entry: Entry): StoredEntry {
-  const stored: StoredEntry = { s: entry.stamp };
-  if (entry.extra.length > 0) stored.x = entry.extra;
-  if (entry.problem) stored.p = entry.problem;
-  if (entry.racy) stored.y = 1;
-  if (entry.run) {
-    const metrics: Record<string, StoredMetric> = {};
-    for (const [key, m] of Object.entries(entry.run.data.metrics)) {
-      metrics[key] =
-        m.datasetName !== undefined && m.datasetDigest !== undefined
-          ? [encodeNumber(m.value), m.timestamp, m.step, m.datasetName, m.datasetDigest]
-          : [encodeNumber(m.value), m.timestamp, m.step];
-    }
-    stored.r = { ...entry.run, data: { ...entry.run.data, metrics } };
-  }
-  return stored;
-}
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
-const isStrings = (value: unknown): boolean =>
-  isObject(value) && Object.values(value).every((item) => typeof item === "string");
-const INFO_STRINGS = ["runId", "experimentId", "runName", "userId", "status", "artifactUri"];
-
-function isStoredMetric(value: unknown): boolean {
-  if (!Array.isArray(value) || (value.length !== 3 && value.length !== 5)) return false;
-  const [number, timestamp, step, ...dataset] = value as unknown[];
-  return (
-    (typeof number === "number" || typeof number === "string") &&
-    typeof timestamp === "number" &&
-    typeof step === "number" &&
-    dataset.every((part) => typeof part === "string")
-  );
-}
-
-function isStoredRun(value: unknown): boolean {
-  if (!isObject(value) || !isObject(value.info) || !isObject(value.data)) return false;
-  const { info, data, inputs } = value;
-  return (
-    INFO_STRINGS.every((key) => typeof info[key] === "string") &&
-    (info.lifecycleStage === "active" || info.lifecycleStage === "deleted") &&
-    typeof info.startTime === "number" &&
-    (info.endTime === null || typeof info.endTime === "number") &&
-    isStrings(data.params) &&
-    isStrings(data.tags) &&
-    isObject(data.metrics) &&
-    Object.values(data.metrics).every(isStoredMetric) &&
-    Array.isArray(inputs) &&
-    inputs.every(
-      (input: unknown) =>
-        isObject(input) &&
-        isStrings(input.tags) &&
-        isObject(input.dataset) &&
-        typeof input.dataset.name === "string" &&
-        typeof input.dataset.digest === "string",
-    )
-  );
-}
-
-/** Whether a stored entry has the shape `encodeEntry` writes: the index file is only a cache. */
-export function isStoredEntry(value: unknown): value is StoredEntry {
-  if (!isObject(value) || typeof value.s !== "string") return false;
-  const { x, p, r } = value;
-  return (
-    (x === undefined || (Array.isArray(x) && x.every((path) => typeof path === "string"))) &&
-    (p === undefined ||
-      (isObject(p) && typeof p.path === "string" && typeof p.message === "string")) &&
-    (r === undefined || isStoredRun(r))
-  );
-}
-
-export function decodeEntry(stored: StoredEntry): Entry {
-  const entry: Entry = { stamp: stored.s, extra: stored.x ?? [] };
-  if (stored.p) entry.problem = stored.p;
-  if (stored.y) entry.racy = true;
-  if (stored.r) {
-    const metrics: Record<string, Metric> = {};
-    for (const [key, m] of Object.entries(stored.r.data.metrics)) {
-      const metric: Metric = { key, value: decodeNumber(m[0]), timestamp: m[1], step: m[2] };
-      if (m.length === 5) {
-        metric.datasetName = m[3];
-        metric.datasetDigest = m[4];
-      }
-      metrics[key] = metric;
-    }
-    entry.run = { ...stored.r, data: { ...stored.r.data, metrics } };
-  }
+  entry.extra = paths.filter((p) => !derived.has(p));
   return entry;
 }
