@@ -47,7 +47,7 @@ export async function cliBench(): Promise<Row[]> {
     // A tree as users meet it: written a while ago (stamps younger than 3 s are not trusted).
     await new Promise((resolve) => setTimeout(resolve, 3500));
     const cli = [
-      join(REPO_ROOT, "dist", "cli", "main.js"),
+      join(REPO_ROOT, "dist", "cli", "mlruns.js"),
       "runs",
       "list",
       "-u",

@@ -4,6 +4,7 @@
  * those (`npm run bench -- sync`).
  */
 import { artifactsBench } from "./artifacts.ts";
+import { bigTreeBench } from "./bigtree.ts";
 import { bundleBench } from "./bundle.ts";
 import { cliBench } from "./cli.ts";
 import { loggingBench } from "./logging.ts";
@@ -17,6 +18,10 @@ import { uiBench } from "./ui.ts";
 const SECTIONS: Record<string, [string, () => Promise<Row[]>]> = {
   logging: ["Metric logging (FileStore vs MLflow's file store)", loggingBench],
   search: ["Search (FileStore.searchRuns vs MLflow search_runs)", searchBench],
+  bigtree: [
+    "Big trees (mlruns runs list, cold and through a server, vs MLflow on SQLite)",
+    bigTreeBench,
+  ],
   sync: ["Sync to a real MLflow server (sync vs MlflowClient.log_batch)", syncBench],
   cli: ["Command line (mlruns vs mlflow)", cliBench],
   ui: ["Web UI in headless Chromium (mlruns ui)", uiBench],

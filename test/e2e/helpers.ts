@@ -1,5 +1,5 @@
 /**
- * Running the built CLI as a user does (`node dist/cli/main.js ...`), and small trees to run it
+ * Running the built CLI as a user does (`node dist/cli/mlruns.js ...`, the package's bin), and small trees to run it
  * on, written through the library (the same code users' training scripts run).
  */
 import { spawn } from "node:child_process";
@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { FileStore } from "mlruns";
 import { REPO_ROOT } from "../helpers/mlflow-env.ts";
 
-export const CLI = join(REPO_ROOT, "dist", "cli", "main.js");
+export const CLI = join(REPO_ROOT, "dist", "cli", "mlruns.js");
 
 export function assertBuilt(): void {
   if (!existsSync(CLI)) {

@@ -159,6 +159,7 @@ describe("the tarball", () => {
       "dist/src/index.js",
       "dist/src/index.d.ts",
       "dist/cli/main.js",
+      "dist/cli/mlruns.js",
       "src/index.ts",
       "cli/main.ts",
     ]) {

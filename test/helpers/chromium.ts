@@ -71,7 +71,7 @@ export interface UiServer {
 
 /** `mlruns ui <root> --port 0 --no-open --json`, as a user runs it; resolves once it listens. */
 export function startUi(root: string): Promise<UiServer> {
-  const cli = join(REPO_ROOT, "dist", "cli", "main.js");
+  const cli = join(REPO_ROOT, "dist", "cli", "mlruns.js");
   const child: ChildProcess = spawn(
     process.execPath,
     [cli, "ui", root, "--port", "0", "--no-open", "--json"],

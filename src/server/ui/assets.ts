@@ -31,9 +31,12 @@ interface Asset {
   immutable: boolean;
 }
 
-/** dist/ui beside the built server, or in the repository when running from source. */
+/**
+ * dist/ui beside the built server, beside the bundled CLI (dist/cli/mlruns.js), or in the
+ * repository when running from source.
+ */
 export function findAssetsDir(): string {
-  const candidates = ["../../../ui/", "../../../dist/ui/"].map((p) =>
+  const candidates = ["../../../ui/", "../ui/", "../../../dist/ui/"].map((p) =>
     fileURLToPath(new URL(p, import.meta.url)),
   );
   const found = candidates.find((dir) => existsSync(join(dir, "assets.json")));

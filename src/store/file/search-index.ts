@@ -345,7 +345,7 @@ export class SearchIndex {
     state.clean = all && !changed.seen;
     // Entries of run folders that are gone are dropped.
     const prefix = `${relative(this.#root, experimentDir)}/`;
-    const present = new Set(state.runDirs.map((d) => relative(this.#root, d)));
+    const present = new Set(state.runDirs.map((d) => this.#key(d)));
     for (const [key, run] of this.#runs) {
       if (key.startsWith(prefix) && !key.includes("/", prefix.length) && !present.has(key)) {
         this.#unwatch(run.watchers);

@@ -98,8 +98,11 @@ function digest(lines: string[]): string {
 const isRacy = (stat: Stats | undefined, now: number, racyMs: number) =>
   stat !== undefined && (now - stat.ctimeMs < racyMs || now - stat.mtimeMs < racyMs);
 
+/** Paths are already normal (no `.` or `//`; `../` only for dataset records): no join needed. */
 function statPath(runDir: string, path: string): Stats | undefined {
-  return statSync(path === "/" ? runDir : join(runDir, path), { throwIfNoEntry: false });
+  const full =
+    path === "/" ? runDir : path.startsWith("../") ? join(runDir, path) : `${runDir}/${path}`;
+  return statSync(full, { throwIfNoEntry: false });
 }
 
 /**
