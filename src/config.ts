@@ -40,6 +40,14 @@ export interface Config {
   runId?: string;
   artifactLocation?: string;
   mockMode: boolean;
+  /**
+   * Local-first mode, for a server tracking URI: runs are written to the tree in
+   * `localFirstDir` and pushed to the server in the background.
+   */
+  localFirst: boolean;
+  localFirstDir: string;
+  /** Seconds the process waits at exit for the background push before saying what is left. */
+  localFirstExitTimeout: number;
   http: HttpConfig;
 }
 
@@ -82,6 +90,11 @@ export const ENVIRONMENT_VARIABLES = {
   MLFLOW_RUN_ID: "attach to this existing run instead of starting a new one",
   MLFLOW_ARTIFACT_LOCATION: "artifact location of experiments this process creates",
   MLFLOW_MOCK_MODE: "true: keep everything in memory (for tests)",
+  MLFLOW_LOCAL_FIRST:
+    "true: write runs to a local tree first and push them to the server in the background",
+  MLFLOW_LOCAL_FIRST_DIR: "the local tree of local-first mode (default ./mlruns)",
+  MLFLOW_LOCAL_FIRST_EXIT_TIMEOUT:
+    "seconds to wait at exit for the background push (default 5) before saying what is left",
   MLFLOW_TRACKING_USERNAME: "basic auth user for a server",
   MLFLOW_TRACKING_PASSWORD: "basic auth password for a server",
   MLFLOW_TRACKING_TOKEN: "bearer token for a server",
@@ -120,11 +133,20 @@ export function resolveConfig(options: ConfigOptions = {}, env: Env = process.en
     runId: env.MLFLOW_RUN_ID || undefined,
     artifactLocation: env.MLFLOW_ARTIFACT_LOCATION || undefined,
     mockMode: flag("MLFLOW_MOCK_MODE", env.MLFLOW_MOCK_MODE),
+    localFirst: flag("MLFLOW_LOCAL_FIRST", env.MLFLOW_LOCAL_FIRST),
+    localFirstDir: env.MLFLOW_LOCAL_FIRST_DIR || undefined,
+    localFirstExitTimeout: number(
+      "MLFLOW_LOCAL_FIRST_EXIT_TIMEOUT",
+      env.MLFLOW_LOCAL_FIRST_EXIT_TIMEOUT,
+    ),
   });
   const { http: _ignored, ...rest } = options;
   return {
     trackingUri: "./mlruns",
     mockMode: false,
+    localFirst: false,
+    localFirstDir: "./mlruns",
+    localFirstExitTimeout: 5,
     ...fromEnv,
     ...defined(rest),
     http,

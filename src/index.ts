@@ -59,9 +59,9 @@ export type {
 } from "./entities.ts";
 export { MODEL_STAGES, RUN_STATUSES, SYSTEM_TAGS } from "./entities.ts";
 export { type ErrorCode, isMlflowError, MlflowError } from "./errors.ts";
-export { redactCredentials, redactUrl } from "./redact.ts";
 export { applyGc, type GcItem, type GcOptions, type GcPlan, planGc } from "./gc.ts";
 export { type ParamValue, pyStr } from "./py-format.ts";
+export { redactCredentials, redactUrl } from "./redact.ts";
 // Search.
 export {
   type SearchExperimentsResult,
@@ -70,6 +70,12 @@ export {
   searchExperiments,
   searchRuns,
 } from "./search/index.ts";
+export type {
+  RegistrySearchRequest,
+  SearchModelVersionsResult,
+  SearchRegisteredModelsResult,
+} from "./search/registry.ts";
+export { findServer } from "./server/discovery.ts";
 // The server: MLflow's REST API over a tree.
 export {
   type Credentials,
@@ -77,7 +83,6 @@ export {
   type ServerOptions,
   startServer,
 } from "./server/index.ts";
-export { findServer } from "./server/discovery.ts";
 export {
   FileStore,
   type FileStoreOptions,
@@ -88,11 +93,6 @@ export { MemoryStore } from "./store/memory/index.ts";
 export { type OpenStoreOptions, openStore } from "./store/open.ts";
 // Model registry: registered models, versions, tags, aliases, stages; models logged in runs.
 export type { CreateModelVersionOptions, RegistryStore } from "./store/registry.ts";
-export type {
-  RegistrySearchRequest,
-  SearchModelVersionsResult,
-  SearchRegisteredModelsResult,
-} from "./search/registry.ts";
 export { RestStore } from "./store/rest/index.ts";
 // Stores: where runs live.
 export {
@@ -114,6 +114,8 @@ export {
   sync,
 } from "./sync/index.ts";
 export type { SyncOptions, SyncProgress } from "./sync/options.ts";
+export type { PendingRun } from "./sync/pending.ts";
+export type { DrainResult, PushState } from "./sync/pusher.ts";
 export { type SyncWatcher, type WatchOptions, watchSync } from "./sync/watch.ts";
 export type { BufferOptions } from "./tracker/buffer.ts";
 export type { MetricComparison, ParamComparison, RunComparison } from "./tracker/compare.ts";

@@ -128,8 +128,12 @@ function runSync(
       bytes: bytes(p.bytes),
       rate: `${bytes(p.bytes / Math.max(0.001, (Date.now() - started) / 1000))}/s`,
     });
+  const onLockWait = ({ pid }: { pid: string }) =>
+    note(`Waiting for the background push of process ${pid} to end its pass over this tree.`);
   const running =
-    "bundle" in options ? syncBundle({ ...options, onProgress }) : sync({ ...options, onProgress });
+    "bundle" in options
+      ? syncBundle({ ...options, onProgress })
+      : sync({ ...options, onProgress, onLockWait });
   return running.finally(() => bar?.stop());
 }
 

@@ -13,9 +13,10 @@ import { isMlflowError } from "../errors.ts";
 import { withLock } from "../store/file/lock.ts";
 import type { TrackingStore } from "../store/store.ts";
 import { type CopyContext, copyRun, isItemError, SETTLE_MS, type SyncIssue } from "./copy.ts";
-import { identityFilter, originOf, publicUri, sourceId } from "./identity.ts";
 import { copyExperimentTags, createExperiment } from "./experiments.ts";
-import { LEDGER_FILE, Ledger, ledgerKey } from "./ledger.ts";
+import { identityFilter, originOf, publicUri, sourceId } from "./identity.ts";
+import { Ledger, ledgerKey, ledgerPath } from "./ledger.ts";
+import type { SyncOptions, SyncProgress } from "./options.ts";
 import {
   isEmptyPlan,
   needsTargetArtifacts,
@@ -26,7 +27,6 @@ import {
 } from "./plan.ts";
 import { copyRegistry, type RegistryCounts } from "./registry.ts";
 import { chooseExperiments, selectRuns } from "./select.ts";
-import type { SyncOptions, SyncProgress } from "./options.ts";
 
 export type { SyncIssue } from "./copy.ts";
 export type { Conflict, RunPlan } from "./plan.ts";
@@ -92,13 +92,6 @@ async function mapLimit<T>(
   await Promise.all(workers);
 }
 
-function defaultLedgerPath(options: SyncOptions): string | undefined {
-  if (options.ledgerPath === null) return undefined;
-  if (options.ledgerPath !== undefined) return options.ledgerPath;
-  const uri = options.source.uri;
-  return uri.startsWith("file:") ? join(fileURLToPath(uri), LEDGER_FILE) : undefined;
-}
-
 /**
  * Copies the selected runs (with their experiments, params, tags, full metric histories, inputs
  * and artifacts) from `source` to `target`. Safe to repeat: a second sync copies nothing new.
@@ -109,8 +102,18 @@ export async function sync(options: SyncOptions): Promise<SyncReport> {
     : undefined;
   const run = () => syncUnlocked(options);
   if (lock === undefined || options.dryRun) return run();
-  return withLock(lock, run, { wait: false, purpose: "syncing this tree" });
+  const purpose = "syncing this tree";
+  if (options.background) return withLock(lock, run, { wait: false, purpose, note: BACKGROUND });
+  return withLock(lock, run, {
+    wait: false,
+    purpose,
+    waitFor: (note) => note === BACKGROUND,
+    ...(options.onLockWait ? { onWait: options.onLockWait } : {}),
+  });
 }
+
+/** The note in the sync lock of a background push. */
+const BACKGROUND = "background-push";
 
 async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
   const { source, target } = options;
@@ -137,7 +140,7 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
   };
   const sourceTree = await sourceId(source.uri);
   const ledger = await Ledger.open(
-    defaultLedgerPath(options),
+    ledgerPath(options.source, options.ledgerPath),
     ledgerKey(targetUri, options.experimentPrefix),
   );
   const experiments = await chooseExperiments(options);

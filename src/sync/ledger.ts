@@ -3,6 +3,8 @@
  * (the identity tags on the target are the truth): a lost or deleted ledger costs time, never
  * data. A plain JSON file (lowdb) at the source tree's root; never holds credentials.
  */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Low } from "lowdb";
 import { JSONFile } from "lowdb/node";
 
@@ -32,6 +34,13 @@ interface LedgerData {
 }
 
 export const LEDGER_FILE = ".mlruns-sync.json";
+
+/** The ledger file of a sync: `explicit` when given (`null`: none), else the source tree's. */
+export function ledgerPath(source: { uri: string }, explicit?: string | null): string | undefined {
+  if (explicit === null) return undefined;
+  if (explicit !== undefined) return explicit;
+  return source.uri.startsWith("file:") ? join(fileURLToPath(source.uri), LEDGER_FILE) : undefined;
+}
 
 /**
  * The ledger's key for a target: its URL, and the experiment prefix when there is one (a

@@ -23,6 +23,13 @@ export interface SyncOptions {
   concurrency?: number;
   /** The ledger file; default `.mlruns-sync.json` at the root of a file source; `null`: none. */
   ledgerPath?: string | null;
+  /**
+   * A background push (local-first mode): it gives way to other syncs of the tree, and other
+   * syncs wait for its pass to end instead of being refused.
+   */
+  background?: boolean;
+  /** Told when this sync waits for a background push of the same tree to finish its pass. */
+  onLockWait?: (holder: { pid: string }) => void;
   onProgress?: (progress: SyncProgress) => void;
 }
 

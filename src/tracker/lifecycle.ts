@@ -4,7 +4,8 @@
  * and FAILED otherwise; KILLED on SIGINT or SIGTERM, after which the signal is raised again so
  * the process exits as it would have. A run that cannot be ended cleanly (points the store
  * refused, a store that cannot write while exiting) is reported on stderr and the exit code
- * becomes 1. Listeners exist only while some run is active.
+ * becomes 1. Then exit hooks run (a local-first tracker's last push), each once. Listeners exist
+ * only while some run is active or some hook is registered.
  */
 import type { RunStatus } from "../entities.ts";
 import { isMlflowError } from "../errors.ts";
@@ -15,8 +16,18 @@ interface Endable {
   endSync(status: RunStatus): void;
 }
 
+/** Work to finish when the process ends, after its runs have ended. */
+export interface ExitHook {
+  /** When the event loop drains or on a signal: may take a while (bounded by the hook). */
+  finish(): Promise<void>;
+  /** On `process.exit()`: must be done when it returns. */
+  finishSync(): void;
+}
+
 const active = new Set<Endable>();
+const hooks = new Set<ExitHook>();
 const SIGNALS = ["SIGINT", "SIGTERM"] as const;
+let installed = false;
 
 function report(run: Endable, error: unknown): void {
   const message = error instanceof Error ? error.message : String(error);
@@ -31,8 +42,18 @@ function endAll(status: RunStatus): Promise<unknown> {
   );
 }
 
+/** Runs every hook once; a hook never stops the others or the way out. */
+async function finishHooks(): Promise<void> {
+  for (const hook of [...hooks]) {
+    // Kept until finished: an exit meanwhile still runs its synchronous half.
+    await hook.finish().catch(() => {});
+    hooks.delete(hook);
+  }
+  update();
+}
+
 function onBeforeExit(): void {
-  void endAll("FINISHED");
+  void endAll("FINISHED").then(finishHooks);
 }
 
 function onExit(code: number): void {
@@ -43,33 +64,62 @@ function onExit(code: number): void {
       report(run, error);
     }
   }
+  for (const hook of [...hooks]) {
+    hooks.delete(hook);
+    try {
+      hook.finishSync();
+    } catch {
+      // Nothing may stop the way out.
+    }
+  }
 }
 
 function onSignal(signal: NodeJS.Signals): void {
-  void endAll("KILLED").finally(() => {
-    uninstall();
-    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-  });
+  void endAll("KILLED")
+    .then(finishHooks)
+    .finally(() => {
+      uninstall();
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
 }
 
 function install(): void {
+  installed = true;
   process.on("beforeExit", onBeforeExit);
   process.on("exit", onExit);
   for (const signal of SIGNALS) process.on(signal, onSignal);
 }
 
 function uninstall(): void {
+  installed = false;
   process.off("beforeExit", onBeforeExit);
   process.off("exit", onExit);
   for (const signal of SIGNALS) process.off(signal, onSignal);
 }
 
+/** Listens while there is something to do at the end. */
+function update(): void {
+  const wanted = active.size > 0 || hooks.size > 0;
+  if (wanted && !installed) install();
+  else if (!wanted && installed) uninstall();
+}
+
 /** Watches `run` until the returned function is called (when the run ends). */
 export function trackLifecycle(run: Endable): () => void {
-  if (active.size === 0) install();
   active.add(run);
+  update();
   return () => {
     active.delete(run);
-    if (active.size === 0) uninstall();
+    update();
+  };
+}
+
+/** Runs `hook` when the process ends, unless the returned function is called first. */
+export function onProcessEnd(hook: ExitHook): () => void {
+  hooks.add(hook);
+  update();
+  return () => {
+    hooks.delete(hook);
+    update();
   };
 }

@@ -16,14 +16,18 @@ import type {
 } from "../entities.ts";
 import { SYSTEM_TAGS } from "../entities.ts";
 import { invalid, isMlflowError } from "../errors.ts";
+import { redactUrl } from "../redact.ts";
+import { FileStore } from "../store/file/index.ts";
 import { openStore } from "../store/open.ts";
+import type { RegistryStore } from "../store/registry.ts";
 import { registryOf, type SearchRunsRequest, type TrackingStore } from "../store/store.ts";
+import type { DrainResult } from "../sync/pusher.ts";
 import type { BufferOptions } from "./buffer.ts";
 import { compareRuns, type RunComparison } from "./compare.ts";
 import { systemTags } from "./context.ts";
 import { trackLifecycle } from "./lifecycle.ts";
+import { BackgroundPush } from "./local-first.ts";
 import { type RegisterModelOptions, registerModel } from "./models.ts";
-import type { RegistryStore } from "../store/registry.ts";
 import { ActiveRun } from "./run.ts";
 
 export interface TrackerOptions extends ConfigOptions {
@@ -65,17 +69,21 @@ export class Tracker {
   readonly experimentId: string;
   readonly config: Config;
   readonly #buffer: BufferOptions;
+  /** Local-first mode: the push of this tracker's runs to the server. */
+  readonly #push: BackgroundPush | undefined;
 
   constructor(
     store: TrackingStore,
     experimentId: string,
     config: Config,
     buffer: BufferOptions = {},
+    push?: BackgroundPush,
   ) {
     this.store = store;
     this.experimentId = experimentId;
     this.config = config;
     this.#buffer = buffer;
+    this.#push = push;
   }
 
   /** Starts a run (or resumes `options.runId` / MLFLOW_RUN_ID); end it, or use `await using`. */
@@ -103,13 +111,28 @@ export class Tracker {
     }
     if (options.inputs?.length) await this.store.logInputs(info.runId, options.inputs);
     const writer = await this.store.openSyncWriter?.(info.runId);
-    const run = new ActiveRun(this.store, info, () => untrack(), {
+    const ended = () => {
+      untrack();
+      this.#push?.poke();
+    };
+    const run = new ActiveRun(this.store, info, ended, {
       buffer: this.#buffer,
       writer,
       metricKeys,
     });
     const untrack = trackLifecycle(run);
+    this.#push?.poke();
     return run;
+  }
+
+  /**
+   * In local-first mode: waits up to the exit timeout (`localFirstExitTimeout`) for the runs to
+   * reach the server, stops the background push and says on stderr what is left. Resolves with
+   * what the push found (undefined when it could not tell, or when not in local-first mode).
+   * Without it, the same happens when the process ends.
+   */
+  async close(): Promise<DrainResult | undefined> {
+    return this.#push?.close();
   }
 
   /**
@@ -253,8 +276,44 @@ async function resolveExperiment(store: TrackingStore, config: Config): Promise<
 export async function getTracker(options: TrackerOptions = {}): Promise<Tracker> {
   const { store: given, buffer, ...configOptions } = options;
   const config = resolveConfig(configOptions);
+  if (config.localFirst && given === undefined && !config.mockMode) {
+    return localFirstTracker(config, buffer);
+  }
   const store =
     given ??
     (await openStore(config.mockMode ? "memory:" : config.trackingUri, { http: config.http }));
   return new Tracker(store, await resolveExperiment(store, config), config, buffer);
+}
+
+/**
+ * Local-first mode: the tracker writes to the tree in `localFirstDir`, and a worker thread
+ * pushes its experiment to the server of the tracking URI while the runs train. Nothing here
+ * talks to the server: a server that is down, slow or refusing costs the training nothing.
+ */
+async function localFirstTracker(config: Config, buffer: BufferOptions | undefined) {
+  if (!/^https?:\/\//i.test(config.trackingUri)) {
+    throw invalid(
+      `Local-first mode pushes runs to a server, and the tracking URI '${redactUrl(config.trackingUri)}' is not one`,
+      "Set MLFLOW_TRACKING_URI to the server's http(s):// URL, or leave MLFLOW_LOCAL_FIRST unset to log to a tree alone.",
+    );
+  }
+  if (config.experimentId !== undefined) {
+    throw invalid(
+      `In local-first mode the experiment is named, not given by id: MLFLOW_EXPERIMENT_ID=${config.experimentId} could be the server's id or the tree's`,
+      "Set MLFLOW_EXPERIMENT_NAME (or the experimentName option) instead.",
+    );
+  }
+  // Checks the URL and TLS settings now, without a request.
+  await openStore(config.trackingUri, { http: config.http });
+  const store = new FileStore(config.localFirstDir);
+  const experimentId = await resolveExperiment(store, config);
+  const push = new BackgroundPush({
+    root: store.root,
+    target: config.trackingUri,
+    http: config.http,
+    experimentId,
+    experimentName: (await store.getExperiment(experimentId)).name,
+    exitTimeoutMs: config.localFirstExitTimeout * 1000,
+  });
+  return new Tracker(store, experimentId, config, buffer, push);
 }

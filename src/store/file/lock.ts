@@ -30,6 +30,12 @@ const GIVE_UP_MS = 60_000;
 export interface LockOptions {
   /** `false`: fail at once, naming the holder, instead of waiting up to a minute. */
   wait?: boolean;
+  /** One word written into the lock, telling others what holds it (e.g. `background`). */
+  note?: string;
+  /** With `wait: false`: holders whose note this accepts are waited for all the same. */
+  waitFor?: (note: string) => boolean;
+  /** Told once when the lock is busy and is waited for, with the holder's pid and note. */
+  onWait?: (holder: { pid: string; note: string }) => void;
   /** What the lock guards, for the message when it is busy (e.g. "syncing this tree"). */
   purpose?: string;
   /** A lock not renewed for this long is stale (tests; default 30 s). Renewed at a third of it. */
@@ -84,8 +90,9 @@ async function create(path: string, text: string): Promise<fs.FileHandle | undef
   }
 }
 
-function ownText(): string {
-  return `${process.pid} ${hostname()} ${Date.now()} ${randomBytes(8).toString("hex")}`;
+function ownText(note = ""): string {
+  const text = `${process.pid} ${hostname()} ${Date.now()} ${randomBytes(8).toString("hex")}`;
+  return note === "" ? text : `${text} ${note}`;
 }
 
 /**
@@ -118,11 +125,20 @@ async function removeClaimed(
   }
 }
 
+/** A lock another live process holds (`withLock` with `wait: false`, or after a minute). */
+export class LockBusyError extends MlflowError {}
+
+/** The words of a lock file: pid, host, start time, token, and the holder's note. */
+function words(holder: Seen | undefined): { pid: string; note: string } {
+  const [pid = "?", , , , note = ""] = (holder?.text || "?").split(" ");
+  return { pid, note };
+}
+
 function busy(path: string, holder: Seen | undefined, options: LockOptions): MlflowError {
   const [pid = "?", host = "?", since] = (holder?.text || "? ?").split(" ");
   const started = Number(since) > 0 ? `, since ${new Date(Number(since)).toISOString()}` : "";
   const what = options.purpose ?? "working on this tree";
-  return new MlflowError(
+  return new LockBusyError(
     "TEMPORARILY_UNAVAILABLE",
     `Another mlruns process is ${what}: process ${pid} on ${host}${started} holds ${path}`,
     {
@@ -144,8 +160,9 @@ export async function withLock<T>(
   options: LockOptions = {},
 ): Promise<T> {
   const staleMs = options.staleMs ?? STALE_MS;
-  const text = ownText();
+  const text = ownText(options.note);
   const started = Date.now();
+  let told = false;
   let handle: fs.FileHandle | undefined;
   for (let attempt = 0; handle === undefined; attempt++) {
     handle = await create(path, text);
@@ -158,8 +175,13 @@ export async function withLock<T>(
     // A stale lock another process is removing right now, or a lock whose holder has not yet
     // written its name, is worth a moment's wait.
     const named = holder.text !== "";
-    if ((!stale && named && options.wait === false) || Date.now() - started > GIVE_UP_MS)
-      throw busy(path, holder, options);
+    const waitedFor = named && options.waitFor?.(words(holder).note) === true;
+    const refuse = !stale && named && options.wait === false && !waitedFor;
+    if (refuse || Date.now() - started > GIVE_UP_MS) throw busy(path, holder, options);
+    if (waitedFor && !told) {
+      told = true;
+      options.onWait?.(words(holder));
+    }
     await sleep(Math.min(5 + attempt * 5, 100));
   }
   const lock = handle;
