@@ -442,6 +442,27 @@ describe("mlruns server", () => {
       expect((versions.json() as { model_versions: unknown[] }).model_versions).toHaveLength(1);
     });
 
+    it("takes a prompt's version with MLflow's placeholder source only, and no run", async () => {
+      const prompt = [{ key: "mlflow.prompt.is_prompt", value: "true" }];
+      await post("/registered-models/create", { name: "prompt", tags: prompt });
+      const tags = [...prompt, { key: "mlflow.prompt.text", value: "Hi {{who}}" }];
+      const created = await post("/model-versions/create", {
+        name: "prompt",
+        source: "dummy-source",
+        tags,
+      });
+      expect(created.status).toBe(200);
+      expect(created.json()).toMatchObject({
+        model_version: { version: "1", source: "dummy-source" },
+      });
+      const other = await post("/model-versions/create", { name: "prompt", source: "/etc", tags });
+      expect(other.status).toBe(400);
+      expect(other.json()).toEqual({
+        error_code: "INVALID_PARAMETER_VALUE",
+        message: "Invalid prompt source: '/etc'. Prompt sources must use an MLflow placeholder.",
+      });
+    });
+
     it("records MLflow 2's logged models in the run's history tag", async () => {
       const runId = await newRun();
       const model = {

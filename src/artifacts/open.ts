@@ -17,6 +17,14 @@ export function isRemoteUri(uri: string): boolean {
   return /^[a-z][a-z0-9+.-]*:/i.test(uri) && !uri.startsWith("file:");
 }
 
+const SCHEME = /^([a-z][a-z0-9+.-]*):/i;
+const BUCKETS = new Set(["s3", "s3a", "gs", "wasbs", "wasb", "abfss", "abfs"]);
+
+/** True for an object store's URI (S3, GCS, Azure Blob), which this package reaches itself. */
+export function isBucketUri(uri: string): boolean {
+  return BUCKETS.has(SCHEME.exec(uri)?.[1]?.toLowerCase() ?? "");
+}
+
 /**
  * The repository for an artifact URI (`s3://bucket/path`, `gs://…`, `wasbs://c@a.blob.core.windows.net/…`,
  * `abfss://…`, a `file:` URI or a path). MLflow's proxy (`mlflow-artifacts:`) needs a server
@@ -27,7 +35,7 @@ export async function openRepository(
   options: OpenOptions = {},
 ): Promise<ArtifactRepository> {
   const env = options.env ?? process.env;
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(uri)?.[1]?.toLowerCase();
+  const scheme = SCHEME.exec(uri)?.[1]?.toLowerCase();
   switch (scheme) {
     case undefined:
     case "file":

@@ -7,26 +7,34 @@
  *   mlflow-artifacts:/<experiment id>/<run id>/artifacts/<path>
  *   mlflow-artifacts:/<experiment id>/models/<model id>/artifacts/<path>
  *
- * A URI that is not local (`s3://…`, or `mlflow-artifacts:` written by an MLflow server) is
- * shown unchanged: its artifacts are not in the tree.
+ * Artifacts an experiment keeps in a bucket (`s3://…`, `gs://…`, `wasbs://…`, `abfss://…`) are
+ * proxied the same way: the server holds the bucket's credentials, its clients need none. Any
+ * other URI (`mlflow-artifacts:` written by an MLflow server, `http://…`) is shown unchanged:
+ * this server cannot reach its artifacts.
  */
+import { isBucketUri } from "../artifacts/open.ts";
 import type { Experiment, RunInfo } from "../entities.ts";
 
 export const PROXY_SCHEME = "mlflow-artifacts:";
 
 /** A `file:` URI or a plain path (MLflow 1.x and 2.x wrote plain paths). */
-function isLocal(uri: string): boolean {
+export function isLocal(uri: string): boolean {
   return uri === "" || uri.startsWith("file:") || !/^[a-z][a-z0-9+.-]*:/i.test(uri);
 }
 
+/** Artifacts this server reads and writes for its clients: in the tree, or in a bucket. */
+export function isProxied(uri: string): boolean {
+  return isLocal(uri) || isBucketUri(uri);
+}
+
 export function runArtifactUri(info: RunInfo): string {
-  return isLocal(info.artifactUri)
+  return isProxied(info.artifactUri)
     ? `${PROXY_SCHEME}/${info.experimentId}/${info.runId}/artifacts`
     : info.artifactUri;
 }
 
 export function experimentArtifactLocation(experiment: Experiment): string {
-  return isLocal(experiment.artifactLocation)
+  return isProxied(experiment.artifactLocation)
     ? `${PROXY_SCHEME}/${experiment.experimentId}`
     : experiment.artifactLocation;
 }
@@ -36,7 +44,7 @@ export function modelArtifactUri(model: {
   modelId: string;
   artifactLocation: string;
 }): string {
-  return isLocal(model.artifactLocation)
+  return isProxied(model.artifactLocation)
     ? `${PROXY_SCHEME}/${model.experimentId}/models/${model.modelId}/artifacts`
     : model.artifactLocation;
 }

@@ -8,21 +8,28 @@
  */
 import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { LoggedModelRecord, ModelVersion, RunInfo } from "../entities.ts";
+import type { LoggedModelRecord, ModelVersion } from "../entities.ts";
 import { invalid, isMlflowError, type MlflowError } from "../errors.ts";
 import { loggedModelsOf, type TrackingStore } from "../store/store.ts";
 import { pyJsonDumps } from "../py-format.ts";
-import { modelArtifactUri, PROXY_SCHEME, runArtifactUri } from "./artifact-uris.ts";
+import { isBucketUri } from "../artifacts/open.ts";
+import {
+  isLocal,
+  isProxied,
+  modelArtifactUri,
+  PROXY_SCHEME,
+  runArtifactUri,
+} from "./artifact-uris.ts";
 
 /** The model version fields a source is checked against. */
 export interface VersionSource {
   source: string;
   runId?: string | undefined;
   modelId?: string | undefined;
+  tags?: Record<string, string>;
 }
 
 const scheme = (uri: string) => /^([a-z][a-z0-9+.-]*):/i.exec(uri)?.[1]?.toLowerCase();
-const isLocal = (uri: string) => scheme(uri) === undefined || scheme(uri) === "file";
 
 function unquoted(value: string): string {
   let current = value;
@@ -76,17 +83,35 @@ function below(uri: string, root: string): string | undefined {
 
 /** What the tree keeps beside a checked source. */
 export interface ResolvedSource {
-  /** Where its files are in the tree (a `file:` URI); absent when they are not in the tree. */
+  /**
+   * Where its files are: a `file:` URI in the tree, or a bucket's URI; absent when this server
+   * cannot reach them.
+   */
   storageLocation?: string;
   /** The run it came from: as given, else (for a logged model) the run that made the model. */
   runId?: string;
 }
 
-/** Checks a new version's source, and says where its files are and which run made them. */
+/** MLflow's placeholders for a prompt version's source, which has no files. */
+const PROMPT_SOURCES = new Set(["dummy-source", "prompt-template"]);
+
+/**
+ * Checks a new version's source, and says where its files are and which run made them. A
+ * prompt's version (MLflow 3 keeps prompts as registered models tagged
+ * `mlflow.prompt.is_prompt`) has no files: its source must be one of MLflow's placeholders.
+ */
 export async function checkVersionSource(
   store: TrackingStore,
-  { source, runId, modelId }: VersionSource,
+  { source, runId, modelId, tags }: VersionSource,
 ): Promise<ResolvedSource> {
+  if (tags?.["mlflow.prompt.is_prompt"]?.toLowerCase() === "true") {
+    if (!PROMPT_SOURCES.has(source)) {
+      throw invalid(
+        `Invalid prompt source: '${source}'. Prompt sources must use an MLflow placeholder.`,
+      );
+    }
+    return runId ? { runId } : {};
+  }
   if (modelId) return checkModelSource(store, source, modelId, runId);
   const storageLocation = await checkRunSource(store, source, runId);
   return {
@@ -117,7 +142,7 @@ async function checkRunSource(
     const match = /^runs:\/([^/]+)(?:\/(.*))?$/.exec(source);
     if (match === null || match[1] !== runId) throw notContained(source, "run_id");
     const run = await runOf(store, runId, source);
-    return inTree(run, match[2] ?? "");
+    return storedAt(run.artifactUri, match[2] ?? "");
   }
   if (kind === "models" && /^models:\/+m-[0-9a-f]+/i.test(source)) {
     throw notContained(source, "model_id");
@@ -126,7 +151,7 @@ async function checkRunSource(
     const run = await runOf(store, runId, source);
     const rest = below(proxyForm(source), runArtifactUri(run));
     if (rest === undefined) throw notContained(source, "run_id");
-    return inTree(run, rest);
+    return storedAt(run.artifactUri, rest);
   }
   return undefined;
 }
@@ -160,8 +185,7 @@ async function modelSource(
     throw error;
   }
   const local = isLocal(model.artifactLocation) ? localPath(model.artifactLocation) : undefined;
-  const inTree = (rest: string) =>
-    local === undefined ? undefined : under(pathToFileURL(local).href, rest);
+  const inTree = (rest: string) => storedAt(model.artifactLocation, rest);
   if (isLocal(source)) {
     const path = localPath(source);
     if (
@@ -191,12 +215,17 @@ async function modelSource(
   return { storageLocation: undefined, model };
 }
 
-/** A run's artifact path as a `file:` URI in the tree; undefined when its artifacts are elsewhere. */
-function inTree(run: RunInfo, rest: string): string | undefined {
-  return isLocal(run.artifactUri)
-    ? under(pathToFileURL(localPath(run.artifactUri)).href, rest)
-    : undefined;
+/**
+ * Where the path `rest` of artifacts kept at `uri` is: a `file:` URI in the tree, or the bucket's
+ * URI; undefined when this server cannot reach them.
+ */
+function storedAt(uri: string, rest: string): string | undefined {
+  if (isLocal(uri)) return under(pathToFileURL(localPath(uri)).href, rest);
+  return isBucketUri(uri) ? under(uri, rest) : undefined;
 }
+
+/** A local location as a path, so that a plain path and its `file:` URI compare equal. */
+const comparable = (uri: string) => (isLocal(uri) ? localPath(uri) : uri);
 
 function localPath(uri: string): string {
   return scheme(uri) === "file" ? fileURLToPath(uri) : uri;
@@ -216,18 +245,19 @@ function proxyForm(uri: string): string {
 }
 
 /**
- * Where a client downloads a version from: the proxy URI of its files when they are in the
- * tree (a run's or a logged model's artifacts), else the location as stored.
+ * Where a client downloads a version from: the proxy URI of its files when this server keeps
+ * them (a run's or a logged model's artifacts, in the tree or a bucket), else the location as
+ * stored.
  */
 export async function clientDownloadUri(
   store: TrackingStore,
   version: ModelVersion,
   location: string,
 ): Promise<string> {
-  if (!isLocal(location)) return location;
+  if (!isProxied(location)) return location;
   const owner = await ownerOf(store, version).catch(() => undefined);
-  if (owner === undefined || !isLocal(owner.local)) return location;
-  const rest = below(localPath(location), localPath(owner.local));
+  if (owner === undefined || !isProxied(owner.stored)) return location;
+  const rest = below(comparable(location), comparable(owner.stored));
   return rest === undefined ? location : under(owner.client, rest);
 }
 
@@ -235,14 +265,14 @@ export async function clientDownloadUri(
 async function ownerOf(
   store: TrackingStore,
   version: ModelVersion,
-): Promise<{ local: string; client: string } | undefined> {
+): Promise<{ stored: string; client: string } | undefined> {
   if (version.modelId !== null && store.loggedModels !== undefined) {
     const model = await store.loggedModels.getLoggedModel(version.modelId);
-    return { local: model.artifactLocation, client: modelArtifactUri(model) };
+    return { stored: model.artifactLocation, client: modelArtifactUri(model) };
   }
   if (version.runId === null) return undefined;
   const { info } = await store.getRun(version.runId);
-  return { local: info.artifactUri, client: runArtifactUri(info) };
+  return { stored: info.artifactUri, client: runArtifactUri(info) };
 }
 
 /** MLflow tags a logged model with the registry versions made from it (`mlflow.modelVersions`). */

@@ -9,6 +9,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileStore } from "../../src/store/file/index.ts";
 import { RestStore } from "../../src/store/rest/index.ts";
+import { registryOf } from "../../src/store/store.ts";
 import { type RunningServer, startServer } from "../../src/server/index.ts";
 import { MLFLOW_VERSIONS, REPO_ROOT, runPython, skipMlflow } from "../helpers/mlflow-env.ts";
 import { type Dump, materializeFixture, mlflowDump } from "./dump.ts";
@@ -115,6 +116,24 @@ describe.skipIf(skipMlflow)("mlruns server over trees, with MLflow's client", ()
         filter: "params.writer = 'rsync'",
       });
       expect(edited.runs.map((r) => r.info.runId)).toEqual([written]);
+    });
+
+    it("keeps MLflow 3's prompts: versions with placeholder sources, aliases, loads, search", async () => {
+      const env = { MLFLOW_TRACKING_URI: server.url };
+      const out = lastLine(await runPython(LATEST, WORKER, ["prompts", "greeting"], { env }));
+      expect(JSON.parse(out)).toEqual({
+        version: 2,
+        prod: "Hello a",
+        latest: "Hi b!",
+        found: ["greeting"],
+      });
+      const registry = registryOf(new FileStore(root));
+      const model = await registry.getRegisteredModel("greeting");
+      expect(model.tags["mlflow.prompt.is_prompt"]).toBe("true");
+      expect(model.aliases).toEqual({ prod: "1" });
+      const first = await registry.getModelVersion("greeting", "1");
+      expect(first.source).toBe("dummy-source");
+      expect(first.tags["mlflow.prompt.text"]).toBe("Hello {{who}}");
     });
 
     it("loses nothing when 8 Python processes log at once", async () => {

@@ -7,8 +7,11 @@
         One run with a param, a metric and an artifact (for auth checks). Prints its run id.
     python server_worker.py write-file-store <tree> <experiment id> <run name>
         Another process writing to the tree directly, through MLflow's own file store.
+    python server_worker.py prompts <name>
+        MLflow 3's prompt registry: two versions, an alias, loads and a search. Prints JSON.
 """
 
+import json
 import os
 import sys
 import tempfile
@@ -74,6 +77,19 @@ def write_file_store(tree, experiment_id, run_name):
     print(run.info.run_id)
 
 
+def prompts(name):
+    mlflow.genai.register_prompt(name=name, template="Hello {{who}}", commit_message="first")
+    second = mlflow.genai.register_prompt(name=name, template="Hi {{who}}!")
+    mlflow.genai.set_prompt_alias(name, alias="prod", version=1)
+    print(json.dumps({
+        "version": second.version,
+        "prod": mlflow.genai.load_prompt(f"prompts:/{name}@prod").format(who="a"),
+        "latest": mlflow.genai.load_prompt(f"prompts:/{name}/2").format(who="b"),
+        "found": [p.name for p in mlflow.genai.search_prompts()],
+    }))
+
+
 if __name__ == "__main__":
     mode, *args = sys.argv[1:]
-    {"log": log, "tiny": tiny, "write-file-store": write_file_store}[mode](*args)
+    jobs = {"log": log, "tiny": tiny, "write-file-store": write_file_store, "prompts": prompts}
+    jobs[mode](*args)

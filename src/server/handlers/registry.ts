@@ -113,15 +113,17 @@ export const createModelVersion: Handler = async ({ read, store }) => {
     description: string,
     model_id: string,
   });
+  const tags = toRecord(m.tags);
   const { storageLocation, runId } = await checkVersionSource(store, {
     source: m.source,
     runId: m.run_id,
     modelId: m.model_id,
+    tags,
   });
   const version = await registry(store).createModelVersion({
     name: m.name,
     source: m.source,
-    tags: toRecord(m.tags),
+    tags,
     ...(runId ? { runId } : {}),
     ...(m.run_link ? { runLink: m.run_link } : {}),
     ...(m.description ? { description: m.description } : {}),

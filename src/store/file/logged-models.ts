@@ -19,6 +19,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { promises as fs, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isRemoteUri, openRepository } from "../../artifacts/open.ts";
+import type { ArtifactRepository } from "../../artifacts/repository.ts";
 import {
   type ArtifactData,
   type ArtifactStream,
@@ -392,17 +394,17 @@ export class FileLoggedModels implements LoggedModelStore {
 
   // ---- artifacts ----
 
-  /** The folder its artifact location names; its own `artifacts/` when the tree moved. */
-  async #artifactDir(modelId: string): Promise<string> {
+  /**
+   * Where its artifacts are: a bucket's repository when its experiment keeps artifacts in one
+   * (`s3://…`, `gs://…`, `wasbs://…`, `abfss://…`), else the folder its location names (its own
+   * `artifacts/` when the tree moved).
+   */
+  async #artifacts(modelId: string): Promise<ArtifactRepository | string> {
     const folder = await this.#locate(modelId);
     const { model } = await this.#read(folder);
     const own = join(folder, "artifacts");
     const uri = model.artifactLocation;
-    if (uri !== "" && !uri.startsWith("file:") && /^[a-z][a-z0-9+.-]*:/i.test(uri)) {
-      throw invalid(
-        `The artifacts of model ${modelId} live at '${uri}', which a file store cannot reach`,
-      );
-    }
+    if (isRemoteUri(uri)) return openRepository(uri);
     const dir = uri === "" ? own : uri.startsWith("file:") ? fileURLToPath(uri) : uri;
     if (dir === own) return own;
     const parentExists = await fs.stat(join(dir, "..")).then(
@@ -413,21 +415,27 @@ export class FileLoggedModels implements LoggedModelStore {
   }
 
   async listArtifacts(modelId: string, path?: string): Promise<FileInfo[]> {
-    return listArtifactDir(await this.#artifactDir(modelId), path);
+    const at = await this.#artifacts(modelId);
+    if (typeof at === "string") return listArtifactDir(at, path);
+    if (path) validateArtifactPath(path);
+    return at.list(path);
   }
 
   async putArtifact(modelId: string, path: string, data: ArtifactData): Promise<void> {
     validateArtifactPath(path);
-    await writeArtifactFile(await this.#artifactDir(modelId), path, data);
+    const at = await this.#artifacts(modelId);
+    await (typeof at === "string" ? writeArtifactFile(at, path, data) : at.put(path, data));
   }
 
   async openArtifact(modelId: string, path: string): Promise<ArtifactStream> {
     validateArtifactPath(path);
-    return openArtifactFile(await this.#artifactDir(modelId), path);
+    const at = await this.#artifacts(modelId);
+    return typeof at === "string" ? openArtifactFile(at, path) : at.get(path);
   }
 
   async deleteArtifact(modelId: string, path: string): Promise<void> {
     if (path !== "") validateArtifactPath(path);
-    await deleteArtifactPath(await this.#artifactDir(modelId), path);
+    const at = await this.#artifacts(modelId);
+    await (typeof at === "string" ? deleteArtifactPath(at, path) : at.delete(path || undefined));
   }
 }
