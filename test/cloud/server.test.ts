@@ -27,7 +27,7 @@ const quiet = { onProblem: () => {} };
 async function serve(root: string, env: Record<string, string>) {
   const child: ChildProcess = spawn(
     process.execPath,
-    [join(REPO_ROOT, "dist", "cli", "main.js"), "server", root, "--port", "0", "--json"],
+    [join(REPO_ROOT, "dist", "cli", "mlruns.js"), "server", root, "--port", "0", "--json"],
     { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let stderr = "";
