@@ -2,16 +2,14 @@
  * What every command needs: the global options, the store behind `--tracking-uri` (or
  * MLFLOW_TRACKING_URI, else ./mlruns), experiments named by name or id, and a confirmation.
  */
-import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
-import { fileURLToPath } from "node:url";
 import {
   type Config,
   type Experiment,
-  FileStore,
   findServer,
   isMlflowError,
+  localTreePath,
   MlflowError,
   openStore,
   resolveConfig,
@@ -24,13 +22,6 @@ import { UsageError } from "./errors.ts";
 import { e, note } from "./output.ts";
 
 export { defineCommand, type GlobalArgs } from "./command.ts";
-
-/** The local folder of a file tracking URI (a path or `file:` URI); undefined for others. */
-export function localPath(uri: string): string | undefined {
-  if (uri.startsWith("file:")) return fileURLToPath(uri);
-  if (/^[a-z][a-z0-9+.-]*:/i.test(uri) && !/^[a-z]:[\\/]/i.test(uri)) return undefined;
-  return resolve(uri);
-}
 
 export interface Context {
   config: Config;
@@ -62,41 +53,33 @@ export async function openContext(
   options: { create?: boolean; read?: boolean } = {},
 ): Promise<Context> {
   const config = resolveConfig(args.trackingUri ? { trackingUri: args.trackingUri } : {});
-  const root = config.mockMode ? undefined : localPath(config.trackingUri);
-  let store: TrackingStore;
+  const uri = config.mockMode ? "memory:" : config.trackingUri;
   // A read on a tree that `mlruns server` serves goes through it: its search index is warm.
-  const served = options.read && root !== undefined ? await findServer(root) : undefined;
+  const tree = localTreePath(uri);
+  const served = options.read && tree !== undefined ? await findServer(tree) : undefined;
   const credentials = config.http.username !== undefined || config.http.token !== undefined;
-  if (served !== undefined && (!served.auth || credentials)) {
-    store = await openStore(served.url, { http: config.http });
-  } else if (root !== undefined) {
-    if (!options.create && !existsSync(root)) {
-      throw new MlflowError("RESOURCE_DOES_NOT_EXIST", `No mlruns tree at ${root}`, {
-        hint: "Create one with `mlruns init`, or point --tracking-uri / MLFLOW_TRACKING_URI at a tree",
-      });
-    }
-    store = new FileStore(root, {
+  const through = served !== undefined && (!served.auth || credentials);
+  const store = await openStore(through ? served.url : uri, {
+    http: config.http,
+    mustExist: !options.create,
+    file: {
       onProblem: (p) =>
         note(
           e.yellow(
             `warning: ${p.path}${p.line === undefined ? "" : `:${p.line}`}: ${p.message} (run \`mlruns verify\`)`,
           ),
         ),
-    });
-  } else {
-    store = await openStore(config.mockMode ? "memory:" : config.trackingUri, {
-      http: config.http,
-    });
-  }
+    },
+  });
   opened.push(store);
-  return { config, store, tracker: new Tracker(store, "0", config), root };
+  return { config, store, tracker: new Tracker(store, "0", config), root: tree };
 }
 
 /** The folder of a tree: `dir` if given, else the tracking URI's folder. */
 export function treeDir(dir: string | undefined, args: GlobalArgs): string {
   if (dir !== undefined) return resolve(dir);
   const uri = trackingUri(args);
-  const path = localPath(uri);
+  const path = localTreePath(uri);
   if (path === undefined) {
     throw new UsageError(
       `This command works on a local tree, and the tracking URI is ${uri}`,

@@ -90,7 +90,7 @@ export {
   type TreeProblem,
 } from "./store/file/index.ts";
 export { MemoryStore } from "./store/memory/index.ts";
-export { type OpenStoreOptions, openStore } from "./store/open.ts";
+export { localTreePath, type OpenStoreOptions, openStore } from "./store/open.ts";
 // Model registry: registered models, versions, tags, aliases, stages; models logged in runs.
 export type { CreateModelVersionOptions, RegistryStore } from "./store/registry.ts";
 export { RestStore } from "./store/rest/index.ts";

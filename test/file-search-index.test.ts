@@ -20,7 +20,7 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import type { Run } from "../src/entities.ts";
 import { searchRuns } from "../src/search/index.ts";
 import { FileStore, type FileStoreOptions } from "../src/store/file/index.ts";
-import { INDEX_FILE } from "../src/store/file/search-index.ts";
+import { INDEX_FILE } from "../src/tree-files.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Lets coarse file timestamps (one kernel tick) move on between setup and a change. */

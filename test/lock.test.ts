@@ -1,5 +1,5 @@
 /**
- * The lock files of a tree (store/file/lock.ts): a stale lock is taken over by exactly one
+ * The lock files of a tree (lock.ts): a stale lock is taken over by exactly one
  * waiter, a held lock is renewed so it never looks stale, and a holder removes only its own lock.
  * The same trials across processes are in test/slow (concurrency, registry-concurrency).
  */
@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isMlflowError } from "../src/errors.ts";
-import { isLockFile, withLock } from "../src/store/file/lock.ts";
+import { isLockFile, withLock } from "../src/lock.ts";
 
 let dir: string;
 let path: string;

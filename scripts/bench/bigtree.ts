@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { FileStore } from "mlruns";
 import { readIndex } from "../../src/store/file/index-file.ts";
-import { INDEX_FILE } from "../../src/store/file/search-index.ts";
+import { INDEX_FILE } from "../../src/tree-files.ts";
 import { REPO_ROOT } from "../../test/helpers/mlflow-env.ts";
 import { mlflowBench, mlflowPython } from "./mlflow.ts";
 import type { Row } from "./report.ts";

@@ -12,7 +12,7 @@ import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from "node:
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { FileStore } from "mlruns";
-import { INDEX_FILE } from "../../src/store/file/search-index.ts";
+import { INDEX_FILE } from "../../src/tree-files.ts";
 import { MLFLOW_BENCH_VERSION, mlflowBench, mlflowPython } from "./mlflow.ts";
 import type { Row } from "./report.ts";
 import { benchCacheDir, ensureSearchTree, TREE_VERSION } from "./search-tree.ts";

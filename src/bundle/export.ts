@@ -143,7 +143,7 @@ async function chosenRuns(options: ExportOptions, experiments: Experiment[]): Pr
 
 export async function exportBundle(options: ExportOptions): Promise<ExportReport> {
   const { source } = options;
-  const tree = await sourceId(source.uri);
+  const tree = await sourceId(source);
   const { base, sinceMs, state: baseState } = await baseOf(options.since);
   const experiments = await chooseExperiments({ ...options, source });
   const runs = await chosenRuns(options, experiments);

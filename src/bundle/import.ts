@@ -158,7 +158,7 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
     const contents = await checkStaged(staged, manifest);
     // A dry run writes nothing, not even the tree's id: a tree without one holds no run
     // that could match a bundle's origin anyway.
-    const treeId = dryRun ? (treeIdIn(target.root) ?? randomUUID()) : await sourceId(target.uri);
+    const treeId = dryRun ? (treeIdIn(target.root) ?? randomUUID()) : await sourceId(target);
     const report: ImportReport = {
       bundle: typeof options.bundle === "string" ? options.bundle : "-",
       target: publicUri(target.uri),

@@ -9,7 +9,7 @@ import { artifactDirOf } from "../store/file/artifacts.ts";
 import { RESERVED_EXPERIMENT_FOLDERS } from "../store/file/layout.ts";
 import { readExperimentDocument } from "../store/file/meta.ts";
 import { fromYaml } from "../store/file/yaml.ts";
-import { TREE_ID_FILE } from "../sync/identity.ts";
+import { TREE_ID_FILE } from "../tree-files.ts";
 import { ORIGIN_FILE } from "./manifest.ts";
 import { isMissing } from "../atomic.ts";
 

@@ -11,8 +11,8 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { replaceFile } from "../atomic.ts";
 import { isProcessAlive } from "../process-alive.ts";
+import { DISCOVERY_FILE } from "../tree-files.ts";
 
-export const DISCOVERY_FILE = ".mlruns-server.json";
 /** The header `/health` carries, naming the server instance. */
 export const INSTANCE_HEADER = "x-mlruns-instance";
 

@@ -1,7 +1,9 @@
 /** Picks the store for a tracking URI, in one place, as MLflow does by scheme. */
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { HttpConfig } from "../config.ts";
-import { invalid } from "../errors.ts";
+import { invalid, notFound } from "../errors.ts";
 import { redactUrl } from "../redact.ts";
 import { FileStore, type FileStoreOptions } from "./file/index.ts";
 import { MemoryStore } from "./memory/index.ts";
@@ -12,6 +14,21 @@ export interface OpenStoreOptions {
   http?: HttpConfig;
   /** Options of a FileStore (problem reporting, search index). */
   file?: FileStoreOptions;
+  /**
+   * A local tree must already be there (RESOURCE_DOES_NOT_EXIST otherwise), so that a typo in a
+   * path does not create an empty tree. By default a missing tree is created.
+   */
+  mustExist?: boolean;
+}
+
+/**
+ * The folder of a tracking URI that names a local tree (a path or a `file:` URI); undefined for
+ * any other scheme (`memory:`, a server). A drive letter (`C:\…`) is a path.
+ */
+export function localTreePath(uri: string): string | undefined {
+  if (uri.startsWith("file:")) return fileURLToPath(uri);
+  if (/^[a-z][a-z0-9+.-]+:/i.test(uri)) return undefined;
+  return resolve(uri);
 }
 
 /**
@@ -22,17 +39,23 @@ export async function openStore(
   uri: string,
   options: OpenStoreOptions = {},
 ): Promise<TrackingStore> {
-  if (uri === "memory:" || uri.startsWith("memory:")) return new MemoryStore();
+  if (uri.startsWith("memory:")) return new MemoryStore();
   if (/^https?:\/\//i.test(uri)) {
     const { RestStore } = await import("./rest/index.ts");
     return new RestStore(uri, options.http);
   }
-  if (uri.startsWith("file:")) return new FileStore(fileURLToPath(uri), options.file);
-  if (/^[a-z][a-z0-9+.-]+:\/\//i.test(uri)) {
+  const root = localTreePath(uri);
+  if (root === undefined) {
     throw invalid(
       `Unsupported tracking URI '${redactUrl(uri)}'`,
       "Use a path or file: URI for a local tree, memory: for tests, or http(s):// for a server",
     );
   }
-  return new FileStore(uri, options.file);
+  if (options.mustExist && !existsSync(root)) {
+    throw notFound(
+      `No mlruns tree at ${root}`,
+      "Create one with `mlruns init`, or point --tracking-uri / MLFLOW_TRACKING_URI at a tree",
+    );
+  }
+  return new FileStore(root, options.file);
 }

@@ -60,6 +60,12 @@ export interface SyncRunWriter {
 export interface TrackingStore {
   /** A URI naming where the data lives: a `file://` URI, `memory:` or a server URL. */
   readonly uri: string;
+  /**
+   * The folder of the local tree behind the store, when there is one: what sync keeps beside the
+   * runs (its ledger and lock, the tree's id; tree-files.ts) lives at its root, and a watch
+   * watches it. What a store offers is told by this, never by the scheme of its URI.
+   */
+  readonly root?: string;
 
   createExperiment(
     name: string,

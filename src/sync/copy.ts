@@ -5,9 +5,11 @@
  * item by item, so one bad value is reported and everything else still goes.
  */
 import type { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Batch, Metric, Run } from "../entities.ts";
 import { isMlflowError, type MlflowError } from "../errors.ts";
 import type { TrackingStore } from "../store/store.ts";
+import { identityFilter, originOf } from "./identity.ts";
 import type { Ledger } from "./ledger.ts";
 import { creationTags, type RunPlan } from "./plan.ts";
 
@@ -27,8 +29,6 @@ export interface CopyContext {
   issues: SyncIssue[];
   /** Called after each chunk of work: points, bytes. */
   onProgress: (done: { points?: number; bytes?: number }) => void;
-  /** Finds the target's copy of a run by its identity tags, looking again until `settleBy`. */
-  findCopy?: (run: Run, experimentId: string, settleBy?: number) => Promise<Run | undefined>;
   /** Per target experiment, dataset name and digest: the first logging of that dataset. */
   datasets: Map<string, Promise<void>>;
 }
@@ -47,6 +47,57 @@ export function isItemError(error: unknown): error is MlflowError {
 
 /** How long a create whose answer was lost may take to show up on the target. */
 export const SETTLE_MS = 30_000;
+
+/**
+ * The target's copy of a run, by its identity tags (the oldest, when a lost answer left more
+ * than one). A create whose answer never came (a timeout, a killed process) may still land on
+ * the server a little later: until `settleBy`, look again before deciding there is no copy, so
+ * that it is adopted instead of duplicated.
+ */
+export async function findCopy(
+  context: CopyContext,
+  run: Run,
+  experimentId: string,
+  settleBy = 0,
+): Promise<Run | undefined> {
+  const filter = identityFilter(run.info.runId, originOf(run, context.sourceTree));
+  for (;;) {
+    const { runs } = await context.target.searchRuns({
+      experimentIds: [experimentId],
+      filter,
+      viewType: "ALL",
+      orderBy: ["attributes.start_time ASC"],
+      maxResults: 10,
+    });
+    if (runs.length > 1) {
+      context.issues.push({
+        sourceRunId: run.info.runId,
+        what: "duplicates",
+        message: `${runs.length} copies on the target (${runs.map((r) => r.info.runId).join(", ")}); using the oldest`,
+      });
+    }
+    if (runs[0] || Date.now() >= settleBy) return runs[0];
+    await sleep(1000);
+  }
+}
+
+/** The run's copy in the target experiment: the ledger's when it is still there, else found. */
+export async function findTarget(
+  context: CopyContext,
+  run: Run,
+  experimentId: string | undefined,
+): Promise<Run | undefined> {
+  const entry = context.ledger.run(run.info.runId);
+  if (entry?.targetRunId && entry.targetExperimentId === experimentId) {
+    try {
+      return await context.target.getRun(entry.targetRunId);
+    } catch (error) {
+      if (!isMlflowError(error, "RESOURCE_DOES_NOT_EXIST")) throw error;
+    }
+  }
+  if (experimentId === undefined) return undefined;
+  return findCopy(context, run, experimentId, entry?.creating ? entry.creating + SETTLE_MS : 0);
+}
 
 const PARAM_CHUNK = 100;
 const TAG_CHUNK = 100;
@@ -227,9 +278,12 @@ export async function copyRun(
       const open =
         isMlflowError(error, "TEMPORARILY_UNAVAILABLE") || isMlflowError(error, "INTERNAL_ERROR");
       if (!open) throw error;
-      const landed = await context
-        .findCopy?.(source, target.experimentId, creating + SETTLE_MS)
-        .catch(() => undefined);
+      const landed = await findCopy(
+        context,
+        source,
+        target.experimentId,
+        creating + SETTLE_MS,
+      ).catch(() => undefined);
       if (landed === undefined) throw error;
       targetRunId = landed.info.runId;
     }

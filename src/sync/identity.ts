@@ -8,10 +8,10 @@
 import { randomUUID } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { createFile } from "../atomic.ts";
 import type { Run } from "../entities.ts";
 import { redactUrl } from "../redact.ts";
-import { createFile } from "../atomic.ts";
+import { TREE_ID_FILE } from "../tree-files.ts";
 
 export const SOURCE_TAGS = {
   runId: "mlruns.source.run_id",
@@ -19,8 +19,6 @@ export const SOURCE_TAGS = {
   /** The local parent, kept when the parent itself was not copied. */
   parentRunId: "mlruns.source.parent_run_id",
 } as const;
-
-export const TREE_ID_FILE = ".mlruns-tree-id";
 
 /**
  * On a run in a tree: the id of the tree it was first written in, when that is another tree (it
@@ -33,10 +31,10 @@ export function originOf(run: Run, sourceTree: string): string {
   return run.data.tags[ORIGIN_TAG] ?? sourceTree;
 }
 
-/** The id of the tree behind a `file://` store URI, created on first use; for others, the URI. */
-export async function sourceId(storeUri: string): Promise<string> {
-  if (!storeUri.startsWith("file:")) return publicUri(storeUri);
-  const path = join(fileURLToPath(storeUri), TREE_ID_FILE);
+/** The id of the store's local tree, created on first use; for a store without one, its URI. */
+export async function sourceId(store: { uri: string; root?: string }): Promise<string> {
+  if (store.root === undefined) return publicUri(store.uri);
+  const path = join(store.root, TREE_ID_FILE);
   await createFile(path, randomUUID());
   return (await fs.readFile(path, "utf8")).trim();
 }

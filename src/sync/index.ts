@@ -5,16 +5,14 @@
  * copy. Parents go before children so `mlflow.parentRunId` can name the target's parent.
  */
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
-import type { FileInfo, Metric, Run } from "../entities.ts";
+import type { Experiment, FileInfo, Metric, Run } from "../entities.ts";
 import { SYSTEM_TAGS } from "../entities.ts";
-import { isMlflowError } from "../errors.ts";
-import { withLock } from "../store/file/lock.ts";
+import { withLock } from "../lock.ts";
 import type { TrackingStore } from "../store/store.ts";
-import { type CopyContext, copyRun, isItemError, SETTLE_MS, type SyncIssue } from "./copy.ts";
+import { SYNC_LOCK_FILE } from "../tree-files.ts";
+import { type CopyContext, copyRun, findTarget, isItemError, type SyncIssue } from "./copy.ts";
 import { copyExperimentTags, createExperiment } from "./experiments.ts";
-import { identityFilter, originOf, publicUri, sourceId } from "./identity.ts";
+import { publicUri, sourceId } from "./identity.ts";
 import { Ledger, ledgerKey, ledgerPath } from "./ledger.ts";
 import type { SyncOptions, SyncProgress } from "./options.ts";
 import {
@@ -30,9 +28,6 @@ import { chooseExperiments, selectRuns } from "./select.ts";
 
 export type { SyncIssue } from "./copy.ts";
 export type { Conflict, RunPlan } from "./plan.ts";
-
-/** Held by a sync of a tree, so that a second sync of the same tree is refused. */
-export const SYNC_LOCK_FILE = ".mlruns-sync.lock";
 
 export type RunOutcome = "created" | "updated" | "unchanged" | "failed";
 
@@ -97,11 +92,10 @@ async function mapLimit<T>(
  * and artifacts) from `source` to `target`. Safe to repeat: a second sync copies nothing new.
  */
 export async function sync(options: SyncOptions): Promise<SyncReport> {
-  const lock = options.source.uri.startsWith("file:")
-    ? join(fileURLToPath(options.source.uri), SYNC_LOCK_FILE)
-    : undefined;
+  const { root } = options.source;
   const run = () => syncUnlocked(options);
-  if (lock === undefined || options.dryRun) return run();
+  if (root === undefined || options.dryRun) return run();
+  const lock = join(root, SYNC_LOCK_FILE);
   const purpose = "syncing this tree";
   if (options.background) return withLock(lock, run, { wait: false, purpose, note: BACKGROUND });
   return withLock(lock, run, {
@@ -117,10 +111,70 @@ const BACKGROUND = "background-push";
 
 async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
   const { source, target } = options;
-  const targetUri = publicUri(target.uri);
-  const report: SyncReport = {
-    source: publicUri(source.uri),
-    target: targetUri,
+  const report = emptyReport(options);
+  const sourceTree = await sourceId(source);
+  const ledger = await Ledger.open(
+    ledgerPath(source, options.ledgerPath),
+    ledgerKey(report.target, options.experimentPrefix),
+  );
+  const experiments = await chooseExperiments(options);
+  const levels = await selectRuns(options, experiments);
+  const progress: SyncProgress = {
+    runsDone: 0,
+    runsTotal: levels.reduce((sum, level) => sum + level.length, 0),
+    points: 0,
+    bytes: 0,
+  };
+  const pass: Pass = {
+    options,
+    report,
+    context: {
+      source,
+      target,
+      ledger,
+      sourceTree,
+      issues: report.issues,
+      datasets: new Map(),
+      onProgress: ({ points = 0, bytes = 0 }) => {
+        progress.points += points;
+        progress.bytes += bytes;
+        options.onProgress?.({ ...progress });
+      },
+    },
+    targetExperiments: await targetExperiments(options, experiments, report),
+    copied: new Map(),
+  };
+  for (const level of levels) {
+    await mapLimit(level, options.concurrency ?? 4, async (run) => {
+      try {
+        await syncRun(pass, run);
+      } finally {
+        progress.runsDone++;
+        options.onProgress?.({ ...progress });
+      }
+    });
+  }
+  await syncRegistry(pass);
+  // Saves what reading the source learnt (a tree's search index) for the next sync.
+  await source.flush();
+  return report;
+}
+
+/** What every step of one sync shares. */
+interface Pass {
+  options: SyncOptions;
+  report: SyncReport;
+  context: CopyContext;
+  /** Source experiment id → target experiment id (undefined: not there yet, in a dry run). */
+  targetExperiments: Map<string, string | undefined>;
+  /** Source run id → target run id, for the runs of this pass: a child names its parent's copy. */
+  copied: Map<string, string>;
+}
+
+function emptyReport(options: SyncOptions): SyncReport {
+  return {
+    source: publicUri(options.source.uri),
+    target: publicUri(options.target.uri),
     dryRun: options.dryRun ?? false,
     experimentsCreated: [],
     registry: { models: 0, versions: 0 },
@@ -138,31 +192,19 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
     },
     issues: [],
   };
-  const sourceTree = await sourceId(source.uri);
-  const ledger = await Ledger.open(
-    ledgerPath(options.source, options.ledgerPath),
-    ledgerKey(targetUri, options.experimentPrefix),
-  );
-  const experiments = await chooseExperiments(options);
-  const levels = await selectRuns(options, experiments);
-  const total = levels.reduce((sum, level) => sum + level.length, 0);
-  const progress: SyncProgress = { runsDone: 0, runsTotal: total, points: 0, bytes: 0 };
-  const context: CopyContext = {
-    source,
-    target,
-    ledger,
-    sourceTree,
-    issues: report.issues,
-    datasets: new Map(),
-    onProgress: ({ points = 0, bytes = 0 }) => {
-      progress.points += points;
-      progress.bytes += bytes;
-      options.onProgress?.({ ...progress });
-    },
-  };
+}
 
-  // Target experiments by name; created when missing (not in a dry run).
-  const targetExperiments = new Map<string, string | undefined>();
+/**
+ * The target experiment of each source experiment, by name (with the prefix); created when
+ * missing, except in a dry run. One deleted on the target is reported and left out.
+ */
+async function targetExperiments(
+  options: SyncOptions,
+  experiments: Experiment[],
+  report: SyncReport,
+): Promise<Map<string, string | undefined>> {
+  const { target } = options;
+  const ids = new Map<string, string | undefined>();
   for (const experiment of experiments) {
     const name = `${options.experimentPrefix ?? ""}${experiment.name}`;
     const found = await target.getExperimentByName(name);
@@ -170,7 +212,7 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
       report.issues.push({
         experiment: name,
         what: "experiment",
-        message: `'${name}' is deleted on ${targetUri}; restore it there, or sync with --experiment-prefix`,
+        message: `'${name}' is deleted on ${report.target}; restore it there, or sync with --experiment-prefix`,
       });
       continue;
     }
@@ -180,162 +222,125 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
       id ??= await createExperiment(target, name);
       await copyExperimentTags(target, id, name, experiment.tags, found?.tags ?? {}, report.issues);
     }
-    targetExperiments.set(experiment.experimentId, id);
+    ids.set(experiment.experimentId, id);
   }
+  return ids;
+}
 
-  const copied = new Map<string, string>();
-  /** The target's copies of a run, oldest first, by identity tags. */
-  const searchCopies = async (run: Run, experimentId: string) =>
-    (
-      await target.searchRuns({
-        experimentIds: [experimentId],
-        filter: identityFilter(run.info.runId, originOf(run, sourceTree)),
-        viewType: "ALL",
-        orderBy: ["attributes.start_time ASC"],
-        maxResults: 10,
-      })
-    ).runs;
+/** Adds a run's outcome to the report. */
+function record(
+  pass: Pass,
+  run: Run,
+  outcome: RunOutcome,
+  targetRunId?: string,
+  plan?: RunPlan,
+): void {
+  const experimentId = pass.targetExperiments.get(run.info.experimentId);
+  const url =
+    targetRunId && experimentId
+      ? pass.context.target.runPageUrl?.(experimentId, targetRunId)
+      : undefined;
+  pass.report.runs.push({
+    sourceRunId: run.info.runId,
+    runName: run.info.runName,
+    ...(targetRunId ? { targetRunId } : {}),
+    ...(url ? { url } : {}),
+    outcome,
+    ...(plan ? { plan } : {}),
+  });
+  pass.report.counts[outcome]++;
+}
 
-  /**
-   * The copy of a run on the target. A create whose answer never came (a timeout, a killed
-   * process) may still land on the server a little later: until `settleBy`, look again before
-   * deciding there is no copy, so it is adopted instead of duplicated.
-   */
-  const findCopy = async (
-    run: Run,
-    experimentId: string,
-    settleBy = 0,
-  ): Promise<Run | undefined> => {
-    for (;;) {
-      const found = await searchCopies(run, experimentId);
-      if (found.length > 1) {
-        report.issues.push({
-          sourceRunId: run.info.runId,
-          what: "duplicates",
-          message: `${found.length} copies on the target (${found.map((r) => r.info.runId).join(", ")}); using the oldest`,
-        });
-      }
-      if (found[0] || Date.now() >= settleBy) return found[0];
-      await sleep(1000);
+/**
+ * Syncs one run: unchanged since its last copy (its stamp says so) it is only recorded; else it
+ * is read, planned against its copy on the target, and copied (not in a dry run). A failure that
+ * belongs to this run alone is reported and the sync goes on.
+ */
+async function syncRun(pass: Pass, listed: Run): Promise<void> {
+  const { context, options } = pass;
+  const runId = listed.info.runId;
+  const experimentId = pass.targetExperiments.get(listed.info.experimentId);
+  if (!pass.targetExperiments.has(listed.info.experimentId)) return; // its experiment was refused
+  try {
+    const stamp = (await context.source.runStamp?.(runId)) ?? "";
+    const entry = context.ledger.run(runId);
+    const fresh =
+      entry && !entry.dirty && entry.targetExperimentId === experimentId && stamp !== "";
+    if (fresh && entry.stamp === stamp) {
+      pass.copied.set(runId, entry.targetRunId);
+      record(pass, listed, "unchanged", entry.targetRunId);
+      return;
     }
-  };
-  context.findCopy = findCopy;
-
-  const findTarget = async (
-    run: Run,
-    experimentId: string | undefined,
-  ): Promise<Run | undefined> => {
-    const entry = ledger.run(run.info.runId);
-    if (entry?.targetRunId && entry.targetExperimentId === experimentId) {
-      try {
-        return await target.getRun(entry.targetRunId);
-      } catch (error) {
-        if (!isMlflowError(error, "RESOURCE_DOES_NOT_EXIST")) throw error;
-      }
+    // Read after the stamp: a run still being written may have changed since it was listed,
+    // and the ledger must never pair this stamp with older data.
+    const run = stamp === "" ? listed : await context.source.getRun(runId);
+    const existing = await findTarget(context, run, experimentId);
+    const plan = planRun(await planInput(pass, run, existing));
+    countPlan(pass.report, plan);
+    let outcome: RunOutcome = plan.create ? "created" : isEmptyPlan(plan) ? "unchanged" : "updated";
+    if (options.dryRun || experimentId === undefined) {
+      record(pass, run, outcome, existing?.info.runId, plan);
+      return;
     }
-    if (experimentId === undefined) return undefined;
-    return findCopy(run, experimentId, entry?.creating ? entry.creating + SETTLE_MS : 0);
-  };
+    const target = { runId: existing?.info.runId, experimentId };
+    const copy = await copyRun(context, run, plan, target, stamp);
+    pass.copied.set(runId, copy.targetRunId);
+    if (!copy.wrote && outcome === "updated") outcome = "unchanged";
+    record(pass, run, outcome, copy.targetRunId);
+  } catch (error) {
+    if (!isItemError(error)) throw error;
+    record(pass, listed, "failed");
+    pass.report.issues.push({ sourceRunId: runId, what: "run", message: error.message });
+  }
+}
 
-  const syncOne = async (listed: Run): Promise<void> => {
-    let run = listed;
-    const runId = run.info.runId;
-    const experimentId = targetExperiments.get(run.info.experimentId);
-    const record = (outcome: RunOutcome, targetRunId?: string, plan?: RunPlan) => {
-      const url =
-        targetRunId && experimentId ? target.runPageUrl?.(experimentId, targetRunId) : undefined;
-      report.runs.push({
-        sourceRunId: runId,
-        runName: run.info.runName,
-        ...(targetRunId ? { targetRunId } : {}),
-        ...(url ? { url } : {}),
-        outcome,
-        ...(plan ? { plan } : {}),
-      });
-      report.counts[outcome]++;
-    };
-    try {
-      if (!targetExperiments.has(run.info.experimentId)) return; // its experiment was refused
-      const stamp = (await source.runStamp?.(runId)) ?? "";
-      const entry = ledger.run(runId);
-      const fresh =
-        entry && !entry.dirty && entry.targetExperimentId === experimentId && stamp !== "";
-      if (fresh && entry.stamp === stamp) {
-        copied.set(runId, entry.targetRunId);
-        record("unchanged", entry.targetRunId);
-        return;
-      }
-      // Read after the stamp: a run still being written may have changed since it was listed,
-      // and the ledger must never pair this stamp with older data.
-      if (stamp !== "") run = await source.getRun(runId);
-      const existing = await findTarget(run, experimentId);
-      const parentId = run.data.tags[SYSTEM_TAGS.parentRunId];
-      const input: PlanInput = {
-        source: run,
-        histories: await histories(source, runId, Object.keys(run.data.metrics)),
-        artifacts: await listFiles(source, runId),
-        target: existing,
-        ledger: entry,
-        targetParentId:
-          parentId === undefined
-            ? undefined
-            : (copied.get(parentId) ?? ledger.targetRunId(parentId) ?? null),
-        sourceTree,
-      };
-      const targetHistoryKeys = needsTargetHistories(input);
-      if (existing && targetHistoryKeys.length > 0) {
-        input.targetHistories = await histories(target, existing.info.runId, targetHistoryKeys);
-      }
-      if (existing && needsTargetArtifacts(input))
-        input.targetArtifacts = await listFiles(target, existing.info.runId);
-      const plan = planRun(input);
-      let outcome: RunOutcome = plan.create
-        ? "created"
-        : isEmptyPlan(plan)
-          ? "unchanged"
-          : "updated";
-      report.counts.params += Object.keys(plan.params).length;
-      report.counts.tags += Object.keys(plan.tags).length;
-      report.counts.points += plan.metrics.length;
-      report.counts.artifacts += plan.artifacts.length;
-      report.counts.bytes += plan.bytes;
-      if (options.dryRun || experimentId === undefined) {
-        record(outcome, existing?.info.runId, plan);
-      } else {
-        const copy = await copyRun(
-          context,
-          run,
-          plan,
-          { runId: existing?.info.runId, experimentId },
-          stamp,
-        );
-        copied.set(runId, copy.targetRunId);
-        if (!copy.wrote && outcome === "updated") outcome = "unchanged";
-        record(outcome, copy.targetRunId);
-      }
-    } catch (error) {
-      if (!isItemError(error)) throw error;
-      record("failed");
-      report.issues.push({ sourceRunId: runId, what: "run", message: error.message });
-    } finally {
-      progress.runsDone++;
-      options.onProgress?.({ ...progress });
-    }
+/** What planning a run needs: its histories and artifacts, and the target's where they matter. */
+async function planInput(pass: Pass, run: Run, existing: Run | undefined): Promise<PlanInput> {
+  const { source, target, ledger, sourceTree } = pass.context;
+  const runId = run.info.runId;
+  const parentId = run.data.tags[SYSTEM_TAGS.parentRunId];
+  const input: PlanInput = {
+    source: run,
+    histories: await histories(source, runId, Object.keys(run.data.metrics)),
+    artifacts: await listFiles(source, runId),
+    target: existing,
+    ledger: ledger.run(runId),
+    targetParentId:
+      parentId === undefined
+        ? undefined
+        : (pass.copied.get(parentId) ?? ledger.targetRunId(parentId) ?? null),
+    sourceTree,
   };
+  if (existing === undefined) return input;
+  const targetHistoryKeys = needsTargetHistories(input);
+  if (targetHistoryKeys.length > 0) {
+    input.targetHistories = await histories(target, existing.info.runId, targetHistoryKeys);
+  }
+  if (needsTargetArtifacts(input))
+    input.targetArtifacts = await listFiles(target, existing.info.runId);
+  return input;
+}
 
-  for (const level of levels) await mapLimit(level, options.concurrency ?? 4, syncOne);
+function countPlan(report: SyncReport, plan: RunPlan): void {
+  report.counts.params += Object.keys(plan.params).length;
+  report.counts.tags += Object.keys(plan.tags).length;
+  report.counts.points += plan.metrics.length;
+  report.counts.artifacts += plan.artifacts.length;
+  report.counts.bytes += plan.bytes;
+}
+
+/** The model registry, when asked for, or by default when the whole tree is synced. */
+async function syncRegistry(pass: Pass): Promise<void> {
+  const { options, report, copied, context } = pass;
+  const { source, target } = options;
   const wholeTree = !options.experiments?.length && !options.filter && !options.runIds?.length;
-  if ((options.registry ?? wholeTree) && source.registry && target.registry) {
-    report.registry = await copyRegistry({
-      source: source.registry,
-      target: target.registry,
-      sourceTree,
-      targetRunId: (id) => copied.get(id) ?? ledger.targetRunId(id),
-      dryRun: options.dryRun ?? false,
-      issues: report.issues,
-    });
-  }
-  // Saves what reading the source learnt (a tree's search index) for the next sync.
-  await source.flush();
-  return report;
+  if (!(options.registry ?? wholeTree) || !source.registry || !target.registry) return;
+  report.registry = await copyRegistry({
+    source: source.registry,
+    target: target.registry,
+    sourceTree: context.sourceTree,
+    targetRunId: (id) => copied.get(id) ?? context.ledger.targetRunId(id),
+    dryRun: options.dryRun ?? false,
+    issues: report.issues,
+  });
 }

@@ -4,9 +4,9 @@
  * data. A plain JSON file (lowdb) at the source tree's root; never holds credentials.
  */
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Low } from "lowdb";
 import { JSONFile } from "lowdb/node";
+import { LEDGER_FILE } from "../tree-files.ts";
 
 export interface RunEntry {
   /** Empty while the create of the copy is unconfirmed. */
@@ -33,13 +33,14 @@ interface LedgerData {
   targets: Record<string, TargetEntry>;
 }
 
-export const LEDGER_FILE = ".mlruns-sync.json";
-
 /** The ledger file of a sync: `explicit` when given (`null`: none), else the source tree's. */
-export function ledgerPath(source: { uri: string }, explicit?: string | null): string | undefined {
+export function ledgerPath(
+  source: { root?: string },
+  explicit?: string | null,
+): string | undefined {
   if (explicit === null) return undefined;
   if (explicit !== undefined) return explicit;
-  return source.uri.startsWith("file:") ? join(fileURLToPath(source.uri), LEDGER_FILE) : undefined;
+  return source.root === undefined ? undefined : join(source.root, LEDGER_FILE);
 }
 
 /**

@@ -8,7 +8,7 @@
  * (so it sees everything written before), and otherwise says what is left.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { LockBusyError } from "../store/file/lock.ts";
+import { LockBusyError } from "../lock.ts";
 import type { TrackingStore } from "../store/store.ts";
 import type { SyncIssue } from "./copy.ts";
 import { sync } from "./index.ts";

@@ -4,18 +4,11 @@
  * with growing pauses until it goes through; nothing is lost meanwhile because the tree and the
  * ledger hold everything. chokidar is loaded only here, when watching.
  */
-import { basename } from "node:path";
-import { fileURLToPath } from "node:url";
-import { LOCK_FILE } from "../store/file/layout.ts";
-import { isLockFile } from "../store/file/lock.ts";
-import { INDEX_FILE } from "../store/file/search-index.ts";
-import { SYNC_LOCK_FILE, type SyncReport, sync } from "./index.ts";
-import { TREE_ID_FILE } from "./identity.ts";
-import { DISCOVERY_FILE } from "../server/discovery.ts";
-import { LEDGER_FILE } from "./ledger.ts";
-import type { SyncOptions } from "./options.ts";
 import { invalid } from "../errors.ts";
+import { isTreeFile } from "../tree-files.ts";
 import { publicUri } from "./identity.ts";
+import { type SyncReport, sync } from "./index.ts";
+import type { SyncOptions } from "./options.ts";
 
 export interface WatchOptions extends SyncOptions {
   /** Quiet time after the last change before syncing (default 1000 ms). */
@@ -32,23 +25,6 @@ export interface SyncWatcher {
   close(): Promise<void>;
 }
 
-/** Our own files at the root, which change on every sync and must not trigger another. */
-const OWN_FILES = [LEDGER_FILE, TREE_ID_FILE, INDEX_FILE, DISCOVERY_FILE];
-const LOCKS = [LOCK_FILE, SYNC_LOCK_FILE];
-
-/** Ours, or a temp file of ours: `<name>.<…>.tmp`, or lowdb's `.<name>.tmp`. */
-function isOwnFile(path: string): boolean {
-  const name = basename(path);
-  return (
-    OWN_FILES.some(
-      (own) =>
-        name === own ||
-        name === `.${own}.tmp` ||
-        (name.startsWith(`${own}.`) && name.endsWith(".tmp")),
-    ) || LOCKS.some((lock) => isLockFile(name, lock))
-  );
-}
-
 /** A pause option: absent (the default), or a whole number of milliseconds, 0 or more. */
 function milliseconds(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -61,7 +37,8 @@ function milliseconds(name: string, value: number | undefined, fallback: number)
 }
 
 export async function watchSync(options: WatchOptions): Promise<SyncWatcher> {
-  if (!options.source.uri.startsWith("file:")) {
+  const root = options.source.root;
+  if (root === undefined) {
     throw invalid(
       `sync --watch needs a local tree as the source, not ${publicUri(options.source.uri)}`,
       "Watch the tree the runs are written to, e.g. `mlruns sync --watch ./mlruns`",
@@ -69,7 +46,6 @@ export async function watchSync(options: WatchOptions): Promise<SyncWatcher> {
   }
   const debounceMs = milliseconds("debounceMs", options.debounceMs, 1000);
   const maxRetryMs = milliseconds("maxRetryMs", options.maxRetryMs, 30_000);
-  const root = fileURLToPath(options.source.uri);
   const { watch } = await import("chokidar");
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
@@ -109,10 +85,8 @@ export async function watchSync(options: WatchOptions): Promise<SyncWatcher> {
     timer = setTimeout(start, delay);
   }
 
-  const watcher = watch(root, {
-    ignoreInitial: true,
-    ignored: (path) => isOwnFile(path) || /\/\.tmp-[0-9a-f]+$/.test(path),
-  });
+  // Our own files change on every sync (and temp files on every write): never a reason to sync.
+  const watcher = watch(root, { ignoreInitial: true, ignored: isTreeFile });
   watcher.on("all", () => schedule(debounceMs));
   await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
   start();

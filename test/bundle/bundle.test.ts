@@ -12,7 +12,8 @@ import { exportBundle } from "../../src/bundle/export.ts";
 import { importBundle } from "../../src/bundle/import.ts";
 import type { Manifest } from "../../src/bundle/manifest.ts";
 import { FileStore } from "../../src/store/file/index.ts";
-import { ORIGIN_TAG, TREE_ID_FILE } from "../../src/sync/identity.ts";
+import { ORIGIN_TAG } from "../../src/sync/identity.ts";
+import { TREE_ID_FILE } from "../../src/tree-files.ts";
 import { writeVariedTree } from "../compat/varied-tree.ts";
 import { bundleItems, comparable, tempDir, treeState } from "./helpers.ts";
 

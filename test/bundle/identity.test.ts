@@ -12,8 +12,9 @@ import { importBundle } from "../../src/bundle/import.ts";
 import { syncBundle } from "../../src/bundle/index.ts";
 import { FileStore } from "../../src/store/file/index.ts";
 import { MemoryStore } from "../../src/store/memory/index.ts";
-import { ORIGIN_TAG, SOURCE_TAGS, TREE_ID_FILE } from "../../src/sync/identity.ts";
+import { ORIGIN_TAG, SOURCE_TAGS } from "../../src/sync/identity.ts";
 import { sync } from "../../src/sync/index.ts";
+import { TREE_ID_FILE } from "../../src/tree-files.ts";
 import { tempDir } from "./helpers.ts";
 
 const quiet = { onProblem: () => {} };

@@ -10,17 +10,16 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileStore } from "../../src/store/file/index.ts";
 import { RestStore } from "../../src/store/rest/index.ts";
-import { LEDGER_FILE } from "../../src/sync/ledger.ts";
 import { sync } from "../../src/sync/index.ts";
-import { TREE_ID_FILE } from "../../src/sync/identity.ts";
+import type { SyncOptions } from "../../src/sync/options.ts";
+import { LEDGER_FILE, TREE_ID_FILE } from "../../src/tree-files.ts";
+import { startFaultProxy } from "../helpers/fault-proxy.ts";
 import { MLFLOW_VERSIONS, skipMlflow } from "../helpers/mlflow-env.ts";
 import { type MlflowServer, startMlflowServer } from "../helpers/mlflow-server.ts";
-import { startFaultProxy } from "../helpers/fault-proxy.ts";
 import { startWriter } from "../slow/writer.ts";
 import { dumpStore, mlflowDump } from "./dump.ts";
 import { expectServerHoldsTree } from "./sync-equality.ts";
 import { writeVariedTree } from "./varied-tree.ts";
-import type { SyncOptions } from "../../src/sync/options.ts";
 
 const dirs: string[] = [];
 async function tree(): Promise<string> {

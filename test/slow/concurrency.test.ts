@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileStore } from "../../src/store/file/index.ts";
-import { LOCK_FILE } from "../../src/store/file/layout.ts";
+import { LOCK_FILE } from "../../src/tree-files.ts";
 import { runWriter, staleLock } from "./writer.ts";
 
 const PROCESSES = 8;

@@ -8,12 +8,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { LockBusyError, withLock } from "../../src/lock.ts";
 import { FileStore } from "../../src/store/file/index.ts";
-import { LockBusyError, withLock } from "../../src/store/file/lock.ts";
 import { MemoryStore } from "../../src/store/memory/index.ts";
 import { SOURCE_TAGS } from "../../src/sync/identity.ts";
-import { SYNC_LOCK_FILE, sync } from "../../src/sync/index.ts";
+import { sync } from "../../src/sync/index.ts";
 import { Pusher } from "../../src/sync/pusher.ts";
+import { SYNC_LOCK_FILE } from "../../src/tree-files.ts";
 
 const dirs: string[] = [];
 const pushers: Pusher[] = [];

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -9,6 +9,7 @@ import { sync } from "../../src/sync/index.ts";
 import { watchSync } from "../../src/sync/watch.ts";
 import { FileStore } from "../../src/store/file/index.ts";
 import { isMlflowError } from "../../src/errors.ts";
+import { LEDGER_FILE, TREE_ID_FILE } from "../../src/tree-files.ts";
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -406,5 +407,44 @@ describe("watchSync refuses what it cannot watch with the project's error", () =
     const error = await watchSync({ source, target, [name]: value }).catch((e) => e);
     expect(isMlflowError(error, "INVALID_PARAMETER_VALUE")).toBe(true);
     expect(error.message).toContain(`${name} must be a whole number of milliseconds`);
+  });
+});
+
+describe("sync asks the source what it offers, not its URI", () => {
+  /** A store whose URI names no file, but which keeps a local tree for side files. */
+  class RootedMemoryStore extends MemoryStore {
+    readonly root: string;
+    constructor(root: string) {
+      super();
+      this.root = root;
+    }
+  }
+
+  it("a source with a local tree keeps the ledger and the tree id there, and is locked", async () => {
+    const root = await mkdtemp(join(tmpdir(), "mlruns-rooted-"));
+    dirs.push(root);
+    const source = new RootedMemoryStore(root);
+    await populate(source);
+    const target = new MemoryStore();
+    const first = await sync({ source, target });
+    expect(first.counts.created).toBe(3);
+    const files = await readdir(root);
+    expect(files).toContain(LEDGER_FILE);
+    expect(files).toContain(TREE_ID_FILE);
+    const tree = (await readFile(join(root, TREE_ID_FILE), "utf8")).trim();
+    const copy = first.runs.find((r) => r.runName === "parent")?.targetRunId ?? "";
+    expect((await target.getRun(copy)).data.tags[SOURCE_TAGS.tree]).toBe(tree);
+    // The ledger is what makes the second pass skip: read from the root.
+    const again = await sync({ source, target });
+    expect(again.counts).toMatchObject({ created: 0, updated: 0, unchanged: 3 });
+    // A second sync of the same tree is refused while one holds the lock.
+    let second: Promise<unknown> | undefined;
+    const onProgress = () => {
+      second ??= sync({ source, target }).catch((error: unknown) => error);
+    };
+    await sync({ source, target, onProgress });
+    const error = await second;
+    expect(isMlflowError(error, "TEMPORARILY_UNAVAILABLE")).toBe(true);
+    expect((error as Error).message).toMatch(/syncing this tree/);
   });
 });

@@ -6,10 +6,10 @@
  * message a second, however many files it touched.
  */
 import { type FSWatcher, watch } from "node:fs";
-import { join } from "node:path";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { join } from "node:path";
 import type { TrackingStore } from "../../store/store.ts";
-import { TEMP_PREFIX } from "../../atomic.ts";
+import { isTreeFile } from "../../tree-files.ts";
 
 export interface Change {
   /** Experiments whose runs changed (a run added, removed, or changed). */
@@ -55,7 +55,7 @@ export class ChangeFeed {
       this.#watchFolder(store.root, (name) => {
         const change = this.#gather();
         if (name === "models") change.registry = true;
-        else if (!name?.startsWith(".mlruns") && !name?.startsWith(TEMP_PREFIX)) {
+        else if (name === null || !isTreeFile(name)) {
           change.experimentList = true;
         }
       });

@@ -25,12 +25,11 @@
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { isMissing, replaceFile } from "../../atomic.ts";
 import type { DatasetInput, Metric, Run, RunStatus } from "../../entities.ts";
 import type { TreeProblem } from "./problems.ts";
 import type { Entry } from "./summaries.ts";
-import { isMissing, replaceFile } from "../../atomic.ts";
 
-export const INDEX_FILE = ".mlruns-index.json";
 const FORMAT = "mlruns-search-index";
 const VERSION = 2;
 const RACY = 1;

@@ -70,7 +70,7 @@ import { writeInputs } from "./inputs.ts";
 import { FileLoggedModels } from "./logged-models.ts";
 import { prepareKeyFile, readKeyValues } from "./key-files.ts";
 import { Layout, RUN_FOLDERS } from "./layout.ts";
-import { withLock } from "./lock.ts";
+import { withLock } from "../../lock.ts";
 import { experimentDocument, readExperimentDocument, runDocument, type StoredRun } from "./meta.ts";
 import { MetricFiles } from "./metric-files.ts";
 import { type ProblemHandler, warnProblem } from "./problems.ts";

@@ -1,10 +1,9 @@
 /** Where things live in an mlruns tree. Pure path arithmetic; nothing here touches the disk. */
 import { join } from "node:path";
+import { LOCK_FILE } from "../../tree-files.ts";
 
 export const TRASH = ".trash";
 export const REGISTRY = "models";
-/** Our lock for experiment creation: a plain file at the root, which MLflow ignores. */
-export const LOCK_FILE = ".mlruns.lock";
 /** Folders inside an experiment that are never runs. */
 export const RESERVED_EXPERIMENT_FOLDERS = new Set(["tags", "datasets", "traces", "models"]);
 export const RUN_FOLDERS = ["metrics", "params", "artifacts", "tags"] as const;

@@ -20,14 +20,18 @@
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
+import { createFile, isMissing, readTextIfExists, replaceFile, TEMP_PREFIX } from "../../atomic.ts";
+import type { ModelVersion, RegisteredModel } from "../../entities.ts";
 import { MlflowError } from "../../errors.ts";
+import { withLock } from "../../lock.ts";
 import {
   type RegistrySearchRequest,
-  searchModelVersions,
   type SearchModelVersionsResult,
-  searchRegisteredModels,
   type SearchRegisteredModelsResult,
+  searchModelVersions,
+  searchRegisteredModels,
 } from "../../search/registry.ts";
+import { REGISTRY_LOCK_FILE } from "../../tree-files.ts";
 import {
   aliasNotFound,
   type CreateModelVersionOptions,
@@ -47,7 +51,6 @@ import {
 } from "../registry.ts";
 import { prepareKeyFile, readKeyValues } from "./key-files.ts";
 import { REGISTRY } from "./layout.ts";
-import { withLock } from "./lock.ts";
 import type { ProblemHandler } from "./problems.ts";
 import {
   modelDocument,
@@ -58,10 +61,7 @@ import {
   versionDocument,
 } from "./registry-meta.ts";
 import { fromYaml, toYaml } from "./yaml.ts";
-import type { ModelVersion, RegisteredModel } from "../../entities.ts";
-import { createFile, isMissing, readTextIfExists, replaceFile, TEMP_PREFIX } from "../../atomic.ts";
 
-export const REGISTRY_LOCK_FILE = ".mlruns-registry.lock";
 const VERSION_PREFIX = "version-";
 const META = "meta.yaml";
 

@@ -45,12 +45,11 @@ import { promises as fs } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import type { Run, ViewType } from "../../entities.ts";
 import { isMissing } from "../../atomic.ts";
-import { encodeIndex, INDEX_FILE, readIndex, writeIndex } from "./index-file.ts";
+import { INDEX_FILE } from "../../tree-files.ts";
+import { encodeIndex, readIndex, writeIndex } from "./index-file.ts";
 import type { ProblemHandler, TreeProblem } from "./problems.ts";
 import type { RunReader } from "./runs.ts";
 import { type Entry, entryFolders, isCurrent, readEntry } from "./summaries.ts";
-
-export { INDEX_FILE } from "./index-file.ts";
 
 /** Re-reading at least this many runs saves the index before the search returns. */
 const SAVE_NOW = 1000;

@@ -20,9 +20,9 @@ import { createHash, randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
-import { isMissing } from "../../atomic.ts";
-import { MlflowError } from "../../errors.ts";
-import { isProcessAlive } from "../../process-alive.ts";
+import { isMissing } from "./atomic.ts";
+import { MlflowError } from "./errors.ts";
+import { isProcessAlive } from "./process-alive.ts";
 
 const STALE_MS = 30_000;
 const GIVE_UP_MS = 60_000;

@@ -1,0 +1,64 @@
+/** openStore and localTreePath: which URIs name a local tree, and what each store offers. */
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { isMlflowError, localTreePath, openStore } from "mlruns";
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "mlruns-open-"));
+  dirs.push(dir);
+  return dir;
+}
+
+describe("localTreePath", () => {
+  it.each([
+    ["./mlruns", resolve("mlruns")],
+    ["/data/runs", "/data/runs"],
+    [pathToFileURL("/data/runs").href, "/data/runs"],
+    ["C:\\runs", resolve("C:\\runs")],
+  ])("%s is a local tree at %s", (uri, path) => {
+    expect(localTreePath(uri)).toBe(path);
+  });
+
+  it.each(["memory:", "http://host:5000", "https://host", "s3://bucket/runs", "databricks:"])(
+    "%s is not a local tree",
+    (uri) => {
+      expect(localTreePath(uri)).toBeUndefined();
+    },
+  );
+});
+
+describe("openStore", () => {
+  it("a tree offers its folder; memory and servers offer none", async () => {
+    const dir = await tempDir();
+    expect((await openStore(dir)).root).toBe(dir);
+    expect((await openStore(pathToFileURL(dir).href)).root).toBe(dir);
+    expect((await openStore("memory:")).root).toBeUndefined();
+    expect((await openStore("http://127.0.0.1:9")).root).toBeUndefined();
+  });
+
+  it("mustExist refuses a missing tree and creates nothing", async () => {
+    const missing = join(await tempDir(), "typo");
+    const error = await openStore(missing, { mustExist: true }).catch((e: unknown) => e);
+    expect(isMlflowError(error, "RESOURCE_DOES_NOT_EXIST")).toBe(true);
+    expect((error as Error).message).toBe(`No mlruns tree at ${missing}`);
+    expect(existsSync(missing)).toBe(false);
+    // Without it, the tree is created, as MLflow's file store does.
+    await openStore(missing);
+    expect(existsSync(join(missing, ".trash"))).toBe(true);
+  });
+
+  it("a scheme it does not know is refused, not taken for a folder", async () => {
+    const error = await openStore("databricks:").catch((e: unknown) => e);
+    expect(isMlflowError(error, "INVALID_PARAMETER_VALUE")).toBe(true);
+    expect((error as Error).message).toBe("Unsupported tracking URI 'databricks:'");
+  });
+});
