@@ -20,7 +20,7 @@
  */
 import type { DatasetInput, Experiment, Run } from "../entities.ts";
 import { likeMatches } from "./like.ts";
-import type { Clause, ExperimentClause, NumericComparator } from "./parse.ts";
+import type { Clause, ExperimentClause, NumericComparator } from "./grammar.ts";
 
 const DATASET_CONTEXT_TAG = "mlflow.data.context";
 

@@ -12,7 +12,8 @@ import {
   sortRuns,
 } from "./order.ts";
 import { checkMaxResults, paginate } from "./page.ts";
-import { parseExperimentFilter, parseFilter } from "./parse.ts";
+import { parseExperimentFilter } from "./experiment-filter.ts";
+import { parseFilter } from "./run-filter.ts";
 
 export interface SearchQuery {
   /** MLflow filter string; empty or absent matches everything. */
@@ -91,8 +92,9 @@ export function searchExperiments(
   return { experiments: items, ...token };
 }
 
-export type { Clause, ExperimentClause } from "./parse.ts";
-export { parseExperimentFilter, parseFilter } from "./parse.ts";
+export { parseExperimentFilter } from "./experiment-filter.ts";
+export type { Clause, ExperimentClause } from "./grammar.ts";
+export { parseFilter } from "./run-filter.ts";
 export type { OrderByClause } from "./order.ts";
 export { parseOrderBy } from "./order.ts";
 export { DEFAULT_MAX_RESULTS, MAX_RESULTS_THRESHOLD } from "./page.ts";

@@ -9,18 +9,13 @@ import { compareNumbers } from "./evaluate.ts";
 import { likeMatches } from "./like.ts";
 import { paginate } from "./page.ts";
 import {
-  checkComparator,
   NUMERIC_COMPARATORS,
   type NumericComparator,
-  numberValue,
-  parseRawClauses,
-  type RawClause,
   STRING_COMPARATORS,
   type StringComparator,
-  splitIdentifier,
-  stringValue,
-  syntaxError,
-} from "./parse.ts";
+} from "./grammar.ts";
+import { parseRawClauses, type RawClause, syntaxError } from "./parse.ts";
+import { checkComparator, numberValue, splitIdentifier, stringValue } from "./values.ts";
 import type { LoggedModelRecord } from "../entities.ts";
 
 /** One order_by element of `search_logged_models`. */

@@ -12,15 +12,15 @@
 import type { Experiment, Run } from "../entities.ts";
 import { invalid } from "../errors.ts";
 import { isKeyword, type Token, tokenize } from "./lex.ts";
+import { resolveExperimentIdentifier } from "./experiment-filter.ts";
 import {
   ENTITY_ALIASES,
   type EntityType,
   type ExperimentAttribute,
   RUN_ORDER_BY_ATTRIBUTES,
-  resolveExperimentIdentifier,
   type RunAttribute,
-  syntaxError,
-} from "./parse.ts";
+} from "./grammar.ts";
+import { syntaxError } from "./parse.ts";
 
 export interface OrderByClause {
   type: Exclude<EntityType, "dataset">;

@@ -8,12 +8,8 @@ import { compareNumbers } from "./evaluate.ts";
 import { likeMatches } from "./like.ts";
 import { compareCodePoints } from "./order.ts";
 import { paginate } from "./page.ts";
-import {
-  NUMERIC_COMPARATORS,
-  type NumericComparator,
-  parseRegistryFilter,
-  type RegistryClause,
-} from "./parse.ts";
+import { NUMERIC_COMPARATORS, type NumericComparator } from "./grammar.ts";
+import { parseRegistryFilter, type RegistryClause } from "./registry-filter.ts";
 import type { ModelVersion, RegisteredModel } from "../entities.ts";
 
 export interface RegistrySearchRequest {
