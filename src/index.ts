@@ -97,6 +97,8 @@ export { RestStore } from "./store/rest/index.ts";
 // Stores: where runs live.
 export {
   type CreateRunOptions,
+  type HistoryPageRequest,
+  type MetricHistoryPage,
   registryOf,
   type SearchExperimentsRequest,
   type SearchRunsRequest,

@@ -1,6 +1,8 @@
 /**
- * `mlruns metrics history <run> <key...> [-r run]...`: every point of one or more metrics, of one
- * or more runs, as a table and a chart in the terminal (several series are overlaid, in colour).
+ * `mlruns metrics history <run> <key...> [-r run]...`: one or more metrics, of one or more runs,
+ * as a table and a chart in the terminal (several series are overlaid, in colour). Histories of
+ * any length: the table reads the history page by page (keeping only the rows it shows), the
+ * chart asks for a sampled history (the lowest and highest point of each stretch).
  */
 import { MlflowError, type Metric, type TrackingStore } from "mlruns";
 import { chart, type Point } from "../chart.ts";
@@ -26,7 +28,42 @@ interface Series {
   runId: string;
   runName: string;
   key: string;
+  /** How many points the history holds, and its last ones (as many as the table shows). */
+  total: number;
   points: Metric[];
+}
+
+/** Points a page: what an MLflow server answers at most. */
+const PAGE = 25_000;
+
+/** A metric's history a page at a time, in the order logged. */
+async function* pagesOf(store: TrackingStore, runId: string, key: string) {
+  let pageToken: string | undefined;
+  do {
+    const page = await store.getMetricHistoryPage(runId, key, {
+      maxResults: PAGE,
+      ...(pageToken === undefined ? {} : { pageToken }),
+    });
+    yield page.metrics;
+    pageToken = page.nextPageToken;
+  } while (pageToken !== undefined);
+}
+
+/** The first point of a history, if any: whether there is one. */
+async function firstOf(store: TrackingStore, runId: string, key: string) {
+  const { metrics } = await store.getMetricHistoryPage(runId, key, { maxResults: 1 });
+  return { total: metrics.length, points: metrics };
+}
+
+/** The last `count` points of a history (all for 0) and how many it holds, page by page. */
+async function tailOf(store: TrackingStore, runId: string, key: string, count: number) {
+  let points: Metric[] = [];
+  let total = 0;
+  for await (const page of pagesOf(store, runId, key)) {
+    total += page.length;
+    points = count === 0 ? points.concat(page) : points.concat(page).slice(-count);
+  }
+  return { total, points };
 }
 
 /** A whole number option within [min, max]. */
@@ -74,18 +111,35 @@ async function missingKey(store: TrackingStore, runId: string, runName: string, 
   });
 }
 
+const pointRow = (p: Metric) => [String(p.step), formatNumber(p.value), formatTime(p.timestamp)];
+
+/** Every point of one history as table rows, printed a page at a time (widths of the first). */
+async function printAllRows(store: TrackingStore, runId: string, key: string) {
+  let widths: number[] | undefined;
+  for await (const page of pagesOf(store, runId, key)) {
+    const rows = page.map(pointRow);
+    if (widths === undefined) {
+      const [step, value] = [0, 1].map((i) =>
+        Math.max(i === 0 ? 4 : 5, ...rows.slice(0, 1000).map((row) => (row[i] ?? "").length)),
+      );
+      widths = [step ?? 4, value ?? 5];
+      print(
+        c.bold(`${"STEP".padStart(widths[0] ?? 4)}  ${"VALUE".padStart(widths[1] ?? 5)}  TIME`),
+      );
+    }
+    const [step = 4, value = 5] = widths;
+    print(rows.map(([s, v, t]) => `${s?.padStart(step)}  ${v?.padStart(value)}  ${t}`).join("\n"));
+  }
+}
+
 function printTable(series: readonly Series[], axis: Axis, limit: number, labels: string[]) {
   const one = series.length === 1 ? series[0] : undefined;
   if (one !== undefined) {
     const shown = limit > 0 ? one.points.slice(-limit) : one.points;
-    if (shown.length < one.points.length) {
-      print(c.dim(`last ${shown.length} of ${one.points.length} points (--limit 0 shows all)`));
+    if (shown.length < one.total) {
+      print(c.dim(`last ${shown.length} of ${one.total} points (--tail 0 shows all)`));
     }
-    table(
-      ["STEP", "VALUE", "TIME"],
-      shown.map((p) => [String(p.step), formatNumber(p.value), formatTime(p.timestamp)]),
-      [0, 1],
-    );
+    table(["STEP", "VALUE", "TIME"], shown.map(pointRow), [0, 1]);
     return;
   }
   // Several series: one row per x, one column per series (its last value at that x).
@@ -102,7 +156,7 @@ function printTable(series: readonly Series[], axis: Axis, limit: number, labels
   const ordered = [...rows.entries()].sort((a, b) => a[0] - b[0]);
   const shown = limit > 0 ? ordered.slice(-limit) : ordered;
   if (shown.length < ordered.length) {
-    print(c.dim(`last ${shown.length} of ${ordered.length} rows (--limit 0 shows all)`));
+    print(c.dim(`last ${shown.length} of ${ordered.length} rows (--tail 0 shows all)`));
   }
   const label = axisLabel(axis);
   table(
@@ -110,6 +164,28 @@ function printTable(series: readonly Series[], axis: Axis, limit: number, labels
     shown.map(([x, values]) => [label(x, 0), ...values.map((v) => formatNumber(v))]),
     series.map((_, i) => i + 1).concat(axis === "time" ? [] : [0]),
   );
+}
+
+/**
+ * Each series sampled for a chart `width` characters wide: two braille dots a character, the
+ * lowest and highest point of each (at most MLflow's 2,500 points a run).
+ */
+async function chartPoints(store: TrackingStore, series: readonly Series[], width: number) {
+  const maxPoints = Math.min(2500, 4 * width + 2);
+  const byKey = new Map<string, Map<string, Metric[]>>();
+  for (const key of new Set(series.map((s) => s.key))) {
+    const runIds = [...new Set(series.filter((s) => s.key === key).map((s) => s.runId))];
+    const runs = new Map<string, Metric[]>();
+    for (const { runId, ...point } of await store.getMetricHistorySampled(runIds, key, {
+      maxPoints,
+    })) {
+      const points = runs.get(runId);
+      if (points) points.push(point);
+      else runs.set(runId, [point]);
+    }
+    byKey.set(key, runs);
+  }
+  return series.map((s) => byKey.get(s.key)?.get(s.runId) ?? []);
 }
 
 const history = defineCommand<{
@@ -123,7 +199,7 @@ const history = defineCommand<{
   x: Axis;
   width?: number;
   height?: number;
-  limit?: number;
+  tail?: number;
 }>({
   command: "history <run> <keys..>",
   describe: "Metric histories: a table and a chart; several keys or runs are overlaid",
@@ -152,19 +228,21 @@ const history = defineCommand<{
       })
       .option("width", { type: "number", describe: "chart width in characters (10-1000)" })
       .option("height", { type: "number", describe: "chart height in characters (2-200)" })
-      .option("limit", {
+      .option("tail", {
+        alias: "limit",
         type: "number",
-        describe: "table rows, the last ones (default 20; 0: all)",
+        describe: "table rows: the last N points (default 20; 0: all)",
       })
       .example("$0 metrics history latest loss", "table and braille chart")
       .example("$0 metrics history latest loss val_loss", "two metrics in one chart")
       .example("$0 metrics history baseline loss -r tuned -r 3f2a", "three runs in one chart")
       .example("$0 metrics history 3f2a loss --style blocks --no-table", "a bar chart only")
+      .example("$0 metrics history 3f2a loss --tail 100 --no-chart", "the last 100 points")
       .example("$0 metrics history 3f2a loss --json", "{ runId, key, history: [...] }"),
   async handler(args) {
     const width = bounded("width", args.width, 10, 1000);
     const height = bounded("height", args.height, 2, 200) ?? 10;
-    const limit = bounded("limit", args.limit, 0, Number.MAX_SAFE_INTEGER) ?? 20;
+    const limit = bounded("tail", args.tail, 0, Number.MAX_SAFE_INTEGER) ?? 20;
     const context = await openContext(args, { read: true });
     const { store } = context;
     const resolve = await runResolver(context, list(args.experiment));
@@ -180,11 +258,19 @@ const history = defineCommand<{
     }
     const series: Series[] = [];
     const missing: MlflowError[] = [];
+    // --json and the point-number axis need every point; the table only its last rows, and a
+    // table of one whole history is printed as it is read.
+    const whole = args.json || (args.chart && args.x === "index");
+    const streamed = !whole && args.table && single && limit === 0;
+    const tail = whole ? 0 : args.table && !streamed ? limit : undefined;
     for (const runId of runIds) {
       const { runName } = (await store.getRun(runId)).info;
       for (const key of keys) {
-        const points = await store.getMetricHistory(runId, key);
-        if (points.length > 0) series.push({ runId, runName, key, points });
+        const { total, points } =
+          tail === undefined
+            ? await firstOf(store, runId, key)
+            : await tailOf(store, runId, key, tail);
+        if (total > 0) series.push({ runId, runName, key, total, points });
         else missing.push(await missingKey(store, runId, runName, key));
       }
     }
@@ -204,18 +290,23 @@ const history = defineCommand<{
     const labels = series.map((s) =>
       runIds.length === 1 ? s.key : keys.length === 1 ? s.runName : `${s.runName} ${s.key}`,
     );
-    if (args.table) printTable(series, args.x, limit, labels);
+    const first = series[0] as Series;
+    if (streamed) await printAllRows(store, first.runId, first.key);
+    else if (args.table) printTable(series, args.x, limit, labels);
     if (!args.chart) return;
     const columns = process.stdout.columns ?? 80;
     if (args.table) print();
     print(c.bold(`${single ? series[0]?.key : labels.join(", ")} by ${args.x}`));
+    const plotWidth = width ?? Math.max(20, Math.min(100, columns - 14));
+    const sampled = whole ? undefined : await chartPoints(store, series, plotWidth);
     const lines = chart(
-      series.map((s) => {
-        const at = xs(s.points, args.x);
-        return s.points.map((p, i): Point => ({ x: at[i] as number, y: p.value }));
+      series.map((s, n) => {
+        const points = sampled?.[n] ?? s.points;
+        const at = xs(points, args.x);
+        return points.map((p, i): Point => ({ x: at[i] as number, y: p.value }));
       }),
       {
-        width: width ?? Math.max(20, Math.min(100, columns - 14)),
+        width: plotWidth,
         height,
         style: args.style,
         formatX: axisLabel(args.x),

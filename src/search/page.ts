@@ -30,6 +30,16 @@ export function checkMaxResults(maxResults: number | undefined | null): number {
   return maxResults;
 }
 
+/** A metric history page size: a positive integer (MLflow sets no upper bound). */
+export function checkHistoryPageSize(maxResults: number): number {
+  if (!Number.isSafeInteger(maxResults) || maxResults < 1) {
+    throw invalid(
+      `Invalid value ${maxResults} for parameter 'max_results' supplied. It must be a positive integer.`,
+    );
+  }
+  return maxResults;
+}
+
 /** What a token is bound to: which search, and its filter and order_by. */
 export interface QueryIdentity {
   kind:

@@ -57,6 +57,20 @@ export interface SyncRunWriter {
   end(status: RunStatus, endTime: number): RunInfo;
 }
 
+/** A page of a metric's history: MLflow's get-history `max_results` and `page_token`. */
+export interface HistoryPageRequest {
+  /** At most this many points (a positive integer). */
+  maxResults: number;
+  /** Where the previous page ended; none for the first page. */
+  pageToken?: string;
+}
+
+export interface MetricHistoryPage {
+  metrics: Metric[];
+  /** Set while more points follow. */
+  nextPageToken?: string;
+}
+
 export interface TrackingStore {
   /** A URI naming where the data lives: a `file://` URI, `memory:` or a server URL. */
   readonly uri: string;
@@ -109,6 +123,12 @@ export interface TrackingStore {
   deleteTag(runId: string, key: string): Promise<void>;
   /** Every point of one metric, in the order it was logged. */
   getMetricHistory(runId: string, key: string): Promise<Metric[]>;
+  /** The points of one metric a page at a time, in the order logged: any length, bounded memory. */
+  getMetricHistoryPage(
+    runId: string,
+    key: string,
+    page: HistoryPageRequest,
+  ): Promise<MetricHistoryPage>;
   /**
    * One metric of several runs, sampled for a chart: per run at most `maxPoints` points by
    * step, the first and last always and each stretch's lowest and highest, so spikes survive

@@ -296,6 +296,7 @@ function storeFromDump(dump: Dump): TrackingStore {
         timestamp,
         step,
       })),
+    getMetricHistoryPage: unsupported,
     getMetricHistorySampled: unsupported,
     logInputs: unsupported,
     logArtifact: unsupported,

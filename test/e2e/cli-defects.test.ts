@@ -64,6 +64,25 @@ describe("metrics history on a long metric (item 2)", () => {
     expect(result.stdout).toMatch(/^\s*50 ┤/m);
   });
 
+  it("--tail 5 prints the last 5 of 300,000 points", async () => {
+    const result = await runCli([
+      "metrics",
+      "history",
+      bigRun,
+      "loss",
+      "--tail",
+      "5",
+      "--no-chart",
+      ...u(),
+    ]);
+    expect(result.stderr).toBe("");
+    const lines = result.stdout.trim().split("\n");
+    expect(lines[0]).toContain(`last 5 of ${BIG} points`);
+    expect(lines.slice(2).map((line) => Number(line.trim().split(/\s+/)[0]))).toEqual(
+      Array.from({ length: 5 }, (_, i) => BIG - 5 + i),
+    );
+  });
+
   it("prints all 300,000 rows with --limit 0", async () => {
     const result = await runCli([
       "metrics",

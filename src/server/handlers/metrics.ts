@@ -1,6 +1,5 @@
 /** Metric history: every point of one metric, paged; and the sampled history charts ask for. */
 import { invalid } from "../../errors.ts";
-import { paginate } from "../../search/page.ts";
 import { metricToJson } from "../../wire/tracking.ts";
 import { int64, missingField, repeated, required, string } from "../message.ts";
 import type { Handler } from "../router.ts";
@@ -12,27 +11,16 @@ export const getMetricHistory: Handler = async (ctx) => {
     max_results: int64,
     page_token: string,
   });
-  const { runId } = m;
-  if (m.max_results !== undefined && m.max_results <= 0) {
-    throw invalidMaxResults(m.max_results);
-  }
-  const history = await ctx.store.getMetricHistory(runId, m.metric_key);
   // Without max_results MLflow answers every point in one page.
-  const page = paginate(history, m.page_token || undefined, m.max_results ?? history.length + 1, {
-    kind: "metric-history",
-    filter: `${runId}/${m.metric_key}`,
+  const page = await ctx.store.getMetricHistoryPage(m.runId, m.metric_key, {
+    maxResults: m.max_results ?? Number.MAX_SAFE_INTEGER,
+    ...(m.page_token ? { pageToken: m.page_token } : {}),
   });
   return {
-    ...(page.items.length > 0 ? { metrics: page.items.map(metricToJson) } : {}),
+    ...(page.metrics.length > 0 ? { metrics: page.metrics.map(metricToJson) } : {}),
     ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}),
   };
 };
-
-function invalidMaxResults(value: number) {
-  return invalid(
-    `Invalid value ${value} for parameter 'max_results' supplied. It must be a positive integer.`,
-  );
-}
 
 /** MLflow's limits of `get-history-bulk-interval`. */
 const MAX_RUNS = 100;

@@ -48,8 +48,11 @@ import {
   sampleHistory,
   sampleRuns,
 } from "../../metric-sampling.ts";
+import { checkHistoryPageSize, decodePageToken, encodePageToken } from "../../search/page.ts";
 import type {
   CreateRunOptions,
+  HistoryPageRequest,
+  MetricHistoryPage,
   SearchExperimentsRequest,
   SearchRunsRequest,
   SyncRunWriter,
@@ -612,6 +615,26 @@ export class FileStore implements TrackingStore {
     validateKey("metric", key);
     const runDir = await this.#runDir(runId);
     return this.#runs.history(key, this.#layout.keyFile(runDir, "metrics", key));
+  }
+
+  async getMetricHistoryPage(
+    runId: string,
+    key: string,
+    page: HistoryPageRequest,
+  ): Promise<MetricHistoryPage> {
+    validateKey("metric", key);
+    const count = checkHistoryPageSize(page.maxResults);
+    const runDir = await this.#runDir(runId);
+    const query = { kind: "metric-history", filter: `${runId}/${key}` } as const;
+    const { points, next } = this.#runs.historyPage(
+      key,
+      this.#layout.keyFile(runDir, "metrics", key),
+      decodePageToken(page.pageToken, query),
+      count,
+    );
+    return next === undefined
+      ? { metrics: points }
+      : { metrics: points, nextPageToken: encodePageToken(next, query) };
   }
 
   async getMetricHistorySampled(

@@ -324,16 +324,17 @@ export class MetricFiles {
 
 /**
  * Calls `each` for every whole line between byte `start` and `end` of the file (without its
- * newline, with its length in bytes, newline included), reading a few MiB at a time; returns
- * where the last whole line ends.
+ * newline, with its length in bytes, newline included), reading `readBytes` at a time (a few MiB
+ * by default), until `each` returns false; returns where the last line it was given ends.
  */
 export function readLines(
   fd: number,
   start: number,
   end: number,
-  each: (line: string, bytes: number) => void,
+  each: (line: string, bytes: number) => boolean | void,
+  readBytes = READ_BYTES,
 ): number {
-  const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(READ_BYTES, end - start)));
+  const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(readBytes, end - start)));
   let position = start;
   while (position < end) {
     const bytesRead = readSync(fd, buffer, 0, Math.min(buffer.length, end - position), position);
@@ -344,10 +345,11 @@ export function readLines(
     let from = 0;
     for (let stop = text.indexOf("\n"); stop !== -1; stop = text.indexOf("\n", from)) {
       const line = text.slice(from, stop);
-      each(line, ascii ? line.length + 1 : Buffer.byteLength(line) + 1);
+      const bytes = ascii ? line.length + 1 : Buffer.byteLength(line) + 1;
+      position += bytes;
+      if (each(line, bytes) === false) return position;
       from = stop + 1;
     }
-    position += last + 1;
   }
   return position;
 }

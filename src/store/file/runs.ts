@@ -3,15 +3,23 @@
  * its params, tags, latest metrics and inputs. Broken files are reported with their path and
  * line; `readRun` throws on them (as MLflow does), listings skip the run and go on.
  */
-import { promises as fs, readFileSync, statSync } from "node:fs";
+import {
+  closeSync,
+  promises as fs,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { Metric, Run } from "../../entities.ts";
-import { isMlflowError, MlflowError, notFound } from "../../errors.ts";
+import { invalid, isMlflowError, MlflowError, notFound } from "../../errors.ts";
 import { isLaterPoint } from "../../metric-latest.ts";
 import { inputsFromFolder } from "./inputs.ts";
 import { type Layout, RESERVED_EXPERIMENT_FOLDERS, TRASH } from "./layout.ts";
 import { readRunDocument, type StoredRun } from "./meta.ts";
-import { parseMetricFile } from "./metric-files.ts";
+import { parseMetricFile, readLines } from "./metric-files.ts";
 import { describeProblem, type TreeProblem } from "./problems.ts";
 import { parseMetricLine } from "./metric-lines.ts";
 import { type RunFolderRead, readRunFolder, textOf } from "./run-folder.ts";
@@ -154,6 +162,52 @@ export class RunReader {
     const { points, problems } = parseMetricFile(path, key, text);
     if (problems[0]) throw new TreeError(problems[0]);
     return points;
+  }
+
+  /**
+   * At most `count` points of one metric from byte `from` of its file, where a line starts, and
+   * where the next page starts (none at the end); a malformed line throws naming the file.
+   */
+  historyPage(
+    key: string,
+    path: string,
+    from: number,
+    count: number,
+  ): { points: Metric[]; next?: number } {
+    let fd: number;
+    try {
+      fd = openSync(path, "r");
+    } catch (error) {
+      if (isMissing(error) && from === 0) return { points: [] };
+      throw error;
+    }
+    try {
+      const { size } = fstatSync(fd);
+      const before = Buffer.alloc(1);
+      if (
+        from > 0 &&
+        (from > size || readSync(fd, before, 0, 1, from - 1) !== 1 || before[0] !== 0x0a)
+      ) {
+        throw invalid("Invalid page token: it does not point at a point of this history");
+      }
+      if (size === 0) throw new TreeError({ path, message: "metric file is empty" });
+      const points: Metric[] = [];
+      const end = readLines(
+        fd,
+        from,
+        size,
+        (line) => {
+          const point = parseMetricLine(key, line);
+          if (typeof point === "string") throw new TreeError({ path, message: point });
+          points.push(point);
+          return points.length < count;
+        },
+        Math.max(1 << 16, Math.min(4 << 20, count * 64)),
+      );
+      return end < size ? { points, next: end } : { points };
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** The whole run: info, params, tags, latest metrics and dataset inputs. */

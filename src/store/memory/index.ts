@@ -49,8 +49,11 @@ import {
   sampleHistory,
   sampleRuns,
 } from "../../metric-sampling.ts";
+import { checkHistoryPageSize, paginate } from "../../search/page.ts";
 import type {
   CreateRunOptions,
+  HistoryPageRequest,
+  MetricHistoryPage,
   SearchExperimentsRequest,
   SearchRunsRequest,
   SyncRunWriter,
@@ -437,6 +440,21 @@ export class MemoryStore implements TrackingStore {
     validateKey("metric", key);
     const series = this.#run(runId).metrics.get(key);
     return (series?.points ?? []).map(copyMetric);
+  }
+
+  async getMetricHistoryPage(
+    runId: string,
+    key: string,
+    page: HistoryPageRequest,
+  ): Promise<MetricHistoryPage> {
+    const history = await this.getMetricHistory(runId, key);
+    const found = paginate(history, page.pageToken, checkHistoryPageSize(page.maxResults), {
+      kind: "metric-history",
+      filter: `${runId}/${key}`,
+    });
+    return found.nextPageToken === undefined
+      ? { metrics: found.items }
+      : { metrics: found.items, nextPageToken: found.nextPageToken };
   }
 
   async getMetricHistorySampled(

@@ -51,8 +51,11 @@ import {
   type SampledMetric,
   type SampleOptions,
 } from "../../metric-sampling.ts";
+import { checkHistoryPageSize } from "../../search/page.ts";
 import type {
   CreateRunOptions,
+  HistoryPageRequest,
+  MetricHistoryPage,
   SearchExperimentsRequest,
   SearchRunsRequest,
   TrackingStore,
@@ -364,6 +367,31 @@ export class RestStore implements TrackingStore {
     // The server answers an unknown run with an empty history; other stores say it is unknown.
     if (points.length === 0) await this.getRun(runId);
     return points.map(metricFromJson);
+  }
+
+  async getMetricHistoryPage(
+    runId: string,
+    key: string,
+    page: HistoryPageRequest,
+  ): Promise<MetricHistoryPage> {
+    validateRunId(runId);
+    validateKey("metric", key);
+    checkHistoryPageSize(page.maxResults);
+    const found = await this.#call<{ metrics?: MetricJson[]; next_page_token?: string }>(
+      "getMetricHistory",
+      {
+        query: {
+          run_id: runId,
+          metric_key: key,
+          max_results: page.maxResults,
+          page_token: page.pageToken,
+        },
+      },
+    );
+    const metrics = (found.metrics ?? []).map(metricFromJson);
+    // The server answers an unknown run with an empty history; other stores say it is unknown.
+    if (metrics.length === 0 && page.pageToken === undefined) await this.getRun(runId);
+    return found.next_page_token ? { metrics, nextPageToken: found.next_page_token } : { metrics };
   }
 
   /** The server's own sampling (`get-history-bulk-interval`), 100 runs a request. */
