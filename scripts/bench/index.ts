@@ -7,6 +7,7 @@ import { artifactsBench } from "./artifacts.ts";
 import { bigTreeBench } from "./bigtree.ts";
 import { bundleBench } from "./bundle.ts";
 import { cliBench } from "./cli.ts";
+import { historiesBench } from "./histories.ts";
 import { loggingBench } from "./logging.ts";
 import { ensureMlflow } from "./mlflow.ts";
 import { printTable, type Row } from "./report.ts";
@@ -17,6 +18,7 @@ import { uiBench } from "./ui.ts";
 
 const SECTIONS: Record<string, [string, () => Promise<Row[]>]> = {
   logging: ["Metric logging (FileStore vs MLflow's file store)", loggingBench],
+  histories: ["One long run (10 M points) and its histories", historiesBench],
   search: ["Search (FileStore.searchRuns vs MLflow search_runs)", searchBench],
   bigtree: [
     "Big trees (mlruns runs list, cold and through a server, vs MLflow on SQLite)",

@@ -1,0 +1,180 @@
+/**
+ * One long run: 10 metrics x 1 M steps logged through `run.logMetric` (RSS growth, and points/s
+ * against a plain loop appending the same kind of lines in the same process), batched logBatch
+ * likewise, a sampled history of one metric of 10 M points (cold: the summary is built; warm),
+ * `mlruns metrics history` on it, and a sync and a pull of a long run through `mlruns server`.
+ * Each measure runs in a child process of its own (long-run.ts), so RSS starts fresh.
+ * MLRUNS_BENCH_STEPS scales the steps logged, MLRUNS_BENCH_SYNC_STEPS those synced.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { closeSync, openSync, writeSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { FileStore, startServer } from "mlruns";
+import { type Row, rate } from "./report.ts";
+
+const METRICS = 10;
+const STEPS = Number(process.env.MLRUNS_BENCH_STEPS ?? 1_000_000);
+const SYNC_STEPS = Number(process.env.MLRUNS_BENCH_SYNC_STEPS ?? 100_000);
+const LONG = 10_000_000;
+const T0 = 1_767_225_600_000;
+const here = dirname(fileURLToPath(import.meta.url));
+const CLI = join(here, "..", "..", "cli", "main.js");
+
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+const ms = (value: number) => `${value.toFixed(0)} ms`;
+
+/** Runs long-run.ts; asynchronous, as the server it may talk to lives in this process. */
+async function child<T>(args: (string | number)[]): Promise<T> {
+  const running = spawn(process.execPath, [join(here, "long-run.js"), ...args.map(String)]);
+  let stdout = "";
+  let stderr = "";
+  running.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk;
+  });
+  running.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk;
+  });
+  const code = await new Promise((resolve) => running.on("close", resolve));
+  if (code !== 0) throw new Error(`long-run ${args[0]} failed: ${stderr}`);
+  // Each figure as it comes, so that a later failure does not lose it.
+  console.error(`histories: ${args[0]} ${stdout.trim()}`);
+  return JSON.parse(stdout) as T;
+}
+
+/** A metric file of `points` lines, in step order with a spike, written as fast as we can. */
+function writeLongMetric(file: string, points: number) {
+  const fd = openSync(file, "w");
+  let text = "";
+  for (let step = 0; step < points; step++) {
+    text += `${T0 + step} ${step === 6_543_210 ? 1000 : Math.sin(step / 10_000)} ${step}\n`;
+    if (text.length > 1 << 20) {
+      writeSync(fd, text);
+      text = "";
+    }
+  }
+  writeSync(fd, text);
+  closeSync(fd);
+}
+
+/** Wall time and peak RSS of a command (GNU time). */
+function timed(command: string[]): { seconds: number; maxRssKb: number; stdout: string } {
+  const out = spawnSync("/usr/bin/time", ["-f", "%e %M", ...command], {
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+    env: { ...process.env, NO_COLOR: "1", COLUMNS: "100" },
+  });
+  if (out.status !== 0) throw new Error(`${command.join(" ")} failed: ${out.stderr}`);
+  const [seconds, rss] = (out.stderr.trim().split("\n").at(-1) ?? "").split(" ").map(Number);
+  console.error(`histories: ${command.slice(2).join(" ")}: ${seconds} s, ${rss} KB`);
+  return { seconds: seconds ?? 0, maxRssKb: rss ?? 0, stdout: out.stdout };
+}
+
+export async function historiesBench(): Promise<Row[]> {
+  const dir = await mkdtemp(join(tmpdir(), "mlruns-bench-histories-"));
+  const cache = process.env.XDG_CACHE_HOME;
+  process.env.XDG_CACHE_HOME = join(dir, "cache");
+  try {
+    const logged = await child<{
+      plain: number;
+      perPoint: number;
+      batched: number;
+      rssGrowth: number;
+    }>(["log", dir, METRICS, STEPS]);
+
+    const root = join(dir, "long");
+    const store = new FileStore(root);
+    const { runId } = (await store.createRun({ experimentId: "0" })).info;
+    await store.logBatch(runId, { metrics: [{ key: "big", value: 0, timestamp: T0, step: 0 }] });
+    writeLongMetric(join(root, "0", runId, "metrics", "big"), LONG);
+    await store.close();
+    const sampled = await child<{
+      cold: { ms: number };
+      warm: { ms: number; points: number };
+      rssGrowth: number;
+    }>(["sample", root, runId, "big"]);
+    const cli = timed([process.execPath, CLI, "metrics", "history", runId, "big", "-u", root]);
+    const tail = timed([
+      process.execPath,
+      ...[CLI, "metrics", "history", runId, "big", "-u", root, "--tail", "5", "--no-chart"],
+    ]);
+
+    // Sync: a run of METRICS x SYNC_STEPS to a server, then pulled back into a new tree.
+    const source = join(dir, "sync-source");
+    await child(["log", source, METRICS, SYNC_STEPS]);
+    const server = await startServer({ root: join(dir, "served"), port: 0, log: () => {} });
+    let pushed: { ms: number; rssGrowth: number };
+    let pulled: { ms: number; rssGrowth: number };
+    try {
+      pushed = await child(["push", join(source, "tree"), server.url]);
+      pulled = await child(["pull", join(dir, "pulled"), server.url]);
+    } finally {
+      await server.close();
+    }
+    const syncPoints = METRICS * SYNC_STEPS;
+
+    const points = `${METRICS} x ${STEPS.toLocaleString("en")}`;
+    return [
+      {
+        what: `points/s, run.logMetric (${points}) vs a plain append loop`,
+        ours: rate(logged.perPoint),
+        mlflow: rate(logged.plain),
+        ratio: `${((logged.perPoint / logged.plain) * 100).toFixed(0)}% (goal >= 50%)`,
+      },
+      {
+        what: "points/s, logBatch of 1000 vs a plain append loop",
+        ours: rate(logged.batched),
+        mlflow: rate(logged.plain),
+        ratio: `${((logged.batched / logged.plain) * 100).toFixed(0)}% (goal >= 50%)`,
+      },
+      {
+        what: `RSS growth, run.logMetric of ${points} points`,
+        ours: mb(logged.rssGrowth),
+        mlflow: "",
+        ratio: "goal <= 64 MB",
+      },
+      {
+        what: "getMetricHistorySampled, 10 M points, 2500 asked: warm vs cold (summary built)",
+        ours: ms(sampled.warm.ms),
+        mlflow: ms(sampled.cold.ms),
+        ratio: `goal < 200 ms warm (${sampled.warm.points} points)`,
+      },
+      {
+        what: "RSS growth, both sampled histories of 10 M points",
+        ours: mb(sampled.rssGrowth),
+        mlflow: "",
+        ratio: "",
+      },
+      {
+        what: "mlruns metrics history, 10 M points (table, chart): time, peak RSS",
+        ours: `${cli.seconds.toFixed(2)} s`,
+        mlflow: `${(cli.maxRssKb / 1024).toFixed(0)} MB`,
+        ratio: "",
+      },
+      {
+        what: "mlruns metrics history --tail 5 --no-chart, 10 M points: time, peak RSS",
+        ours: `${tail.seconds.toFixed(2)} s`,
+        mlflow: `${(tail.maxRssKb / 1024).toFixed(0)} MB`,
+        ratio: "",
+      },
+      {
+        what: `sync of one run of ${syncPoints.toLocaleString("en")} points to mlruns server: RSS growth, time`,
+        ours: mb(pushed.rssGrowth),
+        mlflow: `${(pushed.ms / 1000).toFixed(1)} s`,
+        ratio: "goal <= 64 MB at 10 M points",
+      },
+      {
+        what: `pull of that run into a new tree: RSS growth, time`,
+        ours: mb(pulled.rssGrowth),
+        mlflow: `${(pulled.ms / 1000).toFixed(1)} s`,
+        ratio: "goal <= 64 MB at 10 M points",
+      },
+    ];
+  } finally {
+    if (cache === undefined) delete process.env.XDG_CACHE_HOME;
+    else process.env.XDG_CACHE_HOME = cache;
+    await rm(dir, { recursive: true, force: true });
+  }
+}
