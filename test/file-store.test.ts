@@ -161,6 +161,29 @@ describe("FileStore on disk", () => {
     expect(read.data.metrics.m?.value).toBe(2.5);
   });
 
+  it("finds a run's latest metric across a file longer than one read, and in a last line without its newline", async () => {
+    const root = await tempTree();
+    const store = new FileStore(root);
+    const { runId } = (await store.createRun({ experimentId: "0" })).info;
+    const file = join(root, "0", runId, "metrics", "m");
+    // About 6 MiB: the latest (the highest step) is in the middle, a broken line near the end.
+    const lines = Array.from({ length: 200_000 }, (_, i) => `${1000 + i} ${i / 7} ${i % 1000}`);
+    lines[100_999] = "5 42.5 5000";
+    await writeFile(file, `${lines.join("\n")}\n`);
+    expect((await store.getRun(runId)).data.metrics.m).toEqual({
+      key: "m",
+      value: 42.5,
+      timestamp: 5,
+      step: 5000,
+    });
+    await writeFile(file, `${lines.join("\n")}\n1 7.5 6000`);
+    expect((await store.getRun(runId)).data.metrics.m?.value).toBe(7.5);
+    lines[199_998] = "1 x 2";
+    await writeFile(file, `${lines.join("\n")}\n`);
+    const error = await expectMlflowError(store.getRun(runId), "INTERNAL_ERROR");
+    expect(error.message).toContain(`${file}:199999: value 'x' is not a number`);
+  }, 60_000);
+
   it("names the file and line of a broken metric, and still lists the other runs", async () => {
     const root = await tempTree();
     const problems: TreeProblem[] = [];

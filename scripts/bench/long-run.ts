@@ -9,7 +9,7 @@
  * Prints one JSON object: rates in points/s, times in ms, peak RSS growth in bytes (sampled as it
  * goes, over the RSS before the measured part).
  */
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { FileStore, getTracker, type Metric, RestStore, sync } from "mlruns";
 
@@ -58,6 +58,7 @@ function plainLoop(dir: string, metrics: number, steps: number) {
 }
 
 async function log(metrics: number, steps: number) {
+  mkdirSync(root, { recursive: true });
   // The plain loop before and after ours, so a change of the machine's load counts on both sides.
   const before = plainLoop(root, metrics, Math.min(steps, 200_000));
   const tracker = await getTracker({ trackingUri: join(root, "tree") });

@@ -331,7 +331,7 @@ export function readLines(
   fd: number,
   start: number,
   end: number,
-  each: (line: string, bytes: number) => boolean | void,
+  each: (line: string, bytes: number) => unknown,
   readBytes = READ_BYTES,
 ): number {
   const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(readBytes, end - start)));

@@ -1,3 +1,5 @@
+import { isMlflowError, MlflowError } from "../../errors.ts";
+
 /** What a reader found wrong in a tree: a path, maybe a line, and what is wrong there. */
 export interface TreeProblem {
   path: string;
@@ -16,3 +18,20 @@ export function describeProblem(problem: TreeProblem): string {
 export const warnProblem: ProblemHandler = (problem) => {
   process.emitWarning(describeProblem(problem), { code: "MLRUNS_TREE" });
 };
+
+/** A problem that makes a run or experiment unreadable. */
+export class TreeError extends MlflowError {
+  readonly problem: TreeProblem;
+
+  constructor(problem: TreeProblem) {
+    super("INTERNAL_ERROR", `Malformed mlruns tree: ${describeProblem(problem)}`, {
+      hint: "Run `mlruns verify` on the tree to see every problem and what `--fix` can repair",
+    });
+    this.problem = problem;
+  }
+}
+
+/** True for a TreeError, also across module copies (as `isMlflowError`). */
+export function isTreeError(error: unknown): error is TreeError {
+  return isMlflowError(error) && "problem" in error;
+}

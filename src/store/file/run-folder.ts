@@ -1,7 +1,8 @@
 /**
  * One synchronous pass over a run folder: every inode a run summary depends on is stat'ed and
  * every file read, with the stat of each file taken from the very descriptor it is read through
- * (open, fstat, read, close). RunReader assembles the Run from what this collected; the search
+ * (open, fstat, read, close). A metric file is read a few MiB at a time down to its latest point,
+ * so a history of millions of points costs time but no memory. RunReader assembles the Run from what this collected; the search
  * index (summaries.ts) also digests the stats into the run's stamp.
  *
  * Synchronous on purpose: a run holds a few dozen small files, and Node's promise-based fs costs
@@ -23,6 +24,11 @@ import {
   statSync,
 } from "node:fs";
 import { join } from "node:path";
+import type { Metric } from "../../entities.ts";
+import { isLaterPoint } from "../../metric-latest.ts";
+import { readLines } from "./metric-files.ts";
+import { parseMetricLine } from "./metric-lines.ts";
+import { TreeError } from "./problems.ts";
 import { fromYaml } from "./yaml.ts";
 import { isMissing } from "../../atomic.ts";
 
@@ -30,10 +36,14 @@ const NAMESPACES = ["metrics", "params", "tags"] as const;
 /** Dataset ids the stamp follows into `../datasets/` (those that cannot climb out of it). */
 const SAFE_ID = /^[\w.-]+$/;
 
-/** A file as read: its stat (undefined: missing), and its text or the error reading it. */
+/**
+ * A file as read: its stat (undefined: missing), and its text (a metric file: its latest point)
+ * or the error reading it.
+ */
 export interface FileRead {
   stat: Stats | undefined;
   text?: string;
+  latest?: Metric;
   error?: unknown;
 }
 
@@ -91,6 +101,49 @@ export function readFileWithStat(path: string): FileRead {
   }
 }
 
+/**
+ * The latest point of a metric file, as `latestPoint(history)` picks it, read through `fd` up to
+ * `size` bytes without keeping the history; the first malformed line (or an empty file) throws
+ * as `history` does. A last line without its newline is read too.
+ */
+function latestInMetricFile(fd: number, size: number, path: string, key: string) {
+  if (size === 0) throw new TreeError({ path, message: "metric file is empty" });
+  let latest: Metric | undefined;
+  let line = 0;
+  const take = (text: string) => {
+    line++;
+    const parsed = parseMetricLine(key, text);
+    if (typeof parsed === "string") throw new TreeError({ path, line, message: parsed });
+    if (latest === undefined || isLaterPoint(parsed, latest)) latest = parsed;
+  };
+  const end = readLines(fd, 0, size, (text) => take(text));
+  if (end < size) {
+    const rest = Buffer.alloc(size - end);
+    take(rest.toString("utf8", 0, readSync(fd, rest, 0, rest.length, end)));
+  }
+  return latest;
+}
+
+/** A metric file as `readFileWithStat` reads a file, but only its latest point kept. */
+function readMetricWithStat(path: string, key: string): FileRead {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (error) {
+    return failedRead(path, error);
+  }
+  let stat: Stats | undefined;
+  try {
+    stat = fstatSync(fd);
+    const latest = latestInMetricFile(fd, stat.size, path, key);
+    return latest === undefined ? { stat } : { stat, latest };
+  } catch (error) {
+    return stat ? { stat, error } : failedRead(path, error);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Reads a run folder in one pass; `beforeFolder` is called with each folder before its stat. */
 export function readRunFolder(
   runDir: string,
@@ -110,8 +163,10 @@ export function readRunFolder(
     read.stats.set(path, stat);
     return stat;
   };
-  const file = (path: string): FileRead => {
-    const got = readFileWithStat(join(runDir, path));
+  const file = (path: string, metricKey?: string): FileRead => {
+    const full = join(runDir, path);
+    const got =
+      metricKey === undefined ? readFileWithStat(full) : readMetricWithStat(full, metricKey);
     read.stats.set(path, got.stat);
     read.files.set(path, got);
     return got;
@@ -135,7 +190,7 @@ export function readRunFolder(
         const key = `${prefix}${entry.name}`;
         if (entry.isDirectory()) walk(`${path}/${entry.name}`, `${key}/`);
         else if (entry.isFile()) {
-          file(`${path}/${entry.name}`);
+          file(`${path}/${entry.name}`, namespace === "metrics" ? key : undefined);
           keys.push(key);
         }
       }
@@ -162,6 +217,13 @@ export function readRunFolder(
     }
   }
   return read;
+}
+
+/** The latest point of a metric file the pass read, or its error thrown. */
+export function latestOf(read: RunFolderRead, path: string): Metric | undefined {
+  const got = read.files.get(path);
+  if (got?.error !== undefined) throw got.error;
+  return got?.latest;
 }
 
 /** The text of a file the pass read, or its error thrown; `undefined` when it was not read. */

@@ -14,36 +14,20 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { Metric, Run } from "../../entities.ts";
-import { invalid, isMlflowError, MlflowError, notFound } from "../../errors.ts";
-import { isLaterPoint } from "../../metric-latest.ts";
+import { invalid, notFound } from "../../errors.ts";
 import { inputsFromFolder } from "./inputs.ts";
 import { type Layout, RESERVED_EXPERIMENT_FOLDERS, TRASH } from "./layout.ts";
 import { readRunDocument, type StoredRun } from "./meta.ts";
 import { parseMetricFile, readLines } from "./metric-files.ts";
-import { describeProblem, type TreeProblem } from "./problems.ts";
+import { type TreeProblem, TreeError } from "./problems.ts";
 import { parseMetricLine } from "./metric-lines.ts";
-import { type RunFolderRead, readRunFolder, textOf } from "./run-folder.ts";
+import { latestOf, type RunFolderRead, readRunFolder, textOf } from "./run-folder.ts";
 import { fromYaml } from "./yaml.ts";
 import { isMissing } from "../../atomic.ts";
 
 const EXPERIMENT_FOLDER = /^[a-zA-Z0-9][\p{L}\p{N}_-]{0,63}$/u;
 
-/** A problem that makes a run or experiment unreadable. */
-export class TreeError extends MlflowError {
-  readonly problem: TreeProblem;
-
-  constructor(problem: TreeProblem) {
-    super("INTERNAL_ERROR", `Malformed mlruns tree: ${describeProblem(problem)}`, {
-      hint: "Run `mlruns verify` on the tree to see every problem and what `--fix` can repair",
-    });
-    this.problem = problem;
-  }
-}
-
-/** True for a TreeError, also across module copies (as `isMlflowError`). */
-export function isTreeError(error: unknown): error is TreeError {
-  return isMlflowError(error) && "problem" in error;
-}
+export { isTreeError, TreeError } from "./problems.ts";
 
 interface CachedMeta {
   mtimeMs: number;
@@ -243,14 +227,13 @@ export class RunReader {
     const tags = values("tags");
     const metrics: Record<string, Metric> = {};
     for (const key of read.keys.metrics) {
-      let text: string | undefined;
+      let latest: Metric | undefined;
       try {
-        text = textOf(read, `metrics/${key}`);
+        latest = latestOf(read, `metrics/${key}`);
       } catch (error) {
         if (isMissing(error)) continue; // gone since it was listed: no history
         throw error;
       }
-      const latest = latestInMetricFile(join(runDir, "metrics", key), key, text ?? "");
       if (latest) metrics[key] = latest;
     }
     if (!info.runName && tags["mlflow.runName"]) info.runName = tags["mlflow.runName"];
@@ -282,26 +265,4 @@ export class RunReader {
     this.#metas.set(path, { mtimeMs: stat.mtimeMs, size: stat.size, run });
     return { ...run, info: { ...run.info } };
   }
-}
-
-/**
- * The latest point of a metric file, as `latestPoint(history)` picks it, without keeping the
- * history; the first malformed line (or an empty file) throws as `history` does.
- */
-export function latestInMetricFile(path: string, key: string, text: string): Metric | undefined {
-  let latest: Metric | undefined;
-  let start = 0;
-  let line = 0;
-  const end = text.endsWith("\n") ? text.length - 1 : text.length;
-  if (text.length === 0) throw new TreeError({ path, message: "metric file is empty" });
-  while (start <= end) {
-    let stop = text.indexOf("\n", start);
-    if (stop === -1 || stop > end) stop = end;
-    line++;
-    const parsed = parseMetricLine(key, text.slice(start, stop));
-    if (typeof parsed === "string") throw new TreeError({ path, line, message: parsed });
-    if (latest === undefined || isLaterPoint(parsed, latest)) latest = parsed;
-    start = stop + 1;
-  }
-  return latest;
 }
