@@ -15,6 +15,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { Batch, DatasetInput, Metric, Run } from "../src/entities.ts";
 import { type ErrorCode, isMlflowError, type MlflowError } from "../src/errors.ts";
 import type { CreateRunOptions, TrackingStore } from "../src/store/store.ts";
+import { checksContract } from "./store-contract-checks.ts";
 
 export interface StoreUnderTest {
   store: TrackingStore;
@@ -1370,6 +1371,8 @@ export function describeTrackingStore(
         await expectMlflowError(store().readArtifact(other, "mine.txt"), "RESOURCE_DOES_NOT_EXIST");
       });
     });
+
+    checksContract({ test, store, unique, newExperiment, newRun });
 
     it("skip list names only tests of this suite", () => {
       expect(Object.keys(skip).filter((title) => !skipped.has(title))).toEqual([]);

@@ -20,8 +20,8 @@ import type {
   ViewType,
 } from "../../entities.ts";
 import { type ArtifactRepository, putFiles, readAll } from "../../artifacts/repository.ts";
-import { RUN_STATUSES, SYSTEM_TAGS } from "../../entities.ts";
-import { invalid, isMlflowError, MlflowError, notFound } from "../../errors.ts";
+import { SYSTEM_TAGS } from "../../entities.ts";
+import { invalid, isMlflowError, notFound } from "../../errors.ts";
 import { collectLocalArtifacts } from "../../local-artifacts.ts";
 import { resolveRunName, resolveUserId, runNameFromTags } from "../../run-name.ts";
 import {
@@ -32,9 +32,9 @@ import {
   validateInputs,
   validateKey,
   validateRunId,
-  validateRunName,
   validateTag,
 } from "../../validation.ts";
+import { checkCreateRun, checkUpdateRun, experimentExists } from "../checks.ts";
 import {
   type SearchExperimentsResult,
   type SearchRunsResult,
@@ -241,18 +241,7 @@ export class FileStore implements TrackingStore {
 
   async #assertNameFree(name: string): Promise<void> {
     const existing = await this.getExperimentByName(name);
-    if (existing) {
-      const state = existing.lifecycleStage === "deleted" ? " (in deleted state)" : "";
-      throw new MlflowError(
-        "RESOURCE_ALREADY_EXISTS",
-        `Experiment '${name}' already exists${state} with id ${existing.experimentId}`,
-        {
-          hint: state
-            ? "Restore it, or permanently delete it with `mlruns gc`"
-            : "Use it, or pick another name",
-        },
-      );
-    }
+    if (existing) throw experimentExists(name, existing);
   }
 
   async createExperiment(
@@ -399,6 +388,7 @@ export class FileStore implements TrackingStore {
   }
 
   async createRun(options: CreateRunOptions): Promise<Run> {
+    checkCreateRun(options);
     const runName = resolveRunName(options.runName, options.tags);
     const tags = { ...options.tags, [SYSTEM_TAGS.runName]: runName };
     validateBatch({ tags });
@@ -487,15 +477,7 @@ export class FileStore implements TrackingStore {
   }
 
   async updateRun(runId: string, update: UpdateRunOptions): Promise<RunInfo> {
-    if (update.runName !== undefined) validateRunName(update.runName);
-    if (update.status !== undefined && !RUN_STATUSES.includes(update.status)) {
-      throw invalid(
-        `Invalid run status '${String(update.status)}': use one of ${RUN_STATUSES.join(", ")}`,
-      );
-    }
-    if (update.endTime != null && !Number.isSafeInteger(update.endTime)) {
-      throw invalid(`end time must be an integer (milliseconds), got ${update.endTime}`);
-    }
+    checkUpdateRun(update);
     const { runDir, run } = await this.#activeRun(runId);
     const info = { ...run.info };
     if (update.status !== undefined) info.status = update.status;

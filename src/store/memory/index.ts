@@ -16,12 +16,11 @@ import {
   type LifecycleStage,
   type Metric,
   type Run,
-  RUN_STATUSES,
   type RunInfo,
   SYSTEM_TAGS,
   type ViewType,
 } from "../../entities.ts";
-import { invalid, MlflowError, notFound } from "../../errors.ts";
+import { invalid, notFound } from "../../errors.ts";
 import { collectLocalArtifacts } from "../../local-artifacts.ts";
 import { isLaterPoint, newMetricPoints } from "../../metric-latest.ts";
 import { resolveRunName, resolveUserId, runNameFromTags } from "../../run-name.ts";
@@ -37,6 +36,7 @@ import {
   validateRunName,
   validateTag,
 } from "../../validation.ts";
+import { checkCreateRun, checkUpdateRun, experimentExists } from "../checks.ts";
 import {
   type SearchExperimentsResult,
   type SearchRunsResult,
@@ -267,12 +267,7 @@ export class MemoryStore implements TrackingStore {
     validateExperimentId(experimentId);
     const tags = { ...options.tags };
     validateBatch({ tags });
-    if (startTime !== undefined && (!Number.isSafeInteger(startTime) || startTime < 0)) {
-      throw invalid(`startTime must be a non-negative integer (ms), got ${String(startTime)}`);
-    }
-    if (options.userId !== undefined && typeof options.userId !== "string") {
-      throw invalid("userId must be a string");
-    }
+    checkCreateRun(options);
     const runName = resolveRunName(options.runName, tags);
     const userId = resolveUserId(options.userId, tags);
     const experiment = this.#activeExperiment(experimentId, "create runs in");
@@ -312,15 +307,7 @@ export class MemoryStore implements TrackingStore {
   #updateRun(runId: string, update: UpdateRunOptions): RunInfo {
     const { status, endTime, runName } = update;
     const run = this.#activeRun(runId);
-    if (status !== undefined && !RUN_STATUSES.includes(status)) {
-      throw invalid(
-        `Invalid run status '${String(status)}': use one of ${RUN_STATUSES.join(", ")}`,
-      );
-    }
-    if (endTime != null && (!Number.isSafeInteger(endTime) || endTime < 0)) {
-      throw invalid(`endTime must be a non-negative integer (ms), got ${String(endTime)}`);
-    }
-    if (runName !== undefined) validateRunName(runName);
+    checkUpdateRun(update);
     if (status !== undefined) run.info.status = status;
     if (endTime !== undefined) run.info.endTime = endTime;
     // As MLflow does, an empty name leaves the name unchanged.
@@ -550,17 +537,7 @@ export class MemoryStore implements TrackingStore {
 
   #assertNameFree(name: string): void {
     const existing = this.#byName(name);
-    if (existing === undefined) return;
-    const deleted = existing.lifecycleStage === "deleted";
-    throw new MlflowError(
-      "RESOURCE_ALREADY_EXISTS",
-      `Experiment '${name}' already exists${deleted ? " in deleted state" : ""}`,
-      {
-        hint: deleted
-          ? "Restore the deleted experiment, or choose another name."
-          : "Choose another name.",
-      },
-    );
+    if (existing !== undefined) throw experimentExists(name, existing);
   }
 
   #run(runId: string): RunState {

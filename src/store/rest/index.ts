@@ -7,18 +7,17 @@
 import { type ArtifactRepository, putFiles, readAll } from "../../artifacts/repository.ts";
 import type { HttpConfig } from "../../config.ts";
 import { collectLocalArtifacts } from "../../local-artifacts.ts";
-import {
-  type ArtifactData,
-  type ArtifactStream,
-  type Batch,
-  type DatasetInput,
-  type Experiment,
-  type FileInfo,
-  type Metric,
-  type Run,
-  RUN_STATUSES,
-  type RunInfo,
-  type ViewType,
+import type {
+  ArtifactData,
+  ArtifactStream,
+  Batch,
+  DatasetInput,
+  Experiment,
+  FileInfo,
+  Metric,
+  Run,
+  RunInfo,
+  ViewType,
 } from "../../entities.ts";
 import { invalid, isMlflowError, MlflowError } from "../../errors.ts";
 import { resolveRunName, resolveUserId, runNameFromTags } from "../../run-name.ts";
@@ -34,6 +33,7 @@ import {
   validateRunName,
   validateTag,
 } from "../../validation.ts";
+import { checkCreateRun, checkUpdateRun, experimentExists } from "../checks.ts";
 import {
   datasetInputToJson,
   type ExperimentJson,
@@ -101,12 +101,20 @@ export class RestStore implements TrackingStore {
     }
     const json: Record<string, unknown> = { name, tags: tagsToJson(options.tags) };
     if (options.artifactLocation) json.artifact_location = options.artifactLocation;
-    // Not retried once sent: a lost answer would make the retry fail as a duplicate name.
-    const response = await this.#call<{ experiment_id?: string }>("createExperiment", {
-      json,
-      retry: "unsent",
-    });
-    return String(response.experiment_id);
+    try {
+      // Not retried once sent: a lost answer would make the retry fail as a duplicate name.
+      const response = await this.#call<{ experiment_id?: string }>("createExperiment", {
+        json,
+        retry: "unsent",
+      });
+      return String(response.experiment_id);
+    } catch (error) {
+      // Worded as every store words it (the server's wording depends on its backend).
+      if (!isMlflowError(error, "RESOURCE_ALREADY_EXISTS")) throw error;
+      const holder = await this.getExperimentByName(name).catch(() => null);
+      if (holder === null) throw error;
+      throw experimentExists(name, holder, error);
+    }
   }
 
   async getExperiment(experimentId: string): Promise<Experiment> {
@@ -169,16 +177,14 @@ export class RestStore implements TrackingStore {
         json: { experiment_id: experimentId, new_name: newName },
       });
     } catch (error) {
-      // The SQL store reports a taken name as a bare unique-constraint failure (BAD_REQUEST).
-      if (!isMlflowError(error, "BAD_REQUEST")) throw error;
+      // The SQL store reports a taken name as a bare unique-constraint failure (BAD_REQUEST);
+      // other servers word RESOURCE_ALREADY_EXISTS their own way.
+      const taken =
+        isMlflowError(error, "BAD_REQUEST") || isMlflowError(error, "RESOURCE_ALREADY_EXISTS");
+      if (!taken) throw error;
       const holder = await this.getExperimentByName(newName).catch(() => null);
       if (holder === null || holder.experimentId === experimentId) throw error;
-      const deleted = holder.lifecycleStage === "deleted" ? " in deleted state" : "";
-      throw new MlflowError(
-        "RESOURCE_ALREADY_EXISTS",
-        `Experiment '${newName}' already exists${deleted} (id ${holder.experimentId})`,
-        { cause: error, hint: "Choose another name." },
-      );
+      throw experimentExists(newName, holder, error);
     }
   }
 
@@ -232,9 +238,7 @@ export class RestStore implements TrackingStore {
     validateExperimentId(experimentId);
     const tags = { ...options.tags };
     validateBatch({ tags });
-    if (startTime !== undefined && (!Number.isSafeInteger(startTime) || startTime < 0)) {
-      throw invalid(`startTime must be a non-negative integer (ms), got ${String(startTime)}`);
-    }
+    checkCreateRun(options);
     const runName = resolveRunName(options.runName, tags);
     const userId = resolveUserId(options.userId, tags);
     tags["mlflow.runName"] = runName;
@@ -265,16 +269,8 @@ export class RestStore implements TrackingStore {
   async updateRun(runId: string, update: UpdateRunOptions): Promise<RunInfo> {
     validateRunId(runId);
     const { status, endTime, runName } = update;
-    // The server silently ignores a status name it does not know.
-    if (status !== undefined && !RUN_STATUSES.includes(status)) {
-      throw invalid(
-        `Invalid run status '${String(status)}': use one of ${RUN_STATUSES.join(", ")}`,
-      );
-    }
-    if (endTime != null && (!Number.isSafeInteger(endTime) || endTime < 0)) {
-      throw invalid(`endTime must be a non-negative integer (ms), got ${String(endTime)}`);
-    }
-    if (runName !== undefined) validateRunName(runName);
+    // Checked here: the server silently ignores a status name it does not know.
+    checkUpdateRun(update);
     const json: Record<string, unknown> = { run_id: runId };
     if (status !== undefined) json.status = status;
     // An omitted end_time leaves it unchanged; 0 is what the server reports as "no end time".
