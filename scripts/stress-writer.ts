@@ -2,15 +2,17 @@
  * A child process for the concurrency and crash tests: it writes to a tree through the public
  * API while the test runs several of them at once, or kills it with SIGKILL at a random moment.
  *
- *   stress-writer experiment <root> <name> [at]     get-or-create an experiment, print its id
- *   stress-writer log <root> <runId> <worker> <n>   log n points of `worker_<worker>` and `shared`
- *   stress-writer chaos <root> <seed>               random writes forever (until killed)
- *   stress-writer sync <root> <url> <prefix>         push the tree to a server (to be killed)
- *   stress-writer versions <root> <model> <n>       register n versions of a model, print numbers
- *   stress-writer rename <root> <model> <new> [at]  rename a registered model; print renamed or why not
+ *   stress-writer experiment <root> <name> [--together]    get-or-create an experiment, print its id
+ *   stress-writer log <root> <runId> <worker> <n>          log n points of `worker_<worker>` and `shared`
+ *   stress-writer chaos <root> <seed>                      random writes forever (until killed)
+ *   stress-writer sync <root> <url> <prefix>               push the tree to a server (to be killed)
+ *   stress-writer versions <root> <model> <n>              register n versions of a model, print numbers
+ *   stress-writer rename <root> <model> <new> [--together] rename a registered model; print renamed or why not
  *
- * `at` (epoch ms) holds the write until then, so that processes started one after another
- * contend at the same moment.
+ * `--together` prints `ready` once loaded and holds the write until stdin closes, so that
+ * processes started one after another contend at the same moment however slow they were to
+ * start. `chaos` prints `writing` and `sync` prints `syncing` when they begin, so that a test kills
+ * them while they work rather than while they load.
  */
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -29,13 +31,15 @@ function random(seed: number): () => number {
   };
 }
 
-async function until(at: string | undefined): Promise<void> {
-  const wait = Number(at ?? 0) - Date.now();
-  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+/** With `--together`: says `ready`, then waits for the test to close stdin. */
+async function together(): Promise<void> {
+  if (!rest.includes("--together")) return;
+  console.log("ready");
+  await new Promise((resolve) => process.stdin.once("end", resolve).resume());
 }
 
 async function experiment(name: string): Promise<void> {
-  await until(rest[1]);
+  await together();
   const tracker = await getTracker({ trackingUri: root, experimentName: name });
   console.log(tracker.experimentId);
 }
@@ -70,6 +74,7 @@ async function chaos(seed: number): Promise<void> {
   await writeFile(file, "x".repeat(10_000));
   const experiments = (await store.listExperiments()).map((e) => e.experimentId);
   const runs: string[] = [];
+  console.log("writing");
   for (let i = 0; ; i++) {
     const op = rand();
     if (op < 0.05 || experiments.length === 0) {
@@ -144,7 +149,7 @@ if (mode === "experiment") await experiment(rest[0] ?? "shared");
 else if (mode === "versions") await versions(rest[0] ?? "shared", Number(rest[1] ?? 10));
 else if (mode === "rename") {
   const { registry } = new FileStore(root);
-  await until(rest[2]);
+  await together();
   try {
     await registry.renameRegisteredModel(rest[0] ?? "shared", rest[1] ?? "renamed");
     console.log("renamed");
@@ -155,6 +160,7 @@ else if (mode === "rename") {
 else if (mode === "chaos") await chaos(Number(rest[0] ?? 1));
 else if (mode === "sync") {
   const source = new FileStore(root, { onProblem: () => {} });
+  console.log("syncing");
   await sync({ source, target: new RestStore(rest[0] ?? ""), experimentPrefix: rest[1] ?? "" });
 } else {
   console.error("usage: stress-writer experiment|log|chaos|sync|versions|rename <root> ...");

@@ -243,12 +243,13 @@ for (const version of [MLFLOW_VERSIONS.latest, MLFLOW_VERSIONS.v2]) {
       const root = await tree();
       await writeVariedTree(new FileStore(root));
       for (let trial = 0; trial < 6; trial++) {
-        const child = startWriter(["sync", root, server.url, "killed/"]);
-        // Registered at once: a sync that finishes before the kill must not be waited for.
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        await new Promise((resolve) => setTimeout(resolve, 300 + trial * 250));
-        child.kill("SIGKILL");
-        await exited;
+        const writer = startWriter(["sync", root, server.url, "killed/"]);
+        // Killed while it syncs (later in each trial), however long it took to load; a sync
+        // that finishes before the kill is fine.
+        await writer.said("syncing");
+        await new Promise((resolve) => setTimeout(resolve, trial * 250 + Math.random() * 250));
+        writer.child.kill("SIGKILL");
+        await writer.done.catch(() => {});
       }
       const source = new FileStore(root, quiet);
       const report = await sync({

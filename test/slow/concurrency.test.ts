@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileStore } from "../../src/store/file/index.ts";
 import { LOCK_FILE } from "../../src/tree-files.ts";
-import { runWriter, staleLock } from "./writer.ts";
+import { runTogether, runWriter, staleLock } from "./writer.ts";
 
 const PROCESSES = 8;
 let dir: string;
@@ -20,8 +20,8 @@ describe("several processes writing one tree", () => {
     const root = join(dir, "create");
     for (let round = 0; round < 3; round++) {
       const name = `shared-${round}`;
-      const ids = await Promise.all(
-        Array.from({ length: PROCESSES }, () => runWriter(["experiment", root, name])),
+      const ids = await runTogether(
+        Array.from({ length: PROCESSES }, () => ["experiment", root, name]),
       );
       const unique = new Set(ids.map((id) => id.trim()));
       expect(unique.size).toBe(1);
@@ -39,9 +39,8 @@ describe("several processes writing one tree", () => {
     for (let round = 0; round < 12; round++) {
       await writeFile(join(root, LOCK_FILE), stale);
       const name = `stale-${round}`;
-      const at = String(Date.now() + 1500);
-      const ids = await Promise.all(
-        Array.from({ length: PROCESSES }, () => runWriter(["experiment", root, name, at])),
+      const ids = await runTogether(
+        Array.from({ length: PROCESSES }, () => ["experiment", root, name]),
       );
       const named = (await new FileStore(root).listExperiments("ALL")).filter(
         (e) => e.name === name,

@@ -46,12 +46,13 @@ describe("SIGKILL at random moments", () => {
     const trees: string[] = [];
     let seed = 1;
     for (let trial = 0; trial < TRIALS; trial++) {
-      const child = startWriter(["chaos", root, String(seed++)]);
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      await new Promise((resolve) => child.once("spawn", resolve));
-      await sleep(150 + Math.floor(Math.random() * 250));
-      child.kill("SIGKILL");
-      await exited;
+      const writer = startWriter(["chaos", root, String(seed++)]);
+      // Killed while it writes, however long a busy machine took to load it.
+      await writer.said("writing");
+      await sleep(Math.floor(Math.random() * 250));
+      writer.child.kill("SIGKILL");
+      const failure = await writer.done.then(String, String);
+      expect(writer.child.signalCode, failure).toBe("SIGKILL");
       const { problems } = await readEverything(root);
       expect(problems, `trial ${trial}`).toEqual([]);
       // Keep a copy of every 10th state for the real MLflow, which is slow to start.

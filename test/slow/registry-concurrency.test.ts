@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileStore } from "../../src/store/file/index.ts";
 import { REGISTRY_LOCK_FILE } from "../../src/tree-files.ts";
-import { runWriter, staleLock } from "./writer.ts";
+import { runTogether, runWriter, staleLock } from "./writer.ts";
 
 const PROCESSES = 6;
 const EACH = 10;
@@ -55,9 +55,8 @@ describe("several processes writing one registry", () => {
       await store.registry.createRegisteredModel(name);
       await store.registry.createModelVersion({ name, source: "file:///m" });
       await writeFile(join(root, REGISTRY_LOCK_FILE), stale);
-      const at = String(Date.now() + 1500);
-      const outputs = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => runWriter(["rename", root, name, `${name}-${i}`, at])),
+      const outputs = await runTogether(
+        Array.from({ length: 8 }, (_, i) => ["rename", root, name, `${name}-${i}`]),
       );
       expect(
         outputs.filter((out) => out.trim() === "renamed"),
