@@ -134,7 +134,11 @@ export const SCRIPT = ["/usr/bin/script", "/bin/script"].find((p) => existsSync(
 
 const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
-/** Runs `mlruns <args>` on a pseudo-terminal, typing `input`; output is the terminal's. */
+/**
+ * Runs `mlruns <args>` on a pseudo-terminal; output is the terminal's. `input` is typed when the
+ * command asks (`[y/N] `), however long it took to get there; a command that never asks gets it
+ * after a minute, so that the test fails on what it printed rather than hangs.
+ */
 export function runInTerminal(
   args: readonly string[],
   options: { input?: string; env?: Record<string, string | undefined> } = {},
@@ -147,11 +151,21 @@ export function runInTerminal(
   Object.assign(env, options.env);
   return new Promise((resolve, reject) => {
     const child = spawn(SCRIPT as string, ["-qec", command, "/dev/null"], { env, cwd: REPO_ROOT });
-    const out: Buffer[] = [];
-    child.stdout.on("data", (c: Buffer) => out.push(c));
+    let output = "";
+    const type = () => {
+      clearTimeout(fallback);
+      if (child.stdin.writable) child.stdin.end(options.input);
+    };
+    const fallback = setTimeout(type, options.input === undefined ? 0 : 60_000);
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk: string) => {
+      output += chunk;
+      if (options.input !== undefined && output.includes("[y/N] ")) type();
+    });
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code, output: Buffer.concat(out).toString("utf8") }));
-    // Typed after the prompt has had time to appear.
-    setTimeout(() => child.stdin.end(options.input ?? ""), 1500);
+    child.on("close", (code) => {
+      clearTimeout(fallback);
+      resolve({ code, output });
+    });
   });
 }
