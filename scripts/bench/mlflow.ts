@@ -16,6 +16,7 @@ export async function mlflowBench<T>(script: string, args: string[]): Promise<T>
     MLFLOW_BENCH_VERSION,
     join(REPO_ROOT, "scripts", "bench", script),
     args,
+    { fresh: true },
   );
   const last = stdout.trim().split("\n").at(-1) ?? "{}";
   return JSON.parse(last) as T;
