@@ -12,8 +12,10 @@ other URIs (a migrated SQLite keeps the file store's artifact URIs; pass --artif
 anyway). The registry is read from the same URI; --no-registry, or a registry MLflow cannot read,
 gives `"registered_models": null`.
 
-`migrate` runs `mlflow migrate-filestore --source <mlruns_dir> --target sqlite:///<sqlite_path>`
-(MLflow >= 3.10) non-interactively: an existing <sqlite_path> is an error, never overwritten.
+`migrate` runs what `mlflow migrate-filestore --source <mlruns_dir> --target
+sqlite:///<sqlite_path>` runs (MLflow >= 3.10), non-interactively and into a copy of an empty
+database at MLflow's schema (built once, in the venv): an existing <sqlite_path> is an error,
+never overwritten.
 
 The JSON shape (test/compat/dump.ts builds the same shape from our TrackingStore; keys are
 emitted sorted, the lists are sorted as stated):
@@ -71,6 +73,7 @@ Empty descriptions ("") are reported as null, since stores differ in which one t
 import json
 import math
 import os
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -359,14 +362,31 @@ def dump(uri, with_artifacts, with_registry, with_logged_models=False):
 
 
 def migrate(source, sqlite_path):
-    from mlflow.cli import cli
+    from mlflow.store.fs2db import migrate as migrate_filestore
 
     target = Path(sqlite_path).resolve()
     if target.exists():
         raise SystemExit(f"reader.py migrate: {target} already exists")
-    # What the `mlflow` command runs, in this process: a second interpreter costs seconds.
-    args = ["migrate-filestore", "--source", str(source), "--target", f"sqlite:///{target}"]
-    cli.main([*args, "--no-progress"], prog_name="mlflow", standalone_mode=False)
+    # What `mlflow migrate-filestore` runs, in this process (a second interpreter costs seconds),
+    # onto a copy of an empty database at MLflow's schema: building the schema costs a second.
+    shutil.copyfile(empty_database(), target)
+    migrate_filestore(Path(source).resolve(), f"sqlite:///{target}", progress=False)
+
+
+def empty_database():
+    """An empty SQLite database at this MLflow's schema, built once in its venv."""
+    from sqlalchemy import create_engine
+
+    from mlflow.store.db.utils import _initialize_tables
+
+    path = Path(sys.prefix) / "mlruns-empty-schema.db"
+    if not path.exists():
+        building = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        engine = create_engine(f"sqlite:///{building}")
+        _initialize_tables(engine)
+        engine.dispose()
+        os.replace(building, path)
+    return path
 
 
 def main(argv):
