@@ -1,5 +1,7 @@
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+import LongestGroupsFirst from "./test/sequencer.ts";
 
 /**
  * Test groups: `unit` needs nothing but Node; `compat` runs the real MLflow (the set-up creates
@@ -7,11 +9,18 @@ import { defineConfig } from "vitest/config";
  * crash and concurrency trials; `browser` opens the built web UI in a real headless Chromium
  * (installed by its set-up when missing); `cloud` runs artifact stores against real S3, GCS and
  * Azure emulators (installed on first use). `npm test` runs them all.
+ *
+ * The groups run side by side, one more file at a time than there are cores (vitest's default is
+ * one fewer, a single file on two cores): most files spend their time waiting for the processes
+ * they start (MLflow, Python, the CLI, the writers they kill), so a file more keeps the cores
+ * busy. `--maxWorkers` overrides it.
  */
 export default defineConfig({
   // Tests import the package by its name, as users do, but from source.
   resolve: { alias: { mlruns: fileURLToPath(new URL("./src/index.ts", import.meta.url)) } },
   test: {
+    maxWorkers: availableParallelism() + 1,
+    sequence: { sequencer: LongestGroupsFirst },
     projects: [
       {
         extends: true,
