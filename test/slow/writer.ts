@@ -7,6 +7,13 @@ import { REPO_ROOT } from "../helpers/mlflow-env.ts";
 
 export const WRITER = join(REPO_ROOT, "dist", "scripts", "stress-writer.js");
 
+/**
+ * How long a writer may take to say it is ready or at work: however loaded the machine, a writer
+ * that has said nothing in two minutes is stuck, and the test fails then rather than at its own
+ * timeout, which must allow for every trial on a loaded machine.
+ */
+const SAY_WITHIN = 120_000;
+
 export interface Writer {
   child: ChildProcess;
   /** Resolves with stdout when the writer exits 0; rejects with its stderr otherwise. */
@@ -42,16 +49,19 @@ export function startWriter(args: string[]): Writer {
         : reject(new Error(`writer ${args[0]} exited ${code ?? signal}: ${stderr}`)),
     );
   });
-  const said = (line: string) =>
-    stdout.split("\n").includes(line)
-      ? Promise.resolve()
-      : new Promise<void>((resolve, reject) => {
-          waiting.push({ line, resolve });
-          done.then(
-            () => reject(new Error(`writer ${args[0]} ended without saying ${line}`)),
-            reject,
-          );
-        });
+  const said = (line: string) => {
+    if (stdout.split("\n").includes(line)) return Promise.resolve();
+    let stuck: NodeJS.Timeout | undefined;
+    const heard = new Promise<void>((resolve, reject) => {
+      waiting.push({ line, resolve });
+      done.then(() => reject(new Error(`writer ${args[0]} ended without saying ${line}`)), reject);
+      stuck = setTimeout(() => {
+        child.kill("SIGKILL");
+        reject(new Error(`writer ${args[0]} said no ${line} within ${SAY_WITHIN / 1000} s`));
+      }, SAY_WITHIN);
+    });
+    return heard.finally(() => clearTimeout(stuck));
+  };
   // A killed writer's `done` rejects; callers that kill it await `done` themselves if they care.
   done.catch(() => {});
   return { child, done, said };
