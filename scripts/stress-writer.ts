@@ -11,8 +11,9 @@
  *
  * `--together` prints `ready` once loaded and holds the write until stdin closes, so that
  * processes started one after another contend at the same moment however slow they were to
- * start. `chaos` prints `writing` and `sync` prints `syncing` when they begin, so that a test kills
- * them while they work rather than while they load.
+ * start. `chaos` prints `op <i>` as it begins its i-th write and `sync` prints `syncing` when it
+ * begins, so that a test kills them at a point of their work rather than of the clock: while they
+ * work, not while they load, and after as much work on a loaded machine as on an idle one.
  */
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -74,8 +75,8 @@ async function chaos(seed: number): Promise<void> {
   await writeFile(file, "x".repeat(10_000));
   const experiments = (await store.listExperiments()).map((e) => e.experimentId);
   const runs: string[] = [];
-  console.log("writing");
   for (let i = 0; ; i++) {
+    console.log(`op ${i}`);
     const op = rand();
     if (op < 0.05 || experiments.length === 0) {
       experiments.push(await store.createExperiment(`chaos-${seed}-${i}`));

@@ -18,7 +18,7 @@ export interface Writer {
   child: ChildProcess;
   /** Resolves with stdout when the writer exits 0; rejects with its stderr otherwise. */
   done: Promise<string>;
-  /** Resolves when the writer has printed `line` (`ready`, `writing`, `syncing`), however long
+  /** Resolves when the writer has printed `line` (`ready`, `op 3`, `syncing`), however long
    * it took to start; rejects when it exits first. */
   said(line: string): Promise<void>;
 }
