@@ -127,8 +127,22 @@ const complete: FallbackCompletionFunction = (_current, _argv, defaults, done) =
   );
 };
 
+/**
+ * yargs formats the whole help of a command each time one runs (~15% of a short command), kept
+ * for a handler that would print it: ours never do (`.fail` throws, `--help` formats its own).
+ * An internal of yargs, hence the guard: if it is gone, help is only formatted as before.
+ */
+function skipHelpCache<T extends object>(parsed: T): T {
+  const internal = parsed as { getInternalMethods?: () => { getUsageInstance?: () => unknown } };
+  const usage = internal.getInternalMethods?.().getUsageInstance?.() as
+    | { cacheHelpMessage?: () => void }
+    | undefined;
+  if (typeof usage?.cacheHelpMessage === "function") usage.cacheHelpMessage = () => {};
+  return parsed;
+}
+
 function parser(argv: readonly string[]) {
-  return (
+  return skipHelpCache(
     yargs(argv as string[])
       .scriptName("mlruns")
       .usage("$0 <command> [options]\n\nMLflow-compatible experiment tracking from the shell.")
@@ -161,7 +175,7 @@ function parser(argv: readonly string[]) {
       .alias("help", "h")
       .version(VERSION)
       .epilogue(EPILOGUE)
-      .wrap(Math.min(110, process.stdout.columns ?? 100))
+      .wrap(Math.min(110, process.stdout.columns ?? 100)),
   );
 }
 

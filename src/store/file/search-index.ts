@@ -384,6 +384,9 @@ export class SearchIndex {
     };
     // A run not wholly watched is checked by its stamp anyway: its watches go back to the budget.
     const settle = (entry: Entry): RunState => {
+      // A run folder that is missing is watched by nothing (its experiment's watch only relists
+      // it): its stamp is checked until it is back.
+      if (watchers.length === 0) all = false;
       if (!all) this.#unwatch(watchers);
       return { entry, watchers, clean: all && !changed.seen, dirty: changed.seen };
     };

@@ -19,7 +19,8 @@
  * What is not stamped, because its parent folder's stamp already covers every change it can
  * see: files under params/ (write-once in MLflow's format: MLflow refuses to change a param, and
  * ours, rsync and editors replace a file by rename, which changes params/ itself), and paths
- * inside the run folder that were missing (creating one changes its folder). A param file
+ * inside the run folder that were missing (creating one changes its folder; the run folder
+ * itself is always stamped, missing or not). A param file
  * rewritten in place by hand, keeping its length, is the one change this does not see.
  *
  * The paths are not stored whole: those that follow from the summary (its keys) are derived
@@ -49,10 +50,13 @@ export interface Entry {
   paths?: string[];
 }
 
-/** Whether a path read is part of the stamp (see the top of this file). */
+/**
+ * Whether a path read is part of the stamp (see the top of this file). The run folder always
+ * is, even missing: nothing else in the stamp would change when it appears (again).
+ */
 function stamped(path: string, stat: Stats | undefined): boolean {
   if (path.startsWith("params/") && !path.endsWith("/")) return false;
-  return stat !== undefined || path.startsWith("../");
+  return stat !== undefined || path === "/" || path.startsWith("../");
 }
 
 /** The stamped paths a summary was necessarily read from; folders end in `/`. */
