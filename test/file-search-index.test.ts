@@ -381,6 +381,22 @@ describe("the index file", () => {
     }
   });
 
+  test("runs of an experiment the sweep found gone are back at once when it is restored", async () => {
+    const served = open({ watch: true });
+    await search(served);
+    const active = join(root, experimentId);
+    const trashed = join(root, ".trash", experimentId);
+    renameSync(active, trashed);
+    appendFileSync(join(trashed, ids[0] as string, "metrics", "acc"), "3 0.98 2\n");
+    // The sweep re-checks the runs the append marked, under their old (now missing) folders.
+    const after = served.searchIndexStats.sweeps + 2;
+    while (served.searchIndexStats.sweeps < after) await sleep(2);
+    renameSync(trashed, active);
+    const runs = await search(served);
+    expect(runs).toHaveLength(6);
+    expect(byId(runs, 0)?.data.metrics.acc?.value).toBe(0.98);
+  });
+
   test("the sweep reports the changes it finds to the change feed", async () => {
     const served = open({ watch: true, maxWatches: 0 });
     await search(served);

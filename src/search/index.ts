@@ -11,7 +11,7 @@ import {
   parseOrderByList,
   sortRuns,
 } from "./order.ts";
-import { checkMaxResults, paginate } from "./page.ts";
+import { checkMaxResults, paginate, paginateFirst } from "./page.ts";
 import { parseExperimentFilter } from "./experiment-filter.ts";
 import { parseFilter } from "./run-filter.ts";
 
@@ -43,12 +43,16 @@ export interface SearchExperimentsResult {
  */
 export function searchRuns(runs: readonly Run[], query: SearchQuery = {}): SearchRunsResult {
   const maxResults = checkMaxResults(query.maxResults);
-  const matched = matchRuns(runs, query);
-  const page = paginate(matched, query.pageToken, maxResults, {
-    kind: "runs",
-    filter: query.filter,
-    orderBy: query.orderBy,
-  });
+  const clauses = parseFilter(query.filter);
+  const order = parseOrderByList(query.orderBy);
+  const matched = runs.filter((run) => matchesRun(run, clauses));
+  const page = paginateFirst(
+    matched.length,
+    query.pageToken,
+    maxResults,
+    { kind: "runs", filter: query.filter, orderBy: query.orderBy },
+    (end) => sortRuns(matched, order, end),
+  );
   const { items, ...token } = page;
   return { runs: items, ...token };
 }

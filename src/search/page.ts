@@ -107,9 +107,23 @@ export function paginate<T>(
   maxResults: number,
   query: QueryIdentity,
 ): Page<T> {
+  return paginateFirst(items.length, pageToken, maxResults, query, (end) => items.slice(0, end));
+}
+
+/**
+ * One page of a result of `total` items of which `first(end)` gives the first `end` in order:
+ * for a caller that need not order them all (search_runs over a big tree).
+ */
+export function paginateFirst<T>(
+  total: number,
+  pageToken: string | undefined | null,
+  maxResults: number,
+  query: QueryIdentity,
+  first: (end: number) => readonly T[],
+): Page<T> {
   const start = decodePageToken(pageToken, query);
   const end = start + maxResults;
-  const page: Page<T> = { items: items.slice(start, end) };
-  if (end < items.length) page.nextPageToken = encodePageToken(end, query);
+  const page: Page<T> = { items: first(end).slice(start, end) };
+  if (end < total) page.nextPageToken = encodePageToken(end, query);
   return page;
 }

@@ -78,6 +78,40 @@ describe("sorting", () => {
     expect(ids(searchRuns(runs).runs)).toEqual(["e", "f", "d", "c", "b", "a"]);
   });
 
+  test("a limit gives the first runs of the whole order, and pages match the sorted whole", () => {
+    // Many ties, NaN and missing values, so that every tie-break decides somewhere.
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const many = Array.from({ length: 2000 }, (_, i) => {
+      const metrics: Record<string, number> = {};
+      if (next() < 0.9) metrics.m = next() < 0.05 ? Number.NaN : Math.floor(next() * 20);
+      return makeRun({
+        id: `r${String(i).padStart(4, "0")}`,
+        start: Math.floor(next() * 5),
+        metrics,
+        params: next() < 0.8 ? { p: `v${Math.floor(next() * 4)}` } : {},
+      });
+    });
+    for (const orderBy of [["metrics.m DESC"], ["params.p", "metrics.m"], [], ["start_time"]]) {
+      const clauses = parseOrderByList(orderBy);
+      const whole = ids(sortRuns(many, clauses));
+      for (const limit of [1, 7, 100, 499, 501, 1999, 2000, 5000]) {
+        expect(ids(sortRuns(many, clauses, limit))).toEqual(whole.slice(0, limit));
+      }
+      const paged: string[] = [];
+      let pageToken: string | undefined;
+      do {
+        const page = searchRuns(many, { orderBy, maxResults: 90, pageToken });
+        paged.push(...ids(page.runs));
+        pageToken = page.nextPageToken;
+      } while (pageToken);
+      expect(paged).toEqual(whole);
+    }
+  });
+
   test("strings compare by code point", () => {
     const words = ["a", "B", "é", "𝔁", "\uffff", "10", "9"];
     expect([...words].sort(compareCodePoints)).toEqual(["10", "9", "B", "a", "é", "\uffff", "𝔁"]);

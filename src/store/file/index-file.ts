@@ -36,9 +36,20 @@ const RACY = 1;
 
 type Value = number | string;
 
-/** The default artifact URI of the run folder `key` (below `root`), as the FileStore writes it. */
-const defaultArtifactUri = (root: string, key: string) =>
-  `${pathToFileURL(join(root, key)).href}/artifacts`;
+/** Keys that need no URL encoding nor path normalising (experiment and run ids): most. */
+const PLAIN_KEY = /^[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)*$/;
+
+/**
+ * The default artifact URI of a run folder `key` below `root`, as the FileStore writes it; the
+ * root's URL is made once (pathToFileURL was most of loading the file).
+ */
+function artifactUris(root: string): (key: string) => string {
+  const base = pathToFileURL(root).href.replace(/\/$/, "");
+  return (key) =>
+    PLAIN_KEY.test(key)
+      ? `${base}/${key}/artifacts`
+      : `${pathToFileURL(join(root, key)).href}/artifacts`;
+}
 
 const encodeNumber = (x: number): number | string =>
   Number.isFinite(x) && !Object.is(x, -0) ? x : Object.is(x, -0) ? "-0" : String(x);
@@ -65,6 +76,7 @@ export function encodeIndex(root: string, entries: Iterable<[string, Entry]>): s
     return at;
   };
   const value = (text: string): Value => ((seen.get(text) ?? 0) > 1 ? key(text) : text);
+  const defaultArtifactUri = artifactUris(root);
   const runs = list.map(([dir, entry]) => {
     const flags = entry.racy ? RACY : 0;
     const extra = entry.extra.length > 0 ? entry.extra : 0;
@@ -83,7 +95,7 @@ export function encodeIndex(root: string, entries: Iterable<[string, Entry]>): s
       }
       metrics.push(key(m.key), encodeNumber(m.value), m.timestamp - info.startTime, m.step);
     }
-    const uri = info.artifactUri === defaultArtifactUri(root, dir) ? 0 : info.artifactUri;
+    const uri = info.artifactUri === defaultArtifactUri(dir) ? 0 : info.artifactUri;
     const body = [
       info.runId,
       key(info.experimentId),
@@ -133,7 +145,11 @@ function decodeInputs(x: unknown): DatasetInput[] {
 }
 
 /** Decodes one stored run row; throws Malformed on anything not of the shape written. */
-function decodeRow(row: unknown, root: string, table: string[]): [string, Entry] {
+function decodeRow(
+  row: unknown,
+  defaultArtifactUri: (key: string) => string,
+  table: string[],
+): [string, Entry] {
   const [dir, stamp, extra, flags, body] = arr(row);
   const entry: Entry = { stamp: str(stamp), extra: extra === 0 ? [] : arr(extra).map(str) };
   if (flags === RACY) entry.racy = true;
@@ -160,7 +176,7 @@ function decodeRow(row: unknown, root: string, table: string[]): [string, Entry]
         status: k(status) as RunStatus,
         startTime,
         endTime: end === null ? null : num(end),
-        artifactUri: uri === 0 ? defaultArtifactUri(root, str(dir)) : str(uri),
+        artifactUri: uri === 0 ? defaultArtifactUri(str(dir)) : str(uri),
         lifecycleStage: active === 1 ? "active" : "deleted",
       },
       data: { params: {}, metrics: {}, tags: {} },
@@ -205,9 +221,10 @@ export async function readIndex(file: string): Promise<Map<string, Entry>> {
   const { root, strings: table, runs } = document;
   if (typeof root !== "string" || !Array.isArray(table) || !Array.isArray(runs)) return entries;
   if (!table.every((s) => typeof s === "string")) return entries;
+  const defaultArtifactUri = artifactUris(root);
   for (const row of runs) {
     try {
-      const [dir, entry] = decodeRow(row, root, table as string[]);
+      const [dir, entry] = decodeRow(row, defaultArtifactUri, table as string[]);
       entries.set(dir, entry);
     } catch (error) {
       if (!(error instanceof Malformed)) throw error;

@@ -388,7 +388,9 @@ export class SearchIndex {
       // it): its stamp is checked until it is back.
       if (watchers.length === 0) all = false;
       if (!all) this.#unwatch(watchers);
-      return { entry, watchers, clean: all && !changed.seen, dirty: changed.seen };
+      // Not a run (yet, or any more): every search that lists the folder checks it again.
+      const notRun = entry.run === undefined && entry.problem === undefined;
+      return { entry, watchers, clean: all && !changed.seen, dirty: changed.seen || notRun };
     };
     if (state) {
       this.#unwatch(state.watchers);
