@@ -3,11 +3,14 @@
  * and the checks in front of every route. The real clients (RestStore, Python's mlflow) are in
  * server-store.test.ts and compat/server*.test.ts.
  */
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FileStore } from "../src/store/file/index.ts";
+import { INDEX_FILE } from "../src/tree-files.ts";
 import { startTestServer, type TestServer } from "./helpers/server.ts";
 
 const API = "/api/2.0/mlflow";
@@ -535,6 +538,30 @@ describe("mlruns server", () => {
       }
     });
   });
+});
+
+describe("start-up", () => {
+  it("loads the search index as soon as it listens, before any client searches", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "mlruns-warm-"));
+    const root = join(dir, "mlruns");
+    try {
+      const store = new FileStore(root);
+      const experimentId = await store.createExperiment("warm");
+      await store.createRun({ experimentId });
+      await store.close();
+      await rm(join(root, INDEX_FILE), { force: true });
+      const server = await startTestServer({ root });
+      try {
+        // Only a search writes the index file: here the server's own, with no request sent.
+        await expect.poll(() => existsSync(join(root, INDEX_FILE)), { timeout: 10_000 }).toBe(true);
+        expect(server.log).toEqual([]);
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
 
 describe("a read-only server", () => {

@@ -204,6 +204,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     startedAt: Date.now(),
   });
 
+  const warming = warmUp(store).catch((error: unknown) => {
+    log(`warning: the search index was not loaded ahead: ${(error as Error).message}`);
+  });
+
   let closing: Promise<void> | undefined;
   return {
     url,
@@ -219,12 +223,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await closed;
         clearTimeout(timer);
         await removeDiscovery(root, instance);
+        await warming;
         await store.flush();
         await store.close?.();
       })();
       return closing;
     },
   };
+}
+
+/**
+ * Loads the search index (and sets its watches) as soon as the server listens, so that the
+ * first search a client sends, maybe minutes later, answers warm instead of reading the tree.
+ */
+async function warmUp(store: TrackingStore): Promise<void> {
+  const experiments = await store.listExperiments("ALL");
+  if (experiments.length === 0) return;
+  const experimentIds = experiments.map((e) => e.experimentId);
+  await store.searchRuns({ experimentIds, viewType: "ALL", maxResults: 1 });
 }
 
 function pathOf(req: IncomingMessage): string {
