@@ -60,8 +60,6 @@ export type {
 export { MODEL_STAGES, RUN_STATUSES, SYSTEM_TAGS } from "./entities.ts";
 export { type ErrorCode, isMlflowError, MlflowError } from "./errors.ts";
 export { applyGc, type GcItem, type GcOptions, type GcPlan, planGc } from "./gc.ts";
-export { type ParamValue, pyStr } from "./py-format.ts";
-export { redactCredentials, redactUrl } from "./redact.ts";
 // Search.
 export {
   type SearchExperimentsResult,
@@ -75,7 +73,6 @@ export type {
   SearchModelVersionsResult,
   SearchRegisteredModelsResult,
 } from "./search/registry.ts";
-export { findServer } from "./server/discovery.ts";
 // The server: MLflow's REST API over a tree.
 export {
   type Credentials,
@@ -90,7 +87,7 @@ export {
   type TreeProblem,
 } from "./store/file/index.ts";
 export { MemoryStore } from "./store/memory/index.ts";
-export { localTreePath, type OpenStoreOptions, openStore } from "./store/open.ts";
+export { type OpenStoreOptions, openStore } from "./store/open.ts";
 // Model registry: registered models, versions, tags, aliases, stages; models logged in runs.
 export type { CreateModelVersionOptions, RegistryStore } from "./store/registry.ts";
 export { RestStore } from "./store/rest/index.ts";
@@ -146,9 +143,13 @@ export {
   PROBLEM_CODES,
   type ProblemCode,
   type Severity,
-  TEMP_FILE_GRACE_MS,
   type VerifyOptions,
   type VerifyProblem,
   type VerifyReport,
   verifyTree,
 } from "./verify/index.ts";
+// What the CLI needs beside the library (it imports nothing else): which URIs are local trees,
+// the server running over a tree, and credentials kept out of what it prints.
+export { redactCredentials, redactUrl } from "./redact.ts";
+export { findServer } from "./server/discovery.ts";
+export { localTreePath } from "./store/open.ts";

@@ -23,7 +23,7 @@ const RESERVED_EXPERIMENT_FOLDERS = new Set(["tags", "datasets", "traces", "mode
 const REQUIRED_RUN_FOLDERS = ["metrics", "params", "artifacts"] as const;
 const VERSION_PREFIX = "version-";
 /** Temp files younger than this may belong to a write in progress: not removed by a fix. */
-export const TEMP_FILE_GRACE_MS = 5 * 60_000;
+const TEMP_FILE_GRACE_MS = 5 * 60_000;
 
 export interface VerifyOptions {
   onProgress?: ProgressHandler;

@@ -4,7 +4,7 @@
  * Plan and apply are apart, so a CLI can show the plan before anything changes.
  */
 export { type FixResult, fixTree } from "./fix.ts";
-export { TEMP_FILE_GRACE_MS, type VerifyOptions, verifyTree } from "./check.ts";
+export { type VerifyOptions, verifyTree } from "./check.ts";
 export {
   type FixAction,
   PROBLEM_CODES,
