@@ -7,6 +7,8 @@
 #   scripts/mlflow-env.sh cloud      MLflow with the S3, GCS and Azure clients its artifact stores use
 #   scripts/mlflow-env.sh emulators  the S3 (moto's server mode) and GCS emulators
 #   scripts/mlflow-env.sh azurite    Microsoft's Azure Storage emulator, from npm (not a venv)
+#   scripts/mlflow-env.sh postgres   psycopg2-binary added to the newest MLflow venv, for servers on
+#                                    PostgreSQL (the server itself is Debian's postgresql package)
 #
 # Venvs live in ${MLRUNS_TEST_CACHE:-$HOME/.cache/mlruns}/venvs/mlflow-<version> (mlflow-cloud,
 # emulators). The cloud clients and the emulators get venvs of their own so that adding them
@@ -117,6 +119,29 @@ ensure_azurite() {
   rm -f "$dir.install.log"
 }
 
+# PostgreSQL's driver, added to the newest MLflow venv (made first when missing) with a marker of
+# its own, so that the MLflow venv is never rebuilt for it.
+PSYCOPG2="psycopg2-binary==2.9.13"
+ensure_postgres() {
+  ensure_version "${PINNED_VERSIONS[0]}"
+  local dir="$VENV_ROOT/mlflow-${PINNED_VERSIONS[0]}"
+  if [ "$(cat "$dir/.mlruns-postgres-ready" 2>/dev/null)" = "$PSYCOPG2" ]; then
+    return 0
+  fi
+  echo "mlflow-env: adding $PSYCOPG2 to $dir" >&2
+  if ! "$dir/bin/python" -m pip install --disable-pip-version-check --no-input -q "$PSYCOPG2" \
+    >"$dir.postgres.log" 2>&1 || ! "$dir/bin/python" -c "import psycopg2" >>"$dir.postgres.log" 2>&1; then
+    tail -n 30 "$dir.postgres.log" >&2 || true
+    die "installing $PSYCOPG2 into $dir failed (full log: $dir.postgres.log)."
+  fi
+  printf '%s' "$PSYCOPG2" >"$dir/.mlruns-postgres-ready"
+  rm -f "$dir.postgres.log"
+}
+
 for v in "${versions[@]}"; do
-  if [ "$v" = azurite ]; then ensure_azurite; else ensure_version "$v"; fi
+  case "$v" in
+    azurite) ensure_azurite ;;
+    postgres) ensure_postgres ;;
+    *) ensure_version "$v" ;;
+  esac
 done

@@ -4,11 +4,13 @@
  * google-cloud-storage, azure-storage-blob), on the same emulator, one after the other: moto's S3,
  * gcp-storage-emulator and Azurite, each behind the tests' counting relay. Best of two each.
  */
+
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawn } from "node:child_process";
+import { openRepository } from "../../src/artifacts/open.ts";
 import {
   type Emulator,
   startAzurite,
@@ -17,7 +19,6 @@ import {
 } from "../../test/helpers/emulators.ts";
 import { ensureMlflowEnvs, MLFLOW_ENV, REPO_ROOT, venvBin } from "../../test/helpers/mlflow-env.ts";
 import type { Row } from "./report.ts";
-import { openRepository } from "../../src/artifacts/open.ts";
 
 const MB = Number(process.env.MLRUNS_BENCH_ARTIFACT_MB ?? 200);
 

@@ -14,6 +14,7 @@ import { printTable, type Row } from "./report.ts";
 import { searchBench } from "./search.ts";
 import { serverBench } from "./server.ts";
 import { syncBench } from "./sync.ts";
+import { syncPostgresBench } from "./sync-postgres.ts";
 import { uiBench } from "./ui.ts";
 
 const SECTIONS: Record<string, [string, () => Promise<Row[]>]> = {
@@ -25,6 +26,10 @@ const SECTIONS: Record<string, [string, () => Promise<Row[]>]> = {
     bigTreeBench,
   ],
   sync: ["Sync to a real MLflow server (sync vs MlflowClient.log_batch)", syncBench],
+  "sync-postgres": [
+    "Sync to mlflow server --workers 4 on PostgreSQL (sync vs 1 and 8 MlflowClient.log_batch clients)",
+    syncPostgresBench,
+  ],
   cli: ["Command line (mlruns vs mlflow)", cliBench],
   ui: ["Web UI in headless Chromium (mlruns ui)", uiBench],
   artifacts: [

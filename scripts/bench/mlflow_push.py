@@ -3,7 +3,8 @@
     python mlflow_push.py <tracking_url> <experiment> <runs> <params> <metrics> <steps> <artifact_dir>
 
 Per run: create_run, one log_batch of the params, log_batch of the metric points 1000 at a time,
-log_artifacts of a folder, set_terminated. Prints {"runs", "points", "seconds"}.
+log_artifacts of a folder, set_terminated. Prints {"runs", "points", "seconds", "started", "ended"}
+(the last two in seconds since the epoch, to time several clients pushing at once).
 """
 
 import json
@@ -19,6 +20,7 @@ def main():
     runs, params, metrics, steps = int(runs), int(params), int(metrics), int(steps)
     client = MlflowClient(tracking_uri=url)
     started = time.perf_counter()
+    started_at = time.time()
     experiment_id = client.create_experiment(experiment)
     t0 = 1_767_225_600_000
     for r in range(runs):
@@ -34,7 +36,8 @@ def main():
         client.log_artifacts(run_id, artifacts)
         client.set_terminated(run_id, "FINISHED", end_time=t0 + steps)
     seconds = time.perf_counter() - started
-    print(json.dumps({"runs": runs, "points": runs * metrics * steps, "seconds": seconds}))
+    result = {"runs": runs, "points": runs * metrics * steps, "seconds": seconds}
+    print(json.dumps({**result, "started": started_at, "ended": time.time()}))
 
 
 main()

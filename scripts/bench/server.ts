@@ -22,7 +22,7 @@ import { FileStore, findServer } from "mlruns";
 import { REPO_ROOT } from "../../test/helpers/mlflow-env.ts";
 import { startMlflowServer } from "../../test/helpers/mlflow-server.ts";
 import { MLFLOW_BENCH_VERSION, mlflowBench } from "./mlflow.ts";
-import { rate, type Row } from "./report.ts";
+import { type Row, rate } from "./report.ts";
 import { ensureSqlite, FILTER, MAX_RESULTS, ORDER_BY } from "./search.ts";
 import { ensureSearchTree } from "./search-tree.ts";
 

@@ -13,13 +13,13 @@ import { MLFLOW_BENCH_VERSION, mlflowBench } from "./mlflow.ts";
 import type { Row } from "./report.ts";
 
 const RUNS = Number(process.env.MLRUNS_BENCH_SYNC_RUNS ?? 200);
-const PARAMS = 20;
-const METRICS = 10;
-const STEPS = 1000;
+export const PARAMS = 20;
+export const METRICS = 10;
+export const STEPS = 1000;
 const NOOP_RUNS = 1000;
 const T0 = 1_767_225_600_000;
 
-async function writeTree(root: string, artifacts: string, runs: number, steps: number) {
+export async function writeTree(root: string, artifacts: string, runs: number, steps: number) {
   const store = new FileStore(root);
   const experimentId = await store.createExperiment("bench");
   for (let r = 0; r < runs; r++) {

@@ -126,13 +126,15 @@ export class Tracker {
   }
 
   /**
-   * In local-first mode: waits up to the exit timeout (`localFirstExitTimeout`) for the runs to
+   * In local-first mode: waits up to `timeoutSeconds` (`localFirstExitTimeout`) for the runs to
    * reach the server, stops the background push and says on stderr what is left. Resolves with
    * what the push found (undefined when it could not tell, or when not in local-first mode).
    * Without it, the same happens when the process ends.
    */
-  async close(): Promise<DrainResult | undefined> {
-    return this.#push?.close();
+  async close(
+    timeoutSeconds = this.config.localFirstExitTimeout,
+  ): Promise<DrainResult | undefined> {
+    return this.#push?.close(timeoutSeconds * 1000);
   }
 
   /**

@@ -1,5 +1,6 @@
 /**
- * Local-first mode against real MLflow servers (newest 3.x and 2.x): a training process started
+ * Local-first mode against real MLflow servers (newest 3.x and 2.x on SQLite, 3.x with 4 workers
+ * on PostgreSQL): a training process started
  * with MLFLOW_LOCAL_FIRST=true writes its runs to a local tree and pushes them in the background
  * while it trains. The server down at start, killed mid-run and restarted, slow (answers held
  * 30 s, past the client's timeout), refusing (503, 401): the training loop never waits, and
@@ -20,8 +21,9 @@ import { SOURCE_TAGS } from "../../src/sync/identity.ts";
 import { TREE_ID_FILE } from "../../src/tree-files.ts";
 import { runCli } from "../e2e/helpers.ts";
 import { type FaultProxy, startFaultProxy } from "../helpers/fault-proxy.ts";
-import { MLFLOW_VERSIONS, REPO_ROOT, skipMlflow } from "../helpers/mlflow-env.ts";
+import { ensureMlflowEnvs, MLFLOW_VERSIONS, REPO_ROOT, skipMlflow } from "../helpers/mlflow-env.ts";
 import { type MlflowServer, startMlflowServer } from "../helpers/mlflow-server.ts";
+import { type Postgres, startPostgres } from "../helpers/postgres.ts";
 import { type Dump, dumpStore, mlflowDump } from "./dump.ts";
 import { expectServerHoldsTree } from "./sync-equality.ts";
 
@@ -194,14 +196,31 @@ function longestPause(stdout: string): number {
   return Number(/longest (\d+)/.exec(stdout)?.[1] ?? Number.NaN);
 }
 
-for (const version of [MLFLOW_VERSIONS.latest, MLFLOW_VERSIONS.v2]) {
-  describe.skipIf(skipMlflow)(`local-first mode with a real MLflow ${version} server`, () => {
+/** The servers: SQLite with one worker (3.x, 2.x), and 4 workers on PostgreSQL, as teams run it. */
+const TARGETS = [
+  { version: MLFLOW_VERSIONS.latest, postgres: false },
+  { version: MLFLOW_VERSIONS.v2, postgres: false },
+  { version: MLFLOW_VERSIONS.latest, postgres: true },
+];
+
+for (const { version, postgres } of TARGETS) {
+  const name = `${version}${postgres ? " PostgreSQL" : ""}`;
+  describe.skipIf(skipMlflow)(`local-first mode with a real MLflow ${name} server`, () => {
     let server: MlflowServer;
+    let database: Postgres | undefined;
     beforeAll(async () => {
-      server = await startMlflowServer({ version });
+      if (postgres) {
+        await ensureMlflowEnvs(["postgres"]);
+        database = await startPostgres();
+      }
+      server = await startMlflowServer({
+        version,
+        ...(database ? { backendStoreUri: database.uri, workers: 4, readyTimeout: 300 } : {}),
+      });
     });
     afterAll(async () => {
       await server?.stop();
+      await database?.stop();
     });
 
     const envFor = (root: string, url: string, experiment: string, exitTimeout = 60) => ({
@@ -233,7 +252,7 @@ for (const version of [MLFLOW_VERSIONS.latest, MLFLOW_VERSIONS.v2]) {
       expect(longestPause(stdout)).toBeLessThan(2000);
       const compared = await expectServerHolds(root, server);
       console.log(
-        `local-first ${version}, down at start + killed mid-run: 2 faults (down 3 s at start, killed and down 3 s mid-run), ${compared} points compared, 0 duplicates`,
+        `local-first ${name}, down at start + killed mid-run: 2 faults (down 3 s at start, killed and down 3 s mid-run), ${compared} points compared, 0 duplicates`,
       );
     });
 
@@ -265,7 +284,7 @@ for (const version of [MLFLOW_VERSIONS.latest, MLFLOW_VERSIONS.v2]) {
         expect(proxy.faults()).toBeGreaterThan(3);
         const compared = await expectServerHolds(root, server);
         console.log(
-          `local-first ${version}, slow + 503 + 401: ${proxy.faults()} faults, ${compared} points compared, 0 duplicates`,
+          `local-first ${name}, slow + 503 + 401: ${proxy.faults()} faults, ${compared} points compared, 0 duplicates`,
         );
       } finally {
         await proxy.stop();
@@ -295,7 +314,7 @@ for (const version of [MLFLOW_VERSIONS.latest, MLFLOW_VERSIONS.v2]) {
       expect(pushed.code, pushed.stderr).toBe(0);
       const compared = await expectServerHolds(root, server);
       console.log(
-        `local-first ${version}, exit while down then mlruns sync: 1 fault, ${compared} points compared, 0 duplicates`,
+        `local-first ${name}, exit while down then mlruns sync: 1 fault, ${compared} points compared, 0 duplicates`,
       );
     });
   });

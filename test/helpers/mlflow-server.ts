@@ -1,7 +1,8 @@
 /**
  * A real `mlflow server` for tests: one pinned MLflow version from the compat venvs, a SQLite
- * backend and a local artifacts destination behind `--serve-artifacts` in a temp dir, on
- * 127.0.0.1 and a free port, with one worker. `stop()` kills its whole process group (uvicorn or
+ * backend (or another, e.g. PostgreSQL from test/helpers/postgres.ts) and a local artifacts
+ * destination behind `--serve-artifacts` in a temp dir, on 127.0.0.1 and a free port, with one
+ * worker unless told. `stop()` kills its whole process group (uvicorn or
  * gunicorn workers included) and removes the temp dir; servers still running when the test process
  * exits are killed then.
  */
@@ -43,6 +44,10 @@ export interface StartOptions {
   fileStore?: string;
   /** Serve this existing SQLite database (left in place) instead of a fresh one. */
   database?: string;
+  /** Another backend store (`postgresql+psycopg2://…`), instead of SQLite. */
+  backendStoreUri?: string;
+  /** Server worker processes (default 1). */
+  workers?: number;
   /**
    * `--no-serve-artifacts --default-artifact-root <uri>`: the server hands clients this bucket's
    * URIs and they upload themselves.
@@ -112,7 +117,9 @@ export async function startMlflowServer(options: StartOptions): Promise<MlflowSe
   const args = [
     "server",
     "--backend-store-uri",
-    options.fileStore ?? `sqlite:///${options.database ?? join(dir, "mlflow.db")}`,
+    options.backendStoreUri ??
+      options.fileStore ??
+      `sqlite:///${options.database ?? join(dir, "mlflow.db")}`,
     ...(artifactRoot === undefined
       ? [
           "--serve-artifacts",
@@ -125,7 +132,7 @@ export async function startMlflowServer(options: StartOptions): Promise<MlflowSe
     "--port",
     String(port),
     "--workers",
-    "1",
+    String(options.workers ?? 1),
   ];
   if (basicAuth) {
     const ini = join(dir, "auth.ini");
