@@ -91,6 +91,9 @@ describe("what the end of a background push says", () => {
     const lines = describeLeft(undefined, "its thread exited with code 1", options);
     expect(lines[0]).toContain("stopped (its thread exited with code 1)");
     expect(lines[1]).toMatch(/^push them with: npx mlruns sync /);
+    expect(describeLeft(undefined, undefined, options)[0]).toContain(
+      "did not tell in time what is left after waiting 5 s",
+    );
   });
 });
 

@@ -58,7 +58,7 @@ async function ours(root: string) {
 
 /** Points/s of one logMetric call per point, writes included, through `tracker`. */
 async function perPoint(tracker: Tracker): Promise<number> {
-  const points = 1_000_000;
+  const points = 300_000;
   const run = await tracker.startRun("bench-per-point");
   const started = performance.now();
   for (let i = 0; i < points; i++) {
@@ -72,16 +72,22 @@ async function perPoint(tracker: Tracker): Promise<number> {
 
 /**
  * The same loop on a plain tree and in local-first mode with the server away (nothing listens
- * at its port), while the background push keeps trying: logging must cost the same.
+ * at its port), while the background push keeps trying: logging must cost the same. Rounds
+ * alternate and the best of each counts, so that a busy moment of the machine hits neither side.
  */
 async function localFirst(dir: string) {
-  const plain = await perPoint(await getTracker({ trackingUri: join(dir, "plain") }));
+  const plainTracker = await getTracker({ trackingUri: join(dir, "plain") });
   const tracker = await getTracker({
     trackingUri: `http://127.0.0.1:${await freePort()}`,
     localFirst: true,
     localFirstDir: join(dir, "local-first"),
   });
-  const away = await perPoint(tracker);
+  let plain = 0;
+  let away = 0;
+  for (let round = 0; round < 3; round++) {
+    plain = Math.max(plain, await perPoint(plainTracker));
+    away = Math.max(away, await perPoint(tracker));
+  }
   await tracker.close(0);
   return { plain, away };
 }

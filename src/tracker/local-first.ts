@@ -120,7 +120,7 @@ export class BackgroundPush {
   #finish(timeoutMs: number): Promise<DrainResult | undefined> {
     this.#finished ??= (async () => {
       const answer = await this.#drain(timeoutMs);
-      this.#report(answer);
+      this.#report(answer, timeoutMs);
       await this.#worker.terminate();
       return answer?.result;
     })();
@@ -130,7 +130,7 @@ export class BackgroundPush {
   /** On `process.exit()`: the same, with the main thread blocked while the worker pushes. */
   #finishSync(timeoutMs: number): void {
     if (this.#reported) return;
-    this.#report(this.#drainSync(timeoutMs));
+    this.#report(this.#drainSync(timeoutMs), timeoutMs);
   }
 
   async #drain(timeoutMs: number): Promise<DrainAnswer | undefined> {
@@ -170,10 +170,13 @@ export class BackgroundPush {
     }
   }
 
-  #report(answer: DrainAnswer | undefined): void {
+  #report(answer: DrainAnswer | undefined, waitedMs: number): void {
     if (this.#reported) return;
     this.#reported = true;
-    const lines = describeLeft(answer, this.#failure, this.#options);
+    const lines = describeLeft(answer, this.#failure, {
+      ...this.#options,
+      exitTimeoutMs: waitedMs,
+    });
     if (lines.length > 0) process.stderr.write(lines.map((line) => `mlruns: ${line}\n`).join(""));
   }
 }
@@ -222,9 +225,11 @@ export function describeLeft(
   const experiment = `experiment '${options.experimentName}'`;
   const waited = `after waiting ${options.exitTimeoutMs / 1000} s (MLFLOW_LOCAL_FIRST_EXIT_TIMEOUT)`;
   if (result === undefined) {
-    const why = failure ?? answer?.error ?? "it did not answer";
+    const why = failure ?? answer?.error;
+    const what =
+      why === undefined ? `did not tell in time what is left ${waited}` : `stopped (${why})`;
     lines.push(
-      `the background push to ${server} stopped (${why}); the runs of ${experiment} may not all be there yet. They are safe in ${options.root}.`,
+      `the background push to ${server} ${what}; the runs of ${experiment} may not all be there yet. They are safe in ${options.root}.`,
     );
   } else if (result.pending.length === 0) {
     return lines;
