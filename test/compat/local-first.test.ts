@@ -181,6 +181,9 @@ async function expectServerHolds(root: string, server: MlflowServer): Promise<nu
   return points(local);
 }
 
+/** Server restarts take a minute or more each on a loaded machine (4 workers on PostgreSQL). */
+const LONG = { timeout: 600_000 };
+
 const dirs: string[] = [];
 async function tree(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "mlruns-local-first-"));
@@ -231,7 +234,7 @@ for (const { version, postgres } of TARGETS) {
       MLFLOW_EXPERIMENT_NAME: experiment,
     });
 
-    it("trains through a server down at start, killed mid-run and restarted", async () => {
+    it("trains through a server down at start, killed mid-run and restarted", LONG, async () => {
       const root = await tree();
       await server.crash();
       const trainer = startTrainer(envFor(root, server.url, "down-and-killed"));
@@ -256,42 +259,46 @@ for (const { version, postgres } of TARGETS) {
       );
     });
 
-    it("trains through a slow server (answers after 30 s) and one refusing with 503 and 401", async () => {
-      const root = await tree();
-      const proxy: FaultProxy = await startFaultProxy(server.url, {});
-      try {
-        proxy.set({ delayMs: 30_000 });
-        // A timeout well under the 30 s the proxy holds answers back, so the test stays quick.
-        const trainer = startTrainer({
-          ...envFor(root, proxy.url, "slow-and-refusing"),
-          MLFLOW_HTTP_REQUEST_TIMEOUT: "3",
-        });
-        const first = await trainer.next("ready");
-        await sleep(6000);
-        proxy.set({ status: 503 });
-        trainer.send("child");
-        await trainer.next("child");
-        await sleep(3000);
-        proxy.set({ status: 401 });
-        await sleep(3000);
-        proxy.set({});
-        expect(await untilPushed(server.url, "slow-and-refusing", first)).toBeGreaterThan(0);
-        trainer.send("end");
-        const { code, stdout, stderr } = await trainer.exited;
-        expect(code, stderr).toBe(0);
-        expect(stderr).toBe("");
-        expect(longestPause(stdout)).toBeLessThan(2000);
-        expect(proxy.faults()).toBeGreaterThan(3);
-        const compared = await expectServerHolds(root, server);
-        console.log(
-          `local-first ${name}, slow + 503 + 401: ${proxy.faults()} faults, ${compared} points compared, 0 duplicates`,
-        );
-      } finally {
-        await proxy.stop();
-      }
-    });
+    it(
+      "trains through a slow server (answers after 30 s) and one refusing with 503 and 401",
+      LONG,
+      async () => {
+        const root = await tree();
+        const proxy: FaultProxy = await startFaultProxy(server.url, {});
+        try {
+          proxy.set({ delayMs: 30_000 });
+          // A timeout well under the 30 s the proxy holds answers back, so the test stays quick.
+          const trainer = startTrainer({
+            ...envFor(root, proxy.url, "slow-and-refusing"),
+            MLFLOW_HTTP_REQUEST_TIMEOUT: "3",
+          });
+          const first = await trainer.next("ready");
+          await sleep(6000);
+          proxy.set({ status: 503 });
+          trainer.send("child");
+          await trainer.next("child");
+          await sleep(3000);
+          proxy.set({ status: 401 });
+          await sleep(3000);
+          proxy.set({});
+          expect(await untilPushed(server.url, "slow-and-refusing", first)).toBeGreaterThan(0);
+          trainer.send("end");
+          const { code, stdout, stderr } = await trainer.exited;
+          expect(code, stderr).toBe(0);
+          expect(stderr).toBe("");
+          expect(longestPause(stdout)).toBeLessThan(2000);
+          expect(proxy.faults()).toBeGreaterThan(3);
+          const compared = await expectServerHolds(root, server);
+          console.log(
+            `local-first ${name}, slow + 503 + 401: ${proxy.faults()} faults, ${compared} points compared, 0 duplicates`,
+          );
+        } finally {
+          await proxy.stop();
+        }
+      },
+    );
 
-    it("says at exit what is left and the command that pushes it, which does", async () => {
+    it("says at exit what is left and the command that pushes it, which does", LONG, async () => {
       const root = await tree();
       await server.crash();
       const trainer = startTrainer(envFor(root, server.url, "left-behind", 1));
