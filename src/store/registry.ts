@@ -122,6 +122,16 @@ export function validateVersion(version: unknown): string {
   return String(Number.parseInt(text, 10));
 }
 
+/** A registered model or a model version to create: the model's name and the new entry's tags. */
+export function validateNewEntry(
+  kind: "registered model" | "model version",
+  name: string,
+  tags: Record<string, string> = {},
+): void {
+  validateModelName(name);
+  for (const [key, value] of Object.entries(tags)) validateRegistryTag(kind, key, value);
+}
+
 export function validateRegistryTag(
   kind: "registered model" | "model version",
   key: unknown,

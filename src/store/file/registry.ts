@@ -44,6 +44,7 @@ import {
   STAGE_DELETED_INTERNAL,
   validateAlias,
   validateModelName,
+  validateNewEntry,
   validateRegistryTag,
   validateVersion,
   versionNotFound,
@@ -299,10 +300,7 @@ export class FileRegistry implements RegistryStore {
     name: string,
     options: { tags?: Record<string, string>; description?: string } = {},
   ): Promise<RegisteredModel> {
-    validateModelName(name);
-    for (const [key, value] of Object.entries(options.tags ?? {})) {
-      validateRegistryTag("registered model", key, value);
-    }
+    validateNewEntry("registered model", name, options.tags);
     const dir = this.#modelDir(name);
     const exists = () =>
       new MlflowError("RESOURCE_ALREADY_EXISTS", `Registered Model (name=${name}) already exists.`);
@@ -443,10 +441,7 @@ export class FileRegistry implements RegistryStore {
 
   async createModelVersion(options: CreateModelVersionOptions): Promise<ModelVersion> {
     const { name } = options;
-    validateModelName(name);
-    for (const [key, value] of Object.entries(options.tags ?? {})) {
-      validateRegistryTag("model version", key, value);
-    }
+    validateNewEntry("model version", name, options.tags);
     return this.#locked(async () => {
       const { dir, model } = await this.#existingModel(name);
       const staged = join(dir, tempName());

@@ -23,6 +23,7 @@ import {
   STAGE_DELETED_INTERNAL,
   validateAlias,
   validateModelName,
+  validateNewEntry,
   validateRegistryTag,
   validateVersion,
   versionNotFound,
@@ -95,10 +96,7 @@ export class MemoryRegistry implements RegistryStore {
     name: string,
     options: { tags?: Record<string, string>; description?: string } = {},
   ): Promise<RegisteredModel> {
-    validateModelName(name);
-    for (const [key, value] of Object.entries(options.tags ?? {})) {
-      validateRegistryTag("registered model", key, value);
-    }
+    validateNewEntry("registered model", name, options.tags);
     if (this.#models.has(name)) {
       throw new MlflowError(
         "RESOURCE_ALREADY_EXISTS",
@@ -182,10 +180,7 @@ export class MemoryRegistry implements RegistryStore {
   }
 
   async createModelVersion(options: CreateModelVersionOptions): Promise<ModelVersion> {
-    validateModelName(options.name);
-    for (const [key, value] of Object.entries(options.tags ?? {})) {
-      validateRegistryTag("model version", key, value);
-    }
+    validateNewEntry("model version", options.name, options.tags);
     const model = this.#model(options.name);
     const number = Math.max(0, ...model.versions.keys()) + 1;
     const now = Date.now();

@@ -18,6 +18,7 @@ import {
   type RegistryStore,
   validateAlias,
   validateModelName,
+  validateNewEntry,
   validateRegistryTag,
   validateVersion,
   versionRunId,
@@ -56,10 +57,7 @@ export class RestRegistry implements RegistryStore {
     name: string,
     options: { tags?: Record<string, string>; description?: string } = {},
   ): Promise<RegisteredModel> {
-    validateModelName(name);
-    for (const [key, value] of Object.entries(options.tags ?? {})) {
-      validateRegistryTag("registered model", key, value);
-    }
+    validateNewEntry("registered model", name, options.tags);
     const json: Record<string, unknown> = { name, tags: tagsToJson(options.tags) };
     if (options.description !== undefined) json.description = options.description;
     const response = await this.#call<{ registered_model?: RegisteredModelJson }>(
@@ -132,10 +130,7 @@ export class RestRegistry implements RegistryStore {
   }
 
   async createModelVersion(options: CreateModelVersionOptions): Promise<ModelVersion> {
-    validateModelName(options.name);
-    for (const [key, value] of Object.entries(options.tags ?? {})) {
-      validateRegistryTag("model version", key, value);
-    }
+    validateNewEntry("model version", options.name, options.tags);
     const json: Record<string, unknown> = {
       name: options.name,
       source: options.source,
