@@ -1,14 +1,19 @@
 /**
  * The web UI's server side without a browser: the runs window (folding, columns, min and max,
  * paging, our duration order, request checks) on a MemoryStore and a FileStore, and the change
- * feed a FileStore's watches drive.
+ * feed a FileStore's watches drive, and its re-check of the runs a page shows.
  */
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, get, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FileStore, MemoryStore, type TrackingStore } from "mlruns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runsWindow, WindowCache, windowRequest } from "../src/server/ui/runs-window.ts";
+import { ChangeFeed } from "../src/server/ui/events.ts";
+import { matchRuns } from "../src/search/index.ts";
+import { makeRun } from "./search/helpers.ts";
 import { Assets } from "../src/server/ui/assets.ts";
 import { isMlflowError, type MlflowError } from "../src/errors.ts";
 
@@ -133,6 +138,35 @@ describe.each(stores)("the runs window on a %s", (_name, open) => {
   });
 });
 
+describe("the runs window over many runs", () => {
+  // A store that matches runs in memory as a FileStore does (the search module's matchRuns,
+  // with its `first`), over enough runs that the first screen orders only its head.
+  const runs = Array.from({ length: 9000 }, (_, i) =>
+    makeRun({
+      id: `run-${String((i * 7919) % 9000).padStart(5, "0")}`,
+      start: 1000 + ((i * 31) % 97),
+      metrics: { m: (i * 13) % 101 },
+    }),
+  );
+  const store = {
+    matchRuns: async (query: { filter?: string; orderBy?: string[] }, first?: number) =>
+      matchRuns(runs, query, first),
+  } as unknown as TrackingStore;
+  const orderBy = ["metrics.m DESC"];
+  const whole = matchRuns(runs, { orderBy }).map((r) => r.info.runId);
+
+  it.each([
+    [0, 100],
+    [900, 100],
+    [950, 100],
+    [4500, 1000],
+  ])("gives rows %i to %i+ in the order a full sort gives", async (offset, limit) => {
+    const window = await runsWindow(store, { experimentIds: ["1"], orderBy, offset, limit });
+    expect(window.total).toBe(9000);
+    expect(window.rows.map((r) => r.id)).toEqual(whole.slice(offset, offset + limit));
+  });
+});
+
 describe("the runs window's request", () => {
   it("reads repeated and single parameters from the query string", () => {
     const request = windowRequest(
@@ -189,6 +223,18 @@ describe("the window cache", () => {
       (await runsWindow(store, { experimentIds: [experimentId] }, new WindowCache(-1))).total,
     ).toBe(2);
   });
+
+  it("counts an entry's age from its answer, so a search slower than the age is still shared", async () => {
+    const cache = new WindowCache(50);
+    let made = 0;
+    const slow = () => new Promise<number>((done) => setTimeout(() => done(++made), 120)); // slower than 50 ms
+    const first = cache.get("k", slow);
+    expect(await cache.get("k", slow)).toBe(1); // asked while the first was being made
+    expect(await first).toBe(1);
+    expect(await cache.get("k", slow)).toBe(1); // just after the answer: still fresh
+    await new Promise((done) => setTimeout(done, 80));
+    expect(await cache.get("k", slow)).toBe(2); // aged
+  });
 });
 
 describe("a FileStore's change feed (onChange)", () => {
@@ -233,6 +279,48 @@ describe("the UI's files", () => {
       expect(isMlflowError(error, "INVALID_STATE")).toBe(true);
       expect((error as MlflowError).hint).toMatch(/npm run build/);
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the change feed's re-check of the runs a page shows", () => {
+  it("reports a change to a run no watch covers within 2 s, once a page shows it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "mlruns-shown-"));
+    const root = join(dir, "mlruns");
+    const writer = new FileStore(root, { searchIndex: { racyMs: 0 } });
+    const experimentId = await writer.createExperiment("shown");
+    const { runId } = (await writer.createRun({ experimentId })).info;
+    await writer.searchRuns({ experimentIds: [experimentId] });
+    await writer.close(); // the index file now holds the run
+    // No watch at all, and no search: no sweep either. Only the page's naming can prove it.
+    const reader = new FileStore(root, { searchIndex: { watch: true, maxWatches: 0, racyMs: 0 } });
+    const feed = new ChangeFeed(reader);
+    const server = createServer((req, res) => feed.subscribe(req, res, "page-1"));
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    const events: string[] = [];
+    const stream = await new Promise<IncomingMessage>((done) =>
+      get(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, done),
+    );
+    stream.setEncoding("utf8");
+    stream.on("data", (text: string) => events.push(text));
+    try {
+      await expect.poll(() => events.join("")).toContain("event: hello");
+      expect(feed.show("page-2", [runId])).toBe(false); // no such stream
+      expect(feed.show("page-1", [runId])).toBe(true);
+      await new Promise((done) => setTimeout(done, 1200));
+      expect(events.join("")).not.toContain("event: change"); // unchanged: nothing to say
+      await new FileStore(root).logBatch(runId, {
+        metrics: [{ key: "loss", value: 1, timestamp: Date.now(), step: 0 }],
+      });
+      await expect
+        .poll(() => events.join(""), { timeout: 2000, interval: 50 })
+        .toContain(`"runs":["${runId}"]`);
+    } finally {
+      stream.destroy();
+      feed.close();
+      server.close();
+      await reader.close();
       await rm(dir, { recursive: true, force: true });
     }
   });

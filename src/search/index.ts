@@ -59,18 +59,22 @@ export function searchRuns(runs: readonly Run[], query: SearchQuery = {}): Searc
 
 /**
  * Every run of `runs` that matches the filter, in order, without paging: for a caller that pages
- * and projects the result itself (the UI's runs table). Errors as `searchRuns`.
+ * and projects the result itself (the UI's runs table). Given `first`, only the first `first`
+ * are in order, followed by the others in no order: a page that shows the top of 100,000 runs
+ * and their count needs no more. Errors as `searchRuns`.
  */
 export function matchRuns(
   runs: readonly Run[],
   query: Pick<SearchQuery, "filter" | "orderBy">,
+  first?: number,
 ): Run[] {
   const clauses = parseFilter(query.filter);
   const order = parseOrderByList(query.orderBy);
-  return sortRuns(
-    runs.filter((run) => matchesRun(run, clauses)),
-    order,
-  );
+  const matched = runs.filter((run) => matchesRun(run, clauses));
+  if (first === undefined) return sortRuns(matched, order);
+  const head = sortRuns(matched, order, first);
+  const chosen = new Set(head);
+  return head.concat(matched.filter((run) => !chosen.has(run)));
 }
 
 /**

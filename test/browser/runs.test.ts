@@ -159,6 +159,18 @@ describe("the runs table in a browser", () => {
     await expect.poll(() => page.textContent("[data-testid=run-count]")).toBe("3 runs");
   });
 
+  it("applies a filter set and submitted in one go (a paste and Enter, a script)", async () => {
+    await page.evaluate(`(() => {
+      const input = document.querySelector("#filter-input");
+      input.value = "attributes.run_name LIKE '%-d18'";
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+      input.form.requestSubmit();
+    })()`);
+    await expect
+      .poll(async () => (await rowNames(page)).sort())
+      .toEqual(["lr-0.01-d18", "lr-0.03-d18", "lr-0.1-d18"]);
+  });
+
   it("adds a metric's min and max from the column picker", async () => {
     await page.goto(
       runs(`&x=${tree.parentId}&f=${encodeURIComponent("attributes.run_name LIKE 'lr-%'")}`),

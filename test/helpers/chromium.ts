@@ -66,6 +66,8 @@ export async function launchBrowser(options: { dark?: boolean } = {}): Promise<B
 export interface UiServer {
   /** `http://127.0.0.1:<port>`, no trailing slash. */
   url: string;
+  /** The server's process. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -88,13 +90,15 @@ export function startUi(root: string): Promise<UiServer> {
     child.stdout?.on("data", (c: Buffer) => {
       out += c.toString();
       let url: string;
+      let pid: number;
       try {
-        ({ url } = JSON.parse(out) as { url: string });
+        ({ url, pid } = JSON.parse(out) as { url: string; pid: number });
       } catch {
         return; // not all of it yet
       }
       ready({
         url: url.replace(/\/$/, ""),
+        pid,
         stop: () =>
           new Promise<void>((done) => {
             if (child.exitCode !== null) return done();

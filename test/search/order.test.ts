@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import type { Run } from "../../src/entities.ts";
-import { parseOrderBy, searchRuns } from "../../src/search/index.ts";
+import { matchRuns, parseOrderBy, searchRuns } from "../../src/search/index.ts";
 import { compareCodePoints, parseOrderByList, sortRuns } from "../../src/search/order.ts";
 import { makeRun } from "./helpers.ts";
 
@@ -115,5 +115,34 @@ describe("sorting", () => {
   test("strings compare by code point", () => {
     const words = ["a", "B", "é", "𝔁", "\uffff", "10", "9"];
     expect([...words].sort(compareCodePoints)).toEqual(["10", "9", "B", "a", "é", "\uffff", "𝔁"]);
+  });
+});
+
+describe("matchRuns with only the first runs ordered", () => {
+  // Ties, NaN and missing values included, so every rule of the order takes part.
+  const values = [0.5, 0.1, Number.NaN, 0.9, 0.1, undefined, 0.3];
+  const runs = Array.from({ length: 300 }, (_, i) => {
+    const m = values[(i * 7) % values.length];
+    return makeRun({
+      id: `r${String((i * 37) % 300).padStart(3, "0")}`,
+      start: 1000 + ((i * 13) % 17),
+      metrics: m === undefined ? {} : { m },
+    });
+  });
+
+  test.each([
+    [[], 0],
+    [[], 1],
+    [["metrics.m DESC"], 10],
+    [["metrics.m"], 37],
+    [["attributes.start_time"], 5],
+  ])("order %j, first %i: the head a full sort gives, then every other match", (orderBy, first) => {
+    const whole = ids(matchRuns(runs, { orderBy, filter: "attributes.run_name != 'r001'" }));
+    const partial = ids(
+      matchRuns(runs, { orderBy, filter: "attributes.run_name != 'r001'" }, first),
+    );
+    expect(partial.slice(0, first)).toEqual(whole.slice(0, first));
+    expect([...partial].sort()).toEqual([...whole].sort());
+    expect(partial).toHaveLength(299);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Live updates: one EventSource on the server's change stream for the whole page; views
- * subscribe to the changes they show. The browser reconnects by itself; a reconnect refreshes
- * every view, since changes may have been missed meanwhile.
+ * subscribe to the changes they show, and name the runs they show (`useShown`), which the
+ * server then re-checks every half second, watched or not. The browser reconnects by itself; a
+ * reconnect refreshes every view, since changes may have been missed meanwhile.
  */
 import { useEffect, useRef } from "preact/hooks";
 import { ui } from "./api.ts";
@@ -18,12 +19,15 @@ export interface Change {
 type Listener = (change: Change) => void;
 const listeners = new Set<Listener>();
 let source: EventSource | undefined;
+/** This page's name for the server: its stream and the runs it shows go together. */
+const PAGE = Math.random().toString(36).slice(2) + Date.now().toString(36);
 
 function connect(): void {
   if (source || typeof EventSource === "undefined") return;
-  source = new EventSource("_mlruns/events");
+  source = new EventSource(`_mlruns/events?page=${PAGE}`);
   let opened = false;
   source.addEventListener("hello", () => {
+    sendShown();
     if (opened) {
       const all = { experiments: [], runs: [], experimentList: true, registry: true, all: true };
       for (const listener of listeners) listener(all);
@@ -66,4 +70,36 @@ export function useWatch(experimentIds: string[]): void {
       for (const id of fresh) watched.delete(id);
     });
   }, [key]);
+}
+
+/** The runs each mounted view shows; the server hears their union (at most MAX_SHOWN). */
+const shown = new Map<object, readonly string[]>();
+const MAX_SHOWN = 200;
+let sending: ReturnType<typeof setTimeout> | undefined;
+
+function sendShown(): void {
+  clearTimeout(sending);
+  sending = setTimeout(() => {
+    const runs = new Set<string>();
+    for (const ids of shown.values()) for (const id of ids) runs.add(id);
+    void ui.get("watch", { page: PAGE, run_id: [...runs].slice(0, MAX_SHOWN) }).catch(() => {});
+  }, 50);
+}
+
+/** Names the runs this view shows, so changes to them reach the page whichever they are. */
+export function useShown(runIds: readonly string[]): void {
+  const owner = useRef({});
+  const key = runIds.join(",");
+  useEffect(() => {
+    connect();
+    shown.set(owner.current, runIds);
+    sendShown();
+  }, [key]);
+  useEffect(
+    () => () => {
+      shown.delete(owner.current);
+      sendShown();
+    },
+    [],
+  );
 }

@@ -29,7 +29,8 @@ export async function experimentRows(
 }
 
 async function rowOf(store: TrackingStore, experiment: Experiment): Promise<ExperimentRow> {
-  const runs = await matchAll(store, { experimentIds: [experiment.experimentId] });
+  // Counted, not ordered.
+  const runs = await matchAll(store, { experimentIds: [experiment.experimentId] }, 0);
   let last = experiment.lastUpdateTime ?? experiment.creationTime;
   let running = 0;
   for (const { info } of runs) {

@@ -56,14 +56,24 @@ const api: Handler = async ({ req, res, store, params, query }) => {
   const ui = uiFor(store);
   switch (params.path) {
     case "events":
-      ui.feed.subscribe(req, res);
+      ui.feed.subscribe(req, res, query.get("page") ?? undefined);
       return STREAMED;
-    case "api/runs":
-      return runsWindow(store, windowRequest(query), ui.windows);
-    case "api/watch":
-      // A page opened on a run or a comparison: watch its experiments so its runs go live.
-      await matchAll(store, { experimentIds: query.getAll("experiment_id"), viewType: "ALL" });
-      return {};
+    case "api/runs": {
+      const started = performance.now();
+      const window = await runsWindow(store, windowRequest(query), ui.windows);
+      // How long the server took (search, order, cells), for the browser's developer tools.
+      res.setHeader("Server-Timing", `window;dur=${(performance.now() - started).toFixed(1)}`);
+      return window;
+    }
+    case "api/watch": {
+      // The runs a page shows (re-checked while its stream is open), and the experiments of a
+      // page opened on a run or a comparison (searched once, so the index holds their runs).
+      const page = query.get("page");
+      const live = page === null || ui.feed.show(page, query.getAll("run_id"));
+      const experimentIds = query.getAll("experiment_id");
+      if (experimentIds.length > 0) await matchAll(store, { experimentIds, viewType: "ALL" });
+      return { live };
+    }
     case "api/experiments":
       return { experiments: await experimentRows(store, viewType(query.get("view"))) };
     default:

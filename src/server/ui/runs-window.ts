@@ -54,32 +54,47 @@ export interface WindowResult {
 }
 
 export const MAX_WINDOW = 1000;
+/**
+ * Windows that end within the first HEAD_ROWS rows are served from an order of those rows only
+ * (the rest of the matches counted, not sorted): the first screen of a table over 100,000 runs
+ * costs a pass over them rather than a sort. A window further down sorts them all, once.
+ */
+export const HEAD_ROWS = 1000;
 const PARENT_TAG = "mlflow.parentRunId";
 
 /** A store that can hand out every match unpaged and uncopied (FileStore). */
 interface Matching {
-  matchRuns(request: {
-    experimentIds: string[];
-    filter?: string;
-    orderBy?: string[];
-    viewType?: ViewType;
-  }): Promise<readonly Run[]>;
+  matchRuns(
+    request: {
+      experimentIds: string[];
+      filter?: string;
+      orderBy?: string[];
+      viewType?: ViewType;
+    },
+    first?: number,
+  ): Promise<readonly Run[]>;
 }
 
 function canMatch(store: TrackingStore): store is TrackingStore & Matching {
   return typeof (store as Partial<Matching>).matchRuns === "function";
 }
 
-/** Every matching run in order: unpaged from a FileStore, else page by page through searchRuns. */
+/**
+ * Every matching run in order: unpaged from a FileStore, else page by page through searchRuns.
+ * Given `first`, only the first `first` need be in order (a FileStore then orders no more).
+ */
 export async function matchAll(
   store: TrackingStore,
   request: Pick<WindowRequest, "experimentIds" | "filter" | "orderBy" | "viewType">,
+  first?: number,
 ): Promise<readonly Run[]> {
   const { experimentIds, filter, orderBy, viewType } = request;
   const ordered = orderBy?.filter((o) => !DURATION.test(o));
+  const duration = orderBy?.find((o) => DURATION.test(o));
   const query = { experimentIds, filter, orderBy: ordered, viewType };
   let runs: readonly Run[];
-  if (canMatch(store)) runs = await store.matchRuns(query);
+  // The duration sort is stable over the store's order: that order must then be whole.
+  if (canMatch(store)) runs = await store.matchRuns(query, duration ? undefined : first);
   else {
     const all: Run[] = [];
     let pageToken: string | undefined;
@@ -90,7 +105,6 @@ export async function matchAll(
     } while (pageToken);
     runs = all;
   }
-  const duration = orderBy?.find((o) => DURATION.test(o));
   return duration ? sortByDuration(runs, /desc/i.test(duration)) : runs;
 }
 
@@ -125,8 +139,7 @@ export interface Display {
  * any nested run (the common case), the search order as it is, with no copy.
  */
 export function displayOrder(runs: readonly Run[], expanded: ReadonlySet<string>): Display {
-  const nested = runs.some((run) => run.data.tags[PARENT_TAG] !== undefined);
-  if (!nested) {
+  if (!hasNested(runs)) {
     return { length: runs.length, at: (i) => ({ run: runs[i] as Run, depth: 0, children: 0 }) };
   }
   const present = new Set(runs.map((r) => r.info.runId));
@@ -153,13 +166,19 @@ export function displayOrder(runs: readonly Run[], expanded: ReadonlySet<string>
   return { length: out.length, at: (i) => out[i] as DisplayRow };
 }
 
+const hasNested = (runs: readonly Run[]) =>
+  runs.some((run) => run.data.tags[PARENT_TAG] !== undefined);
+
 /**
  * Recent display orders and key lists, so the blocks a scroll asks for in a row cost a slice
  * rather than a search. An entry lives until a change is seen in the tree, and at most
- * `maxAgeMs` (changes in runs the watches do not cover are then seen by the next search).
+ * `maxAgeMs` after its answer came (changes in runs the watches do not cover are then seen by
+ * the next search); while it is being made, every request for it waits for the same answer.
+ * Counting from the answer matters on a busy machine, where making it can take longer than
+ * `maxAgeMs`: counted from the ask, every block of a scroll would search again.
  */
 export class WindowCache {
-  readonly #entries = new Map<string, { at: number; value: Promise<unknown> }>();
+  readonly #entries = new Map<string, { at: number | undefined; value: Promise<unknown> }>();
   readonly #maxAgeMs: number;
 
   constructor(maxAgeMs = 2000) {
@@ -168,12 +187,21 @@ export class WindowCache {
 
   get<T>(key: string, make: () => Promise<T>): Promise<T> {
     if (this.#maxAgeMs < 0) return make();
-    const now = Date.now();
     const kept = this.#entries.get(key);
-    if (kept && now - kept.at <= this.#maxAgeMs) return kept.value as Promise<T>;
+    if (kept && (kept.at === undefined || Date.now() - kept.at <= this.#maxAgeMs)) {
+      return kept.value as Promise<T>;
+    }
     const value = make();
-    this.#entries.set(key, { at: now, value });
-    value.catch(() => this.#entries.delete(key));
+    const entry: { at: number | undefined; value: Promise<unknown> } = { at: undefined, value };
+    this.#entries.set(key, entry);
+    value.then(
+      () => {
+        entry.at = Date.now();
+      },
+      () => {
+        if (this.#entries.get(key) === entry) this.#entries.delete(key);
+      },
+    );
     if (this.#entries.size > 8) this.#entries.delete(this.#entries.keys().next().value as string);
     return value;
   }
@@ -302,13 +330,21 @@ export async function runsWindow(
   const columns = (request.columns ?? []).map(parseColumn);
   const { experimentIds, filter, orderBy, viewType, expanded } = request;
   const query = { experimentIds, filter, orderBy, viewType };
-  const order = await cache.get(JSON.stringify(["order", query, expanded ?? []]), async () => {
-    const matched = await matchAll(store, query);
+  const limit = request.limit ?? 100;
+  // Folded runs need the whole order (a child sits under its parent wherever that falls).
+  type Order = { rows: Display; matched: readonly Run[] };
+  const order = (first?: number) => async (): Promise<Order> => {
+    const matched = await matchAll(store, query, first);
+    if (first !== undefined && hasNested(matched)) return order()();
     return { rows: displayOrder(matched, new Set(expanded ?? [])), matched };
-  });
-  const { rows, matched } = order;
+  };
+  const head = (request.offset ?? 0) + limit <= HEAD_ROWS;
+  const { rows, matched } = await cache.get(
+    JSON.stringify([head ? "head" : "order", query, expanded ?? []]),
+    order(head ? HEAD_ROWS : undefined),
+  );
   const offset = Math.min(request.offset ?? 0, rows.length);
-  const end = Math.min(rows.length, offset + (request.limit ?? 100));
+  const end = Math.min(rows.length, offset + limit);
   const out: Row[] = [];
   for (let i = offset; i < end; i++) {
     const { run, depth, children } = rows.at(i);

@@ -662,11 +662,13 @@ export class FileStore implements TrackingStore {
    * Every run matching the filter, in order, unpaged and not copied: the index's own summaries,
    * which the caller must not change. For a server that pages and projects runs itself (the UI's
    * runs table over 100,000 runs), where copying every match would cost more than the search.
+   * Given `first`, only the first `first` are in order, the others follow in no order.
    */
   async matchRuns(
     request: Omit<SearchRunsRequest, "maxResults" | "pageToken">,
+    first?: number,
   ): Promise<readonly Run[]> {
-    return matchRuns(await this.#summaries(request), request);
+    return matchRuns(await this.#summaries(request), request, first);
   }
 
   async #summaries(request: Pick<SearchRunsRequest, "experimentIds" | "viewType">): Promise<Run[]> {
@@ -685,6 +687,23 @@ export class FileStore implements TrackingStore {
       const experimentId = basename(experimentDir);
       listener(runDir ? { experimentId, runId: basename(runDir) } : { experimentId });
     });
+  }
+
+  /**
+   * Re-checks these runs now (the runs a live view shows), so that a change another process
+   * made to one the watches do not cover reaches `onChange` without waiting for the search
+   * index's sweep. Unknown and malformed ids are skipped.
+   */
+  async recheckRuns(runIds: readonly string[]): Promise<void> {
+    const dirs: string[] = [];
+    for (const runId of runIds) {
+      try {
+        dirs.push(await this.#runDir(runId));
+      } catch {
+        // gone or never there: nothing to show
+      }
+    }
+    await this.#index.recheck(dirs);
   }
 
   /** MLflow's search_experiments over the experiments' meta.yaml and tags. */

@@ -281,6 +281,22 @@ export class SearchIndex {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * Proves these runs now rather than when the sweep comes to them (the runs a live page shows):
+   * each one not watched whole is re-checked by its stamp, and a change is reported to the
+   * `onChange` listeners and takes watches, as when the sweep finds it. Unknown runs are skipped.
+   */
+  async recheck(runDirs: readonly string[]): Promise<void> {
+    await this.#load();
+    const report: ProblemHandler = () => {}; // a search reports a run's problems
+    for (const runDir of runDirs) {
+      const key = this.#key(runDir);
+      const state = this.#runs.get(key);
+      // Watched and clean: a change would have raised an event; dirty: it already did.
+      if (state && !state.clean && !state.dirty) await this.#sweepRun(key, state, report);
+    }
+  }
+
   #emit(change: TreeChange): void {
     for (const listener of this.#listeners) listener(change);
   }

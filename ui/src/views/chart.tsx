@@ -8,7 +8,7 @@ import uPlot from "uplot";
 import { alignedData, fetchHistories, type Point, valueNear, type XAxis } from "../chart-data.ts";
 import { colorOf, formatDuration, formatNumber, formatTime } from "../format.ts";
 import { useThrottle, useWidth } from "../hooks.ts";
-import { useLive } from "../live.ts";
+import { useLive, useShown } from "../live.ts";
 
 export interface ChartRun {
   id: string;
@@ -61,6 +61,7 @@ export function Chart(props: { metric: string; runs: ChartRun[]; options: ChartO
   }, [idsKey, metric, stepZoom?.min, stepZoom?.max, tick]);
 
   const refetch = useThrottle(() => setTick((t) => t + 1), 500);
+  useShown(ids);
   useLive((change) => {
     if (change.all || change.runs.some((id) => ids.includes(id))) refetch();
   });

@@ -2,7 +2,7 @@
  * The MLflow filter box. Enter applies; an invalid filter keeps the table as it was and shows
  * the server's message with its caret under the box.
  */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api.ts";
 
 export function FilterBox(props: {
@@ -12,13 +12,16 @@ export function FilterBox(props: {
 }) {
   const [text, setText] = useState(props.value);
   useEffect(() => setText(props.value), [props.value]);
+  const input = useRef<HTMLInputElement>(null);
   return (
     <form
       class="filter"
       aria-label="Filter runs"
       onSubmit={(e) => {
         e.preventDefault();
-        props.onApply(text.trim());
+        // What the box holds now: text typed (or pasted) and submitted in one go has not been
+        // rendered into `text` yet.
+        props.onApply((input.current?.value ?? text).trim());
       }}
     >
       <label for="filter-input" class="sr-only">
@@ -26,6 +29,7 @@ export function FilterBox(props: {
       </label>
       <input
         id="filter-input"
+        ref={input}
         data-search
         class={`mono${props.error ? " invalid" : ""}`}
         type="search"

@@ -7,7 +7,7 @@ import { type MlflowRun, mlflow, tagsOf, toNumber } from "../api.ts";
 import { downsample, fetchHistories } from "../chart-data.ts";
 import { formatDuration, formatNumber, formatTime } from "../format.ts";
 import { useLoad, useThrottle } from "../hooks.ts";
-import { useLive, useWatch } from "../live.ts";
+import { useLive, useShown, useWatch } from "../live.ts";
 import { renderMarkdown } from "../markdown.ts";
 import { href, setParams } from "../route.ts";
 import { Artifacts } from "./artifacts.tsx";
@@ -84,6 +84,7 @@ export function RunPage({ runId, params }: { runId: string; params: URLSearchPar
   });
   const [showSystem, setShowSystem] = useState(false);
   useWatch(data ? [data.run.info.experiment_id] : []);
+  useShown([runId]);
   if (!data) {
     return (
       <div class="page">

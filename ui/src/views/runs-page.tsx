@@ -5,7 +5,7 @@
  * d (deleted too), v (table or charts) and the chart options.
  */
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { type ExperimentRow, type RunRow, ui } from "../api.ts";
+import { fetchWindow, type MlflowExperiment, mlflow, type RunRow } from "../api.ts";
 import { DEFAULT_ORDER } from "../columns.ts";
 import { useLoad, useThrottle } from "../hooks.ts";
 import { useLive } from "../live.ts";
@@ -32,13 +32,22 @@ export function RunsPage({ params }: { params: URLSearchParams }) {
   const [refresh, setRefresh] = useState(0);
   const [topRuns, setTopRuns] = useState<RunRow[]>([]);
 
+  // The names only (the experiments list's counts would cost a pass over every run).
   const experiments = useLoad(
-    () => ui.get<{ experiments: ExperimentRow[] }>("experiments", { view: "ALL" }),
-    [],
+    () =>
+      Promise.all(
+        experimentIds.map((id) =>
+          mlflow
+            .get<{ experiment: MlflowExperiment }>("experiments/get", { experiment_id: id })
+            .then(
+              (r) => r.experiment.name,
+              () => id,
+            ),
+        ),
+      ),
+    [experimentIds.join(",")],
   );
-  const names = experimentIds.map(
-    (id) => experiments.data?.experiments.find((e) => e.id === id)?.name ?? id,
-  );
+  const names = experiments.data ?? experimentIds;
 
   const query: TableQuery = {
     experimentIds,
@@ -48,6 +57,22 @@ export function RunsPage({ params }: { params: URLSearchParams }) {
     columns,
     expanded,
   };
+  // The keys of the matched runs, for the column picker and the charts: asked for only when
+  // one of them is open, so they never hold up the first rows.
+  const needKeys = picking || view === "charts";
+  const keysQuery = JSON.stringify([experimentIds, filter, query.viewType]);
+  useEffect(() => {
+    if (!needKeys) return;
+    let stale = false;
+    fetchWindow({ ...query, offset: 0, limit: 0, keys: true }).then(
+      (result) => !stale && result.keys && setKeys(result.keys),
+      () => {},
+    );
+    return () => {
+      stale = true;
+    };
+  }, [needKeys, keysQuery, refresh]);
+
   const bump = useThrottle(() => setRefresh((r) => r + 1), 500);
   useLive((change) => {
     if (change.all || change.experiments.some((id) => experimentIds.includes(id))) bump();
@@ -155,10 +180,7 @@ export function RunsPage({ params }: { params: URLSearchParams }) {
           onSort={(o) => setParams({ o: o ?? undefined }, { replace: false })}
           onSelect={select}
           onExpand={expand}
-          onResult={(r) => {
-            setCounts({ total: r.total, matched: r.matched });
-            if (r.keys) setKeys(r.keys);
-          }}
+          onResult={(r) => setCounts({ total: r.total, matched: r.matched })}
           onError={setError}
           onFirstRows={setTopRuns}
         />

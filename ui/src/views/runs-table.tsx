@@ -4,9 +4,10 @@
  * parent; headers sort; j/k/Enter/x work from the keyboard.
  */
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
-import { fetchWindow, type RunRow, type RunsWindow, type WindowQuery } from "../api.ts";
+import { fetchWindow, type RunRow, type WindowQuery } from "../api.ts";
 import { CHOSEN_WIDTH, chosenColumn, FIXED, gridTemplate, parseSort } from "../columns.ts";
 import { formatCell, formatDuration, formatTime } from "../format.ts";
+import { useShown } from "../live.ts";
 import { href, navigate } from "../route.ts";
 import { Status } from "./common.tsx";
 
@@ -25,7 +26,7 @@ export interface TableProps {
   onSort: (orderBy: string | null) => void;
   onSelect: (ids: string[], on: boolean) => void;
   onExpand: (id: string) => void;
-  onResult: (result: { total: number; matched: number; keys?: RunsWindow["keys"] }) => void;
+  onResult: (result: { total: number; matched: number }) => void;
   onError: (error: Error | undefined) => void;
   /** The first rows in order, for the charts of "the top runs". */
   onFirstRows?: (rows: RunRow[]) => void;
@@ -74,11 +75,6 @@ export function RunsTable(props: TableProps) {
     blocks.current = new Map();
     for (const [b, rows] of keep) if (b === 0) blocks.current.set(b, rows);
     fetchBlock(0, gen);
-    // The column picker's keys come separately, so they never hold up the first rows.
-    fetchWindow({ ...query, offset: 0, limit: 0, keys: true }).then(
-      (result) => gen === generation.current && latest.current.onResult(result),
-      () => {},
-    );
   }, [key]);
 
   // A live change: fetch the blocks on screen again.
@@ -90,10 +86,6 @@ export function RunsTable(props: TableProps) {
       inflight.current.delete(b);
       fetchBlock(b, gen);
     }
-    fetchWindow({ ...query, offset: 0, limit: 0, keys: true }).then(
-      (result) => gen === generation.current && latest.current.onResult(result),
-      () => {},
-    );
   }, [props.refresh]);
 
   useLayoutEffect(() => {
@@ -136,8 +128,10 @@ export function RunsTable(props: TableProps) {
   const first = Math.max(0, Math.floor(view.top / ROW_HEIGHT) - OVERSCAN);
   const last = Math.min(count, Math.ceil((view.top + view.height) / ROW_HEIGHT) + OVERSCAN);
   const rows: preact.JSX.Element[] = [];
+  const shown: string[] = [];
   for (let i = first; i < last; i++) {
     const row = rowAt(i);
+    if (row) shown.push(row.id);
     const style = { transform: `translateY(${i * ROW_HEIGHT}px)`, gridTemplateColumns: template };
     rows.push(
       row ? (
@@ -159,6 +153,8 @@ export function RunsTable(props: TableProps) {
       ),
     );
   }
+
+  useShown(shown);
 
   const moveFocus = (to: number) => {
     const next = Math.max(0, Math.min(count - 1, to));
