@@ -149,6 +149,8 @@ export class SearchIndex {
   #saveTimer: NodeJS.Timeout | undefined;
   #saving: Promise<void> = Promise.resolve();
   readonly #listeners = new Set<(change: TreeChange) => void>();
+  /** Runs written through the store since their last check began (a check in flight is stale). */
+  readonly #invalidated = new Set<string>();
   #sweep: { running: boolean; stop?: () => void; cycles: number; lastMs?: number } = {
     running: false,
     cycles: 0,
@@ -303,7 +305,9 @@ export class SearchIndex {
 
   /** Marks a run changed (a write through this store): it is read again at the next search. */
   invalidate(runDir: string): void {
-    const state = this.#runs.get(this.#key(runDir));
+    const key = this.#key(runDir);
+    this.#invalidated.add(key);
+    const state = this.#runs.get(key);
     if (state) {
       state.clean = false;
       state.dirty = true;
@@ -381,6 +385,7 @@ export class SearchIndex {
     report: ProblemHandler,
   ): Promise<RunState> {
     const key = this.#key(runDir);
+    this.#invalidated.delete(key);
     const changed = { seen: false };
     const onChange = () => {
       changed.seen = true;
@@ -406,6 +411,8 @@ export class SearchIndex {
       if (!all) this.#unwatch(watchers);
       // Not a run (yet, or any more): every search that lists the folder checks it again.
       const notRun = entry.run === undefined && entry.problem === undefined;
+      // Written through the store while this check read it: the entry may predate the write.
+      if (this.#invalidated.delete(key)) changed.seen = true;
       return { entry, watchers, clean: all && !changed.seen, dirty: changed.seen || notRun };
     };
     if (state) {
