@@ -75,6 +75,16 @@ export async function openContext(
   return { config, store, tracker: new Tracker(store, "0", config), root: tree };
 }
 
+/**
+ * The folder of an existing tree: `dir` if given, else the tracking URI's. Nothing there, or a
+ * folder holding something else, is refused: commands that read a tree never create one.
+ */
+export async function existingTreeDir(dir: string | undefined, args: GlobalArgs): Promise<string> {
+  const root = treeDir(dir, args);
+  await openStore(root, { mustExist: true });
+  return root;
+}
+
 /** The folder of a tree: `dir` if given, else the tracking URI's folder. */
 export function treeDir(dir: string | undefined, args: GlobalArgs): string {
   if (dir !== undefined) return resolve(dir);

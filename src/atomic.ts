@@ -192,9 +192,10 @@ export async function readTextIfExists(path: string): Promise<string | undefined
   }
 }
 
+/** A path that leads nowhere: missing, under a file, or a symbolic link loop. */
 export function isMissing(error: unknown): boolean {
   const code = errorCode(error);
-  return code === "ENOENT" || code === "ENOTDIR";
+  return code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP";
 }
 
 export async function exists(path: string): Promise<boolean> {

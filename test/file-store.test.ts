@@ -64,16 +64,66 @@ describe("FileStore on disk", () => {
     expect(forward.message).toContain("key 'p/q': it clashes with the existing param 'p'");
   });
 
-  it("creates experiment 0 and .trash, with MLflow's experiment meta.yaml", async () => {
+  it("writes nothing until the first write, which creates experiment 0 and .trash", async () => {
     const root = await tempTree();
     const store = new FileStore(root);
-    await store.listExperiments();
+    expect((await store.listExperiments()).map((e) => [e.experimentId, e.name])).toEqual([
+      ["0", "Default"],
+    ]);
+    expect((await store.getExperiment("0")).name).toBe("Default");
+    expect(await store.searchRuns({ experimentIds: ["0"] })).toMatchObject({ runs: [] });
+    await expectMlflowError(store.getRun("0".repeat(32)), "RESOURCE_DOES_NOT_EXIST");
+    expect(await store.registry.searchRegisteredModels()).toMatchObject({ models: [] });
+    await expect(readdir(root)).rejects.toMatchObject({ code: "ENOENT" });
+    await store.createRun({ experimentId: "0" });
     expect((await readdir(root)).sort()).toEqual([".trash", "0"]);
     const meta = await readFile(join(root, "0", "meta.yaml"), "utf8");
     expect(meta).toMatch(/^artifact_location: 'file:\/\/\/.*\/mlruns\/0'\n/);
     expect(meta).toContain("experiment_id: '0'\n");
     expect(meta).toContain("name: 'Default'\n");
     expect(meta).toContain("lifecycle_stage: 'active'\n");
+  });
+
+  it("refuses a folder that is not a tree, or a file, for reads and writes, writing nothing", async () => {
+    const dir = join(await tempTree(), "..", "project");
+    await mkdir(join(dir, "src"), { recursive: true });
+    await writeFile(join(dir, "README.md"), "a project, not a tree");
+    const file = join(dir, "README.md");
+    for (const [root, what] of [
+      [dir, "is not an mlruns tree"],
+      [file, "is a file, not an mlruns tree"],
+    ] as const) {
+      const store = new FileStore(root);
+      for (const call of [
+        () => store.listExperiments(),
+        () => store.getExperiment("0"),
+        () => store.searchRuns({ experimentIds: ["0"] }),
+        () => store.getRun("0".repeat(32)),
+        () => store.registry.searchRegisteredModels(),
+        () => store.createRun({ experimentId: "0" }),
+        () => store.createExperiment("x"),
+        () => store.registry.createRegisteredModel("m"),
+      ]) {
+        const error = await expectMlflowError(call(), "RESOURCE_DOES_NOT_EXIST");
+        expect(error.message).toBe(`${root} ${what}`);
+        expect(error.hint).toMatch(/--tracking-uri/);
+      }
+    }
+    expect((await readdir(dir)).sort()).toEqual(["README.md", "src"]);
+    await new FileStore(dir).init();
+    expect((await readdir(dir)).sort()).toEqual([".trash", "0", "README.md", "src"]);
+  });
+
+  it("reads an existing tree without writing to it, even without experiment 0 or .trash", async () => {
+    const root = await tempTree();
+    const store = new FileStore(root);
+    const id = await store.createExperiment("kept");
+    await rm(join(root, "0"), { recursive: true });
+    await rm(join(root, ".trash"), { recursive: true });
+    const reader = new FileStore(root, { searchIndex: { file: null } });
+    expect((await reader.listExperiments("ALL")).map((e) => e.experimentId)).toEqual([id]);
+    expect((await reader.searchRuns({ experimentIds: [id] })).runs).toEqual([]);
+    expect(await readdir(root)).toEqual([id]);
   });
 
   it("writes a run as MLflow does: int status, legacy keys, files without newlines", async () => {
@@ -192,7 +242,7 @@ describe("FileStore on disk", () => {
     const bad = await store.createRun({ experimentId: "0" });
     const file = join(root, "0", bad.info.runId, "metrics", "loss");
     await writeFile(file, "1 0.5 0\n2 0.4 1.5\n");
-    const error = await expectMlflowError(store.getRun(bad.info.runId), "INTERNAL_ERROR");
+    const error = await expectMlflowError(store.getRun(bad.info.runId), "INVALID_STATE");
     expect(error.message).toContain(`${file}:2: step '1.5' is not an integer`);
     const runs = await store.listRuns(["0"]);
     expect(runs.map((r) => r.info.runId)).toEqual([good.info.runId]);

@@ -1,6 +1,6 @@
 /** `mlruns gc [dir]`: permanently removes deleted runs and experiments (plan first; --yes). */
 import { applyGc, planGc } from "mlruns";
-import { confirm, defineCommand, treeDir } from "../context.ts";
+import { confirm, defineCommand, existingTreeDir } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { c, formatTime, note, plural, print, printJson, table } from "../output.ts";
 import { progress } from "../progress.ts";
@@ -42,7 +42,7 @@ export const gc = defineCommand<{ dir?: string; olderThan?: string; yes?: boolea
       .example("$0 gc", "show what would be removed, then ask")
       .example("$0 gc --older-than 30d --yes", "remove what was deleted over 30 days ago"),
   async handler(args) {
-    const root = treeDir(args.dir, args);
+    const root = await existingTreeDir(args.dir, args);
     const olderThanMs = args.olderThan === undefined ? undefined : parseDuration(args.olderThan);
     const plan = await planGc(root, olderThanMs === undefined ? {} : { olderThanMs });
     const items = plan.items;

@@ -17,6 +17,7 @@ export const init = defineCommand<{ dir?: string }>({
     const root = treeDir(args.dir, args);
     const existed = existsSync(root);
     const store = new FileStore(root);
+    await store.init();
     const experiments = await store.listExperiments("ALL");
     const uri = pathToFileURL(root).href;
     if (args.json) {

@@ -19,7 +19,7 @@ import {
   watchSync,
 } from "mlruns";
 import type { Argv } from "yargs";
-import { defineCommand, treeDir } from "../context.ts";
+import { defineCommand, existingTreeDir, treeDir } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { c, e, note, print, printJson, table } from "../output.ts";
 import { progress } from "../progress.ts";
@@ -231,7 +231,7 @@ export const syncCommand = defineCommand<SyncArgs>({
       return finish(await runSync(options, args.json === true), args.json === true);
     }
     if (args.verify !== undefined) throw new UsageError("--verify goes with --from <bundle>");
-    const source = new FileStore(treeDir(args.dir, args), { onProblem: () => {} });
+    const source = new FileStore(await existingTreeDir(args.dir, args), { onProblem: () => {} });
     const options: SyncOptions = {
       source,
       target: await server(args.to ?? ""),

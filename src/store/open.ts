@@ -1,5 +1,4 @@
 /** Picks the store for a tracking URI, in one place, as MLflow does by scheme. */
-import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { HttpConfig } from "../config.ts";
@@ -51,11 +50,13 @@ export async function openStore(
       "Use a path or file: URI for a local tree, memory: for tests, or http(s):// for a server",
     );
   }
-  if (options.mustExist && !existsSync(root)) {
+  const store = new FileStore(root, options.file);
+  // `exists` refuses a folder that holds something else, or a file.
+  if (options.mustExist && !(await store.exists())) {
     throw notFound(
       `No mlruns tree at ${root}`,
       "Create one with `mlruns init`, or point --tracking-uri / MLFLOW_TRACKING_URI at a tree",
     );
   }
-  return new FileStore(root, options.file);
+  return store;
 }

@@ -208,10 +208,13 @@ export function latestVersions(versions: readonly ModelVersion[]): ModelVersion[
 }
 
 export const modelNotFound = (name: string) =>
-  notFound(`Registered Model with name=${name} not found`);
+  notFound(`Registered Model with name=${name} not found`, "Check the model name");
 
 export const versionNotFound = (name: string, version: string) =>
-  notFound(`Model Version (name=${name}, version=${version}) not found`);
+  notFound(
+    `Model Version (name=${name}, version=${version}) not found`,
+    "Check the model name and the version number",
+  );
 
 /** INVALID_PARAMETER_VALUE, as MLflow answers. */
 export const aliasNotFound = (name: string, alias: string) =>

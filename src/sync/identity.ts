@@ -6,9 +6,8 @@
  * run has one identity however many trees it passes through.
  */
 import { randomUUID } from "node:crypto";
-import { promises as fs } from "node:fs";
 import { join } from "node:path";
-import { createFile } from "../atomic.ts";
+import { createFile, readTextIfExists } from "../atomic.ts";
 import type { Run } from "../entities.ts";
 import { redactUrl } from "../redact.ts";
 import { TREE_ID_FILE } from "../tree-files.ts";
@@ -31,12 +30,19 @@ export function originOf(run: Run, sourceTree: string): string {
   return run.data.tags[ORIGIN_TAG] ?? sourceTree;
 }
 
-/** The id of the store's local tree, created on first use; for a store without one, its URI. */
-export async function sourceId(store: { uri: string; root?: string }): Promise<string> {
+/**
+ * The id of the store's local tree, created on first use; for a store without one, its URI.
+ * With `create: false` (a dry run writes nothing) a tree without an id gets a fresh one that no
+ * copy carries: a tree never synced has no copies to find.
+ */
+export async function sourceId(
+  store: { uri: string; root?: string },
+  { create = true } = {},
+): Promise<string> {
   if (store.root === undefined) return publicUri(store.uri);
   const path = join(store.root, TREE_ID_FILE);
-  await createFile(path, randomUUID());
-  return (await fs.readFile(path, "utf8")).trim();
+  if (create) await createFile(path, randomUUID());
+  return ((await readTextIfExists(path)) ?? randomUUID()).trim();
 }
 
 /** A store URI without credentials, safe to print and to keep in a ledger. */

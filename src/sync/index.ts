@@ -112,7 +112,7 @@ const BACKGROUND = "background-push";
 async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
   const { source, target } = options;
   const report = emptyReport(options);
-  const sourceTree = await sourceId(source);
+  const sourceTree = await sourceId(source, { create: !options.dryRun });
   const ledger = await Ledger.open(
     ledgerPath(source, options.ledgerPath),
     ledgerKey(report.target, options.experimentPrefix),

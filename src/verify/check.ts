@@ -1,29 +1,32 @@
 /**
  * verifyTree: walks an mlruns tree and reports every deviation from the format MLflow reads
  * (mlruns-format.md §1, §2, §4, §6, §8) and that `migrate-filestore` accepts (§5.3). Reads only.
+ * Every file is judged by what MLflow does with it (files.ts reads as MLflow reads).
  */
-import type { Dirent } from "node:fs";
-import { promises as fs } from "node:fs";
 import { join, resolve } from "node:path";
-import { checkExperimentMeta, checkRegistryMeta, checkRunMeta } from "./meta.ts";
-import { checkMetricText } from "./metrics.ts";
+import { artifactDirOf, unfollowedLink } from "../store/file/artifacts.ts";
+import { RESERVED_EXPERIMENT_FOLDERS } from "../store/file/layout.ts";
+import { EXPERIMENT_FOLDER } from "../store/file/tree.ts";
+import { entries, exists, isDir, readEntry } from "./files.ts";
+import { checkKeyFolder } from "./keys.ts";
 import {
-  isStrayFile,
+  checkDatasetMeta,
+  checkExperimentMeta,
+  checkInputMeta,
+  checkRunMeta,
+  parseMeta,
+} from "./meta.ts";
+import {
   type ProgressHandler,
   problem,
   type VerifyProblem,
   type VerifyReport,
 } from "./problems.ts";
-import { TEMP_PREFIX } from "../atomic.ts";
+import { checkRegistry } from "./registry.ts";
+import { checkTempFiles } from "./temp-files.ts";
 
 const TRASH = ".trash";
-/** Python `re.match(r"^[a-zA-Z0-9][\w\-]{0,63}$")` with a Unicode-aware `\w`. */
-const EXPERIMENT_FOLDER = /^[a-zA-Z0-9][\p{L}\p{N}_-]{0,63}$/u;
-const RESERVED_EXPERIMENT_FOLDERS = new Set(["tags", "datasets", "traces", "models"]);
 const REQUIRED_RUN_FOLDERS = ["metrics", "params", "artifacts"] as const;
-const VERSION_PREFIX = "version-";
-/** Temp files younger than this may belong to a write in progress: not removed by a fix. */
-const TEMP_FILE_GRACE_MS = 5 * 60_000;
 
 export interface VerifyOptions {
   onProgress?: ProgressHandler;
@@ -31,115 +34,38 @@ export interface VerifyOptions {
   now?: number;
 }
 
-async function entries(dir: string): Promise<Dirent[]> {
-  try {
-    return (await fs.readdir(dir, { withFileTypes: true })).sort((a, b) =>
-      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
-    );
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return [];
-    throw error;
-  }
-}
-
-async function readText(path: string): Promise<string | undefined> {
-  try {
-    return await fs.readFile(path, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") return undefined;
-    throw error;
-  }
-}
-
-async function isDir(path: string): Promise<boolean> {
-  return fs.stat(path).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
+interface Experiment {
+  id: string;
+  dir: string;
+  /** Dataset records the experiment's runs link. */
+  linkedDatasets: Set<string>;
 }
 
 class Checker {
   readonly problems: VerifyProblem[] = [];
   readonly checked = { experiments: 0, runs: 0, metricFiles: 0, models: 0 };
+  readonly root: string;
   readonly now: number;
 
-  constructor(now: number) {
+  constructor(root: string, now: number) {
+    this.root = root;
     this.now = now;
   }
 
-  async tempFile(path: string, where: "folder" | "metrics" | "keys"): Promise<void> {
-    const age = this.now - (await fs.stat(path)).mtimeMs;
-    const old = age >= TEMP_FILE_GRACE_MS;
-    const effect =
-      where === "metrics"
-        ? "; MLflow reads it as a metric and fails to read the run"
-        : where === "keys"
-          ? "; MLflow reads it as a bogus key"
-          : "";
-    this.problems.push(
-      problem({
-        code: "TEMP_FILE_LEFTOVER",
-        path,
-        message: `temp file left by an interrupted write${effect}${old ? "" : " (recent: a write may be in progress)"}`,
-        read: where === "metrics",
-        migrate: where === "metrics",
-        ...(old
-          ? { fix: { description: "delete the temp file", action: { kind: "delete-file", path } } }
-          : {}),
-      }),
-    );
-  }
-
-  /** params/, tags/ (keys) or metrics/: every file is one key. */
-  async keyFolder(dir: string, kind: "metrics" | "keys", runDir = ""): Promise<void> {
-    for (const entry of await entries(dir)) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) {
-        await this.keyFolder(path, kind, runDir);
-        continue;
-      }
-      if (!entry.isFile()) continue;
-      if (entry.name.startsWith(TEMP_PREFIX)) {
-        await this.tempFile(path, kind);
-        continue;
-      }
-      if (isStrayFile(entry.name)) {
-        const metrics = kind === "metrics";
-        this.problems.push(
-          problem({
-            code: "STRAY_FILE",
-            path,
-            message: metrics
-              ? "not a metric file; MLflow reads it as one and fails to read the run (and migrate-filestore fails)"
-              : "not a key file; MLflow shows it as a bogus key",
-            read: metrics,
-            migrate: metrics,
-            fix: { description: "delete the file", action: { kind: "delete-file", path } },
-          }),
-        );
-        continue;
-      }
-      if (kind === "metrics") {
-        this.checked.metricFiles++;
-        this.problems.push(...checkMetricText(path, (await readText(path)) ?? "", runDir));
-      }
-    }
+  async keys(dir: string, kind: "metrics" | "keys", runDir = ""): Promise<void> {
+    const { problems, metricFiles } = await checkKeyFolder(dir, kind, runDir);
+    this.problems.push(...problems);
+    this.checked.metricFiles += metricFiles;
   }
 
   async plainTempFiles(dir: string): Promise<void> {
-    for (const entry of await entries(dir)) {
-      if (entry.isFile() && entry.name.startsWith(TEMP_PREFIX)) {
-        await this.tempFile(join(dir, entry.name), "folder");
-      }
-    }
+    this.problems.push(...(await checkTempFiles(dir, this.now)));
   }
 
-  async run(runDir: string, folder: string, experimentId: string): Promise<void> {
+  async run(runDir: string, folder: string, experiment: Experiment): Promise<void> {
     const metaPath = join(runDir, "meta.yaml");
-    const text = await readText(metaPath);
-    if (text === undefined) {
+    const meta = await readEntry(metaPath);
+    if (meta.kind === "missing") {
       this.problems.push(
         problem({
           code: "RUN_FOLDER_WITHOUT_META",
@@ -150,65 +76,80 @@ class Checker {
       return;
     }
     this.checked.runs++;
-    this.problems.push(...checkRunMeta(metaPath, text, folder, experimentId));
+    this.problems.push(...checkRunMeta(metaPath, meta, folder, experiment.id));
     for (const name of REQUIRED_RUN_FOLDERS) {
       const path = join(runDir, name);
-      if (!(await isDir(path))) {
-        this.problems.push(
-          problem({
-            code: "RUN_FOLDER_MISSING",
-            path,
-            message: `required folder ${name}/ is missing; MLflow reports the run as not found`,
-            read: true,
-            fix: { description: `create ${name}/`, action: { kind: "make-folder", path } },
-          }),
-        );
-      }
+      if (await isDir(path)) continue;
+      const present = await exists(path);
+      this.problems.push(
+        problem({
+          code: "RUN_FOLDER_MISSING",
+          path,
+          message: `required folder ${name}/ is ${present ? "a file, not a folder" : "missing"}; MLflow reports the run as not found`,
+          read: true,
+          ...(present
+            ? {}
+            : { fix: { description: `create ${name}/`, action: { kind: "make-folder", path } } }),
+        }),
+      );
     }
-    await this.keyFolder(join(runDir, "metrics"), "metrics", runDir);
-    await this.keyFolder(join(runDir, "params"), "keys");
-    await this.keyFolder(join(runDir, "tags"), "keys");
+    await this.keys(join(runDir, "metrics"), "metrics", runDir);
+    await this.keys(join(runDir, "params"), "keys");
+    await this.keys(join(runDir, "tags"), "keys");
+    await this.inputs(runDir, experiment);
+    await this.artifactLinks(runDir, meta.kind === "text" ? meta.text : "", experiment.id);
     await this.plainTempFiles(runDir);
   }
 
-  /** The model registry under `models/` (mlruns-format.md §4). */
-  async registry(modelsDir: string): Promise<void> {
-    for (const model of await entries(modelsDir)) {
-      if (!model.isDirectory()) continue;
-      this.checked.models++;
-      const dir = join(modelsDir, model.name);
-      const metaPath = join(dir, "meta.yaml");
-      this.problems.push(...checkRegistryMeta(metaPath, await readText(metaPath), "model"));
-      await this.keyFolder(join(dir, "tags"), "keys");
-      await this.plainTempFiles(dir);
-      // MLflow takes every folder named version-* for a version.
-      const versions = new Set<string>();
+  /** The run's input links; MLflow 3 reads each one with the run. */
+  async inputs(runDir: string, experiment: Experiment): Promise<void> {
+    const inputs = join(runDir, "inputs");
+    for (const entry of await entries(inputs)) {
+      const path = join(inputs, entry.name, "meta.yaml");
+      const { problems, datasetId } = checkInputMeta(path, await readEntry(path));
+      this.problems.push(...problems);
+      if (datasetId !== undefined) experiment.linkedDatasets.add(datasetId);
+    }
+  }
+
+  /** Links in the run's artifacts that mlruns does not follow (MLflow does). */
+  async artifactLinks(runDir: string, metaText: string, experimentId: string): Promise<void> {
+    const parsed = parseMeta(metaText);
+    const uri = parsed.kind === "ok" ? parsed.doc.artifact_uri : undefined;
+    const runId = runDir.split(/[\\/]/).at(-1) as string;
+    const artifactDir = await artifactDirOf(this.root, {
+      runDir,
+      experimentId,
+      runId,
+      uri: typeof uri === "string" ? uri : "",
+    }).catch(() => undefined);
+    if (artifactDir === undefined) return; // not a local folder: nothing to check here
+    const walk = async (dir: string): Promise<void> => {
       for (const entry of await entries(dir)) {
-        if (!entry.isDirectory() || !entry.name.startsWith(VERSION_PREFIX)) continue;
-        const versionDir = join(dir, entry.name);
-        const versionMeta = join(versionDir, "meta.yaml");
-        const text = await readText(versionMeta);
-        this.problems.push(...checkRegistryMeta(versionMeta, text, "version"));
-        if (text !== undefined) versions.add(entry.name.slice(VERSION_PREFIX.length));
-        await this.keyFolder(join(versionDir, "tags"), "keys");
-      }
-      const aliases = join(dir, "aliases");
-      await this.keyFolder(aliases, "keys");
-      for (const alias of await entries(aliases)) {
-        if (!alias.isFile() || alias.name.startsWith(TEMP_PREFIX) || isStrayFile(alias.name)) {
-          continue;
-        }
-        const path = join(aliases, alias.name);
-        const version = ((await readText(path)) ?? "").trim();
-        if (versions.has(version)) continue;
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) await walk(path);
+        if (!entry.isSymbolicLink()) continue;
+        const why = await unfollowedLink(artifactDir, path);
+        if (why === undefined) continue;
         this.problems.push(
           problem({
-            code: "MODEL_ALIAS_DANGLING",
+            code: "SYMLINK",
             path,
-            message: `alias '${alias.name}' names version '${version}', which does not exist; MLflow fails to resolve the alias`,
+            message: `an artifact that is ${why}; MLflow follows it`,
           }),
         );
       }
+    };
+    await walk(artifactDir);
+  }
+
+  async datasets(experiment: Experiment): Promise<void> {
+    const datasets = join(experiment.dir, "datasets");
+    for (const entry of await entries(datasets)) {
+      if (!entry.isDirectory()) continue;
+      const path = join(datasets, entry.name, "meta.yaml");
+      const linked = experiment.linkedDatasets.has(entry.name);
+      this.problems.push(...checkDatasetMeta(path, await readEntry(path), linked));
     }
   }
 }
@@ -219,7 +160,7 @@ class Checker {
  */
 export async function verifyTree(root: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const absolute = resolve(root);
-  const check = new Checker(options.now ?? Date.now());
+  const check = new Checker(absolute, options.now ?? Date.now());
   const report = (): VerifyReport => ({
     root: absolute,
     problems: check.problems,
@@ -239,19 +180,28 @@ export async function verifyTree(root: string, options: VerifyOptions = {}): Pro
   }
   const trash = join(absolute, TRASH);
   if (!(await isDir(trash))) {
+    const present = await exists(trash);
     check.problems.push(
-      problem({
-        code: "TRASH_MISSING",
-        path: trash,
-        message: ".trash/ is missing (MLflow creates it; read-only readers need it)",
-        fix: { description: "create .trash/", action: { kind: "create-trash" } },
-      }),
+      present
+        ? problem({
+            code: "TRASH_NOT_A_FOLDER",
+            path: trash,
+            message:
+              ".trash is not a folder; MLflow fails to list deleted experiments and to find runs (move it away)",
+            read: true,
+          })
+        : problem({
+            code: "TRASH_MISSING",
+            path: trash,
+            message: ".trash/ is missing (MLflow creates it; read-only readers need it)",
+            fix: { description: "create .trash/", action: { kind: "create-trash" } },
+          }),
     );
   }
   const defaultMeta = [join(absolute, "0", "meta.yaml"), join(trash, "0", "meta.yaml")];
   if (
-    (await readText(defaultMeta[0] as string)) === undefined &&
-    (await readText(defaultMeta[1] as string)) === undefined
+    (await readEntry(defaultMeta[0] as string)).kind === "missing" &&
+    (await readEntry(defaultMeta[1] as string)).kind === "missing"
   ) {
     check.problems.push(
       problem({
@@ -268,7 +218,7 @@ export async function verifyTree(root: string, options: VerifyOptions = {}): Pro
   }
   await check.plainTempFiles(absolute);
 
-  const experiments: { id: string; dir: string }[] = [];
+  const experiments: Experiment[] = [];
   for (const [dir, deleted] of [
     [absolute, false],
     [trash, true],
@@ -297,16 +247,17 @@ export async function verifyTree(root: string, options: VerifyOptions = {}): Pro
           }),
         );
       }
-      experiments.push({ id: entry.name, dir: path });
+      experiments.push({ id: entry.name, dir: path, linkedDatasets: new Set() });
     }
   }
 
-  const runDirs: { dir: string; folder: string; experimentId: string }[] = [];
+  const runDirs: { dir: string; folder: string; experiment: Experiment }[] = [];
   const names = new Map<string, string>();
-  for (const { id, dir } of experiments) {
+  for (const experiment of experiments) {
+    const { id, dir } = experiment;
     check.checked.experiments++;
     const metaPath = join(dir, "meta.yaml");
-    const { problems, meta } = checkExperimentMeta(metaPath, await readText(metaPath), id);
+    const { problems, meta } = checkExperimentMeta(metaPath, await readEntry(metaPath), id);
     check.problems.push(...problems);
     if (meta) {
       const first = names.get(meta.name);
@@ -330,19 +281,23 @@ export async function verifyTree(root: string, options: VerifyOptions = {}): Pro
         );
       }
     }
-    await check.keyFolder(join(dir, "tags"), "keys");
+    await check.keys(join(dir, "tags"), "keys");
     await check.plainTempFiles(dir);
     for (const entry of await entries(dir)) {
       if (!entry.isDirectory() || RESERVED_EXPERIMENT_FOLDERS.has(entry.name)) continue;
-      runDirs.push({ dir: join(dir, entry.name), folder: entry.name, experimentId: id });
+      if (entry.name === "meta.yaml") continue; // the experiment's own, broken: reported above
+      runDirs.push({ dir: join(dir, entry.name), folder: entry.name, experiment });
     }
   }
   options.onProgress?.(0, runDirs.length);
   let done = 0;
-  for (const { dir, folder, experimentId } of runDirs) {
-    await check.run(dir, folder, experimentId);
+  for (const { dir, folder, experiment } of runDirs) {
+    await check.run(dir, folder, experiment);
     options.onProgress?.(++done, runDirs.length);
   }
-  await check.registry(join(absolute, "models"));
+  for (const experiment of experiments) await check.datasets(experiment);
+  const registry = await checkRegistry(join(absolute, "models"), check.now);
+  check.problems.push(...registry.problems);
+  check.checked.models = registry.models;
   return report();
 }

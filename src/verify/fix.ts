@@ -27,12 +27,10 @@ async function apply(root: string, action: FixAction): Promise<void> {
     case "create-trash":
       await fs.mkdir(join(root, ".trash"), { recursive: true });
       return;
-    case "create-default-experiment": {
+    case "create-default-experiment":
       // The store creates experiment 0 (and .trash) exactly as it does for a new tree.
-      const store = new FileStore(root, { onProblem: () => {} });
-      await store.listExperiments();
+      await new FileStore(root, { onProblem: () => {} }).init();
       return;
-    }
     case "make-folder":
       await fs.mkdir(action.path, { recursive: true });
       return;

@@ -3,15 +3,39 @@
  */
 import { parse } from "yaml";
 import { runStatusCode } from "../store/file/meta.ts";
+import type { Entry } from "./files.ts";
 import { problem, type VerifyProblem } from "./problems.ts";
 
 type Doc = Record<string, unknown>;
 
-type Parsed = { kind: "empty" } | { kind: "invalid"; error: string } | { kind: "ok"; doc: Doc };
+/**
+ * `notMapping`: YAML that parses to something other than a mapping. `migrate-filestore` skips a
+ * meta.yaml it cannot parse (and the run, experiment or model with it), but fails on one of those.
+ */
+type Parsed =
+  | { kind: "empty" }
+  | { kind: "invalid"; error: string; notMapping?: true }
+  | { kind: "ok"; doc: Doc };
 
 /** The parsed mapping, or why there is none. */
 export function parseMeta(text: string): Parsed {
   if (text.trim() === "") return { kind: "empty" };
+  return parseYaml(text);
+}
+
+/** A meta.yaml as read from the tree (a folder, bad UTF-8 and the like are invalid). */
+function parseEntry(entry: Exclude<Entry, { kind: "missing" }>): Parsed {
+  if (entry.kind === "text") return parseMeta(entry.text);
+  const error =
+    entry.kind === "folder"
+      ? "meta.yaml is a folder, not a file"
+      : entry.kind === "binary"
+        ? "meta.yaml is not valid UTF-8"
+        : `meta.yaml cannot be read (${entry.why})`;
+  return { kind: "invalid", error };
+}
+
+function parseYaml(text: string): Parsed {
   let document: unknown;
   try {
     document = parse(text, { version: "1.1" });
@@ -20,7 +44,7 @@ export function parseMeta(text: string): Parsed {
   }
   if (document === null || document === undefined) return { kind: "empty" };
   if (typeof document !== "object" || Array.isArray(document)) {
-    return { kind: "invalid", error: "not a YAML mapping" };
+    return { kind: "invalid", error: "not a YAML mapping", notMapping: true };
   }
   return { kind: "ok", doc: document as Doc };
 }
@@ -35,10 +59,10 @@ export interface ExperimentMeta {
 /** Problems of an experiment meta.yaml, and its name when it is readable. */
 export function checkExperimentMeta(
   path: string,
-  text: string | undefined,
+  entry: Entry,
   folder: string,
 ): { problems: VerifyProblem[]; meta?: ExperimentMeta } {
-  if (text === undefined) {
+  if (entry.kind === "missing") {
     return {
       problems: [
         problem({
@@ -49,7 +73,7 @@ export function checkExperimentMeta(
       ],
     };
   }
-  const parsed = parseMeta(text);
+  const parsed = parseEntry(entry);
   if (parsed.kind === "empty") {
     return {
       problems: [
@@ -62,11 +86,12 @@ export function checkExperimentMeta(
       ],
     };
   }
-  const invalid = (message: string) => ({
-    problems: [problem({ code: "EXPERIMENT_META_INVALID", path, message, read: true })],
+  const invalid = (message: string, migrate = false) => ({
+    problems: [problem({ code: "EXPERIMENT_META_INVALID", path, message, read: true, migrate })],
   });
-  if (parsed.kind === "invalid")
-    return invalid(`${parsed.error}; MLflow fails to list experiments`);
+  if (parsed.kind === "invalid") {
+    return invalid(`${parsed.error}; MLflow fails to list experiments`, parsed.notMapping);
+  }
   const { doc } = parsed;
   for (const key of ["experiment_id", "name", "artifact_location", "lifecycle_stage"]) {
     if (doc[key] === undefined || doc[key] === null) {
@@ -100,11 +125,11 @@ export interface RunMeta {
 /** Problems of a run meta.yaml (`folder` is the run folder's name, `experimentId` its parent's). */
 export function checkRunMeta(
   path: string,
-  text: string,
+  entry: Exclude<Entry, { kind: "missing" }>,
   folder: string,
   experimentId: string,
 ): VerifyProblem[] {
-  const parsed = parseMeta(text);
+  const parsed = parseEntry(entry);
   if (parsed.kind === "empty") {
     return [
       problem({
@@ -117,12 +142,13 @@ export function checkRunMeta(
   }
   const invalid = (message: string, migrate = false) =>
     problem({ code: "RUN_META_INVALID", path, message, read: true, migrate });
-  if (parsed.kind === "invalid")
-    return [invalid(`${parsed.error}; MLflow cannot read the run`, true)];
+  if (parsed.kind === "invalid") {
+    return [invalid(`${parsed.error}; MLflow cannot read the run`, parsed.notMapping)];
+  }
   const { doc } = parsed;
   const out: VerifyProblem[] = [];
   const runId = doc.run_id ?? doc.run_uuid;
-  if (typeof runId !== "string") return [invalid("'run_id' is missing", true)];
+  if (typeof runId !== "string") return [invalid("'run_id' is missing")];
   if (runId !== folder) {
     out.push(
       problem({
@@ -197,7 +223,7 @@ export function checkRunMeta(
  */
 export function checkRegistryMeta(
   path: string,
-  text: string | undefined,
+  entry: Entry,
   of: "model" | "version",
 ): VerifyProblem[] {
   const [missing, invalid] =
@@ -206,7 +232,7 @@ export function checkRegistryMeta(
       : (["MODEL_VERSION_META_MISSING", "MODEL_VERSION_META_INVALID"] as const);
   const effect = `MLflow fails to list registered models${of === "version" ? " and to search model versions" : ""}`;
   const folder = of === "model" ? "registered model" : "model version";
-  if (text === undefined) {
+  if (entry.kind === "missing") {
     return [
       problem({
         code: missing,
@@ -216,8 +242,74 @@ export function checkRegistryMeta(
       }),
     ];
   }
-  const parsed = parseMeta(text);
+  const parsed = parseEntry(entry);
   if (parsed.kind === "ok") return [];
   const why = parsed.kind === "empty" ? "meta.yaml is empty" : parsed.error;
-  return [problem({ code: invalid, path, message: `${why}; ${effect}`, read: true })];
+  const migrate = parsed.kind === "invalid" && parsed.notMapping;
+  return [problem({ code: invalid, path, message: `${why}; ${effect}`, read: true, migrate })];
+}
+
+const INPUT_VERTEX_TYPES = new Set(["RUN", "DATASET", "MODEL"]);
+
+/**
+ * A run's input link (`inputs/<id>/meta.yaml`), as MLflow 3 reads every one of them to read the
+ * run; its dataset id when it links a dataset.
+ */
+export function checkInputMeta(
+  path: string,
+  entry: Entry,
+): { problems: VerifyProblem[]; datasetId?: string } {
+  const invalid = (why: string, migrate = false) => ({
+    problems: [
+      problem({
+        code: "INPUT_META_INVALID",
+        path,
+        message: `${why}; MLflow fails to read the run`,
+        read: true,
+        migrate,
+      }),
+    ],
+  });
+  if (entry.kind === "missing") return invalid("input folder has no meta.yaml");
+  const parsed = parseEntry(entry);
+  if (parsed.kind === "empty") return invalid("meta.yaml is empty");
+  if (parsed.kind === "invalid") return invalid(parsed.error, parsed.notMapping);
+  const { doc } = parsed;
+  for (const key of ["source_type", "source_id", "destination_type", "destination_id", "tags"]) {
+    if (!(key in doc)) return invalid(`'${key}' is missing`);
+  }
+  for (const key of ["source_type", "destination_type"]) {
+    if (!INPUT_VERTEX_TYPES.has(String(doc[key]))) {
+      return invalid(`'${key}' is ${String(doc[key])}, not RUN, DATASET or MODEL`);
+    }
+  }
+  if (doc.source_type !== "DATASET") return { problems: [] };
+  return { problems: [], datasetId: String(doc.source_id) };
+}
+
+/**
+ * An experiment's dataset record (`datasets/<id>/meta.yaml`). MLflow reads it with the runs that
+ * link it (`linked`): then a record it cannot read fails reading those runs.
+ */
+export function checkDatasetMeta(path: string, entry: Entry, linked: boolean): VerifyProblem[] {
+  const effect = linked
+    ? "MLflow fails to read the runs that use the dataset"
+    : "no run uses the dataset, so MLflow does not read it";
+  const invalid = (why: string, migrate = false) => [
+    problem({
+      code: "DATASET_META_INVALID",
+      path,
+      message: `${why}; ${effect}${migrate ? " (and migrate-filestore fails)" : ""}`,
+      read: linked,
+      migrate,
+    }),
+  ];
+  if (entry.kind === "missing") return invalid("dataset folder has no meta.yaml");
+  const parsed = parseEntry(entry);
+  if (parsed.kind === "empty") return invalid("meta.yaml is empty");
+  if (parsed.kind === "invalid") return invalid(parsed.error, parsed.notMapping);
+  for (const key of ["name", "digest", "source_type", "source"]) {
+    if (!(key in parsed.doc)) return invalid(`'${key}' is missing`);
+  }
+  return [];
 }

@@ -8,6 +8,7 @@ export const PROBLEM_CODES = [
   "ROOT_MISSING",
   "DEFAULT_EXPERIMENT_MISSING",
   "TRASH_MISSING",
+  "TRASH_NOT_A_FOLDER",
   "ODD_ROOT_FOLDER",
   "NON_NUMERIC_EXPERIMENT_ID",
   "EXPERIMENT_META_MISSING",
@@ -26,12 +27,18 @@ export const PROBLEM_CODES = [
   "RUN_FOLDER_MISSING",
   "STRAY_FILE",
   "TEMP_FILE_LEFTOVER",
+  "KEY_NAME_INVALID",
+  "KEY_FILE_NOT_UTF8",
+  "SYMLINK",
+  "UNREADABLE",
   "METRIC_FILE_EMPTY",
   "METRIC_BLANK_LINE",
   "METRIC_LINE_MALFORMED",
   "METRIC_FLOAT_STEP",
   "METRIC_FLOAT_TIMESTAMP",
   "METRIC_DUPLICATE_LINE",
+  "INPUT_META_INVALID",
+  "DATASET_META_INVALID",
   "MODEL_META_MISSING",
   "MODEL_META_INVALID",
   "MODEL_VERSION_META_MISSING",
@@ -105,16 +112,4 @@ export function problem(input: ProblemInput): VerifyProblem {
     out.action = input.fix.action;
   }
   return out;
-}
-
-/** Files operating systems drop into folders: in metrics/ each one breaks the run. */
-export function isStrayFile(name: string): boolean {
-  return (
-    name === ".DS_Store" ||
-    name === "Thumbs.db" ||
-    name === "desktop.ini" ||
-    name.startsWith("._") ||
-    name.endsWith("~") ||
-    name.endsWith(".swp")
-  );
 }

@@ -4,7 +4,17 @@
  * `breaks.migrate` ⇔ `mlflow migrate-filestore` rejects it. Then `--fix --yes` must leave a tree
  * that MLflow reads and migrates.
  */
-import { appendFile, mkdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import {
+  appendFile,
+  cp,
+  mkdir,
+  readdir,
+  readFile,
+  rm,
+  symlink,
+  utimes,
+  writeFile,
+} from "node:fs/promises";
 import { join } from "node:path";
 import { FileStore, type ProblemCode, type VerifyProblem } from "mlruns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -49,9 +59,11 @@ async function mlflowVerdict(
     why.push(String((error as Error).message).slice(-1500));
     return false;
   };
-  const read = await mlflowDump(V, root, { registry }).then(() => true, failed);
   const db = join(dir, `migrated-${Math.random().toString(36).slice(2)}.db`);
-  const migrate = await mlflowMigrate(V, root, db).then(() => true, failed);
+  const [read, migrate] = await Promise.all([
+    mlflowDump(V, root, { registry }).then(() => true, failed),
+    mlflowMigrate(V, root, db).then(() => true, failed),
+  ]);
   return { read, migrate, why: why.join("\n---\n") };
 }
 
@@ -74,6 +86,29 @@ async function withModel(t: SampleTree): Promise<string> {
   }
   await registry.setRegisteredModelAlias("iris-rf", "champion", "1");
   return join(t.root, "models", "iris-rf");
+}
+
+/** The start of a real macOS .DS_Store: binary, not UTF-8. */
+const DS_STORE = Buffer.from([0, 0, 0, 1, 0x42, 0x75, 0x64, 0x31, 0, 0, 0x10, 0, 0xff, 0xfe, 0x80]);
+
+/** Logs a dataset input to run 0; the input's link folder and the dataset's record folder. */
+async function withInput(t: SampleTree): Promise<{ link: string; dataset: string }> {
+  const store = new FileStore(t.root);
+  const dataset = {
+    name: "iris",
+    digest: "a1b2c3d4",
+    sourceType: "local",
+    source: '{"uri": "iris.csv"}',
+    schema: null,
+    profile: null,
+  };
+  await store.logInputs(t.runIds[0], [{ dataset, tags: {} }]);
+  const [link] = await readdir(join(run0(t), "inputs"));
+  const [record] = await readdir(join(t.root, t.experimentId, "datasets"));
+  return {
+    link: join(run0(t), "inputs", link as string),
+    dataset: join(t.root, t.experimentId, "datasets", record as string),
+  };
 }
 
 interface Case {
@@ -172,6 +207,27 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "a run meta.yaml that is not YAML",
+    codes: ["RUN_META_INVALID"],
+    fixable: false,
+    breakTree: (t) => writeFile(join(run0(t), "meta.yaml"), "run_id: [unclosed\n"),
+  },
+  {
+    name: "a run meta.yaml that is a YAML list",
+    codes: ["RUN_META_INVALID"],
+    fixable: false,
+    breakTree: (t) => writeFile(join(run0(t), "meta.yaml"), "- a\n- b\n"),
+  },
+  {
+    name: "a run meta.yaml without run_id",
+    codes: ["RUN_META_INVALID"],
+    fixable: false,
+    breakTree: async (t) => {
+      const file = join(run0(t), "meta.yaml");
+      await writeFile(file, (await readFile(file, "utf8")).replace(/^run_(id|uuid): .*\n/gm, ""));
+    },
+  },
+  {
     name: "an empty run meta.yaml",
     codes: ["RUN_META_EMPTY"],
     fixable: false,
@@ -250,10 +306,94 @@ const CASES: Case[] = [
     },
   },
   {
-    name: "a .DS_Store in tags/",
+    name: "a macOS .DS_Store (not UTF-8) in tags/",
     codes: ["STRAY_FILE"],
     fixable: true,
-    breakTree: (t) => writeFile(join(run0(t), "tags", ".DS_Store"), "x"),
+    breakTree: (t) => writeFile(join(run0(t), "tags", ".DS_Store"), DS_STORE),
+  },
+  {
+    name: "an editor's backup of a metric file (loss~)",
+    codes: ["STRAY_FILE"],
+    fixable: true,
+    breakTree: (t) => cp(join(run0(t), "metrics", "loss"), join(run0(t), "metrics", "loss~")),
+  },
+  {
+    name: "a param file of invalid UTF-8",
+    codes: ["KEY_FILE_NOT_UTF8"],
+    fixable: false,
+    breakTree: (t) => writeFile(join(run0(t), "params", "lr"), Buffer.from([0x30, 0x2e, 0xff])),
+  },
+  {
+    name: "a tag file whose name MLflow refuses",
+    codes: ["KEY_NAME_INVALID"],
+    fixable: false,
+    breakTree: (t) => writeFile(join(run0(t), "tags", "a?b"), "x"),
+  },
+  {
+    name: "a metric file that links to a non-metric file",
+    codes: ["METRIC_LINE_MALFORMED", "SYMLINK"],
+    fixable: false,
+    breakTree: (t) => symlink(join(run0(t), "params", "lr"), join(run0(t), "metrics", "lr")),
+  },
+  {
+    name: "a tag that links to nothing",
+    codes: ["SYMLINK"],
+    fixable: false,
+    breakTree: (t) => symlink(join(t.dir, "nowhere"), join(run0(t), "tags", "gone")),
+  },
+  {
+    name: "an artifact that links out of the run",
+    codes: ["SYMLINK"],
+    fixable: false,
+    breakTree: async (t) => {
+      await writeFile(join(t.dir, "outside.txt"), "outside");
+      await symlink(join(t.dir, "outside.txt"), join(run0(t), "artifacts", "outside.txt"));
+    },
+  },
+  {
+    name: "a run meta.yaml that is a folder",
+    codes: ["RUN_META_INVALID"],
+    fixable: false,
+    breakTree: async (t) => {
+      await rm(join(run0(t), "meta.yaml"));
+      await mkdir(join(run0(t), "meta.yaml"));
+    },
+  },
+  {
+    name: "an experiment meta.yaml that is a folder",
+    codes: ["EXPERIMENT_META_INVALID"],
+    fixable: false,
+    breakTree: async (t) => {
+      const dir = join(t.root, "323456789012345678");
+      await mkdir(join(dir, "meta.yaml"), { recursive: true });
+    },
+  },
+  {
+    name: ".trash as a file",
+    codes: ["TRASH_NOT_A_FOLDER"],
+    fixable: false,
+    breakTree: async (t) => {
+      await rm(join(t.root, ".trash"), { recursive: true });
+      await writeFile(join(t.root, ".trash"), "not a folder");
+    },
+  },
+  {
+    name: "garbage in an input's meta.yaml",
+    codes: ["INPUT_META_INVALID"],
+    fixable: false,
+    breakTree: async (t) => {
+      const input = await withInput(t);
+      await writeFile(join(input.link, "meta.yaml"), "\u0000: [garbage");
+    },
+  },
+  {
+    name: "garbage in a dataset's meta.yaml",
+    codes: ["DATASET_META_INVALID"],
+    fixable: false,
+    breakTree: async (t) => {
+      const input = await withInput(t);
+      await writeFile(join(input.dataset, "meta.yaml"), "- just\n- a list\n");
+    },
   },
   {
     name: "experiment 0 missing",
@@ -278,14 +418,11 @@ const CASES: Case[] = [
     },
   },
   {
-    name: "a .tmp- file in params/",
-    codes: ["TEMP_FILE_LEFTOVER"],
+    name: "a .tmp- file of invalid UTF-8 in params/",
+    codes: ["STRAY_FILE"],
     fixable: true,
-    breakTree: async (t) => {
-      const file = join(run0(t), "params", ".tmp-0123456789abcdef");
-      await writeFile(file, "partial");
-      await utimes(file, OLD, OLD);
-    },
+    breakTree: (t) =>
+      writeFile(join(run0(t), "params", ".tmp-0123456789abcdef"), Buffer.from([0xc3, 0x28])),
   },
   {
     name: "a registered model without meta.yaml",
@@ -330,7 +467,7 @@ const CASES: Case[] = [
     breakTree: async (t) => {
       const tags = join(await withModel(t), "version-1", "tags");
       await mkdir(tags, { recursive: true });
-      await writeFile(join(tags, ".DS_Store"), "x");
+      await writeFile(join(tags, ".DS_Store"), DS_STORE);
     },
   },
 ];
@@ -384,6 +521,34 @@ describe("mlruns verify", () => {
     expect(result.stdout).not.toContain("\x1b[");
   });
 
+  it("keys named like OS litter or temp files are data MLflow reads: never reported or deleted", async () => {
+    const t = await fresh();
+    const names = [".tmp-123", "x.swp", ".DS_Store", "._acc", "Thumbs.db", "desktop.ini"];
+    await new FileStore(t.root).logBatch(t.runIds[0], {
+      metrics: names.map((key, i) => ({ key, value: i, step: 0, timestamp: 1_700_000_000_000 })),
+      params: Object.fromEntries(names.map((key) => [key, "p"])),
+      tags: Object.fromEntries(names.map((key) => [key, "t"])),
+    });
+    const { code, json } = await runJson<VerifyJson>(["verify", t.root, "--fix", "--yes"]);
+    expect(json.problems).toEqual([]);
+    expect(json.checked.metricFiles).toBe(4 + names.length);
+    expect(code).toBe(0);
+    expect((await runCli(["verify", t.root])).stdout).toContain(`${4 + names.length} metric files`);
+    const run = (await new FileStore(t.root).getRun(t.runIds[0])).data;
+    for (const name of names) {
+      expect([run.params[name], run.tags[name], run.metrics[name]?.value]).toEqual([
+        "p",
+        "t",
+        names.indexOf(name),
+      ]);
+    }
+    if (!skipMlflow) {
+      const dump = await mlflowDump(V, t.root, { registry: false });
+      const theirs = dump.runs.find((r) => r.info.run_id === t.runIds[0]);
+      for (const name of names) expect(theirs?.params[name]).toBe("p");
+    }
+  });
+
   describe.skipIf(skipMlflow)("each finding agrees with the real MLflow", () => {
     for (const c of CASES) {
       it(c.name, async () => {
@@ -401,7 +566,7 @@ describe("mlruns verify", () => {
         const { rest, why } = await verdict(t.dir, t.root, c.registry === true);
         expect(rest, why).toEqual(claims);
         expect(code).toBe(json.summary.errors > 0 ? 1 : 0);
-      });
+      }, 300_000);
     }
   });
 
@@ -446,6 +611,6 @@ describe("mlruns verify", () => {
       expect(dump.experiments.map((e) => e.experiment_id).sort()).toEqual(
         ["0", t.experimentId].sort(),
       );
-    });
+    }, 600_000);
   });
 });

@@ -114,6 +114,15 @@ async function followLink(artifactDir: string, link: string): Promise<Found> {
   return { kind: "file", path: real, size: stat.size };
 }
 
+/** Why mlruns does not follow the link at `link` inside `artifactDir`; undefined when it does. */
+export async function unfollowedLink(
+  artifactDir: string,
+  link: string,
+): Promise<string | undefined> {
+  const found = await followLink(artifactDir, link);
+  return found.kind === "unfollowed" ? found.why : undefined;
+}
+
 async function find(artifactDir: string, parts: string[]): Promise<Found> {
   let current = artifactDir;
   for (const [index, part] of parts.entries()) {

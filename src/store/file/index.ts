@@ -4,7 +4,7 @@
  * concurrent writers (a lock for experiment names, de-duplicated metric points).
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, promises as fs } from "node:fs";
+import { promises as fs } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type {
@@ -76,7 +76,7 @@ import { Layout, RUN_FOLDERS } from "./layout.ts";
 import { withLock } from "../../lock.ts";
 import { experimentDocument, readExperimentDocument, runDocument, type StoredRun } from "./meta.ts";
 import { MetricFiles } from "./metric-files.ts";
-import { type ProblemHandler, warnProblem } from "./problems.ts";
+import { asTreeError, type ProblemHandler, utf8Text, warnProblem } from "./problems.ts";
 import { isTreeError, RunReader, TreeError } from "./runs.ts";
 import {
   SearchIndex,
@@ -85,11 +85,13 @@ import {
   type TreeChange,
 } from "./search-index.ts";
 import { stampFolder } from "./stamp.ts";
+import { notATree, treeState } from "./tree.ts";
 import { fromYaml, toYaml } from "./yaml.ts";
 import { FileRegistry } from "./registry.ts";
 import { isRemoteUri, openRepository } from "../../artifacts/open.ts";
 import {
   createFile,
+  exists,
   isMissing,
   readTextIfExists,
   replaceFile,
@@ -97,7 +99,7 @@ import {
   TEMP_PREFIX,
 } from "../../atomic.ts";
 
-export { TreeError } from "./runs.ts";
+export { TreeError } from "./problems.ts";
 export type { ProblemHandler, TreeProblem } from "./problems.ts";
 export type { SearchIndexOptions, SearchIndexStats } from "./search-index.ts";
 
@@ -136,19 +138,26 @@ export class FileStore implements TrackingStore {
   readonly #index: SearchIndex;
   readonly registry: FileRegistry;
   readonly loggedModels: FileLoggedModels;
+  /** Set once the root is known to hold a tree. */
+  #isTree = false;
 
-  /** Opens (and creates when missing) the tree at `root`, with experiment 0 and `.trash/`. */
+  /**
+   * The tree at `root`. Nothing is written until the first write (or `init()`), which creates
+   * the tree (the folder, `.trash/` and experiment 0) when there is none yet; until then reads
+   * see a tree holding only the Default experiment. A folder holding something else, or a file,
+   * is refused by reads and writes alike.
+   */
   constructor(root: string, options: FileStoreOptions = {}) {
     this.root = resolve(root);
     this.uri = pathToFileURL(this.root).href;
     this.#layout = new Layout(this.root);
     this.#runs = new RunReader(this.#layout);
     this.#onProblem = options.onProblem ?? warnProblem;
-    mkdirSync(this.#layout.trash, { recursive: true });
     this.#index = new SearchIndex(this.root, this.#runs, options.searchIndex);
     this.loggedModels = new FileLoggedModels({
-      experimentDirs: () => this.#runs.experimentDirs(),
-      experimentDir: (id) => this.#experimentDir(id),
+      experimentDirs: async () =>
+        (await this.#tree()) === "tree" ? this.#runs.experimentDirs() : [],
+      experimentDir: (id) => this.#writableExperimentDir(id),
       getExperiment: (id) => this.getExperiment(id),
       activeRunDir: async (id) => (await this.#activeRun(id)).runDir,
       runDir: (id) => this.#runDir(id),
@@ -156,20 +165,67 @@ export class FileStore implements TrackingStore {
     this.registry = new FileRegistry({
       root: this.root,
       onProblem: this.#onProblem,
+      hasTree: async () => (await this.#tree()) === "tree",
       // New models are built inside experiment 0's folder, as new experiments are.
       stagingParent: async () => {
-        await this.#ensureDefaultExperiment();
+        await this.#create();
         const active = this.#layout.experimentDir("0");
-        if ((await readTextIfExists(join(active, "meta.yaml"))) !== undefined) return active;
+        if (await exists(join(active, "meta.yaml"))) return active;
         return this.#layout.experimentDir("0", true);
       },
     });
   }
 
+  /** `tree`, or `none` while nothing is there yet; anything else is refused (tree.ts). */
+  async #tree(): Promise<"tree" | "none"> {
+    if (this.#isTree) return "tree";
+    const state = await treeState(this.root);
+    if (state === "file" || state === "foreign") throw notATree(this.root, state);
+    this.#isTree = state === "tree";
+    return state;
+  }
+
+  /** True when the folder holds a tree; false while nothing is there; refused for anything else. */
+  async exists(): Promise<boolean> {
+    return (await this.#tree()) === "tree";
+  }
+
+  /** What a write needs: the tree, created when there is none yet, with experiment 0. */
+  async #create(): Promise<void> {
+    await this.#tree();
+    await this.init();
+  }
+
+  /**
+   * Makes the folder an mlruns tree, as `mlruns init` does, also when it holds other things:
+   * the folder, `.trash/` and the Default experiment, each only when missing.
+   */
+  async init(): Promise<void> {
+    await fs.mkdir(this.#layout.trash, { recursive: true }).catch((error: unknown) => {
+      // A .trash that is not a folder is the tree's problem (`mlruns verify` reports it).
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    });
+    await this.#ensureDefaultExperiment();
+    this.#isTree = true;
+  }
+
+  /** The Default experiment as the first write will create it: what reads show until then. */
+  #defaultExperiment(): Experiment {
+    return {
+      experimentId: "0",
+      name: "Default",
+      artifactLocation: pathToFileURL(this.#layout.experimentDir("0")).href,
+      lifecycleStage: "active",
+      creationTime: null,
+      lastUpdateTime: null,
+      tags: {},
+    };
+  }
+
   async #ensureDefaultExperiment(): Promise<void> {
     const dir = this.#layout.experimentDir("0");
-    if ((await readTextIfExists(join(dir, "meta.yaml"))) !== undefined) return;
-    if ((await readTextIfExists(join(this.#layout.trash, "0", "meta.yaml"))) !== undefined) return;
+    if (await exists(join(dir, "meta.yaml"))) return;
+    if (await exists(join(this.#layout.trash, "0", "meta.yaml"))) return;
     await fs.mkdir(dir, { recursive: true });
     const now = Date.now();
     const document = experimentDocument({
@@ -188,7 +244,12 @@ export class FileStore implements TrackingStore {
 
   async #readExperiment(dir: string, id: string): Promise<Experiment> {
     const path = join(dir, "meta.yaml");
-    const text = await readTextIfExists(path);
+    let text: string | undefined;
+    try {
+      text = utf8Text(path, await fs.readFile(path));
+    } catch (error) {
+      if (!isMissing(error)) throw asTreeError(path, error);
+    }
     if (text === undefined || text.trim() === "") {
       throw new TreeError({ path, message: "experiment meta.yaml is missing or empty" });
     }
@@ -206,21 +267,26 @@ export class FileStore implements TrackingStore {
 
   async #experimentDir(experimentId: string): Promise<{ dir: string; deleted: boolean }> {
     validateExperimentId(experimentId);
-    await this.#ensureDefaultExperiment();
+    if ((await this.#tree()) === "none" && experimentId === "0") {
+      return { dir: this.#layout.experimentDir("0"), deleted: false };
+    }
     for (const deleted of [false, true]) {
       const dir = this.#layout.experimentDir(experimentId, deleted);
-      if ((await readTextIfExists(join(dir, "meta.yaml"))) !== undefined) return { dir, deleted };
+      if (await exists(join(dir, "meta.yaml"))) return { dir, deleted };
     }
     throw notFound(`No experiment with id '${experimentId}'`, "List them with listExperiments");
   }
 
   async getExperiment(experimentId: string): Promise<Experiment> {
     const { dir } = await this.#experimentDir(experimentId);
+    if ((await this.#tree()) === "none") return this.#defaultExperiment();
     return this.#readExperiment(dir, experimentId);
   }
 
   async listExperiments(viewType: ViewType = "ACTIVE_ONLY"): Promise<Experiment[]> {
-    await this.#ensureDefaultExperiment();
+    if ((await this.#tree()) === "none") {
+      return inView("active", viewType) ? [this.#defaultExperiment()] : [];
+    }
     const experiments: Experiment[] = [];
     for (const { id, dir, deleted } of await this.#runs.experimentDirs()) {
       if (!inView(deleted ? "deleted" : "active", viewType)) continue;
@@ -251,7 +317,7 @@ export class FileStore implements TrackingStore {
     validateExperimentName(name);
     for (const [key, value] of Object.entries(options.tags ?? {}))
       validateTag("experiment tag", key, value);
-    await this.#ensureDefaultExperiment();
+    await this.#create();
     return withLock(this.#layout.lock, async () => {
       await this.#assertNameFree(name);
       const id = newExperimentId();
@@ -295,8 +361,15 @@ export class FileStore implements TrackingStore {
     await replaceFile(join(dir, "meta.yaml"), toYaml(experimentDocument(experiment)), dir);
   }
 
+  /** For writes: an experiment's folder (experiment 0, and the tree, created when missing). */
+  async #writableExperimentDir(experimentId: string): Promise<{ dir: string; deleted: boolean }> {
+    if (experimentId === "0") await this.#create();
+    return this.#experimentDir(experimentId);
+  }
+
+  /** For writes: an active experiment's folder (experiment 0 is created when missing). */
   async #activeExperimentDir(experimentId: string): Promise<string> {
-    const { dir, deleted } = await this.#experimentDir(experimentId);
+    const { dir, deleted } = await this.#writableExperimentDir(experimentId);
     if (deleted) {
       throw invalid(`Experiment '${experimentId}' is deleted`, "Restore it first");
     }
@@ -424,6 +497,7 @@ export class FileStore implements TrackingStore {
 
   async #runDir(runId: string): Promise<string> {
     validateRunId(runId);
+    await this.#tree();
     return this.#runs.locate(runId);
   }
 

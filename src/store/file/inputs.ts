@@ -7,7 +7,7 @@ import { promises as fs, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Dataset, DatasetInput } from "../../entities.ts";
 import type { Layout } from "./layout.ts";
-import type { TreeProblem } from "./problems.ts";
+import { asTreeError, type TreeProblem, TreeError, utf8Text } from "./problems.ts";
 import { type RunFolderRead, textOf } from "./run-folder.ts";
 import { fromYaml, toYaml } from "./yaml.ts";
 import { createFile, isMissing } from "../../atomic.ts";
@@ -53,13 +53,22 @@ export async function writeInputs(
 
 const str = (value: unknown): string | null => (typeof value === "string" ? value : null);
 
-/** A text a read left, "" when missing (as an absent file reads as an empty document). */
-function textOrEmpty(read: () => string | undefined): string {
+/**
+ * A YAML document the pass read (or `read` reads), null when the file is missing; a TreeError
+ * naming the file when it cannot be read or parsed.
+ */
+function documentOf(path: string, read: () => string | undefined): unknown {
+  let text: string;
   try {
-    return read() ?? "";
+    text = read() ?? "";
   } catch (error) {
-    if (isMissing(error)) return "";
-    throw error;
+    if (isMissing(error)) return null;
+    throw asTreeError(path, error);
+  }
+  try {
+    return fromYaml(text);
+  } catch (error) {
+    throw new TreeError({ path, message: `not valid YAML: ${(error as Error).message}` });
   }
 }
 
@@ -76,20 +85,25 @@ export function inputsFromFolder(
 ): DatasetInput[] {
   const inputs: DatasetInput[] = [];
   for (const folder of read.inputs) {
-    const linkText = textOrEmpty(() => textOf(read, `inputs/${folder}/meta.yaml`));
-    const link = fromYaml(linkText) as Record<string, unknown> | null;
+    const linkPath = `inputs/${folder}/meta.yaml`;
+    const link = documentOf(join(read.runDir, linkPath), () => textOf(read, linkPath)) as Record<
+      string,
+      unknown
+    > | null;
     if (link?.source_type !== "DATASET") continue;
     const id = String(link.source_id);
     const recordPath = join(layout.datasetDir(experimentDir, id), "meta.yaml");
-    const recordText = textOrEmpty(() =>
+    const record = documentOf(recordPath, () =>
       read.files.has(`../datasets/${id}/meta.yaml`)
         ? textOf(read, `../datasets/${id}/meta.yaml`)
-        : readFileSync(recordPath, "utf8"),
-    );
-    const record = fromYaml(recordText) as Record<string, unknown> | null;
-    if (record === null || typeof record !== "object") {
+        : utf8Text(recordPath, readFileSync(recordPath)),
+    ) as Record<string, unknown> | null;
+    if (record === null) {
       report({ path: recordPath, message: `dataset record of input ${folder} is missing` });
       continue;
+    }
+    if (typeof record !== "object" || Array.isArray(record)) {
+      throw new TreeError({ path: recordPath, message: "not a dataset record (a YAML mapping)" });
     }
     const tags: Record<string, string> = {};
     const rawTags = link.tags;

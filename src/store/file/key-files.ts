@@ -6,6 +6,7 @@ import { promises as fs, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { invalid } from "../../errors.ts";
 import { isMissing } from "../../atomic.ts";
+import { asTreeError, utf8Text } from "./problems.ts";
 
 /** Every key under `dir` with the absolute path of its file, keys `/`-separated. */
 export async function listKeyFiles(dir: string): Promise<Map<string, string>> {
@@ -31,12 +32,21 @@ export async function listKeyFiles(dir: string): Promise<Map<string, string>> {
   return found;
 }
 
-/** Every key's full text, as MLflow reads params and tags (content verbatim). */
+/** Every key's full text, as MLflow reads params and tags (verbatim; a TreeError if not UTF-8). */
 export async function readKeyValues(dir: string): Promise<Record<string, string>> {
   const files = await listKeyFiles(dir);
   const values: Record<string, string> = {};
   const keys = [...files.keys()].sort();
-  const texts = await Promise.all(keys.map((key) => fs.readFile(files.get(key) as string, "utf8")));
+  const texts = await Promise.all(
+    keys.map(async (key) => {
+      const path = files.get(key) as string;
+      try {
+        return utf8Text(path, await fs.readFile(path));
+      } catch (error) {
+        throw asTreeError(path, error);
+      }
+    }),
+  );
   keys.forEach((key, i) => {
     values[key] = texts[i] as string;
   });

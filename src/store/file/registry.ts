@@ -20,7 +20,7 @@
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
-import { createFile, isMissing, readTextIfExists, replaceFile, TEMP_PREFIX } from "../../atomic.ts";
+import { createFile, exists, isMissing, replaceFile, TEMP_PREFIX } from "../../atomic.ts";
 import type { ModelVersion, RegisteredModel } from "../../entities.ts";
 import { MlflowError } from "../../errors.ts";
 import { withLock } from "../../lock.ts";
@@ -52,7 +52,7 @@ import {
 } from "../registry.ts";
 import { prepareKeyFile, readKeyValues } from "./key-files.ts";
 import { REGISTRY } from "./layout.ts";
-import type { ProblemHandler } from "./problems.ts";
+import { asTreeError, type ProblemHandler, TreeError, utf8Text } from "./problems.ts";
 import {
   modelDocument,
   readModelDocument,
@@ -66,8 +66,6 @@ import { fromYaml, toYaml } from "./yaml.ts";
 const VERSION_PREFIX = "version-";
 const META = "meta.yaml";
 
-class BrokenEntry extends Error {}
-
 const isTaken = (error: unknown) => {
   const code = (error as NodeJS.ErrnoException).code;
   return code === "EEXIST" || code === "ENOTEMPTY" || code === "EISDIR";
@@ -77,6 +75,8 @@ const tempName = () => `${TEMP_PREFIX}${randomBytes(8).toString("hex")}`;
 
 export interface FileRegistryOptions {
   root: string;
+  /** False while the store has no tree yet (nothing to read); throws for a folder that is not one. */
+  hasTree: () => Promise<boolean>;
   /** A folder on the same filesystem where MLflow never looks, for building models. */
   stagingParent: () => Promise<string>;
   onProblem: ProblemHandler;
@@ -87,6 +87,7 @@ export class FileRegistry implements RegistryStore {
   readonly #models: string;
   readonly #lock: string;
   readonly #stagingParent: () => Promise<string>;
+  readonly #hasTree: () => Promise<boolean>;
   readonly #onProblem: ProblemHandler;
 
   constructor(options: FileRegistryOptions) {
@@ -94,6 +95,7 @@ export class FileRegistry implements RegistryStore {
     this.#models = join(options.root, REGISTRY);
     this.#lock = join(options.root, REGISTRY_LOCK_FILE);
     this.#stagingParent = options.stagingParent;
+    this.#hasTree = options.hasTree;
     this.#onProblem = options.onProblem;
   }
 
@@ -104,14 +106,20 @@ export class FileRegistry implements RegistryStore {
     return join(this.#models, name);
   }
 
+  /** A meta.yaml document; undefined when missing, a TreeError naming it when unreadable. */
   async #readYaml(path: string): Promise<unknown> {
-    const text = await readTextIfExists(path);
-    if (text === undefined) return undefined;
-    if (text.trim() === "") throw new BrokenEntry(`${path}: meta.yaml is empty`);
+    let text: string;
+    try {
+      text = utf8Text(path, await fs.readFile(path));
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw asTreeError(path, error);
+    }
+    if (text.trim() === "") throw new TreeError({ path, message: "meta.yaml is empty" });
     try {
       return fromYaml(text);
     } catch (error) {
-      throw new BrokenEntry(`${path}: not valid YAML: ${(error as Error).message}`);
+      throw new TreeError({ path, message: `not valid YAML: ${(error as Error).message}` });
     }
   }
 
@@ -120,29 +128,34 @@ export class FileRegistry implements RegistryStore {
     const document = await this.#readYaml(join(dir, META));
     if (document === undefined) return undefined;
     const model = readModelDocument(document, folderName);
-    if (typeof model === "string") throw new BrokenEntry(`${join(dir, META)}: ${model}`);
+    if (typeof model === "string") throw new TreeError({ path: join(dir, META), message: model });
     return model;
   }
 
   async #existingModel(name: string): Promise<{ dir: string; model: StoredModel }> {
     const dir = this.#modelDir(name);
-    const model = await this.#readModel(dir, name);
+    const model = (await this.#hasTree()) ? await this.#readModel(dir, name) : undefined;
     if (model === undefined) throw modelNotFound(name);
     return { dir, model };
   }
 
+  /** The model's aliases; an alias file that cannot be read is reported and skipped. */
   async #aliases(dir: string): Promise<Record<string, string>> {
     let names: string[];
     try {
       names = await fs.readdir(join(dir, "aliases"));
     } catch (error) {
       if (isMissing(error)) return {};
-      throw error;
+      throw asTreeError(join(dir, "aliases"), error);
     }
     const aliases: Record<string, string> = {};
     for (const name of names.sort()) {
-      const value = await readTextIfExists(join(dir, "aliases", name));
-      if (value !== undefined) aliases[name] = value.trim();
+      const path = join(dir, "aliases", name);
+      try {
+        aliases[name] = utf8Text(path, await fs.readFile(path)).trim();
+      } catch (error) {
+        if (!isMissing(error)) this.#onProblem(asTreeError(path, error).problem);
+      }
     }
     return aliases;
   }
@@ -168,7 +181,7 @@ export class FileRegistry implements RegistryStore {
     const document = await this.#readYaml(path);
     if (document === undefined) return undefined;
     const version = readVersionDocument(document);
-    if (typeof version === "string") throw new BrokenEntry(`${path}: ${version}`);
+    if (typeof version === "string") throw new TreeError({ path, message: version });
     return version;
   }
 
@@ -192,8 +205,8 @@ export class FileRegistry implements RegistryStore {
         if (stored === undefined || stored.currentStage === STAGE_DELETED_INTERNAL) continue;
         versions.push(await this.#toVersion(dir, stored, aliases));
       } catch (error) {
-        if (!(error instanceof BrokenEntry)) throw error;
-        this.#onProblem({ path: join(dir, `${VERSION_PREFIX}${number}`), message: error.message });
+        if (!(error instanceof TreeError)) throw error;
+        this.#onProblem(error.problem);
       }
     }
     return versions;
@@ -209,7 +222,19 @@ export class FileRegistry implements RegistryStore {
     };
   }
 
+  /** `read()`, or undefined when it meets a broken file (reported): listings go on. */
+  async #reported<T>(read: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await read();
+    } catch (error) {
+      if (!(error instanceof TreeError)) throw error;
+      this.#onProblem(error.problem);
+      return undefined;
+    }
+  }
+
   async #allModelDirs(): Promise<{ dir: string; model: StoredModel }[]> {
+    if (!(await this.#hasTree())) return [];
     let entries: import("node:fs").Dirent[];
     try {
       entries = await fs.readdir(this.#models, { withFileTypes: true });
@@ -226,8 +251,8 @@ export class FileRegistry implements RegistryStore {
           this.#onProblem({ path: dir, message: "model folder without meta.yaml (skipped)" });
         } else found.push({ dir, model });
       } catch (error) {
-        if (!(error instanceof BrokenEntry)) throw error;
-        this.#onProblem({ path: dir, message: error.message });
+        if (!(error instanceof TreeError)) throw error;
+        this.#onProblem(error.problem);
       }
     }
     return found;
@@ -248,8 +273,9 @@ export class FileRegistry implements RegistryStore {
 
   // ---- writing helpers ----
 
-  #locked<T>(work: () => Promise<T>): Promise<T> {
-    return withLock(this.#lock, work);
+  /** Runs `work` holding the registry lock; without a tree there is nothing to lock (or find). */
+  async #locked<T>(work: () => Promise<T>): Promise<T> {
+    return (await this.#hasTree()) ? withLock(this.#lock, work) : work();
   }
 
   async #writeModel(dir: string, model: StoredModel): Promise<void> {
@@ -304,6 +330,7 @@ export class FileRegistry implements RegistryStore {
     const dir = this.#modelDir(name);
     const exists = () =>
       new MlflowError("RESOURCE_ALREADY_EXISTS", `Registered Model (name=${name}) already exists.`);
+    await this.#stagingParent(); // the first write of a tree creates it
     return this.#locked(async () => {
       if ((await this.#readModel(dir, name).catch(() => null)) !== undefined) throw exists();
       const stage = await this.#stage();
@@ -343,7 +370,8 @@ export class FileRegistry implements RegistryStore {
   ): Promise<SearchRegisteredModelsResult> {
     const models: RegisteredModel[] = [];
     for (const { dir, model } of await this.#allModelDirs()) {
-      models.push(await this.#toModel(dir, model));
+      const found = await this.#reported(() => this.#toModel(dir, model));
+      if (found) models.push(found);
     }
     return searchRegisteredModels(models, request);
   }
@@ -359,7 +387,7 @@ export class FileRegistry implements RegistryStore {
           "RESOURCE_ALREADY_EXISTS",
           `Registered Model (name=${newName}) already exists.`,
         );
-      if ((await readTextIfExists(join(target, META))) !== undefined) throw taken();
+      if (await exists(join(target, META))) throw taken();
       const stage = await this.#stage();
       try {
         const staged = join(stage, "model");
@@ -473,7 +501,7 @@ export class FileRegistry implements RegistryStore {
           await createFile(join(staged, META), toYaml(versionDocument(stored)), dir);
           const target = join(dir, `${VERSION_PREFIX}${number}`);
           try {
-            if ((await readTextIfExists(join(target, META))) !== undefined) {
+            if (await exists(join(target, META))) {
               throw Object.assign(new Error("taken"), { code: "EEXIST" });
             }
             await fs.rename(staged, target);
@@ -535,7 +563,10 @@ export class FileRegistry implements RegistryStore {
   ): Promise<SearchModelVersionsResult> {
     const versions: ModelVersion[] = [];
     for (const { dir } of await this.#allModelDirs()) {
-      versions.push(...(await this.#visibleVersions(dir, await this.#aliases(dir))));
+      const found = await this.#reported(async () =>
+        this.#visibleVersions(dir, await this.#aliases(dir)),
+      );
+      versions.push(...(found ?? []));
     }
     return searchModelVersions(versions, request);
   }
@@ -612,7 +643,7 @@ export class FileRegistry implements RegistryStore {
     await this.#locked(async () => {
       const { dir, model } = await this.#existingModel(name);
       const file = join(dir, "aliases", alias);
-      if ((await readTextIfExists(file)) === undefined) return;
+      if (!(await exists(file))) return;
       await fs.rm(file, { force: true });
       await this.#touch(dir, model);
     });

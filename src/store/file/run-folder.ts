@@ -28,7 +28,7 @@ import type { Metric } from "../../entities.ts";
 import { isLaterPoint } from "../../metric-latest.ts";
 import { readLines } from "./metric-files.ts";
 import { parseMetricLine } from "./metric-lines.ts";
-import { TreeError } from "./problems.ts";
+import { asTreeError, TreeError, utf8Text } from "./problems.ts";
 import { fromYaml } from "./yaml.ts";
 import { isMissing } from "../../atomic.ts";
 
@@ -59,10 +59,27 @@ export interface RunFolderRead {
   inputs: string[];
 }
 
+/**
+ * A path's stat, or undefined when nothing can be there (missing, under a file, a link loop);
+ * a folder path ending in `/` is undefined unless it is a folder.
+ */
+export function statIfAny(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw asTreeError(path, error);
+  }
+}
+
 /** The error of a failed read, with the stat of its path as statSync reports it. */
 function failedRead(path: string, error: unknown): FileRead {
   if ((error as NodeJS.ErrnoException).code === "ENOENT") return { stat: undefined, error };
-  return { stat: statSync(path, { throwIfNoEntry: false }), error };
+  try {
+    return { stat: statSync(path, { throwIfNoEntry: false }), error };
+  } catch {
+    return { stat: undefined, error }; // a link loop, a permission: the read's error says it
+  }
 }
 
 /**
@@ -93,7 +110,7 @@ export function readFileWithStat(path: string): FileRead {
       if (n === 0) break;
       total += n;
     }
-    return { stat, text: buffer.toString("utf8", 0, total) };
+    return { stat, text: utf8Text(path, buffer.subarray(0, total)) };
   } catch (error) {
     return stat ? { stat, error } : failedRead(path, error);
   } finally {
@@ -159,7 +176,7 @@ export function readRunFolder(
   const folder = (path: string): Stats | undefined => {
     const dir = path === "/" ? runDir : join(runDir, path);
     beforeFolder(dir);
-    const stat = statSync(dir, { throwIfNoEntry: false });
+    const stat = statIfAny(dir);
     read.stats.set(path, stat);
     return stat;
   };
@@ -219,17 +236,22 @@ export function readRunFolder(
   return read;
 }
 
-/** The latest point of a metric file the pass read, or its error thrown. */
+/** The error a read of `path` met: a missing file's ENOENT, anything else a TreeError naming it. */
+function readError(read: RunFolderRead, path: string, error: unknown): unknown {
+  return isMissing(error) ? error : asTreeError(join(read.runDir, path), error);
+}
+
+/** The latest point of a metric file the pass read, or its error thrown (see readError). */
 export function latestOf(read: RunFolderRead, path: string): Metric | undefined {
   const got = read.files.get(path);
-  if (got?.error !== undefined) throw got.error;
+  if (got?.error !== undefined) throw readError(read, path, got.error);
   return got?.latest;
 }
 
-/** The text of a file the pass read, or its error thrown; `undefined` when it was not read. */
+/** The text of a file the pass read, or its error thrown (see readError); `undefined` when it was not read. */
 export function textOf(read: RunFolderRead, path: string): string | undefined {
   const got = read.files.get(path);
   if (got === undefined) return undefined;
-  if (got.error !== undefined) throw got.error;
-  return got.text;
+  if (got.error === undefined) return got.text;
+  throw readError(read, path, got.error);
 }

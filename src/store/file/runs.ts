@@ -10,6 +10,7 @@ import {
   openSync,
   readFileSync,
   readSync,
+  type Stats,
   statSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -19,16 +20,14 @@ import { inputsFromFolder } from "./inputs.ts";
 import { type Layout, RESERVED_EXPERIMENT_FOLDERS, TRASH } from "./layout.ts";
 import { readRunDocument, type StoredRun } from "./meta.ts";
 import { parseMetricFile, readLines } from "./metric-files.ts";
-import { type TreeProblem, TreeError } from "./problems.ts";
+import { asTreeError, type TreeProblem, TreeError, utf8Text } from "./problems.ts";
 import { parseMetricLine } from "./metric-lines.ts";
-import { latestOf, type RunFolderRead, readRunFolder, textOf } from "./run-folder.ts";
+import { latestOf, type RunFolderRead, readRunFolder, statIfAny, textOf } from "./run-folder.ts";
+import { EXPERIMENT_FOLDER } from "./tree.ts";
 import { fromYaml } from "./yaml.ts";
 import { isMissing } from "../../atomic.ts";
 
-const EXPERIMENT_FOLDER = /^[a-zA-Z0-9][\p{L}\p{N}_-]{0,63}$/u;
-
 export { isTreeError, TreeError } from "./problems.ts";
-
 interface CachedMeta {
   mtimeMs: number;
   size: number;
@@ -96,12 +95,15 @@ export class RunReader {
     throw notFound(`Run '${runId}' not found`, "Check the run id, or the tracking URI");
   }
 
+  /** True when the folder has a meta.yaml (whatever it holds: reading it says what is wrong). */
   async #hasMeta(runDir: string): Promise<boolean> {
+    const path = join(runDir, "meta.yaml");
     try {
-      return (await fs.stat(join(runDir, "meta.yaml"))).isFile();
+      await fs.stat(path);
+      return true;
     } catch (error) {
       if (isMissing(error)) return false;
-      throw error;
+      throw asTreeError(path, error);
     }
   }
 
@@ -111,21 +113,20 @@ export class RunReader {
    */
   readMeta(runDir: string): StoredRun {
     const path = join(runDir, "meta.yaml");
-    const stat = statSync(path);
-    const cached = this.#metas.get(path);
-    if (cached && cached.mtimeMs === stat.mtimeMs && cached.size === stat.size) {
-      return structuredClone(cached.run);
-    }
-    const text = readFileSync(path, "utf8");
-    let document: unknown;
+    let stat: Stats;
+    let bytes: Buffer;
     try {
-      document = fromYaml(text);
+      stat = statSync(path);
+      const cached = this.#metas.get(path);
+      if (cached && cached.mtimeMs === stat.mtimeMs && cached.size === stat.size) {
+        return structuredClone(cached.run);
+      }
+      bytes = readFileSync(path);
     } catch (error) {
-      throw new TreeError({ path, message: `not valid YAML: ${(error as Error).message}` });
+      if (isMissing(error)) throw error;
+      throw asTreeError(path, error);
     }
-    const folder = runDir.split(/[\\/]/).at(-1) ?? "";
-    const run = readRunDocument(document, folder);
-    if (typeof run === "string") throw new TreeError({ path, message: run });
+    const run = parseRunMeta(runDir, utf8Text(path, bytes));
     this.#metas.set(path, { mtimeMs: stat.mtimeMs, size: stat.size, run });
     return structuredClone(run);
   }
@@ -138,10 +139,10 @@ export class RunReader {
   async history(key: string, path: string): Promise<Metric[]> {
     let text: string;
     try {
-      text = await fs.readFile(path, "utf8");
+      text = utf8Text(path, await fs.readFile(path));
     } catch (error) {
       if (isMissing(error)) return [];
-      throw error;
+      throw asTreeError(path, error);
     }
     const { points, problems } = parseMetricFile(path, key, text);
     if (problems[0]) throw new TreeError(problems[0]);
@@ -207,13 +208,12 @@ export class RunReader {
   runFromFolder(read: RunFolderRead, report: (problem: TreeProblem) => void): Run {
     const { runDir } = read;
     const { info } = this.#metaFromFolder(read);
+    // The folders MLflow requires of a run (else it reports the run as not found).
     for (const folder of ["metrics", "params", "artifacts"]) {
-      const stat =
-        folder === "artifacts"
-          ? statSync(join(runDir, folder), { throwIfNoEntry: false })
-          : read.stats.get(`${folder}/`);
-      if (stat === undefined) {
-        throw new TreeError({ path: join(runDir, folder), message: "required folder is missing" });
+      const path = join(runDir, folder);
+      const stat = folder === "artifacts" ? statIfAny(path) : read.stats.get(`${folder}/`);
+      if (!stat?.isDirectory()) {
+        throw new TreeError({ path, message: "required folder is missing (or not a folder)" });
       }
     }
     const values = (namespace: "params" | "tags") => {
@@ -245,24 +245,29 @@ export class RunReader {
   /** meta.yaml as readMeta reads it, from the pass's text; caches it as readMeta does. */
   #metaFromFolder(read: RunFolderRead): StoredRun {
     const path = join(read.runDir, "meta.yaml");
-    const got = read.files.get("meta.yaml");
-    if (got?.error !== undefined) throw got.error;
-    const { stat, text } = got ?? {};
+    const text = textOf(read, "meta.yaml");
+    const stat = read.stats.get("meta.yaml");
     if (stat === undefined || text === undefined) {
       throw Object.assign(new Error(`ENOENT: no such file or directory, stat '${path}'`), {
         code: "ENOENT",
       });
     }
-    let document: unknown;
-    try {
-      document = fromYaml(text);
-    } catch (error) {
-      throw new TreeError({ path, message: `not valid YAML: ${(error as Error).message}` });
-    }
-    const folder = read.runDir.split(/[\\/]/).at(-1) ?? "";
-    const run = readRunDocument(document, folder);
-    if (typeof run === "string") throw new TreeError({ path, message: run });
+    const run = parseRunMeta(read.runDir, text);
     this.#metas.set(path, { mtimeMs: stat.mtimeMs, size: stat.size, run });
     return { ...run, info: { ...run.info } };
   }
+}
+
+/** A run's meta.yaml document; a TreeError naming the file when it is not one. */
+function parseRunMeta(runDir: string, text: string): StoredRun {
+  const path = join(runDir, "meta.yaml");
+  let document: unknown;
+  try {
+    document = fromYaml(text);
+  } catch (error) {
+    throw new TreeError({ path, message: `not valid YAML: ${(error as Error).message}` });
+  }
+  const run = readRunDocument(document, runDir.split(/[\\/]/).at(-1) ?? "");
+  if (typeof run === "string") throw new TreeError({ path, message: run });
+  return run;
 }

@@ -21,7 +21,8 @@ function walk(folder: string, prefix: string, lines: string[]): void {
     const path = join(folder, entry.name);
     if (entry.isDirectory()) walk(path, `${prefix}${entry.name}/`, lines);
     else if (entry.isFile()) {
-      const stat = statSync(path, { bigint: true });
+      const stat = statSync(path, { bigint: true, throwIfNoEntry: false });
+      if (stat === undefined) continue; // removed since the listing
       lines.push(`${prefix}${entry.name}\0${stat.size}\0${stat.mtimeNs}\0${stat.ctimeNs}`);
     }
   }

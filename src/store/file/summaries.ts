@@ -27,12 +27,12 @@
  * again, only the rest (inputs, empty key folders, stray entries) is kept as `extra`.
  */
 import { createHash } from "node:crypto";
-import { type Stats, statSync } from "node:fs";
+import type { Stats } from "node:fs";
 import { join } from "node:path";
 import type { Run } from "../../entities.ts";
 import type { TreeProblem } from "./problems.ts";
 import { isTreeError, type RunReader } from "./runs.ts";
-import { readRunFolder } from "./run-folder.ts";
+import { readRunFolder, statIfAny } from "./run-folder.ts";
 import { isMissing } from "../../atomic.ts";
 
 /** A stamp younger than this (ms) may miss a same-tick write: the run is re-read next time. */
@@ -106,7 +106,7 @@ const isRacy = (stat: Stats | undefined, now: number, racyMs: number) =>
 function statPath(runDir: string, path: string): Stats | undefined {
   const full =
     path === "/" ? runDir : path.startsWith("../") ? join(runDir, path) : `${runDir}/${path}`;
-  return statSync(full, { throwIfNoEntry: false });
+  return statIfAny(full);
 }
 
 /**

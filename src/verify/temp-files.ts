@@ -1,0 +1,29 @@
+/** Temp files of our atomic writes, left by an interrupted write in a folder MLflow ignores. */
+import { promises as fs } from "node:fs";
+import { join } from "node:path";
+import { entries } from "./files.ts";
+import { TEMP_PREFIX } from "../atomic.ts";
+import { problem, type VerifyProblem } from "./problems.ts";
+
+/** Temp files younger than this may belong to a write in progress: not removed by a fix. */
+export const TEMP_FILE_GRACE_MS = 5 * 60_000;
+
+export async function checkTempFiles(dir: string, now: number): Promise<VerifyProblem[]> {
+  const out: VerifyProblem[] = [];
+  for (const entry of await entries(dir)) {
+    if (!entry.isFile() || !entry.name.startsWith(TEMP_PREFIX)) continue;
+    const path = join(dir, entry.name);
+    const old = now - (await fs.stat(path)).mtimeMs >= TEMP_FILE_GRACE_MS;
+    out.push(
+      problem({
+        code: "TEMP_FILE_LEFTOVER",
+        path,
+        message: `temp file left by an interrupted write${old ? "" : " (recent: a write may be in progress)"}`,
+        ...(old
+          ? { fix: { description: "delete the temp file", action: { kind: "delete-file", path } } }
+          : {}),
+      }),
+    );
+  }
+  return out;
+}
