@@ -144,6 +144,11 @@ async function matchExperiments(
 export async function importBundle(options: ImportOptions): Promise<ImportReport> {
   const { target } = options;
   const dryRun = options.dryRun ?? false;
+  const fresh = !(await target.exists());
+  const hadFolder = await fs.stat(target.root).then(
+    () => true,
+    () => false,
+  );
   const staging = await stagingFolder(target);
   try {
     // Runs the tree already holds: what of them it holds byte for byte need not be staged.
@@ -263,5 +268,15 @@ export async function importBundle(options: ImportOptions): Promise<ImportReport
     return report;
   } finally {
     await fs.rm(staging, { recursive: true, force: true });
+    // A store writes nothing before its first write: a refused bundle leaves no tree behind.
+    if (fresh) await removeStagingParents(target.root, hadFolder);
   }
+}
+
+/** Removes what staging left in a tree that did not exist: `.trash/` alone (and the folder). */
+async function removeStagingParents(root: string, keepRoot: boolean): Promise<void> {
+  const entries = await fs.readdir(root).catch(() => []);
+  if (entries.length !== 1 || entries[0] !== ".trash") return;
+  await fs.rmdir(join(root, ".trash")).catch(() => {});
+  if (!keepRoot) await fs.rmdir(root).catch(() => {});
 }

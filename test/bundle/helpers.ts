@@ -54,7 +54,11 @@ export async function treeState(root: string): Promise<string[]> {
       }
     }
   };
-  await visit(root, "");
+  // A store writes nothing before its first write: no folder yet is a state too.
+  await visit(root, "").catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "ENOENT") throw error;
+    lines.push("(no folder)");
+  });
   return lines.sort();
 }
 
