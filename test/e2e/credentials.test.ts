@@ -17,7 +17,7 @@ describe("credentials in URLs", () => {
   beforeAll(async () => {
     assertBuilt();
     ({ dir, cleanup } = await tempDir("mlruns-credentials-"));
-    new FileStore(dir);
+    await new FileStore(dir).init();
     port = await freePort(); // nothing listens there
   });
   afterAll(async () => {

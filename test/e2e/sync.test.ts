@@ -129,7 +129,7 @@ describe.skipIf(skipMlflow)("mlruns sync and pull against a real MLflow server",
 
   it("refuses a URL that is not a server, and names an unreachable one", async () => {
     const root = join(dir, "bad");
-    new FileStore(root);
+    await new FileStore(root).init();
     const usage = await runCli(["sync", root, "--to", "ftp://x"]);
     expect(usage.code).toBe(2);
     const down = await runCli(["sync", root, "--to", "http://127.0.0.1:9"], {
@@ -173,7 +173,7 @@ describe.skipIf(skipMlflow)("mlruns sync and pull against a real MLflow server",
 
   it("pulls a server's experiment into a local tree, idempotently", async () => {
     const root = join(dir, "pulled");
-    new FileStore(root);
+    await new FileStore(root).init();
     const first = await runJson<Report>(["pull", root, "--from", server.url, "-e", "e2e-push"]);
     expect(first.json.counts).toMatchObject({ created: 3, points: 3 });
     const second = await runJson<Report>(["pull", root, "--from", server.url, "-e", "e2e-push"]);

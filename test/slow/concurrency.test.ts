@@ -34,7 +34,7 @@ describe("several processes writing one tree", () => {
 
   it("8 processes finding a stale lock create one experiment, 12 rounds out of 12", async () => {
     const root = join(dir, "stale");
-    new FileStore(root);
+    await new FileStore(root).init();
     const stale = staleLock();
     for (let round = 0; round < 12; round++) {
       await writeFile(join(root, LOCK_FILE), stale);
