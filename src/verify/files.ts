@@ -37,12 +37,6 @@ export async function readEntry(path: string): Promise<Entry> {
   }
 }
 
-/** The text of a file, or undefined for anything else (missing, a folder, not UTF-8). */
-export async function readText(path: string): Promise<string | undefined> {
-  const entry = await readEntry(path);
-  return entry.kind === "text" ? entry.text : undefined;
-}
-
 /** A folder's entries sorted by name (none when it is missing or not a folder). */
 export async function entries(dir: string): Promise<Dirent[]> {
   try {
@@ -57,15 +51,10 @@ export async function entries(dir: string): Promise<Dirent[]> {
 
 /** True for a folder, or a link to one. */
 export async function isDir(path: string): Promise<boolean> {
-  return (await readEntryKind(path)) === "folder";
-}
-
-async function readEntryKind(path: string): Promise<"folder" | "other" | "missing"> {
-  try {
-    return (await fs.stat(path)).isDirectory() ? "folder" : "other";
-  } catch {
-    return "missing";
-  }
+  return fs.stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }
 
 /** True when something (a file, a folder, a link) is at `path`, even a dangling link. */
