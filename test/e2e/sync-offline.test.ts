@@ -16,7 +16,7 @@ describe("sync to a server that is not there", () => {
   beforeAll(async () => {
     assertBuilt();
     ({ dir, cleanup } = await tempDir("mlruns-offline-"));
-    new FileStore(dir);
+    await new FileStore(dir).init();
     url = `http://127.0.0.1:${await freePort()}`; // nothing listens there
   });
   afterAll(async () => {
