@@ -1,7 +1,7 @@
 /**
  * `startServer`: MLflow's tracking server (REST API 2.0, the artifact proxy, the model registry,
- * MLflow 3's logged models) over an `mlruns` tree, on node:http. The tree is opened through
- * `openStore` with its search index watched, so searches stay warm and see changes other
+ * MLflow 3's logged models) over an `mlruns` tree, on node:http. The tree is opened as a
+ * `FileStore` with its search index watched, so searches stay warm and see changes other
  * processes make. Every request goes: Host check → credentials → route → origin and read-only
  * checks for writes → the handler, which only calls the store interfaces.
  */
@@ -9,11 +9,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { MlflowError } from "../errors.ts";
-import { openStore } from "../store/open.ts";
+import { FileStore } from "../store/file/index.ts";
 import type { TrackingStore } from "../store/store.ts";
 import { VERSION } from "../version.ts";
+import { INSTANCE_HEADER, newInstance, removeDiscovery, writeDiscovery } from "./discovery.ts";
 import {
   checkJsonContentType,
   errorReply,
@@ -22,11 +22,9 @@ import {
   readBody,
   sendJson,
 } from "./http.ts";
-import { INSTANCE_HEADER, newInstance, removeDiscovery, writeDiscovery } from "./discovery.ts";
 import { fromJson, fromQuery } from "./message.ts";
 import { type Match, pathSegments, type RequestContext, Router, STREAMED } from "./router.ts";
 import { routes } from "./routes.ts";
-import { closeUi } from "./ui/index.ts";
 import {
   allowedHostNames,
   type Credentials,
@@ -36,6 +34,7 @@ import {
   hasCredentials,
   isLoopback,
 } from "./security.ts";
+import { closeUi } from "./ui/index.ts";
 
 export type { Credentials } from "./security.ts";
 
@@ -92,9 +91,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const root = resolve(options.root);
   const host = options.host ?? "127.0.0.1";
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const store = await openStore(pathToFileURL(root).href, {
-    file: { searchIndex: { watch: true } },
-  });
+  const store = new FileStore(root, { searchIndex: { watch: true } });
+  // As `mlflow server` does with its store: a missing tree is created (a folder or file that
+  // holds something else is refused by `exists`).
+  if (!(await store.exists())) await store.init();
   const router = new Router(routes.filter((r) => r.feature === undefined || options.ui));
   const allowedHosts = allowedHostNames(host, options.allowedHosts);
   const credentials = hasCredentials(options.credentials) ? options.credentials : undefined;
