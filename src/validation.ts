@@ -65,6 +65,16 @@ export function validateWellFormed(what: string, text: string): void {
 }
 
 /**
+ * Checks optional free text that is written into a meta.yaml (a description, a version's source
+ * or run link, an artifact location): a string when given, without lone surrogates.
+ */
+export function validateText(what: string, text: unknown): void {
+  if (text === undefined || text === null) return;
+  if (typeof text !== "string") throw invalid(`${what} must be a string, got ${shown(text)}`);
+  validateWellFormed(what, text);
+}
+
+/**
  * True when `path` is a clean relative path: what Python's `posixpath.normpath` leaves unchanged,
  * never `.`, never absolute, never climbing out with `..`.
  */

@@ -278,6 +278,40 @@ export function describeRegistryStore(
         expect((await registry().getModelVersion(name, "1")).tags).toEqual({ k2: "v2" });
       });
 
+      test("text with a lone UTF-16 surrogate is refused with a hint, and nothing is written", async () => {
+        const lone = "half\uD83D";
+        const code = "INVALID_PARAMETER_VALUE";
+        const fresh = unique("lone");
+        const refused = await expectMlflowError(
+          registry().createRegisteredModel(fresh, { description: lone }),
+          code,
+        );
+        expect(refused.message).toContain("lone UTF-16 surrogate (U+D83D at index 4)");
+        expect(refused.hint).toContain("toWellFormed()");
+        await expectMlflowError(registry().getRegisteredModel(fresh), "RESOURCE_DOES_NOT_EXIST");
+        const { name, runId } = await modelWithVersions("lone", 1);
+        await expectMlflowError(
+          registry().updateRegisteredModel(name, { description: lone }),
+          code,
+        );
+        const source = `runs:/${runId}/model`;
+        for (const options of [
+          { source: `runs:/${runId}/${lone}` },
+          { source, description: lone },
+          { source, runLink: `http://host/${lone}` },
+        ]) {
+          await expectMlflowError(registry().createModelVersion({ name, ...options }), code);
+        }
+        await expectMlflowError(
+          registry().updateModelVersion(name, "1", { description: lone }),
+          code,
+        );
+        const listed = await registry().searchModelVersions({ filter: `name = '${name}'` });
+        expect(listed.versions.map((v) => v.version)).toEqual(["1"]);
+        expect((await registry().getModelVersion(name, "1")).description ?? "").toBe("");
+        expect((await registry().getRegisteredModel(name)).description ?? "").toBe("");
+      });
+
       test("search versions by name, run_id, source_path, version_number and tags", async () => {
         const { name, runId } = await modelWithVersions("vsearch", 3);
         await registry().setModelVersionTag(name, "2", "quality", "good");

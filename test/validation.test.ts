@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { Batch, Metric } from "../src/entities.ts";
 import { isMlflowError } from "../src/errors.ts";
-import { validateModelName, validateRegistryTag } from "../src/store/registry.ts";
+import {
+  validateDescription,
+  validateModelName,
+  validateNewModel,
+  validateNewVersion,
+  validateRegistryTag,
+} from "../src/store/registry.ts";
 import {
   clashingKey,
   isSafeRelativePath,
@@ -14,6 +20,7 @@ import {
   validateKey,
   validateRunId,
   validateRunName,
+  validateText,
 } from "../src/validation.ts";
 
 /** The MlflowError `fn` throws, or undefined when it does not throw. */
@@ -257,6 +264,18 @@ describe("lone UTF-16 surrogates", () => {
     ["a registered model name", () => validateModelName(lone)],
     ["a registered model tag key", () => validateRegistryTag("registered model", lone, "x")],
     ["a model version tag value", () => validateRegistryTag("model version", "t", lone)],
+    ["a registered model description", () => validateNewModel("m", { description: lone })],
+    ["an updated description", () => validateDescription(lone)],
+    ["a model version source", () => validateNewVersion({ name: "m", source: lone })],
+    [
+      "a model version description",
+      () => validateNewVersion({ name: "m", source: "s3://b/m", description: lone }),
+    ],
+    [
+      "a model version run link",
+      () => validateNewVersion({ name: "m", source: "s", runLink: lone }),
+    ],
+    ["an artifact location", () => validateText("Artifact location", lone)],
     [
       "a dataset input tag key",
       () =>
@@ -278,6 +297,14 @@ describe("lone UTF-16 surrogates", () => {
     const error = thrown(check);
     expect(error?.message).toContain("lone UTF-16 surrogate (U+DFFF at index 1)");
     expect(error?.hint).toContain("toWellFormed()");
+  });
+
+  it("free text must be a string when given", () => {
+    expect(thrown(() => validateText("Artifact location", 7))?.message).toBe(
+      "Artifact location must be a string, got 7",
+    );
+    expect(thrown(() => validateDescription(null))).toBeUndefined();
+    expect(thrown(() => validateNewVersion({ name: "m", source: "s3://b/🙂" }))).toBeUndefined();
   });
 
   it("a surrogate pair is one character and is accepted", () => {

@@ -9,7 +9,7 @@ import type {
   SearchModelVersionsResult,
   SearchRegisteredModelsResult,
 } from "../search/registry.ts";
-import { isSafeRelativePath, validateWellFormed } from "../validation.ts";
+import { isSafeRelativePath, validateText, validateWellFormed } from "../validation.ts";
 import {
   MODEL_STAGES,
   type ModelStage,
@@ -111,6 +111,29 @@ export function validateModelName(name: unknown): asserts name is string {
         "nor be '.' or '..'",
     );
   }
+}
+
+/** A new registered model: its name, its tags, and its description. */
+export function validateNewModel(
+  name: unknown,
+  options: { tags?: Record<string, string>; description?: string },
+): asserts name is string {
+  validateNewEntry("registered model", name as string, options.tags);
+  validateDescription(options.description);
+}
+
+/** A new version: its model's name, its tags, and the text its meta.yaml keeps. */
+export function validateNewVersion(options: CreateModelVersionOptions): void {
+  validateNewEntry("model version", options.name, options.tags);
+  validateText("Model version source", options.source);
+  validateText("Model version run link", options.runLink);
+  validateText("Model version storage location", options.storageLocation);
+  validateDescription(options.description);
+}
+
+/** A model's or a version's description (null or absent clears it). */
+export function validateDescription(description: unknown): void {
+  validateText("Description", description);
 }
 
 /** A version number as MLflow takes it: an integer, given as a string or a number. */

@@ -154,6 +154,10 @@ export function runDataContract({ test, store, unique, newRun }: Contract): void
       expect(experiment.message).toContain("lone UTF-16 surrogate (U+D83D at index 4)");
       expect(experiment.message).toContain('"half\\ud83d"');
       expect(experiment.hint).toContain("toWellFormed()");
+      const located = unique("surrogate-location");
+      const artifactLocation = `file:///tmp/${lone}`;
+      await expectMlflowError(store().createExperiment(located, { artifactLocation }), code);
+      expect(await store().getExperimentByName(located)).toBeNull();
       const { experimentId, runId } = await newRun("surrogate");
       await expectMlflowError(store().createRun({ experimentId, runName: lone }), code);
       await expectMlflowError(store().createRun({ experimentId, tags: { t: lone } }), code);

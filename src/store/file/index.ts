@@ -33,6 +33,7 @@ import {
   validateKey,
   validateRunId,
   validateTag,
+  validateText,
 } from "../../validation.ts";
 import { checkCreateRun, checkUpdateRun, experimentExists } from "../checks.ts";
 import {
@@ -317,6 +318,7 @@ export class FileStore implements TrackingStore {
     validateExperimentName(name);
     for (const [key, value] of Object.entries(options.tags ?? {}))
       validateTag("experiment tag", key, value);
+    validateText("Artifact location", options.artifactLocation);
     await this.#create();
     return withLock(this.#layout.lock, async () => {
       await this.#assertNameFree(name);

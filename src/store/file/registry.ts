@@ -43,8 +43,10 @@ import {
   type RegistryStore,
   STAGE_DELETED_INTERNAL,
   validateAlias,
+  validateDescription,
   validateModelName,
-  validateNewEntry,
+  validateNewModel,
+  validateNewVersion,
   validateRegistryTag,
   validateVersion,
   versionNotFound,
@@ -326,7 +328,7 @@ export class FileRegistry implements RegistryStore {
     name: string,
     options: { tags?: Record<string, string>; description?: string } = {},
   ): Promise<RegisteredModel> {
-    validateNewEntry("registered model", name, options.tags);
+    validateNewModel(name, options);
     const dir = this.#modelDir(name);
     const exists = () =>
       new MlflowError("RESOURCE_ALREADY_EXISTS", `Registered Model (name=${name}) already exists.`);
@@ -424,6 +426,7 @@ export class FileRegistry implements RegistryStore {
     name: string,
     update: { description: string },
   ): Promise<RegisteredModel> {
+    validateDescription(update.description);
     return this.#locked(async () => {
       const { dir, model } = await this.#existingModel(name);
       const updated = {
@@ -469,7 +472,7 @@ export class FileRegistry implements RegistryStore {
 
   async createModelVersion(options: CreateModelVersionOptions): Promise<ModelVersion> {
     const { name } = options;
-    validateNewEntry("model version", name, options.tags);
+    validateNewVersion(options);
     return this.#locked(async () => {
       const { dir, model } = await this.#existingModel(name);
       const staged = join(dir, tempName());
@@ -529,6 +532,7 @@ export class FileRegistry implements RegistryStore {
     version: string,
     update: { description: string },
   ): Promise<ModelVersion> {
+    validateDescription(update.description);
     return this.#locked(async () => {
       const { dir, stored } = await this.#existingVersion(name, version);
       const updated = {

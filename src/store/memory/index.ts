@@ -35,6 +35,7 @@ import {
   validateRunId,
   validateRunName,
   validateTag,
+  validateText,
 } from "../../validation.ts";
 import { checkCreateRun, checkUpdateRun, experimentExists } from "../checks.ts";
 import {
@@ -162,9 +163,7 @@ export class MemoryStore implements TrackingStore {
     const tags = { ...options.tags };
     for (const [key, value] of Object.entries(tags)) validateTag("experiment tag", key, value);
     clashProblem("experiment tag", [], Object.keys(tags));
-    if (options.artifactLocation !== undefined && typeof options.artifactLocation !== "string") {
-      throw invalid("artifactLocation must be a string");
-    }
+    validateText("Artifact location", options.artifactLocation);
     this.#assertNameFree(name);
     const experimentId = newExperimentId(this.#experiments);
     const now = Date.now();

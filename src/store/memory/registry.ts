@@ -22,8 +22,10 @@ import {
   type RegistryStore,
   STAGE_DELETED_INTERNAL,
   validateAlias,
+  validateDescription,
   validateModelName,
-  validateNewEntry,
+  validateNewModel,
+  validateNewVersion,
   validateRegistryTag,
   validateVersion,
   versionNotFound,
@@ -96,7 +98,7 @@ export class MemoryRegistry implements RegistryStore {
     name: string,
     options: { tags?: Record<string, string>; description?: string } = {},
   ): Promise<RegisteredModel> {
-    validateNewEntry("registered model", name, options.tags);
+    validateNewModel(name, options);
     if (this.#models.has(name)) {
       throw new MlflowError(
         "RESOURCE_ALREADY_EXISTS",
@@ -154,6 +156,7 @@ export class MemoryRegistry implements RegistryStore {
     name: string,
     update: { description: string },
   ): Promise<RegisteredModel> {
+    validateDescription(update.description);
     const model = this.#model(name);
     model.description = update.description;
     model.lastUpdatedTimestamp = Date.now();
@@ -180,7 +183,7 @@ export class MemoryRegistry implements RegistryStore {
   }
 
   async createModelVersion(options: CreateModelVersionOptions): Promise<ModelVersion> {
-    validateNewEntry("model version", options.name, options.tags);
+    validateNewVersion(options);
     const model = this.#model(options.name);
     const number = Math.max(0, ...model.versions.keys()) + 1;
     const now = Date.now();
@@ -219,6 +222,7 @@ export class MemoryRegistry implements RegistryStore {
     version: string,
     update: { description: string },
   ): Promise<ModelVersion> {
+    validateDescription(update.description);
     const { model, state } = this.#version(name, version);
     state.version.description = update.description;
     state.version.lastUpdatedTimestamp = Date.now();

@@ -32,6 +32,7 @@ import {
   validateRunId,
   validateRunName,
   validateTag,
+  validateText,
 } from "../../validation.ts";
 import { checkCreateRun, checkUpdateRun, experimentExists } from "../checks.ts";
 import {
@@ -99,6 +100,7 @@ export class RestStore implements TrackingStore {
     for (const [key, value] of Object.entries(options.tags ?? {})) {
       validateTag("experiment tag", key, value);
     }
+    validateText("Artifact location", options.artifactLocation);
     const json: Record<string, unknown> = { name, tags: tagsToJson(options.tags) };
     if (options.artifactLocation) json.artifact_location = options.artifactLocation;
     try {

@@ -17,8 +17,10 @@ import {
   checkArchiveExisting,
   type RegistryStore,
   validateAlias,
+  validateDescription,
   validateModelName,
-  validateNewEntry,
+  validateNewModel,
+  validateNewVersion,
   validateRegistryTag,
   validateVersion,
   versionRunId,
@@ -57,7 +59,7 @@ export class RestRegistry implements RegistryStore {
     name: string,
     options: { tags?: Record<string, string>; description?: string } = {},
   ): Promise<RegisteredModel> {
-    validateNewEntry("registered model", name, options.tags);
+    validateNewModel(name, options);
     const json: Record<string, unknown> = { name, tags: tagsToJson(options.tags) };
     if (options.description !== undefined) json.description = options.description;
     const response = await this.#call<{ registered_model?: RegisteredModelJson }>(
@@ -104,6 +106,7 @@ export class RestRegistry implements RegistryStore {
     name: string,
     update: { description: string },
   ): Promise<RegisteredModel> {
+    validateDescription(update.description);
     validateModelName(name);
     const response = await this.#call<{ registered_model?: RegisteredModelJson }>(
       "updateRegisteredModel",
@@ -130,7 +133,7 @@ export class RestRegistry implements RegistryStore {
   }
 
   async createModelVersion(options: CreateModelVersionOptions): Promise<ModelVersion> {
-    validateNewEntry("model version", options.name, options.tags);
+    validateNewVersion(options);
     const json: Record<string, unknown> = {
       name: options.name,
       source: options.source,
@@ -162,6 +165,7 @@ export class RestRegistry implements RegistryStore {
     version: string,
     update: { description: string },
   ): Promise<ModelVersion> {
+    validateDescription(update.description);
     validateModelName(name);
     const response = await this.#call<{ model_version?: ModelVersionJson }>("updateModelVersion", {
       json: { name, version: validateVersion(version), description: update.description },
