@@ -249,6 +249,17 @@ describe("FileStore on disk", () => {
     expect(problems).toEqual([{ path: file, line: 2, message: "step '1.5' is not an integer" }]);
   });
 
+  it("says in one line what is wrong with a meta.yaml that is not YAML", async () => {
+    const root = await tempTree();
+    const store = new FileStore(root, { onProblem: () => {} });
+    const { runId } = (await store.createRun({ experimentId: "0" })).info;
+    const meta = join(root, "0", runId, "meta.yaml");
+    await writeFile(meta, `run_id: [unclosed\nstatus: 1\n`);
+    const error = await expectMlflowError(store.getRun(runId), "INVALID_STATE");
+    expect(error.message).toMatch(new RegExp(`^Malformed mlruns tree: ${meta}: not valid YAML: `));
+    expect(error.message).not.toContain("\n");
+  });
+
   it("skips odd folders and broken experiments while listing, reporting each", async () => {
     const root = await tempTree();
     const problems: TreeProblem[] = [];

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { invalid } from "../errors.ts";
 import { readExperimentDocument, readRunDocument, type StoredRun } from "../store/file/meta.ts";
 import { parseMetricLine } from "../store/file/metric-lines.ts";
-import { fromYaml } from "../store/file/yaml.ts";
+import { fromYaml, yamlProblem } from "../store/file/yaml.ts";
 import type { Manifest } from "./manifest.ts";
 import { TREE } from "./manifest.ts";
 import { SMALL_FILE, walk } from "./snapshot.ts";
@@ -32,7 +32,7 @@ function yamlMapping(text: string, where: string): Record<string, unknown> {
   try {
     document = fromYaml(text);
   } catch (error) {
-    throw unreadable(where, `not valid YAML: ${(error as Error).message}`);
+    throw unreadable(where, yamlProblem(error));
   }
   if (document === null || typeof document !== "object" || Array.isArray(document)) {
     throw unreadable(where, "not a YAML mapping");

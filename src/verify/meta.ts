@@ -2,6 +2,7 @@
  * Checks of experiment, run and registry `meta.yaml` documents, as MLflow's FileStores read them.
  */
 import { parse } from "yaml";
+import { yamlProblem } from "../store/file/yaml.ts";
 import { runStatusCode } from "../store/file/meta.ts";
 import type { Entry } from "./files.ts";
 import { problem, type VerifyProblem } from "./problems.ts";
@@ -40,7 +41,7 @@ function parseYaml(text: string): Parsed {
   try {
     document = parse(text, { version: "1.1" });
   } catch (error) {
-    return { kind: "invalid", error: `not valid YAML: ${(error as Error).message.split("\n")[0]}` };
+    return { kind: "invalid", error: yamlProblem(error) };
   }
   if (document === null || document === undefined) return { kind: "empty" };
   if (typeof document !== "object" || Array.isArray(document)) {

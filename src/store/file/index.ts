@@ -87,7 +87,7 @@ import {
 } from "./search-index.ts";
 import { stampFolder } from "./stamp.ts";
 import { notATree, treeState } from "./tree.ts";
-import { fromYaml, toYaml } from "./yaml.ts";
+import { fromYaml, toYaml, yamlProblem } from "./yaml.ts";
 import { FileRegistry } from "./registry.ts";
 import { isRemoteUri, openRepository } from "../../artifacts/open.ts";
 import {
@@ -258,7 +258,7 @@ export class FileStore implements TrackingStore {
     try {
       document = fromYaml(text);
     } catch (error) {
-      throw new TreeError({ path, message: `not valid YAML: ${(error as Error).message}` });
+      throw new TreeError({ path, message: yamlProblem(error) });
     }
     const experiment = readExperimentDocument(document, id);
     if (typeof experiment === "string") throw new TreeError({ path, message: experiment });

@@ -9,7 +9,7 @@ import type { Dataset, DatasetInput } from "../../entities.ts";
 import type { Layout } from "./layout.ts";
 import { asTreeError, type TreeProblem, TreeError, utf8Text } from "./problems.ts";
 import { type RunFolderRead, textOf } from "./run-folder.ts";
-import { fromYaml, toYaml } from "./yaml.ts";
+import { fromYaml, toYaml, yamlProblem } from "./yaml.ts";
 import { createFile, isMissing } from "../../atomic.ts";
 
 const md5 = (text: string) => createHash("md5").update(text, "utf8").digest("hex");
@@ -68,7 +68,7 @@ function documentOf(path: string, read: () => string | undefined): unknown {
   try {
     return fromYaml(text);
   } catch (error) {
-    throw new TreeError({ path, message: `not valid YAML: ${(error as Error).message}` });
+    throw new TreeError({ path, message: yamlProblem(error) });
   }
 }
 

@@ -63,7 +63,7 @@ import {
   type StoredVersion,
   versionDocument,
 } from "./registry-meta.ts";
-import { fromYaml, toYaml } from "./yaml.ts";
+import { fromYaml, toYaml, yamlProblem } from "./yaml.ts";
 
 const VERSION_PREFIX = "version-";
 const META = "meta.yaml";
@@ -121,7 +121,7 @@ export class FileRegistry implements RegistryStore {
     try {
       return fromYaml(text);
     } catch (error) {
-      throw new TreeError({ path, message: `not valid YAML: ${(error as Error).message}` });
+      throw new TreeError({ path, message: yamlProblem(error) });
     }
   }
 

@@ -24,7 +24,7 @@ import { asTreeError, type TreeProblem, TreeError, utf8Text } from "./problems.t
 import { parseMetricLine } from "./metric-lines.ts";
 import { latestOf, type RunFolderRead, readRunFolder, statIfAny, textOf } from "./run-folder.ts";
 import { EXPERIMENT_FOLDER } from "./tree.ts";
-import { fromYaml } from "./yaml.ts";
+import { fromYaml, yamlProblem } from "./yaml.ts";
 import { isMissing } from "../../atomic.ts";
 
 export { isTreeError, TreeError } from "./problems.ts";
@@ -265,7 +265,7 @@ function parseRunMeta(runDir: string, text: string): StoredRun {
   try {
     document = fromYaml(text);
   } catch (error) {
-    throw new TreeError({ path, message: `not valid YAML: ${(error as Error).message}` });
+    throw new TreeError({ path, message: yamlProblem(error) });
   }
   const run = readRunDocument(document, runDir.split(/[\\/]/).at(-1) ?? "");
   if (typeof run === "string") throw new TreeError({ path, message: run });

@@ -85,6 +85,11 @@ export function fromYaml(text: string): unknown {
   return flat !== undefined ? flat : parse(text, { version: "1.1" });
 }
 
+/** What is wrong with YAML that failed to parse, in one line (the parser adds a snippet below). */
+export function yamlProblem(error: unknown): string {
+  return `not valid YAML: ${((error as Error).message ?? String(error)).split("\n")[0]}`;
+}
+
 const FLAT_LINE = /^([a-z_][a-z0-9_]*): (.*)$/;
 const FLAT_QUOTED = /^'((?:[^']|'')*)'$/;
 /** Decimal ints that YAML 1.1 reads as themselves (no sign, octal, `_` or base prefix; safe). */
