@@ -15,7 +15,7 @@ export interface OpenStoreOptions {
   file?: FileStoreOptions;
   /**
    * A local tree must already be there (RESOURCE_DOES_NOT_EXIST otherwise), so that a typo in a
-   * path does not create an empty tree. By default a missing tree is created.
+   * path does not create an empty tree. By default a missing tree is created by the first write.
    */
   mustExist?: boolean;
 }
