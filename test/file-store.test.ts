@@ -230,7 +230,7 @@ describe("FileStore on disk", () => {
     expect((await store.getRun(runId)).data.metrics.m?.value).toBe(7.5);
     lines[199_998] = "1 x 2";
     await writeFile(file, `${lines.join("\n")}\n`);
-    const error = await expectMlflowError(store.getRun(runId), "INTERNAL_ERROR");
+    const error = await expectMlflowError(store.getRun(runId), "INVALID_STATE");
     expect(error.message).toContain(`${file}:199999: value 'x' is not a number`);
   }, 60_000);
 

@@ -1,6 +1,6 @@
 /** openStore and localTreePath: which URIs name a local tree, and what each store offers. */
-import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { existsSync, readdirSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -51,9 +51,19 @@ describe("openStore", () => {
     expect(isMlflowError(error, "RESOURCE_DOES_NOT_EXIST")).toBe(true);
     expect((error as Error).message).toBe(`No mlruns tree at ${missing}`);
     expect(existsSync(missing)).toBe(false);
-    // Without it, the tree is created, as MLflow's file store does.
-    await openStore(missing);
+    // Without it, the first write creates the tree (opening writes nothing).
+    const store = await openStore(missing);
+    expect(existsSync(missing)).toBe(false);
+    await store.createExperiment("first");
     expect(existsSync(join(missing, ".trash"))).toBe(true);
+  });
+
+  it("mustExist refuses a folder that holds something else, or a file", async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, "README.md"), "# a project\n");
+    const error = await openStore(dir, { mustExist: true }).catch((e: unknown) => e);
+    expect((error as Error).message).toBe(`${dir} is not an mlruns tree`);
+    expect(readdirSync(dir)).toEqual(["README.md"]);
   });
 
   it("a scheme it does not know is refused, not taken for a folder", async () => {
