@@ -15,7 +15,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { Metric, Run } from "../../entities.ts";
-import { invalid, notFound } from "../../errors.ts";
+import { invalid, isMlflowError, notFound } from "../../errors.ts";
 import { inputsFromFolder } from "./inputs.ts";
 import { type Layout, RESERVED_EXPERIMENT_FOLDERS, TRASH } from "./layout.ts";
 import { readRunDocument, type StoredRun } from "./meta.ts";
@@ -164,7 +164,7 @@ export class RunReader {
       fd = openSync(path, "r");
     } catch (error) {
       if (isMissing(error) && from === 0) return { points: [] };
-      throw error;
+      throw asTreeError(path, error);
     }
     try {
       const { size } = fstatSync(fd);
@@ -190,6 +190,9 @@ export class RunReader {
         Math.max(1 << 16, Math.min(4 << 20, count * 64)),
       );
       return end < size ? { points, next: end } : { points };
+    } catch (error) {
+      // A folder opens, then fails to read (EISDIR): named as the tree's problem.
+      throw isMlflowError(error) ? error : asTreeError(path, error);
     } finally {
       closeSync(fd);
     }
