@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { LockBusyError, withLock } from "../../src/lock.ts";
 import { FileStore } from "../../src/store/file/index.ts";
@@ -71,11 +72,12 @@ describe("background push", () => {
     const pusher = new Pusher({ source, target, experiments: [experimentId], intervalMs: 20 });
     pushers.push(pusher);
     await source.logBatch(runId, { metrics: points(50) });
+    // A failed pass is tried again (however slowly a loaded machine gets there).
+    while (state.refused < 2) await sleep(10);
     const away = await pusher.drain(Date.now() + 300);
     expect(away.done).toBe(false);
     expect(away.error).toContain("connection refused");
     expect(away.pending).toEqual([{ runId, runName: "train", points: 50 }]);
-    expect(state.refused).toBeGreaterThan(1);
 
     state.down = false;
     await source.logBatch(runId, { metrics: points(25, 50) });
