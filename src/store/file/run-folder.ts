@@ -88,15 +88,7 @@ function failedRead(path: string, error: unknown): FileRead {
  * append; other files are read to their end.
  */
 export function readFileWithStat(path: string): FileRead {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch (error) {
-    return failedRead(path, error);
-  }
-  let stat: Stats | undefined;
-  try {
-    stat = fstatSync(fd);
+  return withStat(path, (fd, stat) => {
     const regular = stat.isFile();
     let buffer = Buffer.allocUnsafe(regular ? stat.size : 8192);
     let total = 0;
@@ -111,6 +103,21 @@ export function readFileWithStat(path: string): FileRead {
       total += n;
     }
     return { stat, text: utf8Text(path, buffer.subarray(0, total)) };
+  });
+}
+
+/** Opens `path`, takes its stat, then reads it with `read`; an error is the read's result. */
+function withStat(path: string, read: (fd: number, stat: Stats) => FileRead): FileRead {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (error) {
+    return failedRead(path, error);
+  }
+  let stat: Stats | undefined;
+  try {
+    stat = fstatSync(fd);
+    return read(fd, stat);
   } catch (error) {
     return stat ? { stat, error } : failedRead(path, error);
   } finally {
@@ -143,22 +150,10 @@ function latestInMetricFile(fd: number, size: number, path: string, key: string)
 
 /** A metric file as `readFileWithStat` reads a file, but only its latest point kept. */
 function readMetricWithStat(path: string, key: string): FileRead {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch (error) {
-    return failedRead(path, error);
-  }
-  let stat: Stats | undefined;
-  try {
-    stat = fstatSync(fd);
+  return withStat(path, (fd, stat) => {
     const latest = latestInMetricFile(fd, stat.size, path, key);
     return latest === undefined ? { stat } : { stat, latest };
-  } catch (error) {
-    return stat ? { stat, error } : failedRead(path, error);
-  } finally {
-    closeSync(fd);
-  }
+  });
 }
 
 /** Reads a run folder in one pass; `beforeFolder` is called with each folder before its stat. */
