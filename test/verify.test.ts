@@ -1,13 +1,15 @@
 /** verifyTree on trees broken in ways that need no MLflow to judge (e2e/verify asks MLflow). */
+import { promises as fs } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { FileStore } from "../src/store/file/index.ts";
 import { verifyTree } from "../src/verify/index.ts";
 
 const dirs: string[] = [];
 afterEach(async () => {
+  vi.restoreAllMocks();
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
@@ -40,5 +42,30 @@ describe("verifyTree: a run's status", () => {
     expect(problems.map((p) => p.message)).toContainEqual(
       expect.stringContaining("'status' must be 1-5 (RUNNING..KILLED), got toString"),
     );
+  });
+});
+
+describe("verifyTree: temp files of atomic writes", () => {
+  it("a temp file renamed away while verify runs (another command's write) is no problem", async () => {
+    const { root } = await runWithStatus("3");
+    const temp = join(root, ".tmp-0123456789abcdef");
+    await writeFile(temp, "half");
+    const stat = fs.stat.bind(fs);
+    vi.spyOn(fs, "stat").mockImplementation(async (path, options) => {
+      // The write finishes between verify's listing of the folder and its look at the file.
+      if (path === temp) await rm(temp, { force: true });
+      return stat(path, options);
+    });
+    const report = await verifyTree(root);
+    expect(report.problems.map((p) => p.path)).not.toContain(temp);
+  });
+
+  it("a temp file still there is reported, and a recent one is not deleted by a fix", async () => {
+    const { root } = await runWithStatus("3");
+    const temp = join(root, ".tmp-0123456789abcdef");
+    await writeFile(temp, "half");
+    const found = (await verifyTree(root)).problems.find((p) => p.path === temp);
+    expect(found?.code).toBe("TEMP_FILE_LEFTOVER");
+    expect(found?.fixable).toBe(false);
   });
 });

@@ -13,7 +13,13 @@ export async function checkTempFiles(dir: string, now: number): Promise<VerifyPr
   for (const entry of await entries(dir)) {
     if (!entry.isFile() || !entry.name.startsWith(TEMP_PREFIX)) continue;
     const path = join(dir, entry.name);
-    const old = now - (await fs.stat(path)).mtimeMs >= TEMP_FILE_GRACE_MS;
+    // A temp file gone since the listing was a write that finished (e.g. the search index).
+    const stat = await fs.stat(path).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return undefined;
+      throw error;
+    });
+    if (stat === undefined) continue;
+    const old = now - stat.mtimeMs >= TEMP_FILE_GRACE_MS;
     out.push(
       problem({
         code: "TEMP_FILE_LEFTOVER",

@@ -251,7 +251,8 @@ describe("corrupted trees × read commands", () => {
       };
       expect(listed.runs.map((r) => r.info.runId)).toEqual(expect.arrayContaining(healthy));
       // verify reports the corruption (or finds nothing MLflow would mind), in JSON.
-      expect(() => JSON.parse(results.at(-1)?.stdout ?? "")).not.toThrow();
+      const verified = results.at(-1);
+      expect(() => JSON.parse(verified?.stdout ?? ""), verified?.stderr).not.toThrow();
       // Sync copies the healthy run and reports, never throws for, the broken one.
       const target = new MemoryStore();
       const report = await sync({
