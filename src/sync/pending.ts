@@ -4,9 +4,12 @@
  * points they hold beyond what the ledger says went. What a background push reports when it
  * must stop before it is done.
  */
+import type { TrackingStore } from "../store/store.ts";
 import { publicUri } from "./identity.ts";
 import { Ledger, ledgerKey, ledgerPath } from "./ledger.ts";
 import { chooseExperiments, type Selection, selectRuns } from "./select.ts";
+
+const COUNT_PAGE = 50_000;
 
 export interface PendingRun {
   runId: string;
@@ -19,6 +22,21 @@ export interface PendingOptions extends Selection {
   /** The server the tree is pushed to. */
   target: string;
   experimentPrefix?: string;
+}
+
+/** Counted a page at a time: a history of millions of points never sits in memory at exit. */
+async function countPoints(source: TrackingStore, runId: string, key: string): Promise<number> {
+  let count = 0;
+  let pageToken: string | undefined;
+  do {
+    const page = await source.getMetricHistoryPage(runId, key, {
+      maxResults: COUNT_PAGE,
+      ...(pageToken === undefined ? {} : { pageToken }),
+    });
+    count += page.metrics.length;
+    pageToken = page.nextPageToken;
+  } while (pageToken !== undefined);
+  return count;
 }
 
 export async function pendingRuns(options: PendingOptions): Promise<PendingRun[]> {
@@ -37,8 +55,7 @@ export async function pendingRuns(options: PendingOptions): Promise<PendingRun[]
       continue;
     let points = 0;
     for (const key of Object.keys(run.data.metrics)) {
-      const history = await source.getMetricHistory(runId, key);
-      points += Math.max(0, history.length - (entry?.metrics[key] ?? 0));
+      points += Math.max(0, (await countPoints(source, runId, key)) - (entry?.metrics[key] ?? 0));
     }
     pending.push({ runId, runName: run.info.runName, points });
   }

@@ -14,6 +14,7 @@ import { FileStore } from "../../src/store/file/index.ts";
 import { MemoryStore } from "../../src/store/memory/index.ts";
 import { SOURCE_TAGS } from "../../src/sync/identity.ts";
 import { sync } from "../../src/sync/index.ts";
+import { pendingRuns } from "../../src/sync/pending.ts";
 import { Pusher } from "../../src/sync/pusher.ts";
 import { SYNC_LOCK_FILE } from "../../src/tree-files.ts";
 
@@ -136,5 +137,21 @@ describe("the sync lock between a background push and a person's sync", () => {
     ).rejects.toBeInstanceOf(LockBusyError);
     done();
     await personal;
+  });
+});
+
+describe("what is left to push", () => {
+  it("counts a history longer than a page, a page at a time, every point once", async () => {
+    const { source, experimentId, runId } = await tree();
+    const total = 120_500;
+    for (let from = 0; from < total; from += 1000) {
+      await source.logBatch(runId, { metrics: points(Math.min(1000, total - from), from) });
+    }
+    const pending = await pendingRuns({
+      source,
+      target: "http://127.0.0.1:9",
+      experiments: [experimentId],
+    });
+    expect(pending).toEqual([{ runId, runName: "train", points: total }]);
   });
 });
