@@ -1,11 +1,12 @@
 /**
- * The fifth target of the store and registry contracts: a RestStore talking to `mlruns server`
+ * The fifth target of the store, registry and logged-models contracts: a RestStore talking to `mlruns server`
  * over a FileStore, so every behaviour the suites ask of a store holds end to end, through
  * MLflow's JSON, our handlers and the artifact proxy.
  */
 import { afterAll } from "vitest";
 import { RestStore } from "../src/store/rest/index.ts";
 import { startTestServer, type TestServer } from "./helpers/server.ts";
+import { describeLoggedModelStore } from "./logged-models-contract.ts";
 import { describeRegistryStore } from "./registry-contract.ts";
 import { describeTrackingStore } from "./store-contract.ts";
 
@@ -34,5 +35,9 @@ describeTrackingStore(
 );
 
 describeRegistryStore("RestStore → mlruns server", async () => ({
+  store: new RestStore((await shared()).url, FAST),
+}));
+
+describeLoggedModelStore("RestStore → mlruns server", async () => ({
   store: new RestStore((await shared()).url, FAST),
 }));

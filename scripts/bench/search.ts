@@ -3,17 +3,15 @@
  * MLRUNS_BENCH_RUNS to scale): our FileStore.searchRuns cold (no index file / index file on
  * disk, each in a new FileStore), warm (same instance, repeated), and with every run re-checked
  * by its stamp (watching off: what validating the whole tree by stat calls costs), against
- * MLflow's own search_runs on the same tree through its file store and through SQLite after
- * `mlflow migrate-filestore` (the database is cached next to the tree). Same filter, order_by
+ * MLflow's own search_runs on the same tree through its file store and through SQLite holding the
+ * same rows (the database is cached next to the tree). Same filter, order_by
  * and max_results everywhere; the run ids returned must agree.
  */
-import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { FileStore } from "mlruns";
 import { INDEX_FILE } from "../../src/tree-files.ts";
-import { MLFLOW_BENCH_VERSION, mlflowBench, mlflowPython } from "./mlflow.ts";
+import { MLFLOW_BENCH_VERSION, mlflowBench } from "./mlflow.ts";
 import type { Row } from "./report.ts";
 import { benchCacheDir, ensureSearchTree, TREE_VERSION } from "./search-tree.ts";
 
@@ -22,7 +20,6 @@ export const ORDER_BY = "metrics.m0 DESC";
 export const MAX_RESULTS = 100;
 const WARM_REPEATS = 5;
 
-const execFileAsync = promisify(execFile);
 const ms = (x: number) => (x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${x.toFixed(0)} ms`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
@@ -44,21 +41,22 @@ function warmPageCache(dir: string): void {
   }
 }
 
-/** The SQLite database MLflow migrated the tree into, made once (minutes at 100k runs). */
+/**
+ * The SQLite database of the same tree, made once and cached next to it: MLflow's schema, then the
+ * tree's rows bulk-inserted (`mlflow_sqlite_from_tree.py`, minutes at 100k runs where
+ * `mlflow migrate-filestore` took hours).
+ */
 export async function ensureSqlite(root: string, runs: number): Promise<string> {
   const db = join(
     benchCacheDir(),
     `${root.split("/").at(-1)}.${TREE_VERSION}.mlflow-${MLFLOW_BENCH_VERSION}.db`,
   );
   if (existsSync(db)) return db;
-  console.error(`migrating ${runs} runs into SQLite with mlflow migrate-filestore (once)…`);
+  console.error(`loading ${runs} runs into SQLite (once; cached for later runs)…`);
   const temp = `${db}.tmp`;
   rmSync(temp, { force: true });
-  await execFileAsync(
-    join(mlflowPython(), "..", "mlflow"),
-    ["migrate-filestore", "--source", root, "--target", `sqlite:///${temp}`, "--no-progress"],
-    { env: { ...process.env, MLFLOW_ALLOW_FILE_STORE: "true" }, maxBuffer: 1 << 26 },
-  );
+  const loaded = await mlflowBench<{ runs: number }>("mlflow_sqlite_from_tree.py", [root, temp]);
+  if (loaded.runs !== runs) throw new Error(`SQLite got ${loaded.runs} runs of ${runs}`);
   renameSync(temp, db);
   return db;
 }

@@ -4,14 +4,15 @@
  * - log_batch throughput into a fresh tree, against `mlflow server` over SQLite and over its
  *   file store (MLRUNS_BENCH_SERVER_POINTS points, 1000 a request);
  * - runs/search over the search benchmark's tree (100,000 runs by default), warm, against
- *   `mlflow server` over SQLite migrated from the same tree;
+ *   `mlflow server` over SQLite holding the same runs (timed at the HTTP level from Node and in
+ *   the Python client: the difference is the client's parse);
  * - start-up on that tree to the first search answered (index file on disk), and the server
  *   process's RSS at rest afterwards;
  * - a 2 GiB artifact (MLRUNS_BENCH_ARTIFACT_MB) uploaded and downloaded through the artifact
  *   proxy: how much the server's peak RSS grows.
  * Our server runs as `mlruns server` in its own process, as a user runs it.
- * MLRUNS_BENCH_SQLITE=skip leaves MLflow's side of the search rows out when its database is not
- * there yet (migrating 100,000 runs takes hours on a loaded 2-core machine).
+ * MLRUNS_BENCH_SQLITE=skip leaves MLflow's side of the search rows out (loading the SQLite copy of a
+ * new 100,000-run tree takes minutes).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";

@@ -96,7 +96,8 @@ export const routes: readonly Route[] = [
   { method: "PATCH", path: `${LOGGED}/:model_id/tags`, handler: loggedModels.setLoggedModelTags },
   {
     method: "DELETE",
-    path: `${LOGGED}/:model_id/tags/:tag_key`,
+    // The rest of the path: MLflow's client sends a key with '/' unencoded.
+    path: `${LOGGED}/:model_id/tags/*tag_key`,
     handler: loggedModels.deleteLoggedModelTag,
   },
   {

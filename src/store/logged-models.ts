@@ -14,6 +14,7 @@ import type {
   Metric,
 } from "../entities.ts";
 import { invalid } from "../errors.ts";
+import { isLaterPoint } from "../metric-latest.ts";
 import type {
   SearchLoggedModelsRequest,
   SearchLoggedModelsResult,
@@ -68,4 +69,24 @@ export function validateModelId(modelId: string): void {
   if (!MODEL_ID.test(modelId)) {
     throw invalid(`Invalid logged model id '${modelId}': expected m- and 32 hex digits`);
   }
+}
+
+/** MLflow's rule for logged model names: they become path segments and URIs. */
+export function validateLoggedModelName(name: string): void {
+  if (name.includes("/") || name.includes(":")) {
+    throw invalid(`Invalid model name '${name}'. Names cannot contain '/' or ':'.`);
+  }
+}
+
+/** The latest point of each metric per (key, dataset name, digest), as a model shows them. */
+export function latestModelMetrics(
+  points: LoggedModelRecord["metrics"],
+): LoggedModelRecord["metrics"] {
+  const latest = new Map<string, LoggedModelRecord["metrics"][number]>();
+  for (const point of points) {
+    const group = `${point.key}\0${point.datasetName ?? ""}\0${point.datasetDigest ?? ""}`;
+    const best = latest.get(group);
+    if (best === undefined || isLaterPoint(point, best)) latest.set(group, point);
+  }
+  return [...latest.values()];
 }

@@ -1,6 +1,17 @@
 /** MLflow 3's logged model JSON (`LoggedModel.to_proto`, then `message_to_json`). */
-import { type KeyValueJson, metricToJson, type MetricJson, tagsToJson } from "./tracking.ts";
-import type { LoggedModelRecord, LoggedModelStatus } from "../entities.ts";
+import {
+  type KeyValueJson,
+  metricFromJson,
+  metricToJson,
+  type MetricJson,
+  tagsFromJson,
+  tagsToJson,
+} from "./tracking.ts";
+import {
+  LOGGED_MODEL_STATUSES,
+  type LoggedModelRecord,
+  type LoggedModelStatus,
+} from "../entities.ts";
 
 /** The proto enum names of the statuses, by our names. */
 export const STATUS_NAMES: Record<LoggedModelStatus, string> = {
@@ -16,8 +27,8 @@ export interface LoggedModelJson {
     model_id: string;
     name: string;
     artifact_uri: string;
-    creation_timestamp_ms: number;
-    last_updated_timestamp_ms: number;
+    creation_timestamp_ms: number | string;
+    last_updated_timestamp_ms: number | string;
     model_type?: string;
     source_run_id?: string;
     status: string;
@@ -53,4 +64,27 @@ export function loggedModelToJson(model: LoggedModelRecord): LoggedModelJson {
     }));
   }
   return { info, data };
+}
+
+/** A model as a server answers it (int64 fields may come as strings). */
+export function loggedModelFromJson(json: Partial<LoggedModelJson>): LoggedModelRecord {
+  const info: Partial<LoggedModelJson["info"]> = json.info ?? {};
+  return {
+    modelId: info.model_id ?? "",
+    experimentId: info.experiment_id ?? "",
+    name: info.name ?? "",
+    artifactLocation: info.artifact_uri ?? "",
+    creationTimestamp: Number(info.creation_timestamp_ms ?? 0),
+    lastUpdatedTimestamp: Number(info.last_updated_timestamp_ms ?? 0),
+    modelType: info.model_type || null,
+    sourceRunId: info.source_run_id || null,
+    status: LOGGED_MODEL_STATUSES.find((s) => STATUS_NAMES[s] === info.status) ?? "UNSPECIFIED",
+    statusMessage: info.status_message || null,
+    tags: tagsFromJson(info.tags),
+    params: tagsFromJson(json.data?.params),
+    metrics: (json.data?.metrics ?? []).map((m) => ({
+      ...metricFromJson(m),
+      runId: m.run_id ?? "",
+    })),
+  };
 }

@@ -45,6 +45,7 @@ import {
   type CreateLoggedModelOptions,
   type LoggedModelStore,
   type RunModelLinks,
+  validateLoggedModelName,
   validateModelId,
 } from "../logged-models.ts";
 import {
@@ -176,9 +177,7 @@ export class FileLoggedModels implements LoggedModelStore {
   async createLoggedModel(options: CreateLoggedModelOptions): Promise<LoggedModelRecord> {
     const { experimentId } = options;
     const name = options.name || generateRunName();
-    if (name.includes("/") || name.includes(":")) {
-      throw invalid(`Invalid model name '${name}'. Names cannot contain '/' or ':'.`);
-    }
+    validateLoggedModelName(name);
     validateBatch({ params: options.params ?? {} });
     for (const [key, value] of Object.entries(options.tags ?? {})) validateTag("tag", key, value);
     const { dir, deleted } = await this.#tree.experimentDir(experimentId);

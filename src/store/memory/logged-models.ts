@@ -12,7 +12,6 @@ import {
   type Run,
 } from "../../entities.ts";
 import { invalid, MlflowError, notFound } from "../../errors.ts";
-import { isLaterPoint } from "../../metric-latest.ts";
 import { generateRunName } from "../../run-name.ts";
 import {
   searchLoggedModels,
@@ -24,6 +23,8 @@ import {
   type CreateLoggedModelOptions,
   type LoggedModelStore,
   type RunModelLinks,
+  latestModelMetrics,
+  validateLoggedModelName,
   validateModelId,
 } from "../logged-models.ts";
 import { MemoryArtifacts } from "./artifacts.ts";
@@ -61,13 +62,7 @@ export class MemoryLoggedModels implements LoggedModelStore {
 
   /** The latest point per (key, dataset), as the file store reads them. */
   #view(state: ModelState): LoggedModelRecord {
-    const latest = new Map<string, LoggedModelRecord["metrics"][number]>();
-    for (const point of state.points) {
-      const group = `${point.key}\0${point.datasetName ?? ""}\0${point.datasetDigest ?? ""}`;
-      const best = latest.get(group);
-      if (best === undefined || isLaterPoint(point, best)) latest.set(group, point);
-    }
-    return structuredClone({ ...state.record, metrics: [...latest.values()] });
+    return structuredClone({ ...state.record, metrics: latestModelMetrics(state.points) });
   }
 
   async #activeRun(runId: string): Promise<void> {
@@ -79,9 +74,7 @@ export class MemoryLoggedModels implements LoggedModelStore {
 
   async createLoggedModel(options: CreateLoggedModelOptions): Promise<LoggedModelRecord> {
     const name = options.name || generateRunName();
-    if (name.includes("/") || name.includes(":")) {
-      throw invalid(`Invalid model name '${name}'. Names cannot contain '/' or ':'.`);
-    }
+    validateLoggedModelName(name);
     validateBatch({ params: options.params ?? {} });
     for (const [key, value] of Object.entries(options.tags ?? {})) validateTag("tag", key, value);
     const experiment = await this.#host.getExperiment(options.experimentId);

@@ -18,12 +18,12 @@ const encodePath = (path: string) => path.split("/").map(encodeURIComponent).joi
 const MPU = "/api/2.0/mlflow-artifacts/mpu";
 
 /**
- * The proxy path of a run's artifact root, from its `artifact_uri`; undefined when the server
- * does not proxy this run's artifacts.
+ * The proxy path of a run's (or logged model's) artifact root, from its artifact URI; undefined when the server
+ * does not proxy them.
  */
 export function proxyRoot(
   client: RestClient,
-  runId: string,
+  owner: string,
   artifactUri: string,
 ): string | undefined {
   const proxied = /^mlflow-artifacts:(\/\/([^/]*))?\/*(.*)$/.exec(artifactUri);
@@ -34,7 +34,7 @@ export function proxyRoot(
     if (host !== undefined && host !== "" && host !== new URL(client.url).host) {
       throw new MlflowError(
         "INVALID_PARAMETER_VALUE",
-        `Run ${runId}'s artifacts are proxied by another server (${artifactUri}), not by ${client.url}`,
+        `${owner}'s artifacts are proxied by another server (${artifactUri}), not by ${client.url}`,
         { hint: "Open a store on that server to read or write this run's artifacts." },
       );
     }
@@ -45,15 +45,15 @@ export function proxyRoot(
   return root?.replace(/\/+$/, "");
 }
 
-/** The error for a run whose artifacts live where neither the proxy nor a bucket client reaches. */
+/** The error for artifacts (of "Run …", "Logged model …") that neither the proxy nor a bucket client reaches. */
 export function unreachableArtifacts(
   client: RestClient,
-  runId: string,
+  owner: string,
   artifactUri: string,
 ): MlflowError {
   return new MlflowError(
     "INVALID_PARAMETER_VALUE",
-    `Run ${runId}'s artifacts live at '${artifactUri}', which the server at ${client.url} does ` +
+    `${owner}'s artifacts live at '${artifactUri}', which the server at ${client.url} does ` +
       "not proxy; the RestStore reads and writes artifacts through the server's artifact proxy " +
       "(artifact URIs starting with mlflow-artifacts:/) or straight in a bucket (s3://, gs://, " +
       "wasbs://, abfss://), not in the server's local folders",

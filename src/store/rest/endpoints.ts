@@ -28,6 +28,8 @@ export const ENDPOINTS = {
   logBatch: ["POST", `${API}/runs/log-batch`],
   deleteTag: ["POST", `${API}/runs/delete-tag`],
   logInputs: ["POST", `${API}/runs/log-inputs`],
+  /** MLflow 3 only: the logged models a run made. */
+  logOutputs: ["POST", `${API}/runs/outputs`],
   getMetricHistory: ["GET", `${API}/metrics/get-history`],
   /** Sampled history for charts, at most 100 runs a request; MLflow 2 serves it under /ajax-api only. */
   getMetricHistorySampled: ["GET", "/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval"],
@@ -37,6 +39,9 @@ export const ENDPOINTS = {
 } as const satisfies Record<string, readonly [HttpMethod, string]>;
 
 export type Endpoint = keyof typeof ENDPOINTS;
+
+/** MLflow 3's logged models (`<base>/<model id>`, `…/tags`, `…/params`, `…/search`); 2.x lacks them. */
+export const LOGGED_MODELS = `${API}/logged-models`;
 
 /** The model registry (REST 2.0 registered-models / model-versions, aliases). */
 export const REGISTRY_ENDPOINTS = {

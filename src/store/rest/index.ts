@@ -66,6 +66,7 @@ import { checkProxyName, ProxyRepository, proxyRoot, unreachableArtifacts } from
 import { type CallOptions, DEFAULT_HTTP, RestClient } from "./client.ts";
 import { allPages, ENDPOINTS, type Endpoint, PAGE_SIZE } from "./endpoints.ts";
 import { sendBatch } from "./log-batch.ts";
+import { RestLoggedModels } from "./logged-models.ts";
 import { RestRegistry } from "./registry.ts";
 import { isRemoteUri, openRepository } from "../../artifacts/open.ts";
 
@@ -77,12 +78,17 @@ export class RestStore implements TrackingStore {
   /** Artifact roots by run id: they never change once a run exists. */
   readonly #artifactRoots = new Map<string, string>();
   readonly registry: RestRegistry;
+  readonly loggedModels: RestLoggedModels;
   #serverInfo: Promise<boolean> | undefined;
 
   constructor(baseUrl: string, http: HttpConfig = DEFAULT_HTTP) {
     this.#client = new RestClient(baseUrl, http);
     this.uri = this.#client.url;
     this.registry = new RestRegistry(this.#client);
+    this.loggedModels = new RestLoggedModels(this.#client, {
+      repositoryAt: (owner, uri) => this.#repositoryAt(owner, uri),
+      serverVersion: () => this.serverVersion(),
+    });
   }
 
   #call<T>(endpoint: Endpoint, options: CallOptions = {}): Promise<T> {
@@ -483,12 +489,17 @@ export class RestStore implements TrackingStore {
   async #repository(runId: string): Promise<ArtifactRepository> {
     validateRunId(runId);
     const uri = this.#artifactRoots.get(runId) ?? (await this.getRun(runId)).info.artifactUri;
-    const root = proxyRoot(this.#client, runId, uri);
+    return this.#repositoryAt(`Run ${runId}`, uri);
+  }
+
+  /** The repository behind an artifact URI; `owner` ("Run …", "Logged model …") names it in errors. */
+  async #repositoryAt(owner: string, uri: string): Promise<ArtifactRepository> {
+    const root = proxyRoot(this.#client, owner, uri);
     if (root !== undefined) {
       return new ProxyRepository(this.#client, root, () => this.#multipartUploads());
     }
     if (!isRemoteUri(uri) || /^https?:/i.test(uri)) {
-      throw unreachableArtifacts(this.#client, runId, uri);
+      throw unreachableArtifacts(this.#client, owner, uri);
     }
     return openRepository(uri);
   }
