@@ -19,9 +19,10 @@ import {
   startUi,
   type UiServer,
 } from "../helpers/chromium.ts";
-import { type UiTree, writeUiTree } from "../helpers/ui-tree.ts";
+import { SWEEP, type UiTree, writeUiTree } from "../helpers/ui-tree.ts";
 
 const LOSS = "figure.chart[data-metric=loss]";
+const SWEEP_NAMES = SWEEP.map(({ lr, depth }) => `lr-${lr}-d${depth}`);
 
 /** Hovers the plot at a fraction of its width; the tooltip's lines. */
 async function hoverAt(page: Page, fraction: number): Promise<string[]> {
@@ -76,6 +77,19 @@ describe("charts in a browser", () => {
     const [, ...values] = await hoverAt(page, 120 / 199);
     expect(values).toHaveLength(6);
     expect(values.some((line) => /lr-0\.1-d18 5\.1/.test(line.trim()))).toBe(true);
+  });
+
+  it("asks for sampled histories and names the runs from the table's endpoint, never runs/get", async () => {
+    // runs/get reads every point of every metric of a run: seconds for a long history, with
+    // the server's one thread busy meanwhile.
+    const asked = browser.requests.length;
+    await open(charts());
+    await expect
+      .poll(() => page.locator(".legend li").allTextContents())
+      .toEqual(SWEEP_NAMES);
+    const requests = browser.requests.slice(asked);
+    expect(requests.filter((u) => u.includes("/metrics/get-history-bulk-interval?"))).toHaveLength(1);
+    expect(requests.filter((u) => /\/runs\/get\?|\/metrics\/get-history\?/.test(u))).toEqual([]);
   });
 
   it("shows every run's value on hover, largest first", async () => {

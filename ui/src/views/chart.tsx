@@ -39,6 +39,9 @@ export function Chart(props: { metric: string; runs: ChartRun[]; options: ChartO
   const [error, setError] = useState<string | undefined>(undefined);
   const [tick, setTick] = useState(0);
   const asked = useRef(0);
+  // Names may come after the first draw: the tooltip reads the latest, the plot stays.
+  const latestRuns = useRef(runs);
+  latestRuns.current = runs;
   const ids = runs.map((r) => r.id);
   const idsKey = ids.join(",");
   const stepZoom = options.axis === "step" ? zoom : null;
@@ -141,7 +144,7 @@ export function Chart(props: { metric: string; runs: ChartRun[]; options: ChartO
             setZoom({ min, max });
           },
         ],
-        setCursor: [(u) => showTip(u, tip.current, runs, smoothing, options.axis)],
+        setCursor: [(u) => showTip(u, tip.current, latestRuns.current, smoothing, options.axis)],
       },
     };
     plot.current?.destroy();
@@ -160,7 +163,6 @@ export function Chart(props: { metric: string; runs: ChartRun[]; options: ChartO
     options.log,
     options.smoothing,
     zoom,
-    runs.map((r) => r.name).join(),
   ]);
 
   useEffect(() => () => plot.current?.destroy(), []);

@@ -3,33 +3,13 @@
  * (step, wall time, relative time), log scale, smoothing and which metrics. The options live in
  * the URL: k (metrics), xa (axis), log, s (smoothing).
  */
-import { useEffect, useState } from "preact/hooks";
-import { type MlflowRun, mlflow } from "../api.ts";
+import { useState } from "preact/hooks";
 import type { XAxis } from "../chart-data.ts";
 import { colorOf } from "../format.ts";
 import { list, setParams } from "../route.ts";
 import { Chart, type ChartRun } from "./chart.tsx";
 
 const MAX_DEFAULT_CHARTS = 12;
-
-/** Fills in the names of runs given by id only. */
-function useNames(runs: ChartRun[]): ChartRun[] {
-  const [names, setNames] = useState<Record<string, string>>({});
-  const missing = runs.filter((r) => !r.name && names[r.id] === undefined).map((r) => r.id);
-  const missingKey = missing.join(",");
-  useEffect(() => {
-    if (missing.length === 0) return;
-    Promise.all(
-      missing.map((id) =>
-        mlflow.get<{ run: MlflowRun }>("runs/get", { run_id: id }).then(
-          ({ run }) => [id, run.info.run_name ?? id] as const,
-          () => [id, id] as const,
-        ),
-      ),
-    ).then((found) => setNames((n) => ({ ...n, ...Object.fromEntries(found) })));
-  }, [missingKey]);
-  return runs.map((r) => ({ id: r.id, name: r.name || names[r.id] || "" }));
-}
 
 export function ChartsView(props: {
   runs: ChartRun[];
@@ -38,7 +18,7 @@ export function ChartsView(props: {
   caption?: string;
 }) {
   const { params } = props;
-  const runs = useNames(props.runs);
+  const { runs } = props;
   const axis = (
     ["step", "wall", "rel"].includes(params.get("xa") ?? "") ? params.get("xa") : "step"
   ) as XAxis;

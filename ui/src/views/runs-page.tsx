@@ -107,9 +107,10 @@ export function RunsPage({ params }: { params: URLSearchParams }) {
     return () => window.removeEventListener("keydown", onKey);
   }, []);
 
+  const selectedNames = useRunNames(experimentIds, view === "charts" ? [...selected] : []);
   const chartRuns =
     selected.size > 0
-      ? [...selected].map((id) => ({ id, name: topRuns.find((r) => r.id === id)?.name ?? "" }))
+      ? [...selected].map((id) => ({ id, name: selectedNames[id] ?? "" }))
       : topRuns.slice(0, 10).map((r) => ({ id: r.id, name: r.name }));
 
   return (
@@ -199,4 +200,27 @@ export function RunsPage({ params }: { params: URLSearchParams }) {
       )}
     </div>
   );
+}
+
+/**
+ * The names of these runs, from the table's endpoint (the server's search index): one request
+ * for the lot, where `runs/get` would read each run whole, every point of every metric.
+ */
+function useRunNames(experimentIds: string[], runIds: string[]): Record<string, string> {
+  // Run ids are hex; anything else in the URL cannot be a run and would break the filter.
+  const ids = runIds.filter((id) => /^[\w-]+$/.test(id)).slice(0, 1000);
+  const names = useLoad(async () => {
+    if (ids.length === 0) return {};
+    const found = await fetchWindow({
+      experimentIds,
+      filter: `attributes.run_id IN (${ids.map((id) => `'${id}'`).join(", ")})`,
+      viewType: "ALL",
+      offset: 0,
+      limit: ids.length,
+      columns: [],
+      expanded: ids, // a selected child shows under its selected parent only when unfolded
+    });
+    return Object.fromEntries(found.rows.map((row) => [row.id, row.name]));
+  }, [experimentIds.join(","), ids.join(",")]);
+  return names.data ?? {};
 }
