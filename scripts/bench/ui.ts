@@ -8,8 +8,9 @@
  * the time goes comes from the page's resource timings and the server's `Server-Timing`. Every
  * row is printed as soon as it is measured, so a run cut short still reports what it reached.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { get } from "node:http";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FileStore } from "mlruns";
 import type { Page } from "playwright-core";
@@ -82,6 +83,23 @@ async function ensureChartTree(): Promise<{
   return tree;
 }
 
+/**
+ * A short run beside the long ones, where the live benchmark logs its points (the long
+ * histories stay as they are): created once, its id kept in a marker file.
+ */
+async function ensureLiveRun(tree: { root: string; experimentId: string }): Promise<string> {
+  const marker = join(tree.root, ".bench-live-run.json");
+  if (existsSync(marker))
+    return (JSON.parse(readFileSync(marker, "utf8")) as { runId: string }).runId;
+  const store = new FileStore(tree.root);
+  const run = await store.createRun({ experimentId: tree.experimentId, runName: "training" });
+  await store.logBatch(run.info.runId, {
+    metrics: [{ key: "loss", value: 1, timestamp: Date.now(), step: 0 }],
+  });
+  writeFileSync(marker, JSON.stringify({ runId: run.info.runId }));
+  return run.info.runId;
+}
+
 // In-page code, as source text: it runs in the browser, where the DOM is (this project's
 // TypeScript has no DOM types outside ui/).
 
@@ -148,12 +166,33 @@ const TIMINGS = `(part) => performance.getEntriesByType("resource")
     url: e.name,
     fetch: e.responseEnd - e.startTime,
     server: e.serverTiming?.find((t) => t.name === "window")?.duration ?? null,
+    cpu: e.serverTiming?.find((t) => t.name === "cpu")?.duration ?? null,
   }))`;
 
 interface Timing {
   url: string;
   fetch: number;
+  /** The server's wall time and CPU time for the answer (its Server-Timing). */
   server: number | null;
+  cpu: number | null;
+}
+
+/**
+ * Set in every document before its own script: when the first table rows are in the DOM, the
+ * frame after (what a person sees), timed from navigation start in the page itself, so the
+ * test driver's polling over CDP (hundreds of ms on a loaded machine) is not counted.
+ */
+const FIRST_ROWS_WATCH = `new MutationObserver((_, observer) => {
+  if (!document.querySelector(".tbody .tr[data-run-id]")) return;
+  observer.disconnect();
+  requestAnimationFrame(() => { window.__firstRows = performance.now(); });
+}).observe(document, { childList: true, subtree: true });`;
+
+/** The server process's CPU time so far (Linux /proc), in ms. */
+function cpuOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  // utime and stime, fields 14 and 15 of stat, in clock ticks (100 a second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** Waits until the cell of `column` (header text) in the row of run `id` reads other than `before`. */
@@ -165,6 +204,15 @@ const CELL_CHANGE = `({ id, column, before }) => new Promise((done) => {
     const cell = row?.querySelectorAll(".td")[headers.indexOf(column)];
     if (cell && cell.textContent !== before) done(performance.now() - started);
     else setTimeout(check, 10);
+  };
+  check();
+})`;
+
+/** Waits until the chart is drawn again (its data-drawn stamp differs from `before`). */
+const REDRAWN = `({ before }) => new Promise((done) => {
+  const check = () => {
+    if (document.querySelector("figure.chart")?.getAttribute("data-drawn") !== before) done();
+    else setTimeout(check, 5);
   };
   check();
 })`;
@@ -223,24 +271,39 @@ export async function uiBench(): Promise<Row[]> {
     );
 
     // First paint: navigation start to the first rows drawn, and what the first window took.
+    // Each load after the window cache's 2 s: a new visit, whose first window is searched.
+    await page.addInitScript(FIRST_ROWS_WATCH);
     const paints: number[] = [];
+    const driverPaints: number[] = [];
     const firstWindows: Timing[] = [];
     let firstLoad: [string, number][] = [];
     for (let i = 0; i < 3; i++) {
       bytes.clear();
       await page.goto("about:blank");
+      await new Promise((done) => setTimeout(done, 2500));
       await page.goto(`${server.url}/#/runs?e=${ids}&c=p:p1,m:m0,m:m3`);
       await page.waitForSelector(".tbody .tr[data-run-id]");
-      paints.push(await inPage<number>(page, "() => performance.now()"));
+      driverPaints.push(await inPage<number>(page, "() => performance.now()"));
+      paints.push(
+        await inPage<number>(
+          page,
+          "() => new Promise((done) => { const check = () => window.__firstRows ? done(window.__firstRows) : requestAnimationFrame(check); check(); })",
+        ),
+      );
       const timings = await inPage<Timing[]>(page, TIMINGS, "limit=100");
       if (timings[0]) firstWindows.push(timings[0]);
       // Bytes as a first visit ships them (later loads come from the browser's cache).
       if (i === 0) firstLoad = [...bytes];
     }
-    report(`first table paint, ${runs} runs (median of 3)`, ms(median(paints)), "goal < 1 s");
     report(
-      "  of which the first window (100 rows): fetched / on the server (median of 3)",
-      `${ms(median(firstWindows.map((t) => t.fetch)))} / ${ms(median(firstWindows.map((t) => t.server ?? Number.NaN)))}`,
+      `first table paint, ${runs} runs: navigation to rows drawn, in the page (median of 3)`,
+      ms(median(paints)),
+      "goal < 1 s",
+    );
+    report("  as the test driver sees it (polling over CDP)", ms(median(driverPaints)));
+    report(
+      "  of which the first window (100 rows): fetched / server wall / server CPU (median of 3)",
+      `${ms(median(firstWindows.map((t) => t.fetch)))} / ${ms(median(firstWindows.map((t) => t.server ?? Number.NaN)))} / ${ms(median(firstWindows.map((t) => t.cpu ?? Number.NaN)))}`,
     );
     const assets = firstLoad.filter(
       ([url]) => !url.includes("/_mlruns/") && !url.includes("/ajax-api/"),
@@ -265,12 +328,14 @@ export async function uiBench(): Promise<Row[]> {
     ];
     const trips: number[] = [];
     const filterServer: number[] = [];
+    const filterCpu: number[] = [];
     for (const filter of filters) {
       const before = (await inPage<Timing[]>(page, TIMINGS, "limit=100")).length;
       trips.push(await inPage<number>(page, FILTER_ROUND_TRIP, filter));
       const after = await inPage<Timing[]>(page, TIMINGS, "limit=100");
-      const server = after.slice(before).find((t) => t.server !== null)?.server;
-      if (server !== undefined && server !== null) filterServer.push(server);
+      const timing = after.slice(before).find((t) => t.server !== null);
+      if (timing?.server != null) filterServer.push(timing.server);
+      if (timing?.cpu != null) filterCpu.push(timing.cpu);
     }
     const answered = trips.filter(Number.isFinite);
     report(
@@ -278,7 +343,10 @@ export async function uiBench(): Promise<Row[]> {
       answered.length > 0 ? ms(median(answered)) : "no answer",
       `goal < 200 ms${answered.length < trips.length ? `; ${trips.length - answered.length} gave no answer in 2 min` : ""}`,
     );
-    report("  of which on the server (median)", ms(median(filterServer)));
+    report(
+      "  of which on the server: wall / CPU (median)",
+      `${ms(median(filterServer))} / ${ms(median(filterCpu))}`,
+    );
 
     await page.waitForSelector(".tbody .tr[data-run-id]");
     const frames = await inPage<number[]>(page, SCROLL_FRAMES, { frames: 300, step: 900 });
@@ -334,18 +402,25 @@ export async function uiBench(): Promise<Row[]> {
     return rows;
   }
   const chart = await ensureChartTree();
-  const chartServer = await startUi(chart.root);
+  const liveRun = await ensureLiveRun(chart);
+  // An empty cache folder: the first chart builds the history summaries (a first look at runs
+  // trained elsewhere), the next ones read them (any later look, or a chart open while training).
+  const cache = mkdtempSync(join(tmpdir(), "mlruns-bench-cache-"));
+  const chartServer = await startUi(chart.root, { XDG_CACHE_HOME: cache });
   const chartBrowser = await launchBrowser();
+  const points = CHART_POINTS.toLocaleString("en");
   try {
     const { page } = chartBrowser;
     const draws: number[] = [];
     const fetches: number[] = [];
-    // Three loads, or one when it took over a minute (a slow machine would wait for hours).
-    for (let i = 0; i < 3 && !(i === 1 && (draws[0] ?? 0) > 60_000); i++) {
+    const cpus: number[] = [];
+    const chartUrl = (runIds: string[]) =>
+      `${chartServer.url}/#/runs?e=${chart.experimentId}&v=charts&k=loss&sel=${runIds.join(",")}`;
+    // One cold load, then three warm ones (or none when the cold one took over two minutes).
+    for (let i = 0; i < 4 && !(i === 1 && (draws[0] ?? 0) > 120_000); i++) {
       await page.goto("about:blank");
-      await page.goto(
-        `${chartServer.url}/#/runs?e=${chart.experimentId}&v=charts&k=loss&sel=${chart.runIds.join(",")}`,
-      );
+      const cpuBefore = cpuOf(chartServer.pid);
+      await page.goto(chartUrl(chart.runIds));
       const drawn = await page
         .waitForSelector("figure.chart[data-draw-ms]", { timeout: 1_200_000 })
         .then((el) => el.getAttribute("data-draw-ms"))
@@ -354,25 +429,58 @@ export async function uiBench(): Promise<Row[]> {
             `failed: ${(await page.textContent("figure.chart .error").catch(() => "")) || error.message}`,
         );
       if (drawn === null || drawn.startsWith("failed")) {
-        report(
-          `chart of ${CHART_RUNS} runs x ${CHART_POINTS.toLocaleString("en")} points`,
-          String(drawn),
-        );
+        report(`chart of ${CHART_RUNS} runs x ${points} points`, String(drawn));
         return rows;
       }
+      cpus.push(cpuOf(chartServer.pid) - cpuBefore);
       draws.push(Number(drawn));
       const timings = await inPage<Timing[]>(page, TIMINGS, "get-history-bulk-interval");
       fetches.push(timings.reduce((max, t) => Math.max(max, t.fetch), 0));
     }
     report(
-      `chart of ${CHART_RUNS} runs x ${CHART_POINTS.toLocaleString("en")} points: asked to drawn (median of ${draws.length})`,
-      ms(median(draws)),
+      `chart of ${CHART_RUNS} runs x ${points} points, cold (no history summaries yet): asked to drawn`,
+      ms(draws[0] as number),
       "goal < 500 ms",
     );
-    report("  of which the sampled histories' fetch (median)", ms(median(fetches)));
+    report(
+      "  of which the sampled histories' fetch / the server's CPU time",
+      `${ms(fetches[0] as number)} / ${ms(cpus[0] as number)}`,
+    );
+    if (draws.length > 1) {
+      report(
+        `chart of ${CHART_RUNS} runs x ${points} points, warm (summaries kept): asked to drawn (median of ${draws.length - 1})`,
+        ms(median(draws.slice(1))),
+        "goal < 500 ms",
+      );
+      report(
+        "  of which the sampled histories' fetch / the server's CPU time (median)",
+        `${ms(median(fetches.slice(1)))} / ${ms(median(cpus.slice(1)))}`,
+      );
+    }
+
+    // Live: the long runs and a short one that trains, charted together; a point the training
+    // process flushes, until the chart is drawn again (every run's sampled history fetched).
+    await page.goto("about:blank");
+    await page.goto(chartUrl([...chart.runIds, liveRun]));
+    await page.waitForSelector("figure.chart[data-drawn]", { timeout: 1_200_000 });
+    await new Promise((done) => setTimeout(done, 1000)); // the page names its runs to the server
+    const before = await page.getAttribute("figure.chart", "data-drawn");
+    const writer = new FileStore(chart.root);
+    const step = (await writer.getMetricHistory(liveRun, "loss")).length;
+    const started = performance.now();
+    await writer.logBatch(liveRun, {
+      metrics: [{ key: "loss", value: 1 / (step + 1), timestamp: Date.now(), step }],
+    });
+    await inPage(page, REDRAWN, { before });
+    report(
+      `live: a point flushed to a run charted with the ${CHART_RUNS} long ones, until the chart is redrawn`,
+      ms(performance.now() - started),
+      "goal < 2 s",
+    );
   } finally {
     await chartBrowser.close();
     await chartServer.stop();
+    rmSync(cache, { recursive: true, force: true });
   }
   report("load average (1 min) at the end", String(load()));
   return rows;

@@ -84,11 +84,11 @@ describe("charts in a browser", () => {
     // the server's one thread busy meanwhile.
     const asked = browser.requests.length;
     await open(charts());
-    await expect
-      .poll(() => page.locator(".legend li").allTextContents())
-      .toEqual(SWEEP_NAMES);
+    await expect.poll(() => page.locator(".legend li").allTextContents()).toEqual(SWEEP_NAMES);
     const requests = browser.requests.slice(asked);
-    expect(requests.filter((u) => u.includes("/metrics/get-history-bulk-interval?"))).toHaveLength(1);
+    expect(requests.filter((u) => u.includes("/metrics/get-history-bulk-interval?"))).toHaveLength(
+      1,
+    );
     expect(requests.filter((u) => /\/runs\/get\?|\/metrics\/get-history\?/.test(u))).toEqual([]);
   });
 

@@ -71,15 +71,16 @@ export interface UiServer {
   stop(): Promise<void>;
 }
 
-/** `mlruns ui <root> --port 0 --no-open --json`, as a user runs it; resolves once it listens. */
-export function startUi(root: string): Promise<UiServer> {
+/**
+ * `mlruns ui <root> --port 0 --no-open --json`, as a user runs it; resolves once it listens.
+ * `env` is added to the server's environment (e.g. XDG_CACHE_HOME for an empty cache).
+ */
+export function startUi(root: string, env: Record<string, string> = {}): Promise<UiServer> {
   const cli = join(REPO_ROOT, "dist", "cli", "mlruns.js");
   const child: ChildProcess = spawn(
     process.execPath,
     [cli, "ui", root, "--port", "0", "--no-open", "--json"],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-    },
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } },
   );
   let stderr = "";
   child.stderr?.on("data", (c: Buffer) => {

@@ -156,14 +156,7 @@ export function Chart(props: { metric: string; runs: ChartRun[]; options: ChartO
     return () => {
       u.over.removeEventListener("dblclick", reset);
     };
-  }, [
-    histories,
-    width,
-    options.axis,
-    options.log,
-    options.smoothing,
-    zoom,
-  ]);
+  }, [histories, width, options.axis, options.log, options.smoothing, zoom]);
 
   useEffect(() => () => plot.current?.destroy(), []);
   // A new x axis means another zoom.
