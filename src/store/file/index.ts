@@ -23,19 +23,18 @@ import { type ArtifactRepository, putFiles, readAll } from "../../artifacts/repo
 import { SYSTEM_TAGS } from "../../entities.ts";
 import { invalid, isMlflowError, notFound } from "../../errors.ts";
 import { collectLocalArtifacts } from "../../local-artifacts.ts";
-import { resolveRunName, resolveUserId, runNameFromTags } from "../../run-name.ts";
+import { runNameFromTags } from "../../run-name.ts";
+import { validateExperimentId, validateRunId } from "../../validation.ts";
+import { CheckedStore, type NewExperiment, type NewRun, type RunUpdate } from "../checked-store.ts";
 import {
-  validateArtifactPath,
-  validateBatch,
-  validateExperimentId,
-  validateExperimentName,
-  validateInputs,
-  validateKey,
-  validateRunId,
-  validateTag,
-  validateText,
-} from "../../validation.ts";
-import { checkCreateRun, checkUpdateRun, experimentExists } from "../checks.ts";
+  experimentExists,
+  experimentNotActive,
+  experimentNotFound,
+  experimentNotIn,
+  paramChanged,
+  runNotActive,
+  tagNotFound,
+} from "../checks.ts";
 import {
   type SearchExperimentsResult,
   type SearchRunsResult,
@@ -49,16 +48,13 @@ import {
   sampleHistory,
   sampleRuns,
 } from "../../metric-sampling.ts";
-import { checkHistoryPageSize, decodePageToken, encodePageToken } from "../../search/page.ts";
+import { decodePageToken, encodePageToken } from "../../search/page.ts";
 import type {
-  CreateRunOptions,
   HistoryPageRequest,
   MetricHistoryPage,
   SearchExperimentsRequest,
   SearchRunsRequest,
   SyncRunWriter,
-  TrackingStore,
-  UpdateRunOptions,
 } from "../store.ts";
 import {
   artifactDirOf,
@@ -129,7 +125,7 @@ function artifactLocationOf(location: string | undefined): string | undefined {
 const inView = (stage: "active" | "deleted", view: ViewType) =>
   view === "ALL" || (view === "ACTIVE_ONLY") === (stage === "active");
 
-export class FileStore implements TrackingStore {
+export class FileStore extends CheckedStore {
   readonly root: string;
   readonly uri: string;
   readonly #layout: Layout;
@@ -149,6 +145,7 @@ export class FileStore implements TrackingStore {
    * is refused by reads and writes alike.
    */
   constructor(root: string, options: FileStoreOptions = {}) {
+    super();
     this.root = resolve(root);
     this.uri = pathToFileURL(this.root).href;
     this.#layout = new Layout(this.root);
@@ -267,7 +264,6 @@ export class FileStore implements TrackingStore {
   }
 
   async #experimentDir(experimentId: string): Promise<{ dir: string; deleted: boolean }> {
-    validateExperimentId(experimentId);
     if ((await this.#tree()) === "none" && experimentId === "0") {
       return { dir: this.#layout.experimentDir("0"), deleted: false };
     }
@@ -275,10 +271,10 @@ export class FileStore implements TrackingStore {
       const dir = this.#layout.experimentDir(experimentId, deleted);
       if (await exists(join(dir, "meta.yaml"))) return { dir, deleted };
     }
-    throw notFound(`No experiment with id '${experimentId}'`, "List them with listExperiments");
+    throw experimentNotFound(experimentId);
   }
 
-  async getExperiment(experimentId: string): Promise<Experiment> {
+  protected async _getExperiment(experimentId: string): Promise<Experiment> {
     const { dir } = await this.#experimentDir(experimentId);
     if ((await this.#tree()) === "none") return this.#defaultExperiment();
     return this.#readExperiment(dir, experimentId);
@@ -311,14 +307,7 @@ export class FileStore implements TrackingStore {
     if (existing) throw experimentExists(name, existing);
   }
 
-  async createExperiment(
-    name: string,
-    options: { artifactLocation?: string; tags?: Record<string, string> } = {},
-  ): Promise<string> {
-    validateExperimentName(name);
-    for (const [key, value] of Object.entries(options.tags ?? {}))
-      validateTag("experiment tag", key, value);
-    validateText("Artifact location", options.artifactLocation);
+  protected async _createExperiment(name: string, options: NewExperiment): Promise<string> {
     await this.#create();
     return withLock(this.#layout.lock, async () => {
       await this.#assertNameFree(name);
@@ -333,7 +322,7 @@ export class FileStore implements TrackingStore {
       const staged = join(stage, id);
       await fs.mkdir(staged, { recursive: true });
       try {
-        for (const [key, value] of Object.entries(options.tags ?? {})) {
+        for (const [key, value] of Object.entries(options.tags)) {
           const file = prepareKeyFile(join(staged, "tags"), "experiment tag", key);
           await replaceFile(file, value, stage);
         }
@@ -370,17 +359,14 @@ export class FileStore implements TrackingStore {
   }
 
   /** For writes: an active experiment's folder (experiment 0 is created when missing). */
-  async #activeExperimentDir(experimentId: string): Promise<string> {
+  async #activeExperimentDir(experimentId: string, action: string): Promise<string> {
     const { dir, deleted } = await this.#writableExperimentDir(experimentId);
-    if (deleted) {
-      throw invalid(`Experiment '${experimentId}' is deleted`, "Restore it first");
-    }
+    if (deleted) throw experimentNotActive(experimentId, action);
     return dir;
   }
 
-  async renameExperiment(experimentId: string, newName: string): Promise<void> {
-    validateExperimentName(newName);
-    const dir = await this.#activeExperimentDir(experimentId);
+  protected async _renameExperiment(experimentId: string, newName: string): Promise<void> {
+    const dir = await this.#activeExperimentDir(experimentId, "rename");
     await withLock(this.#layout.lock, async () => {
       const current = await this.#readExperiment(dir, experimentId);
       if (current.name === newName) return;
@@ -389,25 +375,24 @@ export class FileStore implements TrackingStore {
     });
   }
 
-  async setExperimentTag(experimentId: string, key: string, value: string): Promise<void> {
-    validateTag("experiment tag", key, value);
-    const dir = await this.#activeExperimentDir(experimentId);
+  protected async _setExperimentTag(
+    experimentId: string,
+    key: string,
+    value: string,
+  ): Promise<void> {
+    const dir = await this.#activeExperimentDir(experimentId, "set tags on");
     const file = prepareKeyFile(join(dir, "tags"), "experiment tag", key);
     await replaceFile(file, value, dir);
   }
 
-  async deleteExperimentTag(experimentId: string, key: string): Promise<void> {
-    validateKey("experiment tag", key);
-    const dir = await this.#activeExperimentDir(experimentId);
+  protected async _deleteExperimentTag(experimentId: string, key: string): Promise<void> {
+    const dir = await this.#activeExperimentDir(experimentId, "delete tags of");
     await this.#removeKeyFile(join(dir, "tags"), key, `experiment '${experimentId}'`);
   }
 
-  async deleteExperiment(experimentId: string): Promise<void> {
-    if (experimentId === "0") {
-      throw invalid("The default experiment '0' cannot be deleted", "Delete its runs instead");
-    }
+  protected async _deleteExperiment(experimentId: string): Promise<void> {
     const { dir, deleted } = await this.#experimentDir(experimentId);
-    if (deleted) throw notFound(`No active experiment with id '${experimentId}'`);
+    if (deleted) throw experimentNotIn(experimentId, "active");
     const now = Date.now();
     for (const runDir of await this.#runs.runDirs(dir)) {
       const run = await this.#tryReadMeta(runDir);
@@ -423,9 +408,9 @@ export class FileStore implements TrackingStore {
   }
 
   /** Brings the experiment back with all its runs, as MLflow does. */
-  async restoreExperiment(experimentId: string): Promise<void> {
+  protected async _restoreExperiment(experimentId: string): Promise<void> {
     const { dir, deleted } = await this.#experimentDir(experimentId);
-    if (!deleted) throw notFound(`No deleted experiment with id '${experimentId}'`);
+    if (!deleted) throw experimentNotIn(experimentId, "deleted");
     const target = this.#layout.experimentDir(experimentId);
     await this.#rewriteExperiment(dir, { lifecycleStage: "active" });
     await fs.rename(dir, target);
@@ -462,12 +447,9 @@ export class FileStore implements TrackingStore {
     this.#index.invalidate(runDir);
   }
 
-  async createRun(options: CreateRunOptions): Promise<Run> {
-    checkCreateRun(options);
-    const runName = resolveRunName(options.runName, options.tags);
-    const tags = { ...options.tags, [SYSTEM_TAGS.runName]: runName };
-    validateBatch({ tags });
-    const experimentDir = await this.#activeExperimentDir(options.experimentId);
+  protected async _createRun(options: NewRun): Promise<Run> {
+    const { runName, tags } = options;
+    const experimentDir = await this.#activeExperimentDir(options.experimentId, "create runs in");
     const experiment = await this.#readExperiment(experimentDir, options.experimentId);
     const runId = randomBytes(16).toString("hex");
     const runDir = this.#layout.runDir(experimentDir, runId);
@@ -481,9 +463,9 @@ export class FileStore implements TrackingStore {
       runId,
       experimentId: options.experimentId,
       runName,
-      userId: resolveUserId(options.userId, tags),
+      userId: options.userId,
       status: "RUNNING",
-      startTime: options.startTime ?? Date.now(),
+      startTime: options.startTime,
       endTime: null,
       artifactUri: `${experiment.artifactLocation.replace(/\/+$/, "")}/${runId}/artifacts`,
       lifecycleStage: "active",
@@ -498,7 +480,6 @@ export class FileStore implements TrackingStore {
   }
 
   async #runDir(runId: string): Promise<string> {
-    validateRunId(runId);
     await this.#tree();
     return this.#runs.locate(runId);
   }
@@ -510,16 +491,15 @@ export class FileStore implements TrackingStore {
 
   #activeMeta(runId: string, runDir: string): StoredRun {
     const run = this.#runs.readMeta(runDir);
-    if (run.info.lifecycleStage !== "active") {
-      throw invalid(
-        `The run ${runId} must be in the 'active' state. Current state is deleted.`,
-        "Restore it first",
-      );
-    }
+    if (run.info.lifecycleStage !== "active") throw runNotActive(runId);
     return run;
   }
 
   async openSyncWriter(runId: string): Promise<SyncRunWriter> {
+    return this.checkedSyncWriter(runId, (id) => this.#openSyncWriter(id));
+  }
+
+  async #openSyncWriter(runId: string): Promise<SyncRunWriter> {
     const runDir = await this.#runDir(runId);
     const active = () => {
       try {
@@ -534,7 +514,6 @@ export class FileStore implements TrackingStore {
     };
     return {
       logMetrics: (metrics) => {
-        validateBatch({ metrics });
         active();
         this.#index.invalidate(runDir);
         this.#metrics.prepare(runDir, metrics)();
@@ -548,17 +527,16 @@ export class FileStore implements TrackingStore {
     };
   }
 
-  async getRun(runId: string): Promise<Run> {
+  protected async _getRun(runId: string): Promise<Run> {
     return this.#runs.readRun(await this.#runDir(runId), this.#onProblem);
   }
 
-  async updateRun(runId: string, update: UpdateRunOptions): Promise<RunInfo> {
-    checkUpdateRun(update);
+  protected async _updateRun(runId: string, update: RunUpdate): Promise<RunInfo> {
     const { runDir, run } = await this.#activeRun(runId);
     const info = { ...run.info };
     if (update.status !== undefined) info.status = update.status;
     if (update.endTime !== undefined) info.endTime = update.endTime;
-    if (update.runName !== undefined && update.runName !== "") {
+    if (update.runName !== undefined) {
       info.runName = update.runName;
       const file = prepareKeyFile(join(runDir, "tags"), "tag", SYSTEM_TAGS.runName);
       await replaceFile(file, update.runName, runDir);
@@ -567,7 +545,7 @@ export class FileStore implements TrackingStore {
     return info;
   }
 
-  async deleteRun(runId: string): Promise<void> {
+  protected async _deleteRun(runId: string): Promise<void> {
     const runDir = await this.#runDir(runId);
     const run = this.#runs.readMeta(runDir);
     this.#writeRun(runDir, {
@@ -576,7 +554,7 @@ export class FileStore implements TrackingStore {
     });
   }
 
-  async restoreRun(runId: string): Promise<void> {
+  protected async _restoreRun(runId: string): Promise<void> {
     const runDir = await this.#runDir(runId);
     const run = this.#runs.readMeta(runDir);
     this.#writeRun(runDir, {
@@ -585,7 +563,7 @@ export class FileStore implements TrackingStore {
     });
   }
 
-  async listRuns(experimentIds: string[], viewType: ViewType = "ACTIVE_ONLY"): Promise<Run[]> {
+  protected async _listRuns(experimentIds: string[], viewType: ViewType): Promise<Run[]> {
     const runs: Run[] = [];
     for (const experimentId of experimentIds) {
       const { dir } = await this.#experimentDir(experimentId);
@@ -603,8 +581,7 @@ export class FileStore implements TrackingStore {
     return runs;
   }
 
-  async logBatch(runId: string, batch: Batch): Promise<void> {
-    validateBatch(batch);
+  protected async _logBatch(runId: string, batch: Batch): Promise<void> {
     const { runDir, run } = await this.#activeRun(runId);
     this.#index.invalidate(runDir);
     const params = Object.entries(batch.params ?? {});
@@ -615,10 +592,7 @@ export class FileStore implements TrackingStore {
         const file = prepareKeyFile(join(runDir, "params"), "param", key);
         const existing = await readTextIfExists(file);
         if (existing !== undefined && existing !== value) {
-          throw invalid(
-            `Changing param values is not allowed. Param with key='${key}' was already logged with ` +
-              `value='${existing}' for run ID='${runId}'. Attempted logging new value '${value}'.`,
-          );
+          throw paramChanged(runId, key, existing, value);
         }
         return { file, value, exists: existing !== undefined };
       }),
@@ -651,8 +625,7 @@ export class FileStore implements TrackingStore {
     writeMetrics();
   }
 
-  async deleteTag(runId: string, key: string): Promise<void> {
-    validateKey("tag", key);
+  protected async _deleteTag(runId: string, key: string): Promise<void> {
     const { runDir } = await this.#activeRun(runId);
     this.#index.invalidate(runDir);
     await this.#removeKeyFile(join(runDir, "tags"), key, `run '${runId}'`);
@@ -665,42 +638,38 @@ export class FileStore implements TrackingStore {
       await fs.rm(file);
     } catch (error) {
       if (isMlflowError(error)) throw error;
-      throw notFound(`No tag with name '${key}' in ${owner}`);
+      throw tagNotFound(key, owner);
     }
   }
 
-  async getMetricHistory(runId: string, key: string): Promise<Metric[]> {
-    validateKey("metric", key);
+  protected async _getMetricHistory(runId: string, key: string): Promise<Metric[]> {
     const runDir = await this.#runDir(runId);
     return this.#runs.history(key, this.#layout.keyFile(runDir, "metrics", key));
   }
 
-  async getMetricHistoryPage(
+  protected async _getMetricHistoryPage(
     runId: string,
     key: string,
     page: HistoryPageRequest,
   ): Promise<MetricHistoryPage> {
-    validateKey("metric", key);
-    const count = checkHistoryPageSize(page.maxResults);
     const runDir = await this.#runDir(runId);
     const query = { kind: "metric-history", filter: `${runId}/${key}` } as const;
     const { points, next } = this.#runs.historyPage(
       key,
       this.#layout.keyFile(runDir, "metrics", key),
       decodePageToken(page.pageToken, query),
-      count,
+      page.maxResults,
     );
     return next === undefined
       ? { metrics: points }
       : { metrics: points, nextPageToken: encodePageToken(next, query) };
   }
 
-  async getMetricHistorySampled(
+  protected async _getMetricHistorySampled(
     runIds: string[],
     key: string,
     options: SampleOptions,
   ): Promise<SampledMetric[]> {
-    validateKey("metric", key);
     const sample = async (runId: string) => {
       const path = this.#layout.keyFile(await this.#runDir(runId), "metrics", key);
       // A long history is sampled from its summary (history-summary.ts) where that can stand in.
@@ -715,8 +684,7 @@ export class FileStore implements TrackingStore {
     return sampleRuns(sample, runIds, options);
   }
 
-  async logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {
-    validateInputs(inputs);
+  protected async _logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {
     const { runDir } = await this.#activeRun(runId);
     this.#index.invalidate(runDir);
     await writeInputs(this.#layout, join(runDir, ".."), runDir, runId, inputs);
@@ -728,7 +696,7 @@ export class FileStore implements TrackingStore {
    * MLflow's search_runs over the run summaries of the search index (search-index.ts): each run
    * is re-read only when it changed, by this store or by any other process.
    */
-  async searchRuns(request: SearchRunsRequest): Promise<SearchRunsResult> {
+  protected async _searchRuns(request: SearchRunsRequest): Promise<SearchRunsResult> {
     const found = searchRuns(await this.#summaries(request), request);
     // The summaries belong to the index: hand out copies.
     return { ...found, runs: structuredClone(found.runs) };
@@ -744,6 +712,8 @@ export class FileStore implements TrackingStore {
     request: Omit<SearchRunsRequest, "maxResults" | "pageToken">,
     first?: number,
   ): Promise<readonly Run[]> {
+    // Not a TrackingStore method, so not checked by the layer: its ids become paths.
+    for (const id of request.experimentIds) validateExperimentId(id);
     return matchRuns(await this.#summaries(request), request, first);
   }
 
@@ -774,6 +744,7 @@ export class FileStore implements TrackingStore {
     const dirs: string[] = [];
     for (const runId of runIds) {
       try {
+        validateRunId(runId); // as in matchRuns
         dirs.push(await this.#runDir(runId));
       } catch {
         // gone or never there: nothing to show
@@ -822,7 +793,11 @@ export class FileStore implements TrackingStore {
     return isRemoteUri(uri) ? openRepository(uri) : undefined;
   }
 
-  async logArtifact(runId: string, localPath: string, artifactPath?: string): Promise<void> {
+  protected async _logArtifact(
+    runId: string,
+    localPath: string,
+    artifactPath?: string,
+  ): Promise<void> {
     const { runDir, run } = await this.#activeRun(runId);
     const bucket = await this.#bucket(runId, run.info);
     if (bucket !== undefined) {
@@ -832,37 +807,32 @@ export class FileStore implements TrackingStore {
     await copyIntoArtifacts(await this.#artifactDirOf(runDir, run.info), localPath, artifactPath);
   }
 
-  async listArtifacts(runId: string, path?: string): Promise<FileInfo[]> {
+  protected async _listArtifacts(runId: string, path?: string): Promise<FileInfo[]> {
     const bucket = await this.#bucket(runId);
     if (bucket === undefined) return listArtifactDir(await this.#artifactDir(runId), path);
-    if (path) validateArtifactPath(path);
     return bucket.list(path);
   }
 
-  async readArtifact(runId: string, path: string): Promise<Uint8Array> {
+  protected async _readArtifact(runId: string, path: string): Promise<Uint8Array> {
     const bucket = await this.#bucket(runId);
     if (bucket === undefined) return readArtifactFile(await this.#artifactDir(runId), path);
-    validateArtifactPath(path);
     return readAll(bucket, path);
   }
 
-  async putArtifact(runId: string, path: string, data: ArtifactData): Promise<void> {
-    validateArtifactPath(path);
+  protected async _putArtifact(runId: string, path: string, data: ArtifactData): Promise<void> {
     // As MLflow's artifact proxy, whatever the run's lifecycle stage.
     const bucket = await this.#bucket(runId);
     if (bucket !== undefined) await bucket.put(path, data);
     else await writeArtifactFile(await this.#artifactDir(runId), path, data);
   }
 
-  async openArtifact(runId: string, path: string): Promise<ArtifactStream> {
-    validateArtifactPath(path);
+  protected async _openArtifact(runId: string, path: string): Promise<ArtifactStream> {
     const bucket = await this.#bucket(runId);
     if (bucket !== undefined) return bucket.get(path);
     return openArtifactFile(await this.#artifactDir(runId), path);
   }
 
-  async deleteArtifact(runId: string, path: string): Promise<void> {
-    if (path !== "") validateArtifactPath(path);
+  protected async _deleteArtifact(runId: string, path: string): Promise<void> {
     const bucket = await this.#bucket(runId);
     if (bucket !== undefined) await bucket.delete(path || undefined);
     else await deleteArtifactPath(await this.#artifactDir(runId), path);
@@ -874,6 +844,10 @@ export class FileStore implements TrackingStore {
    * sparing a meta.yaml read per run (sync searches, then stamps every run).
    */
   async runStamp(runId: string): Promise<string> {
+    return this.checkedRunStamp(runId, (id) => this.#runStamp(id));
+  }
+
+  async #runStamp(runId: string): Promise<string> {
     const runDir = await this.#runDir(runId);
     const proven = this.#index.proven(runDir, STAMP_REUSE_MS);
     const info = proven?.info ?? this.#runs.readMeta(runDir).info;

@@ -15,7 +15,8 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { Metric, Run } from "../../entities.ts";
-import { invalid, isMlflowError, notFound } from "../../errors.ts";
+import { invalid, isMlflowError } from "../../errors.ts";
+import { runNotFound } from "../checks.ts";
 import { inputsFromFolder } from "./inputs.ts";
 import { type Layout, RESERVED_EXPERIMENT_FOLDERS, TRASH } from "./layout.ts";
 import { readRunDocument, type StoredRun } from "./meta.ts";
@@ -92,7 +93,7 @@ export class RunReader {
         return candidate;
       }
     }
-    throw notFound(`Run '${runId}' not found`, "Check the run id, or the tracking URI");
+    throw runNotFound(runId);
   }
 
   /** True when the folder has a meta.yaml (whatever it holds: reading it says what is wrong). */

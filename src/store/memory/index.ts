@@ -20,24 +20,21 @@ import {
   SYSTEM_TAGS,
   type ViewType,
 } from "../../entities.ts";
-import { invalid, notFound } from "../../errors.ts";
 import { collectLocalArtifacts } from "../../local-artifacts.ts";
 import { isLaterPoint, newMetricPoints } from "../../metric-latest.ts";
-import { resolveRunName, resolveUserId, runNameFromTags } from "../../run-name.ts";
+import { runNameFromTags } from "../../run-name.ts";
+import { clashingKey, keyClash } from "../../validation.ts";
+import { type NewExperiment, type NewRun, CheckedStore, type RunUpdate } from "../checked-store.ts";
 import {
-  clashingKey,
-  keyClash,
-  validateBatch,
-  validateExperimentId,
-  validateExperimentName,
-  validateInputs,
-  validateKey,
-  validateRunId,
-  validateRunName,
-  validateTag,
-  validateText,
-} from "../../validation.ts";
-import { checkCreateRun, checkUpdateRun, experimentExists } from "../checks.ts";
+  experimentExists,
+  experimentNotActive,
+  experimentNotFound,
+  experimentNotIn,
+  paramChanged,
+  runNotActive,
+  runNotFound,
+  tagNotFound,
+} from "../checks.ts";
 import {
   type SearchExperimentsResult,
   type SearchRunsResult,
@@ -50,16 +47,13 @@ import {
   sampleHistory,
   sampleRuns,
 } from "../../metric-sampling.ts";
-import { checkHistoryPageSize, paginate } from "../../search/page.ts";
+import { paginate } from "../../search/page.ts";
 import type {
-  CreateRunOptions,
   HistoryPageRequest,
   MetricHistoryPage,
   SearchExperimentsRequest,
   SearchRunsRequest,
   SyncRunWriter,
-  TrackingStore,
-  UpdateRunOptions,
 } from "../store.ts";
 import { MemoryArtifacts } from "./artifacts.ts";
 import { MemoryLoggedModels } from "./logged-models.ts";
@@ -132,7 +126,7 @@ function newExperimentId(taken: Map<string, unknown>): string {
   }
 }
 
-export class MemoryStore implements TrackingStore {
+export class MemoryStore extends CheckedStore {
   readonly registry = new MemoryRegistry();
   readonly loggedModels: MemoryLoggedModels = new MemoryLoggedModels(this);
   readonly uri = "memory:";
@@ -140,6 +134,7 @@ export class MemoryStore implements TrackingStore {
   readonly #runs = new Map<string, RunState>();
 
   constructor() {
+    super();
     const now = Date.now();
     this.#experiments.set(DEFAULT_EXPERIMENT_ID, {
       experimentId: DEFAULT_EXPERIMENT_ID,
@@ -155,32 +150,24 @@ export class MemoryStore implements TrackingStore {
 
   // ---- experiments ------------------------------------------------------------------------
 
-  async createExperiment(
-    name: string,
-    options: { artifactLocation?: string; tags?: Record<string, string> } = {},
-  ): Promise<string> {
-    validateExperimentName(name);
-    const tags = { ...options.tags };
-    for (const [key, value] of Object.entries(tags)) validateTag("experiment tag", key, value);
-    clashProblem("experiment tag", [], Object.keys(tags));
-    validateText("Artifact location", options.artifactLocation);
+  protected async _createExperiment(name: string, options: NewExperiment): Promise<string> {
     this.#assertNameFree(name);
     const experimentId = newExperimentId(this.#experiments);
     const now = Date.now();
     this.#experiments.set(experimentId, {
       experimentId,
       name,
-      artifactLocation: options.artifactLocation || `memory:/${experimentId}`,
+      artifactLocation: options.artifactLocation ?? `memory:/${experimentId}`,
       lifecycleStage: "active",
       creationTime: now,
       lastUpdateTime: now,
-      tags: new Map(Object.entries(tags)),
+      tags: new Map(Object.entries(options.tags)),
       datasets: new Map(),
     });
     return experimentId;
   }
 
-  async getExperiment(experimentId: string): Promise<Experiment> {
+  protected async _getExperiment(experimentId: string): Promise<Experiment> {
     return this.#toExperiment(this.#experiment(experimentId));
   }
 
@@ -200,8 +187,7 @@ export class MemoryStore implements TrackingStore {
       .map((e) => this.#toExperiment(e));
   }
 
-  async renameExperiment(experimentId: string, newName: string): Promise<void> {
-    validateExperimentName(newName);
+  protected async _renameExperiment(experimentId: string, newName: string): Promise<void> {
     const experiment = this.#activeExperiment(experimentId, "rename");
     if (experiment.name === newName) return;
     this.#assertNameFree(newName);
@@ -209,35 +195,24 @@ export class MemoryStore implements TrackingStore {
     experiment.lastUpdateTime = Date.now();
   }
 
-  async setExperimentTag(experimentId: string, key: string, value: string): Promise<void> {
-    validateExperimentId(experimentId);
-    validateTag("experiment tag", key, value);
+  protected async _setExperimentTag(
+    experimentId: string,
+    key: string,
+    value: string,
+  ): Promise<void> {
     const experiment = this.#activeExperiment(experimentId, "set tags on");
     clashProblem("experiment tag", experiment.tags.keys(), [key]);
     experiment.tags.set(key, value);
   }
 
-  async deleteExperimentTag(experimentId: string, key: string): Promise<void> {
-    validateExperimentId(experimentId);
-    validateKey("experiment tag", key);
+  protected async _deleteExperimentTag(experimentId: string, key: string): Promise<void> {
     const experiment = this.#activeExperiment(experimentId, "delete tags of");
-    if (!experiment.tags.delete(key)) {
-      throw notFound(`No tag with key '${key}' in experiment ${experimentId}`);
-    }
+    if (!experiment.tags.delete(key)) throw tagNotFound(key, `experiment '${experimentId}'`);
   }
 
-  async deleteExperiment(experimentId: string): Promise<void> {
-    validateExperimentId(experimentId);
-    if (experimentId === DEFAULT_EXPERIMENT_ID) {
-      throw invalid(
-        `Cannot delete the default experiment '${DEFAULT_EXPERIMENT_ID}': it is reserved`,
-        "Delete its runs instead.",
-      );
-    }
+  protected async _deleteExperiment(experimentId: string): Promise<void> {
     const experiment = this.#experiment(experimentId);
-    if (experiment.lifecycleStage !== "active") {
-      throw notFound(`No active experiment with id ${experimentId}: it is already deleted`);
-    }
+    if (experiment.lifecycleStage !== "active") throw experimentNotIn(experimentId, "active");
     const now = Date.now();
     experiment.lifecycleStage = "deleted";
     experiment.lastUpdateTime = now;
@@ -246,11 +221,9 @@ export class MemoryStore implements TrackingStore {
     }
   }
 
-  async restoreExperiment(experimentId: string): Promise<void> {
+  protected async _restoreExperiment(experimentId: string): Promise<void> {
     const experiment = this.#experiment(experimentId);
-    if (experiment.lifecycleStage !== "deleted") {
-      throw notFound(`No deleted experiment with id ${experimentId}: it is active`);
-    }
+    if (experiment.lifecycleStage !== "deleted") throw experimentNotIn(experimentId, "deleted");
     experiment.lifecycleStage = "active";
     experiment.lastUpdateTime = Date.now();
     // As MLflow does, restoring an experiment restores every one of its runs.
@@ -261,16 +234,9 @@ export class MemoryStore implements TrackingStore {
 
   // ---- runs -------------------------------------------------------------------------------
 
-  async createRun(options: CreateRunOptions): Promise<Run> {
-    const { experimentId, startTime } = options;
-    validateExperimentId(experimentId);
-    const tags = { ...options.tags };
-    validateBatch({ tags });
-    checkCreateRun(options);
-    const runName = resolveRunName(options.runName, tags);
-    const userId = resolveUserId(options.userId, tags);
+  protected async _createRun(options: NewRun): Promise<Run> {
+    const { experimentId, runName, userId, startTime, tags } = options;
     const experiment = this.#activeExperiment(experimentId, "create runs in");
-    tags[SYSTEM_TAGS.runName] = runName;
     const runId = randomUUID().replaceAll("-", "");
     const run: RunState = {
       info: {
@@ -279,7 +245,7 @@ export class MemoryStore implements TrackingStore {
         runName,
         userId,
         status: "RUNNING",
-        startTime: startTime ?? Date.now(),
+        startTime,
         endTime: null,
         artifactUri: `${experiment.artifactLocation}/${runId}/artifacts`,
         lifecycleStage: "active",
@@ -295,38 +261,39 @@ export class MemoryStore implements TrackingStore {
     return this.#toRun(run);
   }
 
-  async getRun(runId: string): Promise<Run> {
+  protected async _getRun(runId: string): Promise<Run> {
     return this.#toRun(this.#run(runId));
   }
 
-  async updateRun(runId: string, update: UpdateRunOptions): Promise<RunInfo> {
+  protected async _updateRun(runId: string, update: RunUpdate): Promise<RunInfo> {
     return this.#updateRun(runId, update);
   }
 
-  #updateRun(runId: string, update: UpdateRunOptions): RunInfo {
+  #updateRun(runId: string, update: RunUpdate): RunInfo {
     const { status, endTime, runName } = update;
     const run = this.#activeRun(runId);
-    checkUpdateRun(update);
     if (status !== undefined) run.info.status = status;
     if (endTime !== undefined) run.info.endTime = endTime;
-    // As MLflow does, an empty name leaves the name unchanged.
-    if (runName !== undefined && runName !== "") {
+    if (runName !== undefined) {
       run.info.runName = runName;
       run.tags.set(SYSTEM_TAGS.runName, runName);
     }
     return { ...run.info };
   }
 
-  async deleteRun(runId: string): Promise<void> {
+  protected async _deleteRun(runId: string): Promise<void> {
     this.#run(runId).info.lifecycleStage = "deleted";
   }
 
-  async restoreRun(runId: string): Promise<void> {
+  protected async _restoreRun(runId: string): Promise<void> {
     this.#run(runId).info.lifecycleStage = "active";
   }
 
-  async searchRuns(request: SearchRunsRequest): Promise<SearchRunsResult> {
-    return searchRuns(await this.listRuns(request.experimentIds, request.viewType), request);
+  protected async _searchRuns(request: SearchRunsRequest): Promise<SearchRunsResult> {
+    return searchRuns(
+      await this._listRuns(request.experimentIds, request.viewType ?? "ACTIVE_ONLY"),
+      request,
+    );
   }
 
   async searchExperiments(
@@ -335,8 +302,7 @@ export class MemoryStore implements TrackingStore {
     return searchExperiments(await this.listExperiments(request.viewType), request);
   }
 
-  async listRuns(experimentIds: string[], viewType: ViewType = "ACTIVE_ONLY"): Promise<Run[]> {
-    for (const id of experimentIds) validateExperimentId(id);
+  protected async _listRuns(experimentIds: string[], viewType: ViewType): Promise<Run[]> {
     const wanted = new Set(experimentIds);
     return [...this.#runs.values()]
       .filter(
@@ -352,22 +318,23 @@ export class MemoryStore implements TrackingStore {
 
   // ---- run data ---------------------------------------------------------------------------
 
-  async logBatch(runId: string, batch: Batch): Promise<void> {
+  protected async _logBatch(runId: string, batch: Batch): Promise<void> {
     this.#logBatch(runId, batch);
   }
 
   /** Everything here is done when it returns, so the memory store has a synchronous writer too. */
   async openSyncWriter(runId: string): Promise<SyncRunWriter> {
-    this.#activeRun(runId);
-    return {
-      logMetrics: (metrics) => this.#logBatch(runId, { metrics }),
-      end: (status, endTime) => this.#updateRun(runId, { status, endTime }),
-    };
+    return this.checkedSyncWriter(runId, async () => {
+      this.#activeRun(runId);
+      return {
+        logMetrics: (metrics) => this.#logBatch(runId, { metrics }),
+        end: (status, endTime) => this.#updateRun(runId, { status, endTime }),
+      };
+    });
   }
 
   #logBatch(runId: string, batch: Batch): void {
     const run = this.#activeRun(runId);
-    validateBatch(batch);
     const metrics = (batch.metrics ?? []).map(copyMetric);
     const params = Object.entries(batch.params ?? {});
     const tags = Object.entries(batch.tags ?? {});
@@ -377,14 +344,9 @@ export class MemoryStore implements TrackingStore {
     );
     if (changed.length > 0) {
       const [key, value] = changed[0] as [string, string];
-      throw invalid(
-        `Changing param values is not allowed. Param with key='${key}' was already logged with ` +
-          `value='${run.params.get(key)}' for run ID='${runId}'. Attempted logging new value '${value}'.`,
-        "Params are immutable: log the new value under another key, or start a new run.",
-      );
+      throw paramChanged(runId, key, run.params.get(key) as string, value);
     }
     const newName = runNameFromTags(batch.tags);
-    if (newName !== undefined) validateRunName(newName);
     clashProblem(
       "metric",
       run.metrics.keys(),
@@ -416,25 +378,23 @@ export class MemoryStore implements TrackingStore {
     if (newName !== undefined) run.info.runName = newName;
   }
 
-  async deleteTag(runId: string, key: string): Promise<void> {
-    validateKey("tag", key);
+  protected async _deleteTag(runId: string, key: string): Promise<void> {
     const run = this.#activeRun(runId);
-    if (!run.tags.delete(key)) throw notFound(`No tag with key '${key}' in run ${runId}`);
+    if (!run.tags.delete(key)) throw tagNotFound(key, `run '${runId}'`);
   }
 
-  async getMetricHistory(runId: string, key: string): Promise<Metric[]> {
-    validateKey("metric", key);
+  protected async _getMetricHistory(runId: string, key: string): Promise<Metric[]> {
     const series = this.#run(runId).metrics.get(key);
     return (series?.points ?? []).map(copyMetric);
   }
 
-  async getMetricHistoryPage(
+  protected async _getMetricHistoryPage(
     runId: string,
     key: string,
     page: HistoryPageRequest,
   ): Promise<MetricHistoryPage> {
-    const history = await this.getMetricHistory(runId, key);
-    const found = paginate(history, page.pageToken, checkHistoryPageSize(page.maxResults), {
+    const history = await this._getMetricHistory(runId, key);
+    const found = paginate(history, page.pageToken, page.maxResults, {
       kind: "metric-history",
       filter: `${runId}/${key}`,
     });
@@ -443,20 +403,18 @@ export class MemoryStore implements TrackingStore {
       : { metrics: found.items, nextPageToken: found.nextPageToken };
   }
 
-  async getMetricHistorySampled(
+  protected async _getMetricHistorySampled(
     runIds: string[],
     key: string,
     options: SampleOptions,
   ): Promise<SampledMetric[]> {
-    validateKey("metric", key);
     const sample = async (id: string) =>
-      sampleHistory(await this.getMetricHistory(id, key), options);
+      sampleHistory(await this._getMetricHistory(id, key), options);
     return sampleRuns(sample, runIds, options);
   }
 
-  async logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {
+  protected async _logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {
     const run = this.#activeRun(runId);
-    validateInputs(inputs);
     const experiment = this.#experiment(run.info.experimentId);
     for (const input of inputs.map(copyInput)) {
       const key = datasetKey(input.dataset);
@@ -470,7 +428,11 @@ export class MemoryStore implements TrackingStore {
 
   // ---- artifacts --------------------------------------------------------------------------
 
-  async logArtifact(runId: string, localPath: string, artifactPath?: string): Promise<void> {
+  protected async _logArtifact(
+    runId: string,
+    localPath: string,
+    artifactPath?: string,
+  ): Promise<void> {
     this.#run(runId);
     const local = await collectLocalArtifacts(localPath, artifactPath);
     const files = await Promise.all(
@@ -483,23 +445,23 @@ export class MemoryStore implements TrackingStore {
     this.#run(runId).artifacts.place(local.dirs, files);
   }
 
-  async putArtifact(runId: string, path: string, data: ArtifactData): Promise<void> {
+  protected async _putArtifact(runId: string, path: string, data: ArtifactData): Promise<void> {
     await this.#run(runId).artifacts.put(path, data);
   }
 
-  async openArtifact(runId: string, path: string): Promise<ArtifactStream> {
+  protected async _openArtifact(runId: string, path: string): Promise<ArtifactStream> {
     return this.#run(runId).artifacts.open(path);
   }
 
-  async deleteArtifact(runId: string, path: string): Promise<void> {
+  protected async _deleteArtifact(runId: string, path: string): Promise<void> {
     this.#run(runId).artifacts.delete(path);
   }
 
-  async listArtifacts(runId: string, path?: string): Promise<FileInfo[]> {
+  protected async _listArtifacts(runId: string, path?: string): Promise<FileInfo[]> {
     return this.#run(runId).artifacts.list(path);
   }
 
-  async readArtifact(runId: string, path: string): Promise<Uint8Array> {
+  protected async _readArtifact(runId: string, path: string): Promise<Uint8Array> {
     return this.#run(runId).artifacts.read(path);
   }
 
@@ -508,21 +470,14 @@ export class MemoryStore implements TrackingStore {
   // ---- internals --------------------------------------------------------------------------
 
   #experiment(experimentId: string): ExperimentState {
-    validateExperimentId(experimentId);
     const experiment = this.#experiments.get(experimentId);
-    if (experiment === undefined) throw notFound(`No experiment with id ${experimentId}`);
+    if (experiment === undefined) throw experimentNotFound(experimentId);
     return experiment;
   }
 
   #activeExperiment(experimentId: string, action: string): ExperimentState {
     const experiment = this.#experiment(experimentId);
-    if (experiment.lifecycleStage !== "active") {
-      throw invalid(
-        `Cannot ${action} experiment ${experimentId}: it must be in the 'active' state, ` +
-          `current state is ${experiment.lifecycleStage}`,
-        "Restore the experiment first.",
-      );
-    }
+    if (experiment.lifecycleStage !== "active") throw experimentNotActive(experimentId, action);
     return experiment;
   }
 
@@ -540,20 +495,14 @@ export class MemoryStore implements TrackingStore {
   }
 
   #run(runId: string): RunState {
-    validateRunId(runId);
     const run = this.#runs.get(runId);
-    if (run === undefined) throw notFound(`Run with id=${runId} not found`);
+    if (run === undefined) throw runNotFound(runId);
     return run;
   }
 
   #activeRun(runId: string): RunState {
     const run = this.#run(runId);
-    if (run.info.lifecycleStage !== "active") {
-      throw invalid(
-        `The run ${runId} must be in the 'active' state. Current state is ${run.info.lifecycleStage}.`,
-        "Restore the run first.",
-      );
-    }
+    if (run.info.lifecycleStage !== "active") throw runNotActive(runId);
     return run;
   }
 
