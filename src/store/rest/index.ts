@@ -1,7 +1,7 @@
 /**
  * RestStore: the TrackingStore on a real MLflow tracking server, over REST API 2.0. A thin
- * translator: it checks its input with the rules every store shares (so bad input fails the same
- * way everywhere and nothing half-valid is sent), calls one endpoint per method through
+ * translator under the checking layer (checked-store.ts, so bad input fails the same way as on
+ * every store and nothing half-valid is sent): it calls one endpoint per method through
  * `client.ts`, and maps the JSON back to our entities.
  */
 import { type ArtifactRepository, putFiles, readAll } from "../../artifacts/repository.ts";
@@ -19,22 +19,10 @@ import type {
   RunInfo,
   ViewType,
 } from "../../entities.ts";
-import { invalid, isMlflowError, MlflowError } from "../../errors.ts";
-import { resolveRunName, resolveUserId, runNameFromTags } from "../../run-name.ts";
+import { isMlflowError, MlflowError } from "../../errors.ts";
 import type { SearchExperimentsResult, SearchRunsResult } from "../../search/index.ts";
-import {
-  validateArtifactPath,
-  validateBatch,
-  validateExperimentId,
-  validateExperimentName,
-  validateInputs,
-  validateKey,
-  validateRunId,
-  validateRunName,
-  validateTag,
-  validateText,
-} from "../../validation.ts";
-import { checkCreateRun, checkUpdateRun, experimentExists } from "../checks.ts";
+import { CheckedStore, type NewExperiment, type NewRun, type RunUpdate } from "../checked-store.ts";
+import { experimentExists } from "../checks.ts";
 import {
   datasetInputToJson,
   type ExperimentJson,
@@ -47,20 +35,12 @@ import {
   runInfoFromJson,
   tagsToJson,
 } from "../../wire/tracking.ts";
-import {
-  checkSampleOptions,
-  type SampledMetric,
-  type SampleOptions,
-} from "../../metric-sampling.ts";
-import { checkHistoryPageSize } from "../../search/page.ts";
+import type { SampledMetric, SampleOptions } from "../../metric-sampling.ts";
 import type {
-  CreateRunOptions,
   HistoryPageRequest,
   MetricHistoryPage,
   SearchExperimentsRequest,
   SearchRunsRequest,
-  TrackingStore,
-  UpdateRunOptions,
 } from "../store.ts";
 import { checkProxyName, ProxyRepository, proxyRoot, unreachableArtifacts } from "./artifacts.ts";
 import { type CallOptions, DEFAULT_HTTP, RestClient } from "./client.ts";
@@ -70,9 +50,7 @@ import { RestLoggedModels } from "./logged-models.ts";
 import { RestRegistry } from "./registry.ts";
 import { isRemoteUri, openRepository } from "../../artifacts/open.ts";
 
-const DEFAULT_EXPERIMENT_ID = "0";
-
-export class RestStore implements TrackingStore {
+export class RestStore extends CheckedStore {
   readonly uri: string;
   readonly #client: RestClient;
   /** Artifact roots by run id: they never change once a run exists. */
@@ -82,6 +60,7 @@ export class RestStore implements TrackingStore {
   #serverInfo: Promise<boolean> | undefined;
 
   constructor(baseUrl: string, http: HttpConfig = DEFAULT_HTTP) {
+    super();
     this.#client = new RestClient(baseUrl, http);
     this.uri = this.#client.url;
     this.registry = new RestRegistry(this.#client);
@@ -98,15 +77,7 @@ export class RestStore implements TrackingStore {
 
   // ---- experiments ------------------------------------------------------------------------
 
-  async createExperiment(
-    name: string,
-    options: { artifactLocation?: string; tags?: Record<string, string> } = {},
-  ): Promise<string> {
-    validateExperimentName(name);
-    for (const [key, value] of Object.entries(options.tags ?? {})) {
-      validateTag("experiment tag", key, value);
-    }
-    validateText("Artifact location", options.artifactLocation);
+  protected async _createExperiment(name: string, options: NewExperiment): Promise<string> {
     const json: Record<string, unknown> = { name, tags: tagsToJson(options.tags) };
     if (options.artifactLocation) json.artifact_location = options.artifactLocation;
     try {
@@ -125,8 +96,7 @@ export class RestStore implements TrackingStore {
     }
   }
 
-  async getExperiment(experimentId: string): Promise<Experiment> {
-    validateExperimentId(experimentId);
+  protected async _getExperiment(experimentId: string): Promise<Experiment> {
     const response = await this.#call<{ experiment?: ExperimentJson }>("getExperiment", {
       query: { experiment_id: experimentId },
     });
@@ -177,9 +147,7 @@ export class RestStore implements TrackingStore {
     return result;
   }
 
-  async renameExperiment(experimentId: string, newName: string): Promise<void> {
-    validateExperimentId(experimentId);
-    validateExperimentName(newName);
+  protected async _renameExperiment(experimentId: string, newName: string): Promise<void> {
     try {
       await this.#call("updateExperiment", {
         json: { experiment_id: experimentId, new_name: newName },
@@ -196,15 +164,15 @@ export class RestStore implements TrackingStore {
     }
   }
 
-  async setExperimentTag(experimentId: string, key: string, value: string): Promise<void> {
-    validateExperimentId(experimentId);
-    validateTag("experiment tag", key, value);
+  protected async _setExperimentTag(
+    experimentId: string,
+    key: string,
+    value: string,
+  ): Promise<void> {
     await this.#call("setExperimentTag", { json: { experiment_id: experimentId, key, value } });
   }
 
-  async deleteExperimentTag(experimentId: string, key: string): Promise<void> {
-    validateExperimentId(experimentId);
-    validateKey("experiment tag", key);
+  protected async _deleteExperimentTag(experimentId: string, key: string): Promise<void> {
     try {
       await this.#call("deleteExperimentTag", { json: { experiment_id: experimentId, key } });
     } catch (error) {
@@ -222,41 +190,25 @@ export class RestStore implements TrackingStore {
     }
   }
 
-  async deleteExperiment(experimentId: string): Promise<void> {
-    validateExperimentId(experimentId);
-    // MLflow's server lets the default experiment go; every mlruns store keeps it.
-    if (experimentId === DEFAULT_EXPERIMENT_ID) {
-      throw invalid(
-        `Cannot delete the default experiment '${DEFAULT_EXPERIMENT_ID}': it is reserved`,
-        "Delete its runs instead.",
-      );
-    }
+  protected async _deleteExperiment(experimentId: string): Promise<void> {
     await this.#call("deleteExperiment", { json: { experiment_id: experimentId } });
   }
 
-  async restoreExperiment(experimentId: string): Promise<void> {
-    validateExperimentId(experimentId);
+  protected async _restoreExperiment(experimentId: string): Promise<void> {
     await this.#call("restoreExperiment", { json: { experiment_id: experimentId } });
   }
 
   // ---- runs -------------------------------------------------------------------------------
 
-  async createRun(options: CreateRunOptions): Promise<Run> {
-    const { experimentId, startTime } = options;
-    validateExperimentId(experimentId);
-    const tags = { ...options.tags };
-    validateBatch({ tags });
-    checkCreateRun(options);
-    const runName = resolveRunName(options.runName, tags);
-    const userId = resolveUserId(options.userId, tags);
-    tags["mlflow.runName"] = runName;
+  protected async _createRun(options: NewRun): Promise<Run> {
+    const { experimentId, runName, userId, startTime, tags } = options;
     // The server stores an omitted start_time as 0 and an omitted user_id as "": send both.
     const response = await this.#call<{ run?: RunJson }>("createRun", {
       json: {
         experiment_id: experimentId,
         run_name: runName,
         user_id: userId,
-        start_time: startTime ?? Date.now(),
+        start_time: startTime,
         tags: tagsToJson(tags),
       },
       retry: "unsent",
@@ -266,24 +218,20 @@ export class RestStore implements TrackingStore {
     return run;
   }
 
-  async getRun(runId: string): Promise<Run> {
-    validateRunId(runId);
+  protected async _getRun(runId: string): Promise<Run> {
     const response = await this.#call<{ run?: RunJson }>("getRun", { query: { run_id: runId } });
     const run = runFromJson(response.run ?? {});
     this.#artifactRoots.set(run.info.runId, run.info.artifactUri);
     return run;
   }
 
-  async updateRun(runId: string, update: UpdateRunOptions): Promise<RunInfo> {
-    validateRunId(runId);
+  protected async _updateRun(runId: string, update: RunUpdate): Promise<RunInfo> {
     const { status, endTime, runName } = update;
-    // Checked here: the server silently ignores a status name it does not know.
-    checkUpdateRun(update);
     const json: Record<string, unknown> = { run_id: runId };
     if (status !== undefined) json.status = status;
     // An omitted end_time leaves it unchanged; 0 is what the server reports as "no end time".
     if (endTime !== undefined) json.end_time = endTime ?? 0;
-    if (runName !== undefined && runName !== "") json.run_name = runName;
+    if (runName !== undefined) json.run_name = runName;
     const response = await this.#call<{ run_info?: RunInfoJson }>("updateRun", { json });
     const info = runInfoFromJson(response.run_info ?? {});
     // Older servers leave run_name out of run_info; the run's tag has it.
@@ -291,20 +239,18 @@ export class RestStore implements TrackingStore {
     return info;
   }
 
-  async deleteRun(runId: string): Promise<void> {
-    validateRunId(runId);
+  protected async _deleteRun(runId: string): Promise<void> {
     await this.#call("deleteRun", { json: { run_id: runId } });
   }
 
-  async restoreRun(runId: string): Promise<void> {
-    validateRunId(runId);
+  protected async _restoreRun(runId: string): Promise<void> {
     await this.#call("restoreRun", { json: { run_id: runId } });
   }
 
-  async listRuns(experimentIds: string[], viewType: ViewType = "ACTIVE_ONLY"): Promise<Run[]> {
+  protected async _listRuns(experimentIds: string[], viewType: ViewType): Promise<Run[]> {
     if (experimentIds.length === 0) return [];
     return allPages(async (pageToken) => {
-      const page = await this.searchRuns({
+      const page = await this._searchRuns({
         experimentIds,
         viewType,
         maxResults: PAGE_SIZE.runs,
@@ -315,8 +261,7 @@ export class RestStore implements TrackingStore {
   }
 
   /** The server's own `search_runs`: the filter, order and paging are evaluated there. */
-  async searchRuns(request: SearchRunsRequest): Promise<SearchRunsResult> {
-    for (const id of request.experimentIds) validateExperimentId(id);
+  protected async _searchRuns(request: SearchRunsRequest): Promise<SearchRunsResult> {
     type Page = { runs?: RunJson[]; next_page_token?: string };
     const page = await this.#call<Page>("searchRuns", {
       json: {
@@ -335,27 +280,19 @@ export class RestStore implements TrackingStore {
 
   // ---- run data ---------------------------------------------------------------------------
 
-  async logBatch(runId: string, batch: Batch): Promise<void> {
-    validateRunId(runId);
-    validateBatch(batch);
-    const newName = runNameFromTags(batch.tags);
-    if (newName !== undefined) validateRunName(newName);
+  protected async _logBatch(runId: string, batch: Batch): Promise<void> {
     await sendBatch(runId, batch, {
       post: (request) => this.#call("logBatch", { json: { run_id: runId, ...request } }),
-      getRun: (id) => this.getRun(id),
-      getMetricHistory: (id, key) => this.getMetricHistory(id, key),
+      getRun: (id) => this._getRun(id),
+      getMetricHistory: (id, key) => this._getMetricHistory(id, key),
     });
   }
 
-  async deleteTag(runId: string, key: string): Promise<void> {
-    validateRunId(runId);
-    validateKey("tag", key);
+  protected async _deleteTag(runId: string, key: string): Promise<void> {
     await this.#call("deleteTag", { json: { run_id: runId, key } });
   }
 
-  async getMetricHistory(runId: string, key: string): Promise<Metric[]> {
-    validateRunId(runId);
-    validateKey("metric", key);
+  protected async _getMetricHistory(runId: string, key: string): Promise<Metric[]> {
     type Page = { metrics?: MetricJson[]; next_page_token?: string };
     const points = await allPages(async (pageToken) => {
       const page = await this.#call<Page>("getMetricHistory", {
@@ -369,18 +306,15 @@ export class RestStore implements TrackingStore {
       return { items: page.metrics, next: page.next_page_token };
     });
     // The server answers an unknown run with an empty history; other stores say it is unknown.
-    if (points.length === 0) await this.getRun(runId);
+    if (points.length === 0) await this._getRun(runId);
     return points.map(metricFromJson);
   }
 
-  async getMetricHistoryPage(
+  protected async _getMetricHistoryPage(
     runId: string,
     key: string,
     page: HistoryPageRequest,
   ): Promise<MetricHistoryPage> {
-    validateRunId(runId);
-    validateKey("metric", key);
-    checkHistoryPageSize(page.maxResults);
     const found = await this.#call<{ metrics?: MetricJson[]; next_page_token?: string }>(
       "getMetricHistory",
       {
@@ -394,19 +328,16 @@ export class RestStore implements TrackingStore {
     );
     const metrics = (found.metrics ?? []).map(metricFromJson);
     // The server answers an unknown run with an empty history; other stores say it is unknown.
-    if (metrics.length === 0 && page.pageToken === undefined) await this.getRun(runId);
+    if (metrics.length === 0 && page.pageToken === undefined) await this._getRun(runId);
     return found.next_page_token ? { metrics, nextPageToken: found.next_page_token } : { metrics };
   }
 
   /** The server's own sampling (`get-history-bulk-interval`), 100 runs a request. */
-  async getMetricHistorySampled(
+  protected async _getMetricHistorySampled(
     runIds: string[],
     key: string,
     options: SampleOptions,
   ): Promise<SampledMetric[]> {
-    for (const id of runIds) validateRunId(id);
-    validateKey("metric", key);
-    checkSampleOptions(options);
     const out: SampledMetric[] = [];
     for (let at = 0; at < runIds.length; at += 100) {
       const page = await this.#call<{ metrics?: MetricJson[] }>("getMetricHistorySampled", {
@@ -423,11 +354,9 @@ export class RestStore implements TrackingStore {
     return out;
   }
 
-  async logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {
-    validateRunId(runId);
-    validateInputs(inputs);
+  protected async _logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {
     if (inputs.length === 0) {
-      await this.getRun(runId);
+      await this._getRun(runId);
       return;
     }
     await this.#call("logInputs", {
@@ -437,35 +366,34 @@ export class RestStore implements TrackingStore {
 
   // ---- artifacts --------------------------------------------------------------------------
 
-  async logArtifact(runId: string, localPath: string, artifactPath?: string): Promise<void> {
+  protected async _logArtifact(
+    runId: string,
+    localPath: string,
+    artifactPath?: string,
+  ): Promise<void> {
     const repository = await this.#repository(runId);
     const { files } = await collectLocalArtifacts(localPath, artifactPath);
     if (repository instanceof ProxyRepository) for (const file of files) checkProxyName(file.path);
     await putFiles(repository, files);
   }
 
-  async listArtifacts(runId: string, path?: string): Promise<FileInfo[]> {
-    if (path !== undefined && path !== "") validateArtifactPath(path);
-    return (await this.#repository(runId)).list(path || undefined);
+  protected async _listArtifacts(runId: string, path?: string): Promise<FileInfo[]> {
+    return (await this.#repository(runId)).list(path);
   }
 
-  async readArtifact(runId: string, path: string): Promise<Uint8Array> {
-    validateArtifactPath(path);
+  protected async _readArtifact(runId: string, path: string): Promise<Uint8Array> {
     return readAll(await this.#repository(runId), path);
   }
 
-  async putArtifact(runId: string, path: string, data: ArtifactData): Promise<void> {
-    validateArtifactPath(path);
+  protected async _putArtifact(runId: string, path: string, data: ArtifactData): Promise<void> {
     await (await this.#repository(runId)).put(path, data);
   }
 
-  async openArtifact(runId: string, path: string): Promise<ArtifactStream> {
-    validateArtifactPath(path);
+  protected async _openArtifact(runId: string, path: string): Promise<ArtifactStream> {
     return (await this.#repository(runId)).get(path);
   }
 
-  async deleteArtifact(runId: string, path: string): Promise<void> {
-    if (path !== "") validateArtifactPath(path);
+  protected async _deleteArtifact(runId: string, path: string): Promise<void> {
     await (await this.#repository(runId)).delete(path || undefined);
   }
 
@@ -487,8 +415,7 @@ export class RestStore implements TrackingStore {
    * own credentials (`mlflow server --no-serve-artifacts` hands those URIs to its clients).
    */
   async #repository(runId: string): Promise<ArtifactRepository> {
-    validateRunId(runId);
-    const uri = this.#artifactRoots.get(runId) ?? (await this.getRun(runId)).info.artifactUri;
+    const uri = this.#artifactRoots.get(runId) ?? (await this._getRun(runId)).info.artifactUri;
     return this.#repositoryAt(`Run ${runId}`, uri);
   }
 
