@@ -1,8 +1,10 @@
 /**
  * The TrackingStore contract, continued: what every store refuses, and in the same words. These
- * are the cases where the stores had drifted apart (FileStore took a negative start or end time
- * and a numeric user id that MemoryStore refused; "already exists" had three wordings); they now
- * go through one set of checks (src/store/checks.ts). Bad input changes nothing.
+ * are the cases where the stores had drifted apart (FileStore took a negative start or end time,
+ * a numeric user id, clashing experiment tags and an over-long `mlflow.runName` tag that
+ * MemoryStore refused; "already exists" had three wordings, the kept default experiment two);
+ * they now go through one checking layer (src/store/checked-store.ts, checks.ts). Bad input
+ * changes nothing.
  */
 import { describe, expect } from "vitest";
 import type { Run } from "../src/entities.ts";
@@ -57,6 +59,40 @@ export function checksContract({ test, store, unique, newExperiment, newRun }: C
       );
       const { info } = await store().getRun(runId);
       expect(info).toMatchObject({ status: "RUNNING", endTime: null });
+    });
+
+    test("createExperiment refuses tags that clash as file and folder and creates nothing", async () => {
+      const name = unique("clashing-tags");
+      const error = await expectMlflowError(
+        store().createExperiment(name, { tags: { a: "1", "a/b": "2" } }),
+        "INVALID_PARAMETER_VALUE",
+      );
+      expect(error.message).toBe(
+        "experiment tag keys 'a' and 'a/b' clash: one would be a file, the other a folder",
+      );
+      expect(await store().getExperimentByName(name)).toBeNull();
+    });
+
+    test("the default experiment cannot be deleted, in one wording", async () => {
+      const error = await expectMlflowError(
+        store().deleteExperiment("0"),
+        "INVALID_PARAMETER_VALUE",
+      );
+      expect(error.message).toBe("Cannot delete the default experiment '0': it is reserved");
+      expect(error.hint).toBe("Delete its runs instead.");
+      expect((await store().getExperiment("0")).lifecycleStage).toBe("active");
+    });
+
+    test("logBatch refuses an mlflow.runName tag longer than a run name may be", async () => {
+      const { runId, run } = await newRun("long-name-tag");
+      const error = await expectMlflowError(
+        store().logBatch(runId, { tags: { "mlflow.runName": "n".repeat(251) } }),
+        "INVALID_PARAMETER_VALUE",
+      );
+      expect(error.message).toMatch(/^Invalid run name 'n{40}\.\.\.': longer than 250 characters$/);
+      const after = await store().getRun(runId);
+      expect(after.info.runName).toBe(run.info.runName);
+      expect(after.data.tags["mlflow.runName"]).toBe(run.info.runName);
     });
 
     test("a taken experiment name is refused in one wording, active or deleted", async () => {
