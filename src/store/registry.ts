@@ -3,7 +3,7 @@
  * MLflow's model registry has them. FileStore, MemoryStore and RestStore implement it next to
  * TrackingStore; the tracker and the CLI reach it through `store.registry` (`registryOf`).
  */
-import { invalid, notFound } from "../errors.ts";
+import { invalid, MlflowError, notFound } from "../errors.ts";
 import type {
   RegistrySearchRequest,
   SearchModelVersionsResult,
@@ -229,6 +229,9 @@ export function latestVersions(versions: readonly ModelVersion[]): ModelVersion[
   }
   return [...best.values()].sort((a, b) => Number(a.version) - Number(b.version));
 }
+
+export const modelExists = (name: string) =>
+  new MlflowError("RESOURCE_ALREADY_EXISTS", `Registered Model (name=${name}) already exists.`);
 
 export const modelNotFound = (name: string) =>
   notFound(`Registered Model with name=${name} not found`, "Check the model name");

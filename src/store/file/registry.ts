@@ -21,8 +21,8 @@ import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { createFile, exists, isMissing, replaceFile, TEMP_PREFIX } from "../../atomic.ts";
-import type { ModelVersion, RegisteredModel } from "../../entities.ts";
-import { MlflowError } from "../../errors.ts";
+import type { ModelStage, ModelVersion, RegisteredModel } from "../../entities.ts";
+import { CheckedRegistry } from "../checked-registry.ts";
 import { withLock } from "../../lock.ts";
 import {
   type RegistrySearchRequest,
@@ -35,20 +35,11 @@ import { REGISTRY_LOCK_FILE } from "../../tree-files.ts";
 import {
   aliasNotFound,
   type CreateModelVersionOptions,
-  canonicalStage,
-  checkArchiveExisting,
   highestVersion,
   latestVersions,
+  modelExists,
   modelNotFound,
-  type RegistryStore,
   STAGE_DELETED_INTERNAL,
-  validateAlias,
-  validateDescription,
-  validateModelName,
-  validateNewModel,
-  validateNewVersion,
-  validateRegistryTag,
-  validateVersion,
   versionNotFound,
   versionRunId,
 } from "../registry.ts";
@@ -84,7 +75,7 @@ export interface FileRegistryOptions {
   onProblem: ProblemHandler;
 }
 
-export class FileRegistry implements RegistryStore {
+export class FileRegistry extends CheckedRegistry {
   readonly #root: string;
   readonly #models: string;
   readonly #lock: string;
@@ -93,6 +84,7 @@ export class FileRegistry implements RegistryStore {
   readonly #onProblem: ProblemHandler;
 
   constructor(options: FileRegistryOptions) {
+    super();
     this.#root = options.root;
     this.#models = join(options.root, REGISTRY);
     this.#lock = join(options.root, REGISTRY_LOCK_FILE);
@@ -104,7 +96,6 @@ export class FileRegistry implements RegistryStore {
   // ---- reading ----
 
   #modelDir(name: string): string {
-    validateModelName(name);
     return join(this.#models, name);
   }
 
@@ -264,7 +255,7 @@ export class FileRegistry implements RegistryStore {
     name: string,
     version: string,
   ): Promise<{ dir: string; model: StoredModel; stored: StoredVersion }> {
-    const number = Number(validateVersion(version));
+    const number = Number(version);
     const { dir, model } = await this.#existingModel(name);
     const stored = await this.#readVersion(dir, number);
     if (stored === undefined || stored.currentStage === STAGE_DELETED_INTERNAL) {
@@ -324,17 +315,15 @@ export class FileRegistry implements RegistryStore {
 
   // ---- registered models ----
 
-  async createRegisteredModel(
+  protected async _createRegisteredModel(
     name: string,
     options: { tags?: Record<string, string>; description?: string } = {},
   ): Promise<RegisteredModel> {
-    validateNewModel(name, options);
     const dir = this.#modelDir(name);
-    const exists = () =>
-      new MlflowError("RESOURCE_ALREADY_EXISTS", `Registered Model (name=${name}) already exists.`);
     await this.#stagingParent(); // the first write of a tree creates it
     return this.#locked(async () => {
-      if ((await this.#readModel(dir, name).catch(() => null)) !== undefined) throw exists();
+      if ((await this.#readModel(dir, name).catch(() => null)) !== undefined)
+        throw modelExists(name);
       const stage = await this.#stage();
       try {
         const staged = join(stage, "model");
@@ -352,7 +341,7 @@ export class FileRegistry implements RegistryStore {
         try {
           await fs.rename(staged, dir);
         } catch (error) {
-          if (isTaken(error)) throw exists();
+          if (isTaken(error)) throw modelExists(name);
           throw error;
         }
         return this.#toModel(dir, model);
@@ -362,7 +351,7 @@ export class FileRegistry implements RegistryStore {
     });
   }
 
-  async getRegisteredModel(name: string): Promise<RegisteredModel> {
+  protected async _getRegisteredModel(name: string): Promise<RegisteredModel> {
     const { dir, model } = await this.#existingModel(name);
     return this.#toModel(dir, model);
   }
@@ -378,18 +367,12 @@ export class FileRegistry implements RegistryStore {
     return searchRegisteredModels(models, request);
   }
 
-  async renameRegisteredModel(name: string, newName: string): Promise<RegisteredModel> {
-    validateModelName(newName);
+  protected async _renameRegisteredModel(name: string, newName: string): Promise<RegisteredModel> {
     return this.#locked(async () => {
       const { dir, model } = await this.#existingModel(name);
       if (newName === name) return this.#toModel(dir, model);
       const target = this.#modelDir(newName);
-      const taken = () =>
-        new MlflowError(
-          "RESOURCE_ALREADY_EXISTS",
-          `Registered Model (name=${newName}) already exists.`,
-        );
-      if (await exists(join(target, META))) throw taken();
+      if (await exists(join(target, META))) throw modelExists(newName);
       const stage = await this.#stage();
       try {
         const staged = join(stage, "model");
@@ -410,7 +393,7 @@ export class FileRegistry implements RegistryStore {
         try {
           await fs.rename(staged, target);
         } catch (error) {
-          if (isTaken(error)) throw taken();
+          if (isTaken(error)) throw modelExists(newName);
           throw error;
         }
         // The new model is complete and visible; now the old one goes, in one rename.
@@ -422,11 +405,10 @@ export class FileRegistry implements RegistryStore {
     });
   }
 
-  async updateRegisteredModel(
+  protected async _updateRegisteredModel(
     name: string,
     update: { description: string },
   ): Promise<RegisteredModel> {
-    validateDescription(update.description);
     return this.#locked(async () => {
       const { dir, model } = await this.#existingModel(name);
       const updated = {
@@ -439,7 +421,7 @@ export class FileRegistry implements RegistryStore {
     });
   }
 
-  async deleteRegisteredModel(name: string): Promise<void> {
+  protected async _deleteRegisteredModel(name: string): Promise<void> {
     await this.#locked(async () => {
       const { dir } = await this.#existingModel(name);
       const stage = await this.#stage();
@@ -451,8 +433,7 @@ export class FileRegistry implements RegistryStore {
     });
   }
 
-  async setRegisteredModelTag(name: string, key: string, value: string): Promise<void> {
-    validateRegistryTag("registered model", key, value);
+  protected async _setRegisteredModelTag(name: string, key: string, value: string): Promise<void> {
     await this.#locked(async () => {
       const { dir, model } = await this.#existingModel(name);
       await this.#writeTags(dir, "registered model tag", { [key]: value });
@@ -460,8 +441,7 @@ export class FileRegistry implements RegistryStore {
     });
   }
 
-  async deleteRegisteredModelTag(name: string, key: string): Promise<void> {
-    validateRegistryTag("registered model", key);
+  protected async _deleteRegisteredModelTag(name: string, key: string): Promise<void> {
     await this.#locked(async () => {
       const { dir, model } = await this.#existingModel(name);
       if (await this.#removeTag(dir, key)) await this.#touch(dir, model);
@@ -470,9 +450,8 @@ export class FileRegistry implements RegistryStore {
 
   // ---- versions ----
 
-  async createModelVersion(options: CreateModelVersionOptions): Promise<ModelVersion> {
+  protected async _createModelVersion(options: CreateModelVersionOptions): Promise<ModelVersion> {
     const { name } = options;
-    validateNewVersion(options);
     return this.#locked(async () => {
       const { dir, model } = await this.#existingModel(name);
       const staged = join(dir, tempName());
@@ -522,17 +501,16 @@ export class FileRegistry implements RegistryStore {
     });
   }
 
-  async getModelVersion(name: string, version: string): Promise<ModelVersion> {
+  protected async _getModelVersion(name: string, version: string): Promise<ModelVersion> {
     const { dir, stored } = await this.#existingVersion(name, version);
     return this.#toVersion(dir, stored, await this.#aliases(dir));
   }
 
-  async updateModelVersion(
+  protected async _updateModelVersion(
     name: string,
     version: string,
     update: { description: string },
   ): Promise<ModelVersion> {
-    validateDescription(update.description);
     return this.#locked(async () => {
       const { dir, stored } = await this.#existingVersion(name, version);
       const updated = {
@@ -545,7 +523,7 @@ export class FileRegistry implements RegistryStore {
     });
   }
 
-  async deleteModelVersion(name: string, version: string): Promise<void> {
+  protected async _deleteModelVersion(name: string, version: string): Promise<void> {
     await this.#locked(async () => {
       const { dir, model, stored } = await this.#existingVersion(name, version);
       const now = Date.now();
@@ -575,13 +553,12 @@ export class FileRegistry implements RegistryStore {
     return searchModelVersions(versions, request);
   }
 
-  async setModelVersionTag(
+  protected async _setModelVersionTag(
     name: string,
     version: string,
     key: string,
     value: string,
   ): Promise<void> {
-    validateRegistryTag("model version", key, value);
     await this.#locked(async () => {
       const { dir, model, stored } = await this.#existingVersion(name, version);
       const versionDir = join(dir, `${VERSION_PREFIX}${stored.version}`);
@@ -590,8 +567,11 @@ export class FileRegistry implements RegistryStore {
     });
   }
 
-  async deleteModelVersionTag(name: string, version: string, key: string): Promise<void> {
-    validateRegistryTag("model version", key);
+  protected async _deleteModelVersionTag(
+    name: string,
+    version: string,
+    key: string,
+  ): Promise<void> {
     await this.#locked(async () => {
       const { dir, model, stored } = await this.#existingVersion(name, version);
       const versionDir = join(dir, `${VERSION_PREFIX}${stored.version}`);
@@ -599,14 +579,12 @@ export class FileRegistry implements RegistryStore {
     });
   }
 
-  async transitionModelVersionStage(
+  protected async _transitionModelVersionStage(
     name: string,
     version: string,
-    stage: string,
-    archiveExistingVersions = false,
+    canonical: ModelStage,
+    archiveExistingVersions: boolean,
   ): Promise<ModelVersion> {
-    const canonical = canonicalStage(stage);
-    checkArchiveExisting(canonical, archiveExistingVersions);
     return this.#locked(async () => {
       const { dir, model, stored } = await this.#existingVersion(name, version);
       const now = Date.now();
@@ -632,8 +610,11 @@ export class FileRegistry implements RegistryStore {
 
   // ---- aliases ----
 
-  async setRegisteredModelAlias(name: string, alias: string, version: string): Promise<void> {
-    validateAlias(alias);
+  protected async _setRegisteredModelAlias(
+    name: string,
+    alias: string,
+    version: string,
+  ): Promise<void> {
     await this.#locked(async () => {
       const { dir, model, stored } = await this.#existingVersion(name, version);
       await fs.mkdir(join(dir, "aliases"), { recursive: true });
@@ -642,8 +623,7 @@ export class FileRegistry implements RegistryStore {
     });
   }
 
-  async deleteRegisteredModelAlias(name: string, alias: string): Promise<void> {
-    validateAlias(alias, true);
+  protected async _deleteRegisteredModelAlias(name: string, alias: string): Promise<void> {
     await this.#locked(async () => {
       const { dir, model } = await this.#existingModel(name);
       const file = join(dir, "aliases", alias);
@@ -653,8 +633,7 @@ export class FileRegistry implements RegistryStore {
     });
   }
 
-  async getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
-    validateAlias(alias, true);
+  protected async _getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
     const { dir } = await this.#existingModel(name);
     const aliases = await this.#aliases(dir);
     const version =
@@ -662,10 +641,10 @@ export class FileRegistry implements RegistryStore {
         ? highestVersion(await this.#visibleVersions(dir, aliases))
         : aliases[alias];
     if (version === undefined) throw aliasNotFound(name, alias);
-    return this.getModelVersion(name, version);
+    return this._getModelVersion(name, version);
   }
 
-  async getModelVersionDownloadUri(name: string, version: string): Promise<string> {
+  protected async _getModelVersionDownloadUri(name: string, version: string): Promise<string> {
     const { stored } = await this.#existingVersion(name, version);
     return stored.storageLocation || stored.source;
   }

@@ -3,7 +3,6 @@
  * FileStore): version numbers never reused, deleted versions kept hidden, aliases dropped with
  * their version, tags and aliases kept across a rename. Everything is copied in and out.
  */
-import { MlflowError } from "../../errors.ts";
 import {
   type RegistrySearchRequest,
   searchModelVersions,
@@ -14,24 +13,16 @@ import {
 import {
   aliasNotFound,
   type CreateModelVersionOptions,
-  canonicalStage,
-  checkArchiveExisting,
   highestVersion,
   latestVersions,
+  modelExists,
   modelNotFound,
-  type RegistryStore,
   STAGE_DELETED_INTERNAL,
-  validateAlias,
-  validateDescription,
-  validateModelName,
-  validateNewModel,
-  validateNewVersion,
-  validateRegistryTag,
-  validateVersion,
   versionNotFound,
   versionRunId,
 } from "../registry.ts";
-import type { ModelVersion, RegisteredModel } from "../../entities.ts";
+import type { ModelStage, ModelVersion, RegisteredModel } from "../../entities.ts";
+import { CheckedRegistry } from "../checked-registry.ts";
 
 interface VersionState {
   version: ModelVersion;
@@ -48,18 +39,17 @@ interface ModelState {
   versions: Map<number, VersionState>;
 }
 
-export class MemoryRegistry implements RegistryStore {
+export class MemoryRegistry extends CheckedRegistry {
   readonly #models = new Map<string, ModelState>();
 
   #model(name: string): ModelState {
-    validateModelName(name);
     const model = this.#models.get(name);
     if (model === undefined) throw modelNotFound(name);
     return model;
   }
 
   #version(name: string, version: string): { model: ModelState; state: VersionState } {
-    const number = Number(validateVersion(version));
+    const number = Number(version);
     const model = this.#model(name);
     const state = model.versions.get(number);
     if (state === undefined || state.version.currentStage === STAGE_DELETED_INTERNAL) {
@@ -94,17 +84,11 @@ export class MemoryRegistry implements RegistryStore {
     };
   }
 
-  async createRegisteredModel(
+  protected async _createRegisteredModel(
     name: string,
     options: { tags?: Record<string, string>; description?: string } = {},
   ): Promise<RegisteredModel> {
-    validateNewModel(name, options);
-    if (this.#models.has(name)) {
-      throw new MlflowError(
-        "RESOURCE_ALREADY_EXISTS",
-        `Registered Model (name=${name}) already exists.`,
-      );
-    }
+    if (this.#models.has(name)) throw modelExists(name);
     const now = Date.now();
     const model: ModelState = {
       name,
@@ -119,7 +103,7 @@ export class MemoryRegistry implements RegistryStore {
     return this.#toModel(model);
   }
 
-  async getRegisteredModel(name: string): Promise<RegisteredModel> {
+  protected async _getRegisteredModel(name: string): Promise<RegisteredModel> {
     return this.#toModel(this.#model(name));
   }
 
@@ -130,16 +114,10 @@ export class MemoryRegistry implements RegistryStore {
     return searchRegisteredModels(all, request);
   }
 
-  async renameRegisteredModel(name: string, newName: string): Promise<RegisteredModel> {
-    validateModelName(newName);
+  protected async _renameRegisteredModel(name: string, newName: string): Promise<RegisteredModel> {
     const model = this.#model(name);
     if (newName === name) return this.#toModel(model);
-    if (this.#models.has(newName)) {
-      throw new MlflowError(
-        "RESOURCE_ALREADY_EXISTS",
-        `Registered Model (name=${newName}) already exists.`,
-      );
-    }
+    if (this.#models.has(newName)) throw modelExists(newName);
     const now = Date.now();
     model.name = newName;
     model.lastUpdatedTimestamp = now;
@@ -152,38 +130,34 @@ export class MemoryRegistry implements RegistryStore {
     return this.#toModel(model);
   }
 
-  async updateRegisteredModel(
+  protected async _updateRegisteredModel(
     name: string,
     update: { description: string },
   ): Promise<RegisteredModel> {
-    validateDescription(update.description);
     const model = this.#model(name);
     model.description = update.description;
     model.lastUpdatedTimestamp = Date.now();
     return this.#toModel(model);
   }
 
-  async deleteRegisteredModel(name: string): Promise<void> {
+  protected async _deleteRegisteredModel(name: string): Promise<void> {
     this.#model(name);
     this.#models.delete(name);
   }
 
-  async setRegisteredModelTag(name: string, key: string, value: string): Promise<void> {
-    validateRegistryTag("registered model", key, value);
+  protected async _setRegisteredModelTag(name: string, key: string, value: string): Promise<void> {
     const model = this.#model(name);
     model.tags.set(key, value);
     model.lastUpdatedTimestamp = Date.now();
   }
 
-  async deleteRegisteredModelTag(name: string, key: string): Promise<void> {
-    validateRegistryTag("registered model", key);
+  protected async _deleteRegisteredModelTag(name: string, key: string): Promise<void> {
     const model = this.#model(name);
     // A missing tag is not an error, as in MLflow.
     if (model.tags.delete(key)) model.lastUpdatedTimestamp = Date.now();
   }
 
-  async createModelVersion(options: CreateModelVersionOptions): Promise<ModelVersion> {
-    validateNewVersion(options);
+  protected async _createModelVersion(options: CreateModelVersionOptions): Promise<ModelVersion> {
     const model = this.#model(options.name);
     const number = Math.max(0, ...model.versions.keys()) + 1;
     const now = Date.now();
@@ -212,24 +186,23 @@ export class MemoryRegistry implements RegistryStore {
     return this.#toVersion(model, model.versions.get(number) as VersionState);
   }
 
-  async getModelVersion(name: string, version: string): Promise<ModelVersion> {
+  protected async _getModelVersion(name: string, version: string): Promise<ModelVersion> {
     const { model, state } = this.#version(name, version);
     return this.#toVersion(model, state);
   }
 
-  async updateModelVersion(
+  protected async _updateModelVersion(
     name: string,
     version: string,
     update: { description: string },
   ): Promise<ModelVersion> {
-    validateDescription(update.description);
     const { model, state } = this.#version(name, version);
     state.version.description = update.description;
     state.version.lastUpdatedTimestamp = Date.now();
     return this.#toVersion(model, state);
   }
 
-  async deleteModelVersion(name: string, version: string): Promise<void> {
+  protected async _deleteModelVersion(name: string, version: string): Promise<void> {
     const { model, state } = this.#version(name, version);
     const now = Date.now();
     state.version.currentStage = STAGE_DELETED_INTERNAL;
@@ -247,34 +220,34 @@ export class MemoryRegistry implements RegistryStore {
     return searchModelVersions(all, request);
   }
 
-  async setModelVersionTag(
+  protected async _setModelVersionTag(
     name: string,
     version: string,
     key: string,
     value: string,
   ): Promise<void> {
-    validateRegistryTag("model version", key, value);
     const { model, state } = this.#version(name, version);
     state.version.tags[key] = value;
     model.lastUpdatedTimestamp = Date.now();
   }
 
-  async deleteModelVersionTag(name: string, version: string, key: string): Promise<void> {
-    validateRegistryTag("model version", key);
+  protected async _deleteModelVersionTag(
+    name: string,
+    version: string,
+    key: string,
+  ): Promise<void> {
     const { model, state } = this.#version(name, version);
     if (!Object.hasOwn(state.version.tags, key)) return;
     delete state.version.tags[key];
     model.lastUpdatedTimestamp = Date.now();
   }
 
-  async transitionModelVersionStage(
+  protected async _transitionModelVersionStage(
     name: string,
     version: string,
-    stage: string,
-    archiveExistingVersions = false,
+    canonical: ModelStage,
+    archiveExistingVersions: boolean,
   ): Promise<ModelVersion> {
-    const canonical = canonicalStage(stage);
-    checkArchiveExisting(canonical, archiveExistingVersions);
     const { model, state } = this.#version(name, version);
     const now = Date.now();
     if (archiveExistingVersions) {
@@ -291,31 +264,32 @@ export class MemoryRegistry implements RegistryStore {
     return this.#toVersion(model, state);
   }
 
-  async setRegisteredModelAlias(name: string, alias: string, version: string): Promise<void> {
-    validateAlias(alias);
+  protected async _setRegisteredModelAlias(
+    name: string,
+    alias: string,
+    version: string,
+  ): Promise<void> {
     const { model, state } = this.#version(name, version);
     model.aliases.set(alias, state.version.version);
     model.lastUpdatedTimestamp = Date.now();
   }
 
-  async deleteRegisteredModelAlias(name: string, alias: string): Promise<void> {
-    validateAlias(alias, true);
+  protected async _deleteRegisteredModelAlias(name: string, alias: string): Promise<void> {
     const model = this.#model(name);
     if (model.aliases.delete(alias)) model.lastUpdatedTimestamp = Date.now();
   }
 
-  async getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
-    validateAlias(alias, true);
+  protected async _getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
     const model = this.#model(name);
     const version =
       alias.toLowerCase() === "latest"
         ? highestVersion(this.#visible(model))
         : model.aliases.get(alias);
     if (version === undefined) throw aliasNotFound(name, alias);
-    return this.getModelVersion(name, version);
+    return this._getModelVersion(name, version);
   }
 
-  async getModelVersionDownloadUri(name: string, version: string): Promise<string> {
+  protected async _getModelVersionDownloadUri(name: string, version: string): Promise<string> {
     return this.#version(name, version).state.storageLocation;
   }
 }

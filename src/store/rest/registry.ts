@@ -1,6 +1,7 @@
 /**
- * The model registry on an MLflow server (REST 2.0): the same checks as every store before
- * anything is sent, one endpoint per method, JSON mapped to our entities. Stages go through
+ * The model registry on an MLflow server (REST 2.0), under the checking layer
+ * (checked-registry.ts, so nothing half-valid is sent): one endpoint per method, JSON mapped to
+ * our entities. Stages go through
  * transition-stage; aliases through registered-models/alias.
  */
 
@@ -11,23 +12,11 @@ import {
   versionFromJson,
 } from "../../wire/registry.ts";
 import { tagsToJson } from "../../wire/tracking.ts";
-import {
-  type CreateModelVersionOptions,
-  canonicalStage,
-  checkArchiveExisting,
-  type RegistryStore,
-  validateAlias,
-  validateDescription,
-  validateModelName,
-  validateNewModel,
-  validateNewVersion,
-  validateRegistryTag,
-  validateVersion,
-  versionRunId,
-} from "../registry.ts";
+import { type CreateModelVersionOptions, versionRunId } from "../registry.ts";
 import type { CallOptions, RestClient } from "./client.ts";
 import { REGISTRY_ENDPOINTS, type RegistryEndpoint } from "./endpoints.ts";
-import type { ModelVersion, RegisteredModel } from "../../entities.ts";
+import type { ModelStage, ModelVersion, RegisteredModel } from "../../entities.ts";
+import { CheckedRegistry } from "../checked-registry.ts";
 import type {
   RegistrySearchRequest,
   SearchModelVersionsResult,
@@ -43,10 +32,11 @@ function searchQuery(request: RegistrySearchRequest) {
   return query;
 }
 
-export class RestRegistry implements RegistryStore {
+export class RestRegistry extends CheckedRegistry {
   readonly #client: RestClient;
 
   constructor(client: RestClient) {
+    super();
     this.#client = client;
   }
 
@@ -55,11 +45,10 @@ export class RestRegistry implements RegistryStore {
     return this.#client.json<T>(method, path, options);
   }
 
-  async createRegisteredModel(
+  protected async _createRegisteredModel(
     name: string,
     options: { tags?: Record<string, string>; description?: string } = {},
   ): Promise<RegisteredModel> {
-    validateNewModel(name, options);
     const json: Record<string, unknown> = { name, tags: tagsToJson(options.tags) };
     if (options.description !== undefined) json.description = options.description;
     const response = await this.#call<{ registered_model?: RegisteredModelJson }>(
@@ -69,8 +58,7 @@ export class RestRegistry implements RegistryStore {
     return modelFromJson(response.registered_model ?? {});
   }
 
-  async getRegisteredModel(name: string): Promise<RegisteredModel> {
-    validateModelName(name);
+  protected async _getRegisteredModel(name: string): Promise<RegisteredModel> {
     const response = await this.#call<{ registered_model?: RegisteredModelJson }>(
       "getRegisteredModel",
       { query: { name } },
@@ -92,9 +80,7 @@ export class RestRegistry implements RegistryStore {
     return result;
   }
 
-  async renameRegisteredModel(name: string, newName: string): Promise<RegisteredModel> {
-    validateModelName(name);
-    validateModelName(newName);
+  protected async _renameRegisteredModel(name: string, newName: string): Promise<RegisteredModel> {
     const response = await this.#call<{ registered_model?: RegisteredModelJson }>(
       "renameRegisteredModel",
       { json: { name, new_name: newName }, retry: "unsent" },
@@ -102,12 +88,10 @@ export class RestRegistry implements RegistryStore {
     return modelFromJson(response.registered_model ?? {});
   }
 
-  async updateRegisteredModel(
+  protected async _updateRegisteredModel(
     name: string,
     update: { description: string },
   ): Promise<RegisteredModel> {
-    validateDescription(update.description);
-    validateModelName(name);
     const response = await this.#call<{ registered_model?: RegisteredModelJson }>(
       "updateRegisteredModel",
       { json: { name, description: update.description } },
@@ -115,25 +99,19 @@ export class RestRegistry implements RegistryStore {
     return modelFromJson(response.registered_model ?? {});
   }
 
-  async deleteRegisteredModel(name: string): Promise<void> {
-    validateModelName(name);
+  protected async _deleteRegisteredModel(name: string): Promise<void> {
     await this.#call("deleteRegisteredModel", { json: { name }, retry: "unsent" });
   }
 
-  async setRegisteredModelTag(name: string, key: string, value: string): Promise<void> {
-    validateModelName(name);
-    validateRegistryTag("registered model", key, value);
+  protected async _setRegisteredModelTag(name: string, key: string, value: string): Promise<void> {
     await this.#call("setRegisteredModelTag", { json: { name, key, value } });
   }
 
-  async deleteRegisteredModelTag(name: string, key: string): Promise<void> {
-    validateModelName(name);
-    validateRegistryTag("registered model", key);
+  protected async _deleteRegisteredModelTag(name: string, key: string): Promise<void> {
     await this.#call("deleteRegisteredModelTag", { json: { name, key } });
   }
 
-  async createModelVersion(options: CreateModelVersionOptions): Promise<ModelVersion> {
-    validateNewVersion(options);
+  protected async _createModelVersion(options: CreateModelVersionOptions): Promise<ModelVersion> {
     const json: Record<string, unknown> = {
       name: options.name,
       source: options.source,
@@ -152,31 +130,27 @@ export class RestRegistry implements RegistryStore {
     return versionFromJson(response.model_version ?? {});
   }
 
-  async getModelVersion(name: string, version: string): Promise<ModelVersion> {
-    validateModelName(name);
+  protected async _getModelVersion(name: string, version: string): Promise<ModelVersion> {
     const response = await this.#call<{ model_version?: ModelVersionJson }>("getModelVersion", {
-      query: { name, version: validateVersion(version) },
+      query: { name, version },
     });
     return versionFromJson(response.model_version ?? {});
   }
 
-  async updateModelVersion(
+  protected async _updateModelVersion(
     name: string,
     version: string,
     update: { description: string },
   ): Promise<ModelVersion> {
-    validateDescription(update.description);
-    validateModelName(name);
     const response = await this.#call<{ model_version?: ModelVersionJson }>("updateModelVersion", {
-      json: { name, version: validateVersion(version), description: update.description },
+      json: { name, version, description: update.description },
     });
     return versionFromJson(response.model_version ?? {});
   }
 
-  async deleteModelVersion(name: string, version: string): Promise<void> {
-    validateModelName(name);
+  protected async _deleteModelVersion(name: string, version: string): Promise<void> {
     await this.#call("deleteModelVersion", {
-      json: { name, version: validateVersion(version) },
+      json: { name, version },
       retry: "unsent",
     });
   }
@@ -205,40 +179,37 @@ export class RestRegistry implements RegistryStore {
     return result;
   }
 
-  async setModelVersionTag(
+  protected async _setModelVersionTag(
     name: string,
     version: string,
     key: string,
     value: string,
   ): Promise<void> {
-    validateModelName(name);
-    validateRegistryTag("model version", key, value);
     await this.#call("setModelVersionTag", {
-      json: { name, version: validateVersion(version), key, value },
+      json: { name, version, key, value },
     });
   }
 
-  async deleteModelVersionTag(name: string, version: string, key: string): Promise<void> {
-    validateModelName(name);
-    validateRegistryTag("model version", key);
-    await this.#call("deleteModelVersionTag", {
-      json: { name, version: validateVersion(version), key },
-    });
-  }
-
-  async transitionModelVersionStage(
+  protected async _deleteModelVersionTag(
     name: string,
     version: string,
-    stage: string,
-    archiveExistingVersions = false,
+    key: string,
+  ): Promise<void> {
+    await this.#call("deleteModelVersionTag", {
+      json: { name, version, key },
+    });
+  }
+
+  protected async _transitionModelVersionStage(
+    name: string,
+    version: string,
+    canonical: ModelStage,
+    archiveExistingVersions: boolean,
   ): Promise<ModelVersion> {
-    validateModelName(name);
-    const canonical = canonicalStage(stage);
-    checkArchiveExisting(canonical, archiveExistingVersions);
     const response = await this.#call<{ model_version?: ModelVersionJson }>("transitionStage", {
       json: {
         name,
-        version: validateVersion(version),
+        version,
         stage: canonical,
         archive_existing_versions: archiveExistingVersions,
       },
@@ -246,31 +217,28 @@ export class RestRegistry implements RegistryStore {
     return versionFromJson(response.model_version ?? {});
   }
 
-  async setRegisteredModelAlias(name: string, alias: string, version: string): Promise<void> {
-    validateModelName(name);
-    validateAlias(alias);
-    await this.#call("setAlias", { json: { name, alias, version: validateVersion(version) } });
+  protected async _setRegisteredModelAlias(
+    name: string,
+    alias: string,
+    version: string,
+  ): Promise<void> {
+    await this.#call("setAlias", { json: { name, alias, version } });
   }
 
-  async deleteRegisteredModelAlias(name: string, alias: string): Promise<void> {
-    validateModelName(name);
-    validateAlias(alias, true);
+  protected async _deleteRegisteredModelAlias(name: string, alias: string): Promise<void> {
     await this.#call("deleteAlias", { json: { name, alias } });
   }
 
-  async getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
-    validateModelName(name);
-    validateAlias(alias, true);
+  protected async _getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
     const response = await this.#call<{ model_version?: ModelVersionJson }>("getByAlias", {
       query: { name, alias },
     });
     return versionFromJson(response.model_version ?? {});
   }
 
-  async getModelVersionDownloadUri(name: string, version: string): Promise<string> {
-    validateModelName(name);
+  protected async _getModelVersionDownloadUri(name: string, version: string): Promise<string> {
     const response = await this.#call<{ artifact_uri?: string }>("getDownloadUri", {
-      query: { name, version: validateVersion(version) },
+      query: { name, version },
     });
     return response.artifact_uri ?? "";
   }
