@@ -120,6 +120,37 @@ describe("sampling a long metric file from its summary", { timeout: 120_000 }, (
     expect(await sample()).toEqual(after);
   });
 
+  it("reads every form of line the codec reads, as it reads them, and rejects what it rejects", async () => {
+    // Plain lines take a short way when the summary is built: each other form is a spike here,
+    // so a value read otherwise than the codec reads it would show.
+    const forms: Record<number, [string, number]> = {
+      5_000: ["inf {step}", Number.POSITIVE_INFINITY],
+      25_000: ["-Infinity {step}", Number.NEGATIVE_INFINITY],
+      45_000: ["+.5e2 {step}", 50],
+      65_000: ["-2.5E+2 {step}", -250],
+      85_000: ["7. {step}", 7],
+      105_000: ["12.5 {step} train 1a2b3c", 12.5], // a dataset's name and digest
+      125_000: ["-13.5 {step}\r", -13.5], // a Windows line end
+    };
+    let text = lines(0, POINTS);
+    for (const [step, [form]] of Object.entries(forms)) {
+      const line = `${T + +step} ${Math.sin(+step / 1000)} ${step}\n`;
+      text = text.replace(line, `${T + +step} ${form.replace("{step}", step)}\n`);
+    }
+    text = text.replace(`${T + 1} ${Math.sin(1 / 1000)} 1\n`, `${T + 1} nan 1\n`);
+    const { store, runId, file } = await longRun("forms", text);
+    const sampled = await store.getMetricHistorySampled([runId], "loss", { maxPoints: 320 });
+    expect(values(sampled)).toEqual(
+      expect.arrayContaining(Object.values(forms).map(([, value]) => value)),
+    );
+    expect(values(sampled)).not.toContain(16);
+    // Number() reads 0x10 as 16; the codec (Python's float()) rejects it.
+    appendFileSync(file, `${T + POINTS} 0x10 ${POINTS}\n`);
+    await expect(
+      store.getMetricHistorySampled([runId], "loss", { maxPoints: 320 }),
+    ).rejects.toThrow(/0x10/);
+  });
+
   it("samples a file out of step order from its every point, and a malformed line throws", async () => {
     const text = lines(0, POINTS, { 500: 88 });
     const { store, runId, file } = await longRun("disorder", `${text}${T} -55 3\n`);
