@@ -69,7 +69,7 @@ function printReport(report: SyncReport): void {
       .map((r) => [
         r.sourceRunId,
         r.outcome === "created" ? "create" : "update",
-        String(r.plan?.metrics.length ?? 0),
+        String(r.plan?.points ?? 0),
         String(Object.keys(r.plan?.params ?? {}).length),
         String(Object.keys(r.plan?.tags ?? {}).length),
         `${r.plan?.artifacts.length ?? 0} (${bytes(r.plan?.bytes ?? 0)})`,

@@ -6,11 +6,12 @@
  */
 import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Batch, Metric, Run } from "../entities.ts";
+import type { Batch, Run } from "../entities.ts";
 import { isMlflowError, type MlflowError } from "../errors.ts";
 import type { TrackingStore } from "../store/store.ts";
+import { copyHistory } from "./histories.ts";
 import { identityFilter, originOf } from "./identity.ts";
-import type { Ledger } from "./ledger.ts";
+import type { Ledger, RunEntry } from "./ledger.ts";
 import { creationTags, type RunPlan } from "./plan.ts";
 
 export interface SyncIssue {
@@ -101,7 +102,6 @@ export async function findTarget(
 
 const PARAM_CHUNK = 100;
 const TAG_CHUNK = 100;
-const METRIC_CHUNK = 1000;
 
 function chunks<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
@@ -288,14 +288,18 @@ export async function copyRun(
       targetRunId = landed.info.runId;
     }
   }
-  await context.ledger.setRun(info.runId, {
+  // While the copy is under way the ledger says how much of each history is surely on the
+  // target, and how much more may be: a killed copy looks for only those points there.
+  const copying: RunEntry = {
     targetRunId,
     targetExperimentId: target.experimentId,
     stamp: previous?.stamp ?? "",
-    metrics: previous?.targetRunId === targetRunId ? previous.metrics : {},
+    metrics: Object.fromEntries(plan.metrics.map((h) => [h.key, h.from])),
+    unsure: Object.fromEntries(plan.metrics.map((h) => [h.key, h.check])),
     artifacts: previous?.targetRunId === targetRunId ? previous.artifacts : {},
     dirty: true,
-  });
+  };
+  await context.ledger.setRun(info.runId, copying);
   if (plan.restore) await context.target.restoreRun(targetRunId);
   for (const part of chunks(Object.entries(plan.params), PARAM_CHUNK)) {
     await sendBatch(context, targetRunId, info.runId, { params: Object.fromEntries(part) });
@@ -307,9 +311,29 @@ export async function copyRun(
       message: `the target has '${conflict.target}', the source '${conflict.source}'; params cannot change`,
     });
   }
-  for (const part of chunks<Metric>(plan.metrics, METRIC_CHUNK)) {
-    await sendBatch(context, targetRunId, info.runId, { metrics: part });
-    context.onProgress({ points: part.length });
+  const counts: Record<string, number> = {};
+  const copyTo = targetRunId;
+  for (const history of plan.metrics) {
+    const { count, copied } = await copyHistory(
+      {
+        source: context.source,
+        sourceRunId: info.runId,
+        target: context.target,
+        targetRunId: copyTo,
+        send: async (metrics) => {
+          await sendBatch(context, copyTo, info.runId, { metrics });
+          context.onProgress({ points: metrics.length });
+        },
+        checkpoint: async (key, done, upTo) => {
+          copying.metrics[key] = done;
+          (copying.unsure as Record<string, number>)[key] = upTo;
+          await context.ledger.setRun(info.runId, copying);
+        },
+      },
+      history,
+    );
+    counts[history.key] = count;
+    plan.points += copied;
   }
   for (const part of chunks(Object.entries(plan.tags), TAG_CHUNK)) {
     await sendBatch(context, targetRunId, info.runId, { tags: Object.fromEntries(part) });
@@ -325,13 +349,13 @@ export async function copyRun(
     targetExperimentId: target.experimentId,
     // A run with refused items, or a parent not yet copied, is examined again next time.
     stamp: context.issues.length > issuesBefore || plan.parentPending ? "" : stamp,
-    metrics: plan.metricCounts,
+    metrics: counts,
     artifacts,
   });
   const attempted =
     Object.keys(plan.params).length +
     Object.keys(plan.tags).length +
-    plan.metrics.length +
+    plan.points +
     plan.inputs.length +
     plan.artifacts.length;
   const refusedNow = context.issues.length - issuesBefore - plan.conflicts.length;

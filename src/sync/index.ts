@@ -5,20 +5,20 @@
  * copy. Parents go before children so `mlflow.parentRunId` can name the target's parent.
  */
 import { join } from "node:path";
-import type { Experiment, FileInfo, Metric, Run } from "../entities.ts";
+import type { Experiment, FileInfo, Run } from "../entities.ts";
 import { SYSTEM_TAGS } from "../entities.ts";
 import { withLock } from "../lock.ts";
 import type { TrackingStore } from "../store/store.ts";
 import { SYNC_LOCK_FILE } from "../tree-files.ts";
 import { type CopyContext, copyRun, findTarget, isItemError, type SyncIssue } from "./copy.ts";
 import { copyExperimentTags, createExperiment } from "./experiments.ts";
+import { copyHistory } from "./histories.ts";
 import { publicUri, sourceId } from "./identity.ts";
 import { Ledger, ledgerKey, ledgerPath } from "./ledger.ts";
 import type { SyncOptions, SyncProgress } from "./options.ts";
 import {
   isEmptyPlan,
   needsTargetArtifacts,
-  needsTargetHistories,
   type PlanInput,
   planRun,
   type RunPlan,
@@ -67,12 +67,6 @@ async function listFiles(store: TrackingStore, runId: string, path?: string): Pr
     else files.push(entry);
   }
   return files;
-}
-
-async function histories(store: TrackingStore, runId: string, keys: string[]) {
-  const out: Record<string, Metric[]> = {};
-  for (const key of keys) out[key] = await store.getMetricHistory(runId, key);
-  return out;
 }
 
 async function mapLimit<T>(
@@ -276,17 +270,23 @@ async function syncRun(pass: Pass, listed: Run): Promise<void> {
     const run = stamp === "" ? listed : await context.source.getRun(runId);
     const existing = await findTarget(context, run, experimentId);
     const plan = planRun(await planInput(pass, run, existing));
-    countPlan(pass.report, plan);
-    let outcome: RunOutcome = plan.create ? "created" : isEmptyPlan(plan) ? "unchanged" : "updated";
     if (options.dryRun || experimentId === undefined) {
-      record(pass, run, outcome, existing?.info.runId, plan);
+      await countPoints(context, plan, existing);
+      countPlan(pass.report, plan);
+      record(pass, run, outcomeOf(plan), existing?.info.runId, plan);
       return;
     }
     const target = { runId: existing?.info.runId, experimentId };
     const copy = await copyRun(context, run, plan, target, stamp);
+    countPlan(pass.report, plan);
     pass.copied.set(runId, copy.targetRunId);
-    if (!copy.wrote && outcome === "updated") outcome = "unchanged";
-    record(pass, run, outcome, copy.targetRunId);
+    const outcome = outcomeOf(plan);
+    record(
+      pass,
+      run,
+      !copy.wrote && outcome === "updated" ? "unchanged" : outcome,
+      copy.targetRunId,
+    );
   } catch (error) {
     if (!isItemError(error)) throw error;
     record(pass, listed, "failed");
@@ -294,14 +294,29 @@ async function syncRun(pass: Pass, listed: Run): Promise<void> {
   }
 }
 
-/** What planning a run needs: its histories and artifacts, and the target's where they matter. */
+const outcomeOf = (plan: RunPlan): RunOutcome =>
+  plan.create ? "created" : isEmptyPlan(plan) ? "unchanged" : "updated";
+
+/** A dry run's count of the points the target lacks: the histories read, nothing sent. */
+async function countPoints(context: CopyContext, plan: RunPlan, existing: Run | undefined) {
+  for (const history of plan.metrics) {
+    const copy = {
+      source: context.source,
+      sourceRunId: plan.sourceRunId,
+      target: context.target,
+      targetRunId: existing?.info.runId,
+    };
+    plan.points += (await copyHistory(copy, history)).copied;
+  }
+}
+
+/** What planning a run needs: its artifacts, and the target's where they matter. */
 async function planInput(pass: Pass, run: Run, existing: Run | undefined): Promise<PlanInput> {
   const { source, target, ledger, sourceTree } = pass.context;
   const runId = run.info.runId;
   const parentId = run.data.tags[SYSTEM_TAGS.parentRunId];
   const input: PlanInput = {
     source: run,
-    histories: await histories(source, runId, Object.keys(run.data.metrics)),
     artifacts: await listFiles(source, runId),
     target: existing,
     ledger: ledger.run(runId),
@@ -312,10 +327,6 @@ async function planInput(pass: Pass, run: Run, existing: Run | undefined): Promi
     sourceTree,
   };
   if (existing === undefined) return input;
-  const targetHistoryKeys = needsTargetHistories(input);
-  if (targetHistoryKeys.length > 0) {
-    input.targetHistories = await histories(target, existing.info.runId, targetHistoryKeys);
-  }
   if (needsTargetArtifacts(input))
     input.targetArtifacts = await listFiles(target, existing.info.runId);
   return input;
@@ -324,7 +335,7 @@ async function planInput(pass: Pass, run: Run, existing: Run | undefined): Promi
 function countPlan(report: SyncReport, plan: RunPlan): void {
   report.counts.params += Object.keys(plan.params).length;
   report.counts.tags += Object.keys(plan.tags).length;
-  report.counts.points += plan.metrics.length;
+  report.counts.points += plan.points;
   report.counts.artifacts += plan.artifacts.length;
   report.counts.bytes += plan.bytes;
 }

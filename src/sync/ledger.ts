@@ -14,8 +14,17 @@ export interface RunEntry {
   targetExperimentId: string;
   /** The source run's stamp when it was last copied completely. */
   stamp: string;
-  /** Per metric key, how many points of the source history (in file order) were copied. */
+  /**
+   * Per metric key, how many points of the source history (in its order) were copied; while
+   * `dirty`, how many are on the target for sure.
+   */
   metrics: Record<string, number>;
+  /**
+   * While `dirty`: per metric key, up to which point of the source history the target may hold
+   * more than `metrics` says (a copy sends no further before it writes the ledger again). A
+   * dirty entry without it bounds nothing: every later point is looked for on the target.
+   */
+  unsure?: Record<string, number>;
   /** Artifact path → size, as copied. */
   artifacts: Record<string, number>;
   /** Set while a copy of this run is under way: the next sync checks the target's history. */
@@ -65,6 +74,7 @@ function isRunEntry(value: unknown): value is RunEntry {
     typeof value.stamp === "string" &&
     isCounts(value.metrics) &&
     isCounts(value.artifacts) &&
+    (value.unsure === undefined || isCounts(value.unsure)) &&
     (value.dirty === undefined || typeof value.dirty === "boolean") &&
     (value.creating === undefined || Number.isFinite(value.creating))
   );

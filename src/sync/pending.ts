@@ -5,11 +5,10 @@
  * must stop before it is done.
  */
 import type { TrackingStore } from "../store/store.ts";
+import { historyPages } from "./histories.ts";
 import { publicUri } from "./identity.ts";
 import { Ledger, ledgerKey, ledgerPath } from "./ledger.ts";
 import { chooseExperiments, type Selection, selectRuns } from "./select.ts";
-
-const COUNT_PAGE = 50_000;
 
 export interface PendingRun {
   runId: string;
@@ -27,15 +26,7 @@ export interface PendingOptions extends Selection {
 /** Counted a page at a time: a history of millions of points never sits in memory at exit. */
 async function countPoints(source: TrackingStore, runId: string, key: string): Promise<number> {
   let count = 0;
-  let pageToken: string | undefined;
-  do {
-    const page = await source.getMetricHistoryPage(runId, key, {
-      maxResults: COUNT_PAGE,
-      ...(pageToken === undefined ? {} : { pageToken }),
-    });
-    count += page.metrics.length;
-    pageToken = page.nextPageToken;
-  } while (pageToken !== undefined);
+  for await (const page of historyPages(source, runId, key)) count += page.length;
   return count;
 }
 

@@ -10,14 +10,10 @@ import { ORIGIN_TAG, originOf, SOURCE_TAGS } from "./identity.ts";
 
 export interface PlanInput {
   source: Run;
-  /** Every metric's full history on the source, in logging order. */
-  histories: Record<string, Metric[]>;
   /** Every artifact file of the source run (recursive, files only). */
   artifacts: FileInfo[];
   /** The copy on the target, when one exists. */
   target?: Run | undefined;
-  /** The target's histories, for keys whose copied count is not known from the ledger. */
-  targetHistories?: Record<string, Metric[]> | undefined;
   /** The target's artifact files, when the ledger's manifest cannot be trusted. */
   targetArtifacts?: FileInfo[] | undefined;
   /** What the ledger remembers of this run for this target. */
@@ -26,6 +22,20 @@ export interface PlanInput {
   targetParentId?: string | null | undefined;
   /** The tree (or server) the source run belongs to. */
   sourceTree: string;
+}
+
+/** A `check` that looks for every point past `from` on the target. */
+export const ALL_POINTS = Number.MAX_SAFE_INTEGER;
+
+/**
+ * How one metric's history is copied, read a page at a time in the source's order: the points
+ * before `from` are on the target already; those before `check` may be, and each is looked for
+ * there; those after are not.
+ */
+export interface HistoryPlan {
+  key: string;
+  from: number;
+  check: number;
 }
 
 export interface Conflict {
@@ -43,9 +53,10 @@ export interface RunPlan {
   /** Params whose value on the target differs: MLflow never lets a param change. */
   conflicts: Conflict[];
   tags: Record<string, string>;
-  metrics: Metric[];
-  /** The ledger's per-key counts once `metrics` are copied. */
-  metricCounts: Record<string, number>;
+  /** Every metric key of the source run. */
+  metrics: HistoryPlan[];
+  /** How many metric points the target lacks: counted as the histories are read (sync.ts). */
+  points: number;
   inputs: DatasetInput[];
   /** Artifact files to upload, and their total size. */
   artifacts: FileInfo[];
@@ -85,49 +96,22 @@ export function pointIdentity(metric: Pick<Metric, "timestamp" | "step" | "value
   return `${metric.timestamp} ${metric.step} ${value}`;
 }
 
-function metricsToCopy(input: PlanInput): { metrics: Metric[]; counts: Record<string, number> } {
-  const metrics: Metric[] = [];
-  const counts: Record<string, number> = {};
-  for (const [key, history] of Object.entries(input.histories)) {
-    counts[key] = history.length;
-    const copied = copiedCount(input, key);
-    if (input.target === undefined) metrics.push(...history);
-    else if (copied !== undefined && copied <= history.length)
-      metrics.push(...history.slice(copied));
-    else {
-      const present = new Set((input.targetHistories?.[key] ?? []).map(pointIdentity));
-      for (const point of history) {
-        const id = pointIdentity(point);
-        if (!present.has(id)) {
-          present.add(id);
-          metrics.push(point);
-        }
-      }
-    }
-  }
-  return { metrics, counts };
-}
-
 /**
- * How many points of a key the target already has, when the ledger knows: it was written after
- * a complete copy to this very target run (a key it does not list was never copied).
+ * What the ledger says of a key on this very target run: how many points of the source are
+ * there for sure (a prefix, in the source's order), and up to where more may be (while a copy
+ * was under way: `unsure`; a ledger without it bounds nothing). Without a ledger nothing is known.
  */
-function copiedCount(input: Omit<PlanInput, "targetHistories">, key: string): number | undefined {
+function historyPlan(input: PlanInput, key: string): HistoryPlan {
   const { ledger, target } = input;
-  if (!ledger || ledger.dirty || !target || ledger.targetRunId !== target.info.runId)
-    return undefined;
-  return ledger.metrics[key] ?? 0;
-}
-
-/** The keys whose target history must be read to know what the target lacks. */
-export function needsTargetHistories(input: Omit<PlanInput, "targetHistories">): string[] {
-  if (input.target === undefined) return [];
-  return Object.entries(input.histories)
-    .filter(([key, history]) => {
-      const copied = copiedCount(input, key);
-      return history.length > 0 && (copied === undefined || copied > history.length);
-    })
-    .map(([key]) => key);
+  // A key the target has never seen has none of the source's points.
+  if (target === undefined || target.data.metrics[key] === undefined)
+    return { key, from: 0, check: 0 };
+  if (!ledger || ledger.targetRunId !== target.info.runId)
+    return { key, from: 0, check: ALL_POINTS };
+  const from = ledger.metrics[key] ?? 0;
+  if (!ledger.dirty) return { key, from, check: from };
+  const unsure = ledger.unsure === undefined ? ALL_POINTS : ledger.unsure[key];
+  return { key, from, check: Math.max(from, unsure ?? from) };
 }
 
 /** Whether the target's artifact listing must be read (the ledger's manifest differs). */
@@ -167,7 +151,6 @@ export function planRun(input: PlanInput): RunPlan {
     if (existing === undefined) params[key] = value;
     else if (existing !== value) conflicts.push({ key, source: value, target: existing });
   }
-  const { metrics, counts } = metricsToCopy(input);
   const presentInputs = new Set((target?.inputs ?? []).map(inputKey));
   const inputs = source.inputs.filter((i) => !presentInputs.has(inputKey(i)));
   let artifacts = input.artifacts;
@@ -189,8 +172,8 @@ export function planRun(input: PlanInput): RunPlan {
     params,
     conflicts,
     tags: tagsToCopy(input),
-    metrics,
-    metricCounts: counts,
+    metrics: Object.keys(source.data.metrics).map((key) => historyPlan(input, key)),
+    points: 0,
     inputs,
     artifacts,
     bytes: artifacts.reduce((sum, file) => sum + (file.fileSize ?? 0), 0),
@@ -201,14 +184,14 @@ export function planRun(input: PlanInput): RunPlan {
   };
 }
 
-/** True when carrying out the plan would change nothing on the target. */
+/** True when carrying out the plan would change nothing on the target (its points counted). */
 export function isEmptyPlan(plan: RunPlan): boolean {
   return (
     !plan.create &&
     !plan.restore &&
     Object.keys(plan.params).length === 0 &&
     Object.keys(plan.tags).length === 0 &&
-    plan.metrics.length === 0 &&
+    plan.points === 0 &&
     plan.inputs.length === 0 &&
     plan.artifacts.length === 0 &&
     plan.finish === undefined &&
