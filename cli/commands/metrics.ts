@@ -264,7 +264,8 @@ const history = defineCommand<{
     const streamed = !whole && args.table && single && limit === 0;
     const tail = whole ? 0 : args.table && !streamed ? limit : undefined;
     for (const runId of runIds) {
-      const { runName } = (await store.getRun(runId)).info;
+      // The info alone: the run's data would read every metric file to its latest point.
+      const { runName } = await store.getRunInfo(runId);
       for (const key of keys) {
         const { total, points } =
           tail === undefined

@@ -2,9 +2,9 @@
  * One long run: 10 metrics x 1 M steps logged through `run.logMetric` (RSS growth, and points/s
  * against a plain loop appending the same kind of lines in the same process), batched logBatch
  * likewise, a sampled history of one metric of 10 M points (cold: the summary is built; warm),
- * `mlruns metrics history` on it, and a sync and a pull of a long run through `mlruns server`.
- * Each measure runs in a child process of its own (long-run.ts), so RSS starts fresh.
- * MLRUNS_BENCH_STEPS scales the steps logged, MLRUNS_BENCH_SYNC_STEPS those synced.
+ * and `mlruns metrics history` on it (the sync of a long run: long-sync.ts). Each measure runs in
+ * a child process of its own (long-run.ts), so RSS starts fresh. MLRUNS_BENCH_STEPS scales the
+ * steps logged.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { closeSync, openSync, writeSync } from "node:fs";
@@ -12,22 +12,21 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FileStore, startServer } from "mlruns";
+import { FileStore } from "mlruns";
 import { type Row, rate } from "./report.ts";
 
 const METRICS = 10;
 const STEPS = Number(process.env.MLRUNS_BENCH_STEPS ?? 1_000_000);
-const SYNC_STEPS = Number(process.env.MLRUNS_BENCH_SYNC_STEPS ?? 100_000);
 const LONG = 10_000_000;
 const T0 = 1_767_225_600_000;
 const here = dirname(fileURLToPath(import.meta.url));
 const CLI = join(here, "..", "..", "cli", "main.js");
 
-const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+export const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 const ms = (value: number) => `${value.toFixed(0)} ms`;
 
 /** Runs long-run.ts; asynchronous, as the server it may talk to lives in this process. */
-async function child<T>(args: (string | number)[]): Promise<T> {
+export async function child<T>(args: (string | number)[]): Promise<T> {
   const running = spawn(process.execPath, [join(here, "long-run.js"), ...args.map(String)]);
   let stdout = "";
   let stderr = "";
@@ -45,7 +44,7 @@ async function child<T>(args: (string | number)[]): Promise<T> {
 }
 
 /** A metric file of `points` lines, in step order with a spike, written as fast as we can. */
-function writeLongMetric(file: string, points: number) {
+export function writeLongMetric(file: string, points: number) {
   const fd = openSync(file, "w");
   let text = "";
   for (let step = 0; step < points; step++) {
@@ -101,20 +100,6 @@ export async function historiesBench(): Promise<Row[]> {
       ...[CLI, "metrics", "history", runId, "big", "-u", root, "--tail", "5", "--no-chart"],
     ]);
 
-    // Sync: a run of METRICS x SYNC_STEPS to a server, then pulled back into a new tree.
-    const source = join(dir, "sync-source");
-    await child(["log", source, METRICS, SYNC_STEPS]);
-    const server = await startServer({ root: join(dir, "served"), port: 0, log: () => {} });
-    let pushed: { ms: number; rssGrowth: number };
-    let pulled: { ms: number; rssGrowth: number };
-    try {
-      pushed = await child(["push", join(source, "tree"), server.url]);
-      pulled = await child(["pull", join(dir, "pulled"), server.url]);
-    } finally {
-      await server.close();
-    }
-    const syncPoints = METRICS * SYNC_STEPS;
-
     const points = `${METRICS} x ${STEPS.toLocaleString("en")}`;
     return [
       {
@@ -158,18 +143,6 @@ export async function historiesBench(): Promise<Row[]> {
         ours: `${tail.seconds.toFixed(2)} s`,
         mlflow: `${(tail.maxRssKb / 1024).toFixed(0)} MB`,
         ratio: "",
-      },
-      {
-        what: `sync of one run of ${syncPoints.toLocaleString("en")} points to mlruns server: RSS growth, time`,
-        ours: mb(pushed.rssGrowth),
-        mlflow: `${(pushed.ms / 1000).toFixed(1)} s`,
-        ratio: "goal <= 64 MB at 10 M points",
-      },
-      {
-        what: `pull of that run into a new tree: RSS growth, time`,
-        ours: mb(pulled.rssGrowth),
-        mlflow: `${(pulled.ms / 1000).toFixed(1)} s`,
-        ratio: "goal <= 64 MB at 10 M points",
       },
     ];
   } finally {

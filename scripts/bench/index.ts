@@ -9,6 +9,7 @@ import { bundleBench } from "./bundle.ts";
 import { cliBench } from "./cli.ts";
 import { historiesBench } from "./histories.ts";
 import { loggingBench } from "./logging.ts";
+import { longSyncBench } from "./long-sync.ts";
 import { ensureMlflow } from "./mlflow.ts";
 import { printTable, type Row } from "./report.ts";
 import { searchBench } from "./search.ts";
@@ -20,6 +21,10 @@ import { uiBench } from "./ui.ts";
 const SECTIONS: Record<string, [string, () => Promise<Row[]>]> = {
   logging: ["Metric logging (FileStore vs MLflow's file store)", loggingBench],
   histories: ["One long run (10 M points) and its histories", historiesBench],
+  "long-sync": [
+    "One long run (10 M points) pushed to and pulled from a real mlflow server",
+    longSyncBench,
+  ],
   search: ["Search (FileStore.searchRuns vs MLflow search_runs)", searchBench],
   bigtree: [
     "Big trees (mlruns runs list, cold and through a server, vs MLflow on SQLite)",

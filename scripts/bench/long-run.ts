@@ -121,10 +121,14 @@ async function copy(direction: "push" | "pull", url: string) {
   const server = new RestStore(url);
   const meter = rssMeter();
   const started = performance.now();
-  await sync(
+  const report = await sync(
     direction === "push" ? { source: tree, target: server } : { source: server, target: tree },
   );
-  return { ms: performance.now() - started, rssGrowth: meter.growth() };
+  return {
+    ms: performance.now() - started,
+    rssGrowth: meter.growth(),
+    points: report.counts.points,
+  };
 }
 
 const result =

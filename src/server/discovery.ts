@@ -7,6 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
+import http from "node:http";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { replaceFile } from "../atomic.ts";
@@ -65,14 +66,25 @@ export async function findServer(
   const found = await readDiscovery(root);
   if (found === undefined || found.host !== hostname() || !isProcessAlive(found.pid))
     return undefined;
-  try {
-    const response = await fetch(`${found.url}/health`, {
-      signal: AbortSignal.timeout(options.timeoutMs ?? 1000),
-    });
-    await response.body?.cancel();
-    if (!response.ok || response.headers.get(INSTANCE_HEADER) !== found.instance) return undefined;
-  } catch {
-    return undefined;
-  }
+  const instance = await healthInstance(found.url, options.timeoutMs ?? 1000);
+  if (instance !== found.instance) return undefined;
   return { url: found.url, auth: found.auth };
+}
+
+/**
+ * The instance id `/health` at `url` answers with; undefined for no answer in time, or an error.
+ * Through node:http, as the REST store talks: a command that starts `fetch` pays for loading it.
+ */
+async function healthInstance(url: string, timeoutMs: number): Promise<string | undefined> {
+  const client = url.startsWith("https:") ? await import("node:https") : http;
+  return new Promise((resolve) => {
+    const request = client.get(`${url}/health`, { agent: false }, (response) => {
+      response.resume();
+      const ok = (response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 300;
+      const header = response.headers[INSTANCE_HEADER];
+      resolve(ok && typeof header === "string" ? header : undefined);
+    });
+    request.setTimeout(timeoutMs, () => request.destroy());
+    request.on("error", () => resolve(undefined));
+  });
 }

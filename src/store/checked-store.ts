@@ -158,6 +158,11 @@ export abstract class CheckedStore implements TrackingStore {
     return this._getRun(runId);
   }
 
+  async getRunInfo(runId: string): Promise<RunInfo> {
+    validateRunId(runId);
+    return this._getRunInfo(runId);
+  }
+
   async updateRun(runId: string, update: UpdateRunOptions): Promise<RunInfo> {
     validateRunId(runId);
     checkUpdateRun(update);
@@ -289,6 +294,7 @@ export abstract class CheckedStore implements TrackingStore {
   protected abstract _restoreExperiment(experimentId: string): Promise<void>;
   protected abstract _createRun(run: NewRun): Promise<Run>;
   protected abstract _getRun(runId: string): Promise<Run>;
+  protected abstract _getRunInfo(runId: string): Promise<RunInfo>;
   protected abstract _updateRun(runId: string, update: RunUpdate): Promise<RunInfo>;
   protected abstract _deleteRun(runId: string): Promise<void>;
   protected abstract _restoreRun(runId: string): Promise<void>;

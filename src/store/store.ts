@@ -97,6 +97,11 @@ export interface TrackingStore {
 
   createRun(options: CreateRunOptions): Promise<Run>;
   getRun(runId: string): Promise<Run>;
+  /**
+   * A run's info alone (name, status, times), without reading its data: a tree's store reads
+   * no metric file, where `getRun` reads each to its latest point.
+   */
+  getRunInfo(runId: string): Promise<RunInfo>;
   updateRun(runId: string, update: UpdateRunOptions): Promise<RunInfo>;
   deleteRun(runId: string): Promise<void>;
   restoreRun(runId: string): Promise<void>;

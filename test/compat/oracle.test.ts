@@ -278,6 +278,7 @@ function storeFromDump(dump: Dump): TrackingStore {
     restoreExperiment: unsupported,
     createRun: unsupported,
     getRun: async (id) => runs.get(id) ?? unsupported(),
+    getRunInfo: async (id) => runs.get(id)?.info ?? unsupported(),
     updateRun: unsupported,
     deleteRun: unsupported,
     restoreRun: unsupported,

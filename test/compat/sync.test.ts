@@ -80,6 +80,50 @@ for (const version of [MLFLOW_VERSIONS.latest, MLFLOW_VERSIONS.v2]) {
       await expectInSync(root, server, "varied/");
     });
 
+    it("pushes and pulls a history of several pages exactly, also without the ledger", async () => {
+      const root = await tree();
+      const source = new FileStore(root, quiet);
+      const experimentId = await source.createExperiment("pages");
+      const { runId } = (await source.createRun({ experimentId, runName: "long" })).info;
+      // Three read pages; timestamps repeat, so the server's order (time, step, value) differs
+      // from the order logged.
+      const points = 25_001;
+      const metrics = Array.from({ length: points }, (_, i) => ({
+        key: "m",
+        value: (i * 7919) % 101,
+        timestamp: 1_000_000 + Math.floor((points - i) / 3),
+        step: i,
+      }));
+      for (let at = 0; at < points; at += 5000) {
+        await source.logBatch(runId, { metrics: metrics.slice(at, at + 5000) });
+      }
+      await source.updateRun(runId, { status: "FINISHED", endTime: 2_000_000 });
+      const target = new RestStore(server.url);
+      const pushed = await sync({ source, target, experimentPrefix: "pages/" });
+      expect(pushed.issues).toEqual([]);
+      expect(pushed.counts.points).toBe(points);
+      await expectInSync(root, server, "pages/");
+
+      await rm(join(root, LEDGER_FILE));
+      const relearned = await sync({ source, target, experimentPrefix: "pages/" });
+      expect(relearned.counts).toMatchObject({ created: 0, points: 0 });
+
+      const pulledRoot = await tree();
+      const pulled = await sync({
+        source: target,
+        target: new FileStore(pulledRoot, quiet),
+        experiments: ["pages/pages"],
+      });
+      expect(pulled.issues).toEqual([]);
+      expect(pulled.counts.points).toBe(points);
+      const copy = pulled.runs[0]?.targetRunId ?? "";
+      const sorted = (history: { timestamp: number; step: number; value: number }[]) =>
+        history.map((p) => `${p.timestamp} ${p.step} ${p.value}`).sort();
+      const back = await new FileStore(pulledRoot, quiet).getMetricHistory(copy, "m");
+      expect(back).toHaveLength(points);
+      expect(sorted(back)).toEqual(sorted(metrics));
+    });
+
     it("sends new points, tags, artifacts and status of a run still running, again and again", async () => {
       const root = await tree();
       const source = new FileStore(root, quiet);

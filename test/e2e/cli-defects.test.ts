@@ -83,6 +83,24 @@ describe("metrics history on a long metric (item 2)", () => {
     );
   });
 
+  it("reads the history asked for alone: another metric's damaged file does not stop it", async () => {
+    const root = join(dir, "half-broken");
+    const store = new FileStore(root);
+    const experimentId = await store.createExperiment("half-broken");
+    const { runId } = (await store.createRun({ experimentId, runName: "half" })).info;
+    await store.logBatch(runId, {
+      metrics: [
+        { key: "good", value: 1.5, step: 7, timestamp: 1_700_000_000_000 },
+        { key: "bad", value: 2, step: 0, timestamp: 1_700_000_000_000 },
+      ],
+    });
+    await appendFile(join(root, experimentId, runId, "metrics", "bad"), "not a metric line\n");
+    const result = await runCli(["metrics", "history", runId, "good", "--no-chart", "-u", root]);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^\s*7\s+1\.5\s/m);
+  });
+
   it("prints all 300,000 rows with --limit 0", async () => {
     const result = await runCli([
       "metrics",

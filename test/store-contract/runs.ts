@@ -87,10 +87,22 @@ export function runsContract({ test, store, newExperiment, newRun, unknownRunId 
       expect(await store().listRuns([experimentId], "ALL")).toEqual([]);
     });
 
+    test("getRunInfo is getRun's info, as the run changes", async () => {
+      const { run } = await newRun("run-info", { runName: "first" });
+      const { runId } = run.info;
+      expect(await store().getRunInfo(runId)).toEqual(run.info);
+      await store().logBatch(runId, { metrics: [point("m", 1, T, 0)], tags: { t: "1" } });
+      await store().updateRun(runId, { status: "FINISHED", endTime: T + 5, runName: "second" });
+      const info = await store().getRunInfo(runId);
+      expect(info).toEqual((await store().getRun(runId)).info);
+      expect(info).toMatchObject({ runName: "second", status: "FINISHED", endTime: T + 5 });
+    });
+
     test("unknown run ids give RESOURCE_DOES_NOT_EXIST, malformed ones are rejected", async () => {
       const code = "RESOURCE_DOES_NOT_EXIST";
       const id = unknownRunId();
       await expectMlflowError(store().getRun(id), code);
+      await expectMlflowError(store().getRunInfo(id), code);
       await expectMlflowError(store().updateRun(id, { status: "FINISHED" }), code);
       await expectMlflowError(store().deleteRun(id), code);
       await expectMlflowError(store().restoreRun(id), code);

@@ -531,6 +531,17 @@ export class FileStore extends CheckedStore {
     return this.#runs.readRun(await this.#runDir(runId), this.#onProblem);
   }
 
+  protected async _getRunInfo(runId: string): Promise<RunInfo> {
+    const runDir = await this.#runDir(runId);
+    const { info } = this.#runs.readMeta(runDir);
+    // A tree MLflow wrote before run names were in meta.yaml has the name in a tag only.
+    if (!info.runName) {
+      const tag = join(runDir, "tags", SYSTEM_TAGS.runName);
+      info.runName = await fs.readFile(tag, "utf8").catch(() => "");
+    }
+    return info;
+  }
+
   protected async _updateRun(runId: string, update: RunUpdate): Promise<RunInfo> {
     const { runDir, run } = await this.#activeRun(runId);
     const info = { ...run.info };

@@ -265,6 +265,10 @@ export class MemoryStore extends CheckedStore {
     return this.#toRun(this.#run(runId));
   }
 
+  protected async _getRunInfo(runId: string): Promise<RunInfo> {
+    return (await this._getRun(runId)).info;
+  }
+
   protected async _updateRun(runId: string, update: RunUpdate): Promise<RunInfo> {
     return this.#updateRun(runId, update);
   }

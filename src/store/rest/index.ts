@@ -225,6 +225,11 @@ export class RestStore extends CheckedStore {
     return run;
   }
 
+  /** MLflow has no call for the info alone; the server reads the latest metrics, not us. */
+  protected async _getRunInfo(runId: string): Promise<RunInfo> {
+    return (await this._getRun(runId)).info;
+  }
+
   protected async _updateRun(runId: string, update: RunUpdate): Promise<RunInfo> {
     const { status, endTime, runName } = update;
     const json: Record<string, unknown> = { run_id: runId };
