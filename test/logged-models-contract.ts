@@ -103,6 +103,29 @@ export function describeLoggedModelStore(
       await expectMlflowError(models().getLoggedModel("../../etc"), "INVALID_PARAMETER_VALUE");
     });
 
+    test("refuses a malformed source run id, and a malformed run id logging metrics", async () => {
+      // The stores had drifted: only the RestStore checked these; the file store wrote the run id
+      // into the metric file's line, where a space breaks the line apart.
+      const experimentId = await newExperiment();
+      for (const sourceRunId of ["../not-a-run", "a b"]) {
+        await expectMlflowError(
+          models().createLoggedModel({ experimentId, sourceRunId }),
+          "INVALID_PARAMETER_VALUE",
+        );
+      }
+      expect((await models().searchLoggedModels({ experimentIds: [experimentId] })).models).toEqual(
+        [],
+      );
+      const { modelId } = await models().createLoggedModel({ experimentId });
+      const point: Metric = { key: "acc", value: 1, timestamp: T, step: 0 };
+      const error = await expectMlflowError(
+        models().logLoggedModelMetrics(modelId, "a b", [point]),
+        "INVALID_PARAMETER_VALUE",
+      );
+      expect(error.message).toBe('Invalid run id "a b": expected 32 hexadecimal characters');
+      expect((await models().getLoggedModel(modelId)).metrics).toEqual([]);
+    });
+
     test("finalizes, tags, params and deletion", async () => {
       const experimentId = await newExperiment();
       const { modelId } = await models().createLoggedModel({ experimentId, tags: { a: "1" } });

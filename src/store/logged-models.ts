@@ -13,7 +13,7 @@ import type {
   LoggedModelStatus,
   Metric,
 } from "../entities.ts";
-import { invalid } from "../errors.ts";
+import { invalid, MlflowError, notFound } from "../errors.ts";
 import { isLaterPoint } from "../metric-latest.ts";
 import type {
   SearchLoggedModelsRequest,
@@ -77,6 +77,18 @@ export function validateLoggedModelName(name: string): void {
     throw invalid(`Invalid model name '${name}'. Names cannot contain '/' or ':'.`);
   }
 }
+
+export const loggedModelNotFound = (modelId: string) => notFound(`Model '${modelId}' not found`);
+
+export const loggedModelTagNotFound = (modelId: string, key: string) =>
+  notFound(`No tag with key '${key}' found for model with ID '${modelId}'.`);
+
+/** MLflow's words (and code) for a model created in a deleted experiment. */
+export const experimentNotActiveForModel = (experimentId: string) =>
+  new MlflowError(
+    "INVALID_STATE",
+    `Could not create model under non-active experiment with ID ${experimentId}.`,
+  );
 
 /** The latest point of each metric per (key, dataset name, digest), as a model shows them. */
 export function latestModelMetrics(

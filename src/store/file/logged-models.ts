@@ -31,7 +31,7 @@ import {
   type LoggedModelStatus,
   type Metric,
 } from "../../entities.ts";
-import { invalid, MlflowError, notFound } from "../../errors.ts";
+import { invalid, notFound } from "../../errors.ts";
 import { isLaterPoint } from "../../metric-latest.ts";
 import { pyFloatRepr } from "../../py-format.ts";
 import { generateRunName } from "../../run-name.ts";
@@ -40,13 +40,13 @@ import {
   type SearchLoggedModelsRequest,
   type SearchLoggedModelsResult,
 } from "../../search/logged-models.ts";
-import { validateArtifactPath, validateBatch, validateKey, validateTag } from "../../validation.ts";
+import { CheckedLoggedModels } from "../checked-logged-models.ts";
 import {
   type CreateLoggedModelOptions,
-  type LoggedModelStore,
+  experimentNotActiveForModel,
+  loggedModelNotFound,
+  loggedModelTagNotFound,
   type RunModelLinks,
-  validateLoggedModelName,
-  validateModelId,
 } from "../logged-models.ts";
 import {
   deleteArtifactPath,
@@ -93,21 +93,21 @@ interface StoredModel {
 const md5 = (text: string) => createHash("md5").update(text, "utf8").digest("hex");
 const statusNumber = (status: LoggedModelStatus) => LOGGED_MODEL_STATUSES.indexOf(status);
 
-export class FileLoggedModels implements LoggedModelStore {
+export class FileLoggedModels extends CheckedLoggedModels {
   readonly #tree: LoggedModelTree;
 
   constructor(tree: LoggedModelTree) {
+    super();
     this.#tree = tree;
   }
 
   /** The model's folder (in an active or deleted experiment), or RESOURCE_DOES_NOT_EXIST. */
   async #locate(modelId: string): Promise<string> {
-    validateModelId(modelId);
     for (const { dir } of await this.#tree.experimentDirs()) {
       const folder = join(dir, MODELS, modelId);
       if ((await readTextIfExists(join(folder, META))) !== undefined) return folder;
     }
-    throw notFound(`Model '${modelId}' not found`);
+    throw loggedModelNotFound(modelId);
   }
 
   async #read(folder: string): Promise<{ stored: StoredModel; model: LoggedModelRecord }> {
@@ -174,19 +174,13 @@ export class FileLoggedModels implements LoggedModelStore {
     }
   }
 
-  async createLoggedModel(options: CreateLoggedModelOptions): Promise<LoggedModelRecord> {
+  protected async _createLoggedModel(
+    options: CreateLoggedModelOptions,
+  ): Promise<LoggedModelRecord> {
     const { experimentId } = options;
     const name = options.name || generateRunName();
-    validateLoggedModelName(name);
-    validateBatch({ params: options.params ?? {} });
-    for (const [key, value] of Object.entries(options.tags ?? {})) validateTag("tag", key, value);
     const { dir, deleted } = await this.#tree.experimentDir(experimentId);
-    if (deleted) {
-      throw new MlflowError(
-        "INVALID_STATE",
-        `Could not create model under non-active experiment with ID ${experimentId}.`,
-      );
-    }
+    if (deleted) throw experimentNotActiveForModel(experimentId);
     const experiment = await this.#tree.getExperiment(experimentId);
     const modelId = `m-${randomBytes(16).toString("hex")}`;
     const folder = join(dir, MODELS, modelId);
@@ -217,13 +211,13 @@ export class FileLoggedModels implements LoggedModelStore {
     return (await this.#read(folder)).model;
   }
 
-  async getLoggedModel(
+  protected async _getLoggedModel(
     modelId: string,
     options: { allowDeleted?: boolean } = {},
   ): Promise<LoggedModelRecord> {
     const { stored, model } = await this.#read(await this.#locate(modelId));
     if (stored.lifecycle_stage === "deleted" && !options.allowDeleted) {
-      throw notFound(`Model '${modelId}' not found`);
+      throw loggedModelNotFound(modelId);
     }
     return model;
   }
@@ -231,17 +225,14 @@ export class FileLoggedModels implements LoggedModelStore {
   async #active(modelId: string): Promise<{ folder: string; stored: StoredModel }> {
     const folder = await this.#locate(modelId);
     const { stored } = await this.#read(folder);
-    if (stored.lifecycle_stage === "deleted") throw notFound(`Model '${modelId}' not found`);
+    if (stored.lifecycle_stage === "deleted") throw loggedModelNotFound(modelId);
     return { folder, stored };
   }
 
-  async finalizeLoggedModel(
+  protected async _finalizeLoggedModel(
     modelId: string,
     status: LoggedModelStatus,
   ): Promise<LoggedModelRecord> {
-    if (!LOGGED_MODEL_STATUSES.includes(status)) {
-      throw invalid(`Invalid logged model status '${String(status)}'`);
-    }
     const { folder, stored } = await this.#active(modelId);
     const { lifecycle_stage: _, ...rest } = stored;
     await this.#write(folder, {
@@ -252,29 +243,35 @@ export class FileLoggedModels implements LoggedModelStore {
     return (await this.#read(folder)).model;
   }
 
-  async setLoggedModelTags(modelId: string, tags: Record<string, string>): Promise<void> {
-    for (const [key, value] of Object.entries(tags)) validateTag("tag", key, value);
+  protected async _setLoggedModelTags(
+    modelId: string,
+    tags: Record<string, string>,
+  ): Promise<void> {
     await this.#writeKeys((await this.#active(modelId)).folder, "tags", tags);
   }
 
-  async deleteLoggedModelTag(modelId: string, key: string): Promise<void> {
-    validateKey("tag", key);
+  protected async _deleteLoggedModelTag(modelId: string, key: string): Promise<void> {
     const { folder } = await this.#active(modelId);
     try {
       await fs.rm(join(folder, "tags", ...key.split("/")));
     } catch (error) {
       if (!isMissing(error)) throw error;
-      throw notFound(`No tag with key '${key}' found for model with ID '${modelId}'.`);
+      throw loggedModelTagNotFound(modelId, key);
     }
   }
 
-  async logLoggedModelParams(modelId: string, params: Record<string, string>): Promise<void> {
-    validateBatch({ params });
+  protected async _logLoggedModelParams(
+    modelId: string,
+    params: Record<string, string>,
+  ): Promise<void> {
     await this.#writeKeys((await this.#active(modelId)).folder, "params", params);
   }
 
-  async logLoggedModelMetrics(modelId: string, runId: string, metrics: Metric[]): Promise<void> {
-    validateBatch({ metrics });
+  protected async _logLoggedModelMetrics(
+    modelId: string,
+    runId: string,
+    metrics: Metric[],
+  ): Promise<void> {
     const { folder } = await this.#active(modelId);
     const byKey = new Map<string, string>();
     for (const m of metrics) {
@@ -291,7 +288,7 @@ export class FileLoggedModels implements LoggedModelStore {
     }
   }
 
-  async deleteLoggedModel(modelId: string): Promise<void> {
+  protected async _deleteLoggedModel(modelId: string): Promise<void> {
     const { folder, stored } = await this.#active(modelId);
     await this.#write(folder, {
       ...stored,
@@ -300,7 +297,9 @@ export class FileLoggedModels implements LoggedModelStore {
     });
   }
 
-  async searchLoggedModels(request: SearchLoggedModelsRequest): Promise<SearchLoggedModelsResult> {
+  protected async _searchLoggedModels(
+    request: SearchLoggedModelsRequest,
+  ): Promise<SearchLoggedModelsResult> {
     const models: LoggedModelRecord[] = [];
     for (const experimentId of request.experimentIds) {
       const { dir } = await this.#tree
@@ -320,11 +319,12 @@ export class FileLoggedModels implements LoggedModelStore {
 
   // ---- links between runs and models ----
 
-  async logRunOutputs(runId: string, outputs: { modelId: string; step: number }[]): Promise<void> {
+  protected async _logRunOutputs(
+    runId: string,
+    outputs: { modelId: string; step: number }[],
+  ): Promise<void> {
     const runDir = await this.#tree.activeRunDir(runId);
     for (const { modelId, step } of outputs) {
-      validateModelId(modelId);
-      if (!Number.isSafeInteger(step)) throw invalid(`step must be an integer, got ${step}`);
       const dir = join(runDir, "outputs", modelId);
       await fs.mkdir(dir, { recursive: true });
       const link = {
@@ -339,10 +339,9 @@ export class FileLoggedModels implements LoggedModelStore {
     }
   }
 
-  async logRunModelInputs(runId: string, modelIds: string[]): Promise<void> {
+  protected async _logRunModelInputs(runId: string, modelIds: string[]): Promise<void> {
     const runDir = await this.#tree.activeRunDir(runId);
     for (const modelId of modelIds) {
-      validateModelId(modelId);
       const dir = join(runDir, "inputs", md5(modelId + runId));
       await fs.mkdir(dir, { recursive: true });
       const link = {
@@ -357,7 +356,7 @@ export class FileLoggedModels implements LoggedModelStore {
   }
 
   /** Synchronous reads (two folder listings, usually missing): a search asks for 100 runs. */
-  async runModelLinks(runId: string): Promise<RunModelLinks> {
+  protected async _runModelLinks(runId: string): Promise<RunModelLinks> {
     const runDir = await this.#tree.runDir(runId);
     const links: RunModelLinks = { outputs: [], inputs: [] };
     for (const kind of ["outputs", "inputs"] as const) {
@@ -413,27 +412,23 @@ export class FileLoggedModels implements LoggedModelStore {
     return parentExists ? dir : own;
   }
 
-  async listArtifacts(modelId: string, path?: string): Promise<FileInfo[]> {
+  protected async _listArtifacts(modelId: string, path?: string): Promise<FileInfo[]> {
     const at = await this.#artifacts(modelId);
     if (typeof at === "string") return listArtifactDir(at, path);
-    if (path) validateArtifactPath(path);
     return at.list(path);
   }
 
-  async putArtifact(modelId: string, path: string, data: ArtifactData): Promise<void> {
-    validateArtifactPath(path);
+  protected async _putArtifact(modelId: string, path: string, data: ArtifactData): Promise<void> {
     const at = await this.#artifacts(modelId);
     await (typeof at === "string" ? writeArtifactFile(at, path, data) : at.put(path, data));
   }
 
-  async openArtifact(modelId: string, path: string): Promise<ArtifactStream> {
-    validateArtifactPath(path);
+  protected async _openArtifact(modelId: string, path: string): Promise<ArtifactStream> {
     const at = await this.#artifacts(modelId);
     return typeof at === "string" ? openArtifactFile(at, path) : at.get(path);
   }
 
-  async deleteArtifact(modelId: string, path: string): Promise<void> {
-    if (path !== "") validateArtifactPath(path);
+  protected async _deleteArtifact(modelId: string, path: string): Promise<void> {
     const at = await this.#artifacts(modelId);
     await (typeof at === "string" ? deleteArtifactPath(at, path) : at.delete(path || undefined));
   }

@@ -1,31 +1,30 @@
 /** MLflow 3's logged models in memory, with the same rules as the file store's. */
 import { randomBytes } from "node:crypto";
-import {
-  type ArtifactData,
-  type ArtifactStream,
-  type Experiment,
-  type FileInfo,
-  LOGGED_MODEL_STATUSES,
-  type LoggedModelRecord,
-  type LoggedModelStatus,
-  type Metric,
-  type Run,
+import type {
+  ArtifactData,
+  ArtifactStream,
+  Experiment,
+  FileInfo,
+  LoggedModelRecord,
+  LoggedModelStatus,
+  Metric,
+  Run,
 } from "../../entities.ts";
-import { invalid, MlflowError, notFound } from "../../errors.ts";
 import { generateRunName } from "../../run-name.ts";
 import {
   searchLoggedModels,
   type SearchLoggedModelsRequest,
   type SearchLoggedModelsResult,
 } from "../../search/logged-models.ts";
-import { validateBatch, validateKey, validateTag } from "../../validation.ts";
+import { CheckedLoggedModels } from "../checked-logged-models.ts";
+import { runNotActive } from "../checks.ts";
 import {
   type CreateLoggedModelOptions,
-  type LoggedModelStore,
-  type RunModelLinks,
+  experimentNotActiveForModel,
   latestModelMetrics,
-  validateLoggedModelName,
-  validateModelId,
+  loggedModelNotFound,
+  loggedModelTagNotFound,
+  type RunModelLinks,
 } from "../logged-models.ts";
 import { MemoryArtifacts } from "./artifacts.ts";
 
@@ -42,20 +41,20 @@ interface ModelState {
   artifacts: MemoryArtifacts;
 }
 
-export class MemoryLoggedModels implements LoggedModelStore {
+export class MemoryLoggedModels extends CheckedLoggedModels {
   readonly #host: LoggedModelHost;
   readonly #models = new Map<string, ModelState>();
   readonly #links = new Map<string, RunModelLinks>();
 
   constructor(host: LoggedModelHost) {
+    super();
     this.#host = host;
   }
 
   #state(modelId: string, allowDeleted = false): ModelState {
-    validateModelId(modelId);
     const state = this.#models.get(modelId);
     if (state === undefined || (state.deleted && !allowDeleted)) {
-      throw notFound(`Model '${modelId}' not found`);
+      throw loggedModelNotFound(modelId);
     }
     return state;
   }
@@ -68,21 +67,17 @@ export class MemoryLoggedModels implements LoggedModelStore {
   async #activeRun(runId: string): Promise<void> {
     const run = await this.#host.getRun(runId);
     if (run.info.lifecycleStage !== "active") {
-      throw invalid(`The run ${runId} must be in the 'active' state. Current state is deleted.`);
+      throw runNotActive(runId);
     }
   }
 
-  async createLoggedModel(options: CreateLoggedModelOptions): Promise<LoggedModelRecord> {
+  protected async _createLoggedModel(
+    options: CreateLoggedModelOptions,
+  ): Promise<LoggedModelRecord> {
     const name = options.name || generateRunName();
-    validateLoggedModelName(name);
-    validateBatch({ params: options.params ?? {} });
-    for (const [key, value] of Object.entries(options.tags ?? {})) validateTag("tag", key, value);
     const experiment = await this.#host.getExperiment(options.experimentId);
     if (experiment.lifecycleStage !== "active") {
-      throw new MlflowError(
-        "INVALID_STATE",
-        `Could not create model under non-active experiment with ID ${options.experimentId}.`,
-      );
+      throw experimentNotActiveForModel(options.experimentId);
     }
     const modelId = `m-${randomBytes(16).toString("hex")}`;
     const now = Date.now();
@@ -109,58 +104,63 @@ export class MemoryLoggedModels implements LoggedModelStore {
     return this.#view(state);
   }
 
-  async getLoggedModel(
+  protected async _getLoggedModel(
     modelId: string,
     options: { allowDeleted?: boolean } = {},
   ): Promise<LoggedModelRecord> {
     return this.#view(this.#state(modelId, options.allowDeleted));
   }
 
-  async finalizeLoggedModel(
+  protected async _finalizeLoggedModel(
     modelId: string,
     status: LoggedModelStatus,
   ): Promise<LoggedModelRecord> {
-    if (!LOGGED_MODEL_STATUSES.includes(status)) {
-      throw invalid(`Invalid logged model status '${String(status)}'`);
-    }
     const state = this.#state(modelId);
     state.record.status = status;
     state.record.lastUpdatedTimestamp = Date.now();
     return this.#view(state);
   }
 
-  async setLoggedModelTags(modelId: string, tags: Record<string, string>): Promise<void> {
-    for (const [key, value] of Object.entries(tags)) validateTag("tag", key, value);
+  protected async _setLoggedModelTags(
+    modelId: string,
+    tags: Record<string, string>,
+  ): Promise<void> {
     Object.assign(this.#state(modelId).record.tags, tags);
   }
 
-  async deleteLoggedModelTag(modelId: string, key: string): Promise<void> {
-    validateKey("tag", key);
+  protected async _deleteLoggedModelTag(modelId: string, key: string): Promise<void> {
     const { tags } = this.#state(modelId).record;
     if (!Object.hasOwn(tags, key)) {
-      throw notFound(`No tag with key '${key}' found for model with ID '${modelId}'.`);
+      throw loggedModelTagNotFound(modelId, key);
     }
     delete tags[key];
   }
 
-  async logLoggedModelParams(modelId: string, params: Record<string, string>): Promise<void> {
-    validateBatch({ params });
+  protected async _logLoggedModelParams(
+    modelId: string,
+    params: Record<string, string>,
+  ): Promise<void> {
     Object.assign(this.#state(modelId).record.params, params);
   }
 
-  async logLoggedModelMetrics(modelId: string, runId: string, metrics: Metric[]): Promise<void> {
-    validateBatch({ metrics });
+  protected async _logLoggedModelMetrics(
+    modelId: string,
+    runId: string,
+    metrics: Metric[],
+  ): Promise<void> {
     const state = this.#state(modelId);
     for (const metric of metrics) state.points.push({ ...metric, runId });
   }
 
-  async deleteLoggedModel(modelId: string): Promise<void> {
+  protected async _deleteLoggedModel(modelId: string): Promise<void> {
     const state = this.#state(modelId);
     state.deleted = true;
     state.record.lastUpdatedTimestamp = Date.now();
   }
 
-  async searchLoggedModels(request: SearchLoggedModelsRequest): Promise<SearchLoggedModelsResult> {
+  protected async _searchLoggedModels(
+    request: SearchLoggedModelsRequest,
+  ): Promise<SearchLoggedModelsResult> {
     const wanted = new Set(request.experimentIds);
     const models = [...this.#models.values()]
       .filter((s) => !s.deleted && wanted.has(s.record.experimentId))
@@ -174,12 +174,11 @@ export class MemoryLoggedModels implements LoggedModelStore {
     return links;
   }
 
-  async logRunOutputs(runId: string, outputs: { modelId: string; step: number }[]): Promise<void> {
+  protected async _logRunOutputs(
+    runId: string,
+    outputs: { modelId: string; step: number }[],
+  ): Promise<void> {
     await this.#activeRun(runId);
-    for (const { modelId, step } of outputs) {
-      validateModelId(modelId);
-      if (!Number.isSafeInteger(step)) throw invalid(`step must be an integer, got ${step}`);
-    }
     const links = this.#linksOf(runId);
     for (const output of outputs) {
       // The first record of a model stays, as the file store keeps its first folder.
@@ -189,31 +188,30 @@ export class MemoryLoggedModels implements LoggedModelStore {
     links.outputs.sort((a, b) => (a.modelId < b.modelId ? -1 : 1));
   }
 
-  async logRunModelInputs(runId: string, modelIds: string[]): Promise<void> {
+  protected async _logRunModelInputs(runId: string, modelIds: string[]): Promise<void> {
     await this.#activeRun(runId);
-    for (const modelId of modelIds) validateModelId(modelId);
     const links = this.#linksOf(runId);
     links.inputs = [...new Set([...links.inputs, ...modelIds])].sort();
   }
 
-  async runModelLinks(runId: string): Promise<RunModelLinks> {
+  protected async _runModelLinks(runId: string): Promise<RunModelLinks> {
     await this.#host.getRun(runId);
     return structuredClone(this.#links.get(runId) ?? { outputs: [], inputs: [] });
   }
 
-  async listArtifacts(modelId: string, path?: string): Promise<FileInfo[]> {
+  protected async _listArtifacts(modelId: string, path?: string): Promise<FileInfo[]> {
     return this.#state(modelId, true).artifacts.list(path);
   }
 
-  async putArtifact(modelId: string, path: string, data: ArtifactData): Promise<void> {
+  protected async _putArtifact(modelId: string, path: string, data: ArtifactData): Promise<void> {
     await this.#state(modelId, true).artifacts.put(path, data);
   }
 
-  async openArtifact(modelId: string, path: string): Promise<ArtifactStream> {
+  protected async _openArtifact(modelId: string, path: string): Promise<ArtifactStream> {
     return this.#state(modelId, true).artifacts.open(path);
   }
 
-  async deleteArtifact(modelId: string, path: string): Promise<void> {
+  protected async _deleteArtifact(modelId: string, path: string): Promise<void> {
     this.#state(modelId, true).artifacts.delete(path);
   }
 }

@@ -14,18 +14,11 @@ import type {
   LoggedModelStatus,
   Metric,
 } from "../../entities.ts";
-import { invalid, isMlflowError, MlflowError } from "../../errors.ts";
+import { isMlflowError, MlflowError } from "../../errors.ts";
 import type {
   SearchLoggedModelsRequest,
   SearchLoggedModelsResult,
 } from "../../search/logged-models.ts";
-import {
-  validateArtifactPath,
-  validateBatch,
-  validateKey,
-  validateRunId,
-  validateTag,
-} from "../../validation.ts";
 import {
   type LoggedModelJson,
   loggedModelFromJson,
@@ -34,12 +27,10 @@ import {
 import { metricToJson, tagsToJson } from "../../wire/tracking.ts";
 import {
   type CreateLoggedModelOptions,
-  type LoggedModelStore,
   latestModelMetrics,
   type RunModelLinks,
-  validateLoggedModelName,
-  validateModelId,
 } from "../logged-models.ts";
+import { CheckedLoggedModels } from "../checked-logged-models.ts";
 import type { CallOptions, RestClient } from "./client.ts";
 import { BATCH_LIMITS } from "./batch.ts";
 import { ENDPOINTS, LOGGED_MODELS } from "./endpoints.ts";
@@ -59,13 +50,14 @@ interface RunLinksJson {
   };
 }
 
-export class RestLoggedModels implements LoggedModelStore {
+export class RestLoggedModels extends CheckedLoggedModels {
   readonly #client: RestClient;
   readonly #host: LoggedModelsHost;
   /** Artifact URIs by model id: they never change once a model exists. */
   readonly #artifactUris = new Map<string, string>();
 
   constructor(client: RestClient, host: LoggedModelsHost) {
+    super();
     this.#client = client;
     this.#host = host;
   }
@@ -91,7 +83,6 @@ export class RestLoggedModels implements LoggedModelStore {
   }
 
   #model(modelId: string): string {
-    validateModelId(modelId);
     return `${LOGGED_MODELS}/${modelId}`;
   }
 
@@ -103,11 +94,9 @@ export class RestLoggedModels implements LoggedModelStore {
     return model;
   }
 
-  async createLoggedModel(options: CreateLoggedModelOptions): Promise<LoggedModelRecord> {
-    if (options.name) validateLoggedModelName(options.name);
-    if (options.sourceRunId) validateRunId(options.sourceRunId);
-    validateBatch({ params: options.params ?? {} });
-    for (const [key, value] of Object.entries(options.tags ?? {})) validateTag("tag", key, value);
+  protected async _createLoggedModel(
+    options: CreateLoggedModelOptions,
+  ): Promise<LoggedModelRecord> {
     const json: Record<string, unknown> = {
       experiment_id: options.experimentId,
       params: tagsToJson(options.params),
@@ -132,7 +121,7 @@ export class RestLoggedModels implements LoggedModelStore {
     }
   }
 
-  async getLoggedModel(
+  protected async _getLoggedModel(
     modelId: string,
     options: { allowDeleted?: boolean } = {},
   ): Promise<LoggedModelRecord> {
@@ -142,30 +131,28 @@ export class RestLoggedModels implements LoggedModelStore {
     return this.#remember(response.model);
   }
 
-  async finalizeLoggedModel(
+  protected async _finalizeLoggedModel(
     modelId: string,
     status: LoggedModelStatus,
   ): Promise<LoggedModelRecord> {
-    if (status !== "READY" && status !== "FAILED") {
-      throw invalid(`Invalid logged model status '${String(status)}': READY or FAILED`);
-    }
     const response = await this.#call<{ model?: LoggedModelJson }>("PATCH", this.#model(modelId), {
       json: { model_id: modelId, status: STATUS_NAMES[status] },
     });
     return this.#remember(response.model);
   }
 
-  async setLoggedModelTags(modelId: string, tags: Record<string, string>): Promise<void> {
+  protected async _setLoggedModelTags(
+    modelId: string,
+    tags: Record<string, string>,
+  ): Promise<void> {
     const path = `${this.#model(modelId)}/tags`;
-    for (const [key, value] of Object.entries(tags)) validateTag("tag", key, value);
     // MLflow's SQL store tags a deleted model; every other store refuses, as for a missing one.
     await this.getLoggedModel(modelId);
     await this.#call("PATCH", path, { json: { model_id: modelId, tags: tagsToJson(tags) } });
   }
 
-  async deleteLoggedModelTag(modelId: string, key: string): Promise<void> {
+  protected async _deleteLoggedModelTag(modelId: string, key: string): Promise<void> {
     const path = this.#model(modelId);
-    validateKey("tag", key);
     const segments = key.split("/").map(encodeURIComponent).join("/");
     try {
       await this.#call("DELETE", `${path}/tags/${segments}`);
@@ -181,16 +168,19 @@ export class RestLoggedModels implements LoggedModelStore {
     }
   }
 
-  async logLoggedModelParams(modelId: string, params: Record<string, string>): Promise<void> {
+  protected async _logLoggedModelParams(
+    modelId: string,
+    params: Record<string, string>,
+  ): Promise<void> {
     const path = `${this.#model(modelId)}/params`;
-    validateBatch({ params });
     await this.#call("POST", path, { json: { model_id: modelId, params: tagsToJson(params) } });
   }
 
-  async logLoggedModelMetrics(modelId: string, runId: string, metrics: Metric[]): Promise<void> {
-    validateModelId(modelId);
-    validateRunId(runId);
-    validateBatch({ metrics });
+  protected async _logLoggedModelMetrics(
+    modelId: string,
+    runId: string,
+    metrics: Metric[],
+  ): Promise<void> {
     const [method, path] = ENDPOINTS.logBatch;
     for (let at = 0; at < metrics.length; at += BATCH_LIMITS.metrics) {
       const part = metrics.slice(at, at + BATCH_LIMITS.metrics);
@@ -203,11 +193,13 @@ export class RestLoggedModels implements LoggedModelStore {
     }
   }
 
-  async deleteLoggedModel(modelId: string): Promise<void> {
+  protected async _deleteLoggedModel(modelId: string): Promise<void> {
     await this.#call("DELETE", this.#model(modelId), { json: { model_id: modelId } });
   }
 
-  async searchLoggedModels(request: SearchLoggedModelsRequest): Promise<SearchLoggedModelsResult> {
+  protected async _searchLoggedModels(
+    request: SearchLoggedModelsRequest,
+  ): Promise<SearchLoggedModelsResult> {
     type Page = { models?: LoggedModelJson[]; next_page_token?: string };
     const page = await this.#call<Page>("POST", `${LOGGED_MODELS}/search`, {
       json: {
@@ -234,29 +226,24 @@ export class RestLoggedModels implements LoggedModelStore {
     return result;
   }
 
-  async logRunOutputs(runId: string, outputs: { modelId: string; step: number }[]): Promise<void> {
-    validateRunId(runId);
-    for (const { modelId, step } of outputs) {
-      validateModelId(modelId);
-      if (!Number.isSafeInteger(step)) throw invalid(`step must be an integer, got ${step}`);
-    }
+  protected async _logRunOutputs(
+    runId: string,
+    outputs: { modelId: string; step: number }[],
+  ): Promise<void> {
     const [method, path] = ENDPOINTS.logOutputs;
     await this.#call(method, path, {
       json: { run_id: runId, models: outputs.map((o) => ({ model_id: o.modelId, step: o.step })) },
     });
   }
 
-  async logRunModelInputs(runId: string, modelIds: string[]): Promise<void> {
-    validateRunId(runId);
-    for (const modelId of modelIds) validateModelId(modelId);
+  protected async _logRunModelInputs(runId: string, modelIds: string[]): Promise<void> {
     const [method, path] = ENDPOINTS.logInputs;
     await this.#call(method, path, {
       json: { run_id: runId, models: modelIds.map((id) => ({ model_id: id })) },
     });
   }
 
-  async runModelLinks(runId: string): Promise<RunModelLinks> {
-    validateRunId(runId);
+  protected async _runModelLinks(runId: string): Promise<RunModelLinks> {
     const [method, path] = ENDPOINTS.getRun;
     const { run } = await this.#client.json<RunLinksJson>(method, path, {
       query: { run_id: runId },
@@ -273,29 +260,24 @@ export class RestLoggedModels implements LoggedModelStore {
   // ---- artifacts, at the model's artifact URI -----------------------------------------------
 
   async #repository(modelId: string): Promise<ArtifactRepository> {
-    validateModelId(modelId);
     const uri =
       this.#artifactUris.get(modelId) ?? (await this.getLoggedModel(modelId)).artifactLocation;
     return this.#host.repositoryAt(`Logged model ${modelId}`, uri);
   }
 
-  async listArtifacts(modelId: string, path?: string): Promise<FileInfo[]> {
-    if (path) validateArtifactPath(path);
+  protected async _listArtifacts(modelId: string, path?: string): Promise<FileInfo[]> {
     return (await this.#repository(modelId)).list(path || undefined);
   }
 
-  async putArtifact(modelId: string, path: string, data: ArtifactData): Promise<void> {
-    validateArtifactPath(path);
+  protected async _putArtifact(modelId: string, path: string, data: ArtifactData): Promise<void> {
     await (await this.#repository(modelId)).put(path, data);
   }
 
-  async openArtifact(modelId: string, path: string): Promise<ArtifactStream> {
-    validateArtifactPath(path);
+  protected async _openArtifact(modelId: string, path: string): Promise<ArtifactStream> {
     return (await this.#repository(modelId)).get(path);
   }
 
-  async deleteArtifact(modelId: string, path: string): Promise<void> {
-    if (path !== "") validateArtifactPath(path);
+  protected async _deleteArtifact(modelId: string, path: string): Promise<void> {
     await (await this.#repository(modelId)).delete(path || undefined);
   }
 }
