@@ -27,11 +27,21 @@ const SWEEP_NAMES = SWEEP.map(({ lr, depth }) => `lr-${lr}-d${depth}`);
 /** Hovers the plot at a fraction of its width; the tooltip's lines. */
 async function hoverAt(page: Page, fraction: number): Promise<string[]> {
   const over = page.locator(`${LOSS} .u-over`);
-  const box = await over.boundingBox();
-  if (!box) throw new Error("no plot");
-  await page.mouse.move(box.x + box.width * fraction, box.y + box.height / 2);
   const tip = page.locator(`${LOSS} .chart-tip`);
-  await expect.poll(() => tip.isVisible()).toBe(true);
+  // A chart redrawn with new data (a zoom's answer) replaces its plot: hover again until the
+  // plot there now shows its tip.
+  await expect
+    .poll(
+      async () => {
+        const box = await over.boundingBox();
+        if (!box) return false;
+        await page.mouse.move(0, 0);
+        await page.mouse.move(box.x + box.width * fraction, box.y + box.height / 2);
+        return tip.isVisible();
+      },
+      { timeout: 15_000 },
+    )
+    .toBe(true);
   return tip.locator("div").allTextContents();
 }
 

@@ -12,6 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../helpers/mlflow-env.ts";
 import { assertBuilt, tempDir } from "./helpers.ts";
 
+/** Tests that run tsc two or three times: ~25 s on two idle cores, minutes on a loaded one. */
+const TSC_TIMEOUT = 360_000;
+
 const exec = promisify(execFile);
 const TSC = join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc");
 const readme = await readFile(join(REPO_ROOT, "README.md"), "utf8");
@@ -252,36 +255,44 @@ console.log((await tracker.searchRuns({})).runs.length);
     }
   });
 
-  it("type-checks with tsc --init's settings, which skip the declarations' Node types", async () => {
-    const check = join(root, "strict-check");
-    await mkdir(check);
-    await writeFile(
-      join(check, "check.ts"),
-      `import { FileStore, getTracker, isMlflowError, RestStore, type RunRecord } from "mlruns";
+  it(
+    "type-checks with tsc --init's settings, which skip the declarations' Node types",
+    async () => {
+      const check = join(root, "strict-check");
+      await mkdir(check);
+      await writeFile(
+        join(check, "check.ts"),
+        `import { FileStore, getTracker, isMlflowError, RestStore, type RunRecord } from "mlruns";
 const tracker = await getTracker({ trackingUri: "memory:" });
 const records: RunRecord[] = (await tracker.searchRuns({})).runs;
 export const ok: boolean = records.length === 0 && isMlflowError(new Error("x")) === false;
 export { FileStore, RestStore };
 `,
-    );
-    await tsc(check, "--init");
-    await tsc(check, "-p", ".");
-    // Without skipLibCheck the declarations need @types/node, as the README says.
-    await tsc(check, "-p", ".", "--skipLibCheck", "false", "--types", "node");
-  });
+      );
+      await tsc(check, "--init");
+      await tsc(check, "-p", ".");
+      // Without skipLibCheck the declarations need @types/node, as the README says.
+      await tsc(check, "-p", ".", "--skipLibCheck", "false", "--types", "node");
+    },
+    TSC_TIMEOUT,
+  );
 
-  it("needs target es2022 for `await using` on Node 20, as the README says", async () => {
-    const source = examples().find((e) => e.includes("await using")) as string;
-    const esnext = join(root, "esnext");
-    await mkdir(esnext);
-    await writeFile(join(esnext, "scoped.ts"), source);
-    await tsc(esnext, "--init");
-    await tsc(esnext, "-p", ".");
-    const major = Number(process.versions.node.split(".")[0]);
-    const ran = node(esnext, "scoped.js");
-    if (major < 24) await expect(ran).rejects.toThrow(/SyntaxError/);
-    else await expect(ran).resolves.toBeTruthy();
-  });
+  it(
+    "needs target es2022 for `await using` on Node 20, as the README says",
+    async () => {
+      const source = examples().find((e) => e.includes("await using")) as string;
+      const esnext = join(root, "esnext");
+      await mkdir(esnext);
+      await writeFile(join(esnext, "scoped.ts"), source);
+      await tsc(esnext, "--init");
+      await tsc(esnext, "-p", ".");
+      const major = Number(process.versions.node.split(".")[0]);
+      const ran = node(esnext, "scoped.js");
+      if (major < 24) await expect(ran).rejects.toThrow(/SyntaxError/);
+      else await expect(ran).resolves.toBeTruthy();
+    },
+    TSC_TIMEOUT,
+  );
 });
 
 describe("a CommonJS project", () => {
@@ -310,11 +321,13 @@ getTracker({ trackingUri: "memory:" }).then(async (tracker) => {
     expect(stderr).toBe("");
   });
 
-  it("compiles TypeScript with module nodenext, and refuses it with node16 (TS1479)", async () => {
-    await writeFile(join(root, "tsconfig.json"), installBlock("json"));
-    await writeFile(
-      join(root, "train.ts"),
-      `import { getTracker } from "mlruns";
+  it(
+    "compiles TypeScript with module nodenext, and refuses it with node16 (TS1479)",
+    async () => {
+      await writeFile(join(root, "tsconfig.json"), installBlock("json"));
+      await writeFile(
+        join(root, "train.ts"),
+        `import { getTracker } from "mlruns";
 async function main(): Promise<void> {
   const tracker = await getTracker({ trackingUri: "memory:" });
   await tracker.withRun("ts-cjs", {}, async (run) => {
@@ -324,13 +337,15 @@ async function main(): Promise<void> {
 }
 void main();
 `,
-    );
-    await tsc(root, "-p", ".");
-    const { stdout } = await node(root, join("dist", "train.js"));
-    expect(stdout.trim()).toBe("1");
-    const old = tsc(root, "-p", ".", "--module", "node16", "--moduleResolution", "node16");
-    await expect(old).rejects.toMatchObject({ stdout: expect.stringContaining("TS1479") });
-  });
+      );
+      await tsc(root, "-p", ".");
+      const { stdout } = await node(root, join("dist", "train.js"));
+      expect(stdout.trim()).toBe("1");
+      const old = tsc(root, "-p", ".", "--module", "node16", "--moduleResolution", "node16");
+      await expect(old).rejects.toMatchObject({ stdout: expect.stringContaining("TS1479") });
+    },
+    TSC_TIMEOUT,
+  );
 });
 
 describe("the source map of a stack trace", () => {
