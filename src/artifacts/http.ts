@@ -5,6 +5,7 @@
  * Signatures and tokens travel in headers or the query and never reach a message.
  */
 import { MlflowError } from "../errors.ts";
+import type { Env } from "./repository.ts";
 import {
   type Body,
   exchange,
@@ -34,8 +35,8 @@ export interface CloudHttpOptions {
   sign: (request: CloudRequest & { headers: Record<string, string> }) => Promise<void>;
   /** An MlflowError for an error answer. */
   explain: (response: RawResponse, request: CloudRequest) => MlflowError;
-  /** Idle timeout in seconds (MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT). */
-  timeoutSeconds?: number;
+  /** Read for MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT, the idle timeout in seconds (120 by default). */
+  env: Env;
   maxRetries?: number;
 }
 
@@ -46,9 +47,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class CloudHttp {
   readonly #options: CloudHttpOptions;
   readonly #agents: ReturnType<typeof makeAgents>;
+  readonly #timeoutMs: number;
 
   constructor(options: CloudHttpOptions) {
     this.#options = options;
+    const timeout = Number(options.env.MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT);
+    this.#timeoutMs = (timeout > 0 ? timeout : 120) * 1000;
     // One pool per TLS setting for the whole process: a sync opens a repository per run.
     const key = `${options.tls.insecureTls}:${options.tls.serverCertPath ?? ""}`;
     let agents = AGENTS.get(key);
@@ -60,7 +64,7 @@ export class CloudHttp {
   }
 
   async send(request: CloudRequest): Promise<RawResponse> {
-    const { maxRetries = 6, timeoutSeconds = 120, service } = this.#options;
+    const { maxRetries = 6, service } = this.#options;
     for (let attempt = 0; ; attempt++) {
       const headers: Record<string, string> = { "User-Agent": "mlruns", ...request.headers };
       const signed = { ...request, headers };
@@ -72,7 +76,7 @@ export class CloudHttp {
             method: request.method,
             url: signed.url,
             headers,
-            timeoutMs: timeoutSeconds * 1000,
+            timeoutMs: this.#timeoutMs,
             ...(request.body === undefined ? {} : { body: request.body }),
             ...(request.stream ? { streamResponse: true } : {}),
           },

@@ -8,19 +8,20 @@
  * reader sees a part of a file. Block ids name each part's index and MD5: after a killed upload,
  * the blocks already staged (Get Block List, uncommitted) are not sent again.
  */
-import type { ArtifactData, ArtifactStream, FileInfo } from "../../entities.ts";
+import type { ArtifactData } from "../../entities.ts";
 import { invalid, MlflowError, notFound } from "../../errors.ts";
-import { CloudHttp, type CloudRequest, codeFor, excerpt } from "../http.ts";
 import {
-  eachConcurrently,
-  type Part,
-  type PartSink,
-  partSizeFrom,
-  sourceSize,
-  uploadInParts,
-} from "../parts.ts";
-import type { ArtifactRepository, Env, PutOptions } from "../repository.ts";
-import { joinKey } from "../repository.ts";
+  type Bucket,
+  BucketRepository,
+  cloudRequest,
+  type KeyRequest,
+  type ListingPage,
+  partSizeWithin,
+  type Upload,
+} from "../bucket.ts";
+import { CloudHttp, type CloudRequest, codeFor, excerpt } from "../http.ts";
+import { type Part, type PartSink, partSizeFrom } from "../parts.ts";
+import type { ArtifactRepository, Env } from "../repository.ts";
 import { uriEncode } from "../s3/sigv4.ts";
 import { elements, text } from "../xml.ts";
 import { type AzureAccess, azureAccess, signSharedKey } from "./credentials.ts";
@@ -29,7 +30,7 @@ const API_VERSION = "2021-08-06";
 const MAX_BLOCKS = 50_000;
 const CONCURRENCY = 4;
 
-export function openAzure(uri: string, env: Env): AzureRepository {
+export function openAzure(uri: string, env: Env): ArtifactRepository {
   const match =
     /^(wasbs?|abfss?):\/\/([^@/]+)@([^./]+)\.(blob|dfs)\.(core\.(?:windows\.net|chinacloudapi\.cn|usgovcloudapi\.net))\/*(.*)$/.exec(
       uri,
@@ -41,29 +42,21 @@ export function openAzure(uri: string, env: Env): AzureRepository {
     );
   }
   const [, , container, account, , suffix, path] = match as unknown as string[];
-  return new AzureRepository(
-    uri.replace(/\/+$/, ""),
-    container as string,
-    (path as string).replace(/\/+$/, ""),
-    azureAccess(env, account as string, suffix as string),
-    env,
+  return new BucketRepository(
+    new AzureContainer(
+      uri.replace(/\/+$/, ""),
+      container as string,
+      (path as string).replace(/\/+$/, ""),
+      azureAccess(env, account as string, suffix as string),
+      env,
+    ),
   );
 }
 
-interface AzureRequest {
-  method: CloudRequest["method"];
-  blob?: string;
-  query?: Record<string, string>;
-  headers?: Record<string, string>;
-  body?: Buffer;
-  accept?: readonly number[];
-  stream?: boolean;
-}
-
-export class AzureRepository implements ArtifactRepository {
+class AzureContainer implements Bucket {
   readonly uri: string;
+  readonly root: string;
   readonly #container: string;
-  readonly #root: string;
   readonly #access: AzureAccess;
   readonly #partSize: number;
   readonly #http: CloudHttp;
@@ -71,14 +64,13 @@ export class AzureRepository implements ArtifactRepository {
   constructor(uri: string, container: string, root: string, access: AzureAccess, env: Env) {
     this.uri = uri;
     this.#container = container;
-    this.#root = root;
+    this.root = root;
     this.#access = access;
     this.#partSize = partSizeFrom(env);
-    const timeout = Number(env.MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT);
     this.#http = new CloudHttp({
       service: "Azure Blob Storage",
       tls: { insecureTls: false },
-      ...(timeout > 0 ? { timeoutSeconds: timeout } : {}),
+      env,
       sign: async (request) => {
         request.headers["x-ms-date"] = new Date().toUTCString();
         request.headers["x-ms-version"] = API_VERSION;
@@ -108,15 +100,8 @@ export class AzureRepository implements ArtifactRepository {
     return url;
   }
 
-  request(request: AzureRequest) {
-    return this.#http.send({
-      method: request.method,
-      url: this.#url(request.blob, request.query),
-      headers: { ...request.headers },
-      ...(request.body === undefined ? {} : { body: request.body }),
-      ...(request.accept ? { accept: request.accept } : {}),
-      ...(request.stream ? { stream: true } : {}),
-    });
+  request(request: KeyRequest) {
+    return this.#http.send(cloudRequest(request, this.#url(request.key, request.query)));
   }
 
   #explain(status: number, body: Buffer, request: CloudRequest): MlflowError {
@@ -147,79 +132,34 @@ export class AzureRepository implements ArtifactRepository {
     return new MlflowError(codeFor(status), what);
   }
 
-  async list(path?: string): Promise<FileInfo[]> {
-    const base = joinKey(this.#root, path);
-    const prefix = base === "" ? "" : `${base}/`;
-    const strip = this.#root === "" ? 0 : this.#root.length + 1;
-    const files: FileInfo[] = [];
-    let marker = "";
-    do {
-      const query: Record<string, string> = {
-        restype: "container",
-        comp: "list",
-        delimiter: "/",
-        prefix,
-      };
-      if (marker) query.marker = marker;
-      const xml = (await this.request({ method: "GET", query })).body.toString("utf8");
-      for (const block of elements(xml, "BlobPrefix")) {
-        files.push({
-          path: (text(block, "Name") ?? "").replace(/\/+$/, "").slice(strip),
-          isDir: true,
-        });
-      }
-      for (const block of elements(xml, "Blob")) {
-        const name = text(block, "Name") ?? "";
-        if (name === prefix) continue;
-        files.push({
-          path: name.slice(strip),
-          isDir: false,
-          fileSize: Number(text(block, "Content-Length") ?? 0),
-        });
-      }
-      marker = text(xml, "NextMarker") ?? "";
-    } while (marker);
-    return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  async listPage(prefix: string, delimited: boolean, token: string): Promise<ListingPage> {
+    const query: Record<string, string> = { restype: "container", comp: "list", prefix };
+    if (delimited) query.delimiter = "/";
+    if (token) query.marker = token;
+    const xml = (await this.request({ method: "GET", query })).body.toString("utf8");
+    return {
+      folders: elements(xml, "BlobPrefix").map((block) => text(block, "Name") ?? ""),
+      objects: elements(xml, "Blob").map((block) => ({
+        key: text(block, "Name") ?? "",
+        size: Number(text(block, "Content-Length") ?? 0),
+      })),
+      next: text(xml, "NextMarker") ?? "",
+    };
   }
 
-  async put(path: string, source: ArtifactData, options: PutOptions = {}): Promise<void> {
-    const blob = joinKey(this.#root, path);
-    const size = await sourceSize(source);
-    const partSize =
-      size === undefined ? this.#partSize : Math.max(this.#partSize, Math.ceil(size / MAX_BLOCKS));
-    await uploadInParts(new BlockUpload(this, blob), source, partSize, options.onProgress);
+  download(blob: string) {
+    return this.request({ method: "GET", key: blob, stream: true, accept: [404] });
   }
 
-  async get(path: string): Promise<ArtifactStream> {
-    const response = await this.request({
-      method: "GET",
-      blob: joinKey(this.#root, path),
-      stream: true,
-      accept: [404],
-    });
-    if (response.status === 404 || response.stream === undefined)
-      throw notFound(`No artifact file '${path}' at ${this.uri}`);
-    return { size: Number(response.headers["content-length"] ?? 0), stream: response.stream };
+  async remove(blob: string): Promise<void> {
+    await this.request({ method: "DELETE", key: blob, accept: [404] });
   }
 
-  async delete(path?: string): Promise<void> {
-    const base = joinKey(this.#root, path);
-    const blobs: string[] = path ? [base] : [];
-    let marker = "";
-    do {
-      const query: Record<string, string> = {
-        restype: "container",
-        comp: "list",
-        prefix: base === "" ? "" : `${base}/`,
-      };
-      if (marker) query.marker = marker;
-      const xml = (await this.request({ method: "GET", query })).body.toString("utf8");
-      for (const block of elements(xml, "Blob")) blobs.push(text(block, "Name") ?? "");
-      marker = text(xml, "NextMarker") ?? "";
-    } while (marker);
-    await eachConcurrently(blobs, CONCURRENCY, async (blob) => {
-      await this.request({ method: "DELETE", blob, accept: [404] });
-    });
+  async upload(blob: string, _source: ArtifactData, size: number | undefined): Promise<Upload> {
+    return {
+      sink: new BlockUpload(this, blob),
+      partSize: partSizeWithin(this.#partSize, size, MAX_BLOCKS),
+    };
   }
 }
 
@@ -231,29 +171,29 @@ const blockId = (index: number, digest: Buffer) =>
 
 class BlockUpload implements PartSink {
   readonly concurrency = CONCURRENCY;
-  readonly #repo: AzureRepository;
+  readonly #container: AzureContainer;
   readonly #blob: string;
   readonly #staged = new Map<string, number>();
   readonly #ids: string[] = [];
 
-  constructor(repo: AzureRepository, blob: string) {
-    this.#repo = repo;
+  constructor(container: AzureContainer, blob: string) {
+    this.#container = container;
     this.#blob = blob;
   }
 
   async putWhole(data: Buffer, digest: Buffer): Promise<void> {
-    await this.#repo.request({
+    await this.#container.request({
       method: "PUT",
-      blob: this.#blob,
+      key: this.#blob,
       headers: { "x-ms-blob-type": "BlockBlob", "Content-MD5": digest.toString("base64") },
       body: data,
     });
   }
 
   async start(): Promise<void> {
-    const response = await this.#repo.request({
+    const response = await this.#container.request({
       method: "GET",
-      blob: this.#blob,
+      key: this.#blob,
       query: { comp: "blocklist", blocklisttype: "uncommitted" },
       accept: [404],
     });
@@ -270,9 +210,9 @@ class BlockUpload implements PartSink {
   }
 
   async putPart(part: Part, digest: Buffer): Promise<void> {
-    await this.#repo.request({
+    await this.#container.request({
       method: "PUT",
-      blob: this.#blob,
+      key: this.#blob,
       query: { comp: "block", blockid: blockId(part.index, digest) },
       headers: { "Content-MD5": digest.toString("base64") },
       body: part.data,
@@ -283,9 +223,9 @@ class BlockUpload implements PartSink {
     const body = Buffer.from(
       `<?xml version="1.0" encoding="utf-8"?><BlockList>${this.#ids.map((id) => `<Latest>${id}</Latest>`).join("")}</BlockList>`,
     );
-    await this.#repo.request({
+    await this.#container.request({
       method: "PUT",
-      blob: this.#blob,
+      key: this.#blob,
       query: { comp: "blocklist" },
       headers: { "Content-Type": "application/xml" },
       body,

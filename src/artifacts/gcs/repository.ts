@@ -9,12 +9,12 @@ import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import type { ArtifactData, ArtifactStream, FileInfo } from "../../entities.ts";
+import type { ArtifactData } from "../../entities.ts";
 import { invalid, MlflowError, notFound } from "../../errors.ts";
+import { type Bucket, BucketRepository, type ListingPage, type Upload } from "../bucket.ts";
 import { CloudHttp, type CloudRequest, codeFor, excerpt } from "../http.ts";
-import { eachConcurrently, type Part, type PartSink, sourceSize, uploadInParts } from "../parts.ts";
-import type { ArtifactRepository, Env, PutOptions } from "../repository.ts";
-import { joinKey } from "../repository.ts";
+import type { Part, PartSink } from "../parts.ts";
+import type { ArtifactRepository, Env } from "../repository.ts";
 import { type GcsAccess, gcsAccess } from "./credentials.ts";
 
 /** Resumable chunks must be multiples of 256 KiB. */
@@ -23,16 +23,17 @@ const QUANTUM = 256 * 1024;
 const DEFAULT_CHUNK = 32 * 1024 * 1024;
 /** The largest file sent in one multipart request (Google's clients use 8 MiB). */
 const MULTIPART_MAX = 8 * 1024 * 1024;
-const CONCURRENCY = 4;
 
-export function openGcs(uri: string, env: Env): GcsRepository {
+export function openGcs(uri: string, env: Env): ArtifactRepository {
   const match = /^gs:\/\/([^/]+)\/*(.*)$/.exec(uri);
   if (match === null) throw invalid(`Invalid GCS URI '${uri}': expected gs://<bucket>/<path>`);
-  return new GcsRepository(
-    match[1] as string,
-    (match[2] as string).replace(/\/+$/, ""),
-    gcsAccess(env),
-    env,
+  return new BucketRepository(
+    new GcsBucket(
+      match[1] as string,
+      (match[2] as string).replace(/\/+$/, ""),
+      gcsAccess(env),
+      env,
+    ),
   );
 }
 
@@ -40,10 +41,10 @@ interface GcsJsonError {
   error?: { code?: number; message?: string; errors?: { reason?: string }[] };
 }
 
-export class GcsRepository implements ArtifactRepository {
+class GcsBucket implements Bucket {
   readonly uri: string;
+  readonly root: string;
   readonly #bucket: string;
-  readonly #root: string;
   readonly #access: GcsAccess;
   readonly #partSize: number;
   readonly #stateDir: string;
@@ -52,7 +53,7 @@ export class GcsRepository implements ArtifactRepository {
   constructor(bucket: string, root: string, access: GcsAccess, env: Env) {
     this.uri = `gs://${bucket}${root === "" ? "" : `/${root}`}`;
     this.#bucket = bucket;
-    this.#root = root;
+    this.root = root;
     this.#access = access;
     // Chunks go one at a time, so each carries more than an S3 part does.
     const chunk = Number(env.MLFLOW_GCS_UPLOAD_CHUNK_SIZE) || DEFAULT_CHUNK;
@@ -62,11 +63,10 @@ export class GcsRepository implements ArtifactRepository {
       "mlruns",
       "uploads",
     );
-    const timeout = Number(env.MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT);
     this.http = new CloudHttp({
       service: "Google Cloud Storage",
       tls: { insecureTls: false },
-      ...(timeout > 0 ? { timeoutSeconds: timeout } : {}),
+      env,
       sign: async (request) => {
         if (this.#access.token)
           request.headers.Authorization = `Bearer ${await this.#access.token()}`;
@@ -121,41 +121,35 @@ export class GcsRepository implements ArtifactRepository {
     return new MlflowError(codeFor(status), what);
   }
 
-  async list(path?: string): Promise<FileInfo[]> {
-    const base = joinKey(this.#root, path);
-    const prefix = base === "" ? "" : `${base}/`;
-    const strip = this.#root === "" ? 0 : this.#root.length + 1;
-    const files: FileInfo[] = [];
-    let pageToken = "";
-    do {
-      const query: Record<string, string> = { prefix, delimiter: "/" };
-      if (pageToken) query.pageToken = pageToken;
-      const url = this.#url(`/storage/v1/b/${encodeURIComponent(this.#bucket)}/o`, query);
-      const json = JSON.parse(
-        (await this.http.send({ method: "GET", url })).body.toString("utf8"),
-      ) as {
-        items?: { name: string; size?: string }[];
-        prefixes?: string[];
-        nextPageToken?: string;
-      };
-      for (const dir of json.prefixes ?? [])
-        files.push({ path: dir.replace(/\/+$/, "").slice(strip), isDir: true });
-      for (const item of json.items ?? []) {
-        if (item.name === prefix) continue;
-        files.push({
-          path: item.name.slice(strip),
-          isDir: false,
-          fileSize: Number(item.size ?? 0),
-        });
-      }
-      pageToken = json.nextPageToken ?? "";
-    } while (pageToken);
-    return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  async listPage(prefix: string, delimited: boolean, token: string): Promise<ListingPage> {
+    const query: Record<string, string> = { prefix };
+    if (delimited) query.delimiter = "/";
+    if (token) query.pageToken = token;
+    const url = this.#url(`/storage/v1/b/${encodeURIComponent(this.#bucket)}/o`, query);
+    const json = JSON.parse(
+      (await this.http.send({ method: "GET", url })).body.toString("utf8"),
+    ) as {
+      items?: { name: string; size?: string }[];
+      prefixes?: string[];
+      nextPageToken?: string;
+    };
+    return {
+      folders: json.prefixes ?? [],
+      objects: (json.items ?? []).map((item) => ({ key: item.name, size: Number(item.size ?? 0) })),
+      next: json.nextPageToken ?? "",
+    };
   }
 
-  async put(path: string, source: ArtifactData, options: PutOptions = {}): Promise<void> {
-    const name = joinKey(this.#root, path);
-    const size = await sourceSize(source);
+  download(name: string) {
+    const url = this.#objectUrl(name, { alt: "media" });
+    return this.http.send({ method: "GET", url, stream: true, accept: [404] });
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.http.send({ method: "DELETE", url: this.#objectUrl(name), accept: [404] });
+  }
+
+  async upload(name: string, source: ArtifactData, size: number | undefined): Promise<Upload> {
     let stateFile: string | undefined;
     if ("file" in source && size !== undefined) {
       const info = await fs.stat(source.file);
@@ -165,42 +159,7 @@ export class GcsRepository implements ArtifactRepository {
         `gcs-${createHash("sha256").update(identity).digest("hex")}.json`,
       );
     }
-    await uploadInParts(
-      new ResumableUpload(this, name, size, stateFile),
-      source,
-      this.#partSize,
-      options.onProgress,
-    );
-  }
-
-  async get(path: string): Promise<ArtifactStream> {
-    const url = this.#objectUrl(joinKey(this.#root, path), { alt: "media" });
-    const response = await this.http.send({ method: "GET", url, stream: true, accept: [404] });
-    if (response.status === 404 || response.stream === undefined)
-      throw notFound(`No artifact file '${path}' at ${this.uri}`);
-    return { size: Number(response.headers["content-length"] ?? 0), stream: response.stream };
-  }
-
-  async delete(path?: string): Promise<void> {
-    const base = joinKey(this.#root, path);
-    const names: string[] = path ? [base] : [];
-    let pageToken = "";
-    do {
-      const query: Record<string, string> = { prefix: base === "" ? "" : `${base}/` };
-      if (pageToken) query.pageToken = pageToken;
-      const url = this.#url(`/storage/v1/b/${encodeURIComponent(this.#bucket)}/o`, query);
-      const json = JSON.parse(
-        (await this.http.send({ method: "GET", url })).body.toString("utf8"),
-      ) as {
-        items?: { name: string }[];
-        nextPageToken?: string;
-      };
-      for (const item of json.items ?? []) names.push(item.name);
-      pageToken = json.nextPageToken ?? "";
-    } while (pageToken);
-    await eachConcurrently(names, CONCURRENCY, async (name) => {
-      await this.http.send({ method: "DELETE", url: this.#objectUrl(name), accept: [404] });
-    });
+    return { sink: new ResumableUpload(this, name, size, stateFile), partSize: this.#partSize };
   }
 }
 
@@ -213,7 +172,7 @@ function persisted(range: string | string[] | undefined): number {
 /** One resumable upload session; parts go in order, one at a time, as the protocol wants. */
 class ResumableUpload implements PartSink {
   readonly concurrency = 1;
-  readonly #repo: GcsRepository;
+  readonly #bucket: GcsBucket;
   readonly #name: string;
   readonly #size: number | undefined;
   readonly #stateFile: string | undefined;
@@ -223,12 +182,12 @@ class ResumableUpload implements PartSink {
   #done = false;
 
   constructor(
-    repo: GcsRepository,
+    bucket: GcsBucket,
     name: string,
     size: number | undefined,
     stateFile: string | undefined,
   ) {
-    this.#repo = repo;
+    this.#bucket = bucket;
     this.#name = name;
     this.#size = size;
     this.#stateFile = stateFile;
@@ -255,9 +214,9 @@ class ResumableUpload implements PartSink {
       data,
       Buffer.from(`\r\n--${boundary}--\r\n`),
     ]);
-    const response = await this.#repo.http.send({
+    const response = await this.#bucket.http.send({
       method: "POST",
-      url: this.#repo.uploadUrl("multipart"),
+      url: this.#bucket.uploadUrl("multipart"),
       headers: { "Content-Type": `multipart/related; boundary=${boundary}` },
       body,
     });
@@ -275,9 +234,9 @@ class ResumableUpload implements PartSink {
 
   async start(): Promise<void> {
     if (await this.#resume()) return;
-    const response = await this.#repo.http.send({
+    const response = await this.#bucket.http.send({
       method: "POST",
-      url: this.#repo.uploadUrl("resumable"),
+      url: this.#bucket.uploadUrl("resumable"),
       headers: {
         "Content-Type": "application/json",
         ...(this.#size === undefined ? {} : { "X-Upload-Content-Length": String(this.#size) }),
@@ -300,7 +259,7 @@ class ResumableUpload implements PartSink {
     const saved = await fs.readFile(this.#stateFile, "utf8").catch(() => undefined);
     if (saved === undefined) return false;
     const session = new URL((JSON.parse(saved) as { session: string }).session);
-    const status = await this.#repo.http.send({
+    const status = await this.#bucket.http.send({
       method: "PUT",
       url: session,
       headers: { "Content-Range": `bytes */${this.#size}` },
@@ -329,7 +288,7 @@ class ResumableUpload implements PartSink {
       const data = part.data.subarray(this.#offset - part.offset);
       const range =
         data.length === 0 ? `bytes */${total}` : `bytes ${this.#offset}-${end - 1}/${total}`;
-      const response = await this.#repo.http.send({
+      const response = await this.#bucket.http.send({
         method: "PUT",
         url: session,
         headers: { "Content-Range": range },

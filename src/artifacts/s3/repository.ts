@@ -8,20 +8,21 @@
  * completed. An upload a killed process left behind is found again (ListMultipartUploads) and its
  * parts whose size and MD5 (the ETag) match are not sent again.
  */
-import type { ArtifactData, ArtifactStream, FileInfo } from "../../entities.ts";
+import type { ArtifactData } from "../../entities.ts";
 import { invalid, MlflowError, notFound } from "../../errors.ts";
+import {
+  type Bucket,
+  BucketRepository,
+  cloudRequest,
+  type KeyRequest,
+  type ListingPage,
+  partSizeWithin,
+  type Upload,
+} from "../bucket.ts";
 import { shared } from "../credential-cache.ts";
 import { CloudHttp, type CloudRequest, codeFor, excerpt } from "../http.ts";
-import {
-  eachConcurrently,
-  type Part,
-  type PartSink,
-  partSizeFrom,
-  sourceSize,
-  uploadInParts,
-} from "../parts.ts";
-import type { ArtifactRepository, Env, PutOptions } from "../repository.ts";
-import { joinKey } from "../repository.ts";
+import { type Part, type PartSink, partSizeFrom } from "../parts.ts";
+import type { ArtifactRepository, Env } from "../repository.ts";
 import { elements, escapeXml, text } from "../xml.ts";
 import { awsRegion, type Expiring, resolveAwsCredentials } from "./credentials.ts";
 import { signV4, uriEncode } from "./sigv4.ts";
@@ -60,31 +61,23 @@ const MISSING_CODES = new Set(["NoSuchBucket", "NoSuchKey", "NoSuchUpload"]);
 const MAX_PARTS = 10_000;
 const CONCURRENCY = 4;
 
-interface S3Request {
-  method: CloudRequest["method"];
-  key?: string;
-  query?: Record<string, string>;
-  headers?: Record<string, string>;
-  body?: Buffer;
-  accept?: readonly number[];
-  stream?: boolean;
-}
-
-export async function openS3(uri: string, env: Env): Promise<S3Repository> {
+export async function openS3(uri: string, env: Env): Promise<ArtifactRepository> {
   const match = /^s3a?:\/\/([^/]+)\/*(.*)$/.exec(uri);
   if (match === null) throw invalid(`Invalid S3 URI '${uri}': expected s3://<bucket>/<path>`);
-  return new S3Repository(
-    match[1] as string,
-    (match[2] as string).replace(/\/+$/, ""),
-    env,
-    await awsRegion(env),
+  return new BucketRepository(
+    new S3Bucket(
+      match[1] as string,
+      (match[2] as string).replace(/\/+$/, ""),
+      env,
+      await awsRegion(env),
+    ),
   );
 }
 
-export class S3Repository implements ArtifactRepository {
+class S3Bucket implements Bucket {
   readonly uri: string;
+  readonly root: string;
   readonly #bucket: string;
-  readonly #root: string;
   readonly #env: Env;
   #region: string;
   readonly #endpoint: URL | undefined;
@@ -95,7 +88,7 @@ export class S3Repository implements ArtifactRepository {
 
   constructor(bucket: string, root: string, env: Env, region: string) {
     this.#bucket = bucket;
-    this.#root = root;
+    this.root = root;
     this.#env = env;
     this.#region = region;
     this.uri = `s3://${bucket}${root === "" ? "" : `/${root}`}`;
@@ -109,14 +102,13 @@ export class S3Repository implements ArtifactRepository {
     this.#uploadHeaders = uploadHeaders(env);
     this.#partSize = partSizeFrom(env);
     const insecure = /^(1|true)$/i.test(env.MLFLOW_S3_IGNORE_TLS ?? "");
-    const timeout = Number(env.MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT);
     this.#http = new CloudHttp({
       service: "S3",
       tls: {
         insecureTls: insecure,
         serverCertPath: insecure ? undefined : env.AWS_CA_BUNDLE || undefined,
       },
-      ...(timeout > 0 ? { timeoutSeconds: timeout } : {}),
+      env,
       sign: async (request) => {
         const body = request.body instanceof Uint8Array ? request.body : undefined;
         const { method, url, headers } = request;
@@ -166,18 +158,17 @@ export class S3Repository implements ArtifactRepository {
     return url;
   }
 
-  async #send(request: S3Request) {
+  async #send(request: KeyRequest) {
     const headers = { ...request.headers };
     const owner = this.#env.MLFLOW_S3_EXPECTED_BUCKET_OWNER;
     if (owner) headers["x-amz-expected-bucket-owner"] = owner;
-    const build = (): CloudRequest => ({
-      method: request.method,
-      url: this.#url(request.key, request.query),
-      headers,
-      ...(request.body === undefined ? {} : { body: request.body }),
-      accept: [...(request.accept ?? []), 301, 307, 400],
-      ...(request.stream ? { stream: true } : {}),
-    });
+    const build = () =>
+      cloudRequest({ ...request, headers }, this.#url(request.key, request.query), [
+        ...(request.accept ?? []),
+        301,
+        307,
+        400,
+      ]);
     let response = await this.#http.send(build());
     // A bucket in another region says so once; boto3 follows, and so do we.
     const moved = response.headers["x-amz-bucket-region"];
@@ -225,101 +216,66 @@ export class S3Repository implements ArtifactRepository {
     return new MlflowError(codeFor(status), what);
   }
 
-  async list(path?: string): Promise<FileInfo[]> {
-    const base = joinKey(this.#root, path);
-    const prefix = base === "" ? "" : `${base}/`;
-    const strip = this.#root === "" ? 0 : this.#root.length + 1;
-    const files: FileInfo[] = [];
-    let token: string | undefined;
-    do {
-      const query: Record<string, string> = { "list-type": "2", delimiter: "/", prefix };
-      if (token) query["continuation-token"] = token;
-      const xml = (await this.#send({ method: "GET", query })).body.toString("utf8");
-      for (const block of elements(xml, "CommonPrefixes")) {
-        const dir = (text(block, "Prefix") ?? "").replace(/\/+$/, "");
-        files.push({ path: dir.slice(strip), isDir: true });
-      }
-      for (const block of elements(xml, "Contents")) {
-        const key = text(block, "Key") ?? "";
-        if (key === prefix) continue; // a folder marker
-        files.push({
-          path: key.slice(strip),
-          isDir: false,
-          fileSize: Number(text(block, "Size") ?? 0),
-        });
-      }
-      token = text(xml, "IsTruncated") === "true" ? text(xml, "NextContinuationToken") : undefined;
-    } while (token);
-    return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  async listPage(prefix: string, delimited: boolean, token: string): Promise<ListingPage> {
+    const query: Record<string, string> = { "list-type": "2", prefix };
+    if (delimited) query.delimiter = "/";
+    if (token) query["continuation-token"] = token;
+    const xml = (await this.#send({ method: "GET", query })).body.toString("utf8");
+    return {
+      folders: elements(xml, "CommonPrefixes").map((block) => text(block, "Prefix") ?? ""),
+      objects: elements(xml, "Contents").map((block) => ({
+        key: text(block, "Key") ?? "",
+        size: Number(text(block, "Size") ?? 0),
+      })),
+      next: text(xml, "IsTruncated") === "true" ? (text(xml, "NextContinuationToken") ?? "") : "",
+    };
   }
 
-  async put(path: string, source: ArtifactData, options: PutOptions = {}): Promise<void> {
-    const key = joinKey(this.#root, path);
-    const size = await sourceSize(source);
-    const partSize =
-      size === undefined ? this.#partSize : Math.max(this.#partSize, Math.ceil(size / MAX_PARTS));
-    await uploadInParts(new S3Upload(this, key), source, partSize, options.onProgress);
+  download(key: string) {
+    return this.#send({ method: "GET", key, stream: true, accept: [404] });
   }
 
-  /** For S3Upload: one request on this repository's bucket. */
-  request(request: S3Request) {
-    return this.#send({ ...request, headers: { ...request.headers } });
+  async remove(key: string): Promise<void> {
+    await this.#send({ method: "DELETE", key, accept: [404] });
+  }
+
+  async upload(key: string, _source: ArtifactData, size: number | undefined): Promise<Upload> {
+    return {
+      sink: new S3Upload(this, key),
+      partSize: partSizeWithin(this.#partSize, size, MAX_PARTS),
+    };
+  }
+
+  /** For S3Upload: one request on this bucket. */
+  request(request: KeyRequest) {
+    return this.#send(request);
   }
 
   get uploadHeaders(): Record<string, string> {
     return this.#uploadHeaders;
-  }
-
-  async get(path: string): Promise<ArtifactStream> {
-    const key = joinKey(this.#root, path);
-    const response = await this.#send({ method: "GET", key, stream: true, accept: [404] });
-    if (response.status === 404 || response.stream === undefined) {
-      response.stream?.destroy();
-      throw notFound(`No artifact file '${path}' at ${this.uri}`);
-    }
-    return { size: Number(response.headers["content-length"] ?? 0), stream: response.stream };
-  }
-
-  async delete(path?: string): Promise<void> {
-    const key = joinKey(this.#root, path);
-    const keys: string[] = path ? [key] : [];
-    let token: string | undefined;
-    do {
-      const query: Record<string, string> = {
-        "list-type": "2",
-        prefix: key === "" ? "" : `${key}/`,
-      };
-      if (token) query["continuation-token"] = token;
-      const xml = (await this.#send({ method: "GET", query })).body.toString("utf8");
-      for (const block of elements(xml, "Contents")) keys.push(text(block, "Key") ?? "");
-      token = text(xml, "IsTruncated") === "true" ? text(xml, "NextContinuationToken") : undefined;
-    } while (token);
-    await eachConcurrently(keys, CONCURRENCY, async (each) => {
-      await this.#send({ method: "DELETE", key: each, accept: [404] });
-    });
   }
 }
 
 /** One multipart upload of one key. */
 class S3Upload implements PartSink {
   readonly concurrency = CONCURRENCY;
-  readonly #repo: S3Repository;
+  readonly #bucket: S3Bucket;
   readonly #key: string;
   #uploadId = "";
   /** Parts an earlier attempt stored: number → `"<md5 hex>"` and size. */
   #existing = new Map<number, { etag: string; size: number }>();
   readonly #etags: string[] = [];
 
-  constructor(repo: S3Repository, key: string) {
-    this.#repo = repo;
+  constructor(bucket: S3Bucket, key: string) {
+    this.#bucket = bucket;
     this.#key = key;
   }
 
   async putWhole(data: Buffer, digest: Buffer): Promise<void> {
-    await this.#repo.request({
+    await this.#bucket.request({
       method: "PUT",
       key: this.#key,
-      headers: { ...this.#repo.uploadHeaders, "Content-MD5": digest.toString("base64") },
+      headers: { ...this.#bucket.uploadHeaders, "Content-MD5": digest.toString("base64") },
       body: data,
     });
   }
@@ -332,11 +288,11 @@ class S3Upload implements PartSink {
       return;
     }
     const xml = (
-      await this.#repo.request({
+      await this.#bucket.request({
         method: "POST",
         key: this.#key,
         query: { uploads: "" },
-        headers: this.#repo.uploadHeaders,
+        headers: this.#bucket.uploadHeaders,
       })
     ).body.toString("utf8");
     this.#uploadId = text(xml, "UploadId") ?? "";
@@ -347,7 +303,7 @@ class S3Upload implements PartSink {
   /** The newest unfinished upload of this key, if an earlier attempt left one. */
   async #findUpload(): Promise<string | undefined> {
     const xml = (
-      await this.#repo.request({ method: "GET", query: { uploads: "", prefix: this.#key } })
+      await this.#bucket.request({ method: "GET", query: { uploads: "", prefix: this.#key } })
     ).body.toString("utf8");
     const uploads = elements(xml, "Upload")
       .filter((block) => text(block, "Key") === this.#key)
@@ -362,7 +318,7 @@ class S3Upload implements PartSink {
   async #listParts(): Promise<void> {
     let marker = "0";
     for (;;) {
-      const response = await this.#repo.request({
+      const response = await this.#bucket.request({
         method: "GET",
         key: this.#key,
         query: { uploadId: this.#uploadId, "part-number-marker": marker },
@@ -390,7 +346,7 @@ class S3Upload implements PartSink {
   }
 
   async putPart(part: Part, digest: Buffer): Promise<void> {
-    const response = await this.#repo.request({
+    const response = await this.#bucket.request({
       method: "PUT",
       key: this.#key,
       query: { partNumber: String(part.index + 1), uploadId: this.#uploadId },
@@ -410,7 +366,7 @@ class S3Upload implements PartSink {
         )
         .join("")}</CompleteMultipartUpload>`,
     );
-    const response = await this.#repo.request({
+    const response = await this.#bucket.request({
       method: "POST",
       key: this.#key,
       query: { uploadId: this.#uploadId },
