@@ -1,5 +1,6 @@
 /** search_experiments filters: raw clauses resolved to experiment clauses (`SearchExperimentsUtils`). */
 import {
+  EXPERIMENT_ATTRIBUTES,
   EXPERIMENT_NUMERIC_ATTRIBUTES,
   type ExperimentClause,
   type ExperimentNumericAttribute,
@@ -11,50 +12,10 @@ import {
   type StringComparator,
 } from "./grammar.ts";
 import { parseRawClauses, pyRepr, type RawClause, syntaxError } from "./parse.ts";
-import { listValue, pySet, stringValue, stripQuotes, trimBackticks } from "./values.ts";
-
-const EXPERIMENT_ATTRIBUTES = [
-  "name",
-  "experiment_id",
-  "creation_time",
-  "last_update_time",
-] as const;
-
-export function resolveExperimentIdentifier(
-  ident: { text: string; start: number },
-  source: string,
-): { type: "attribute" | "tag"; key: string } {
-  const text = ident.text;
-  const dot = text.indexOf(".");
-  let type: "attribute" | "tag" = "attribute";
-  let rawKey = text;
-  let keyAt = 0;
-  if (dot !== -1) {
-    const entity = text.slice(0, dot);
-    if (entity !== "attribute" && entity !== "tag" && entity !== "tags") {
-      throw syntaxError(
-        `Invalid entity type '${entity}'. Valid entity types are ('attribute', 'tag', 'tags')`,
-        source,
-        ident.start,
-      );
-    }
-    type = entity === "attribute" ? "attribute" : "tag";
-    rawKey = text.slice(dot + 1);
-    keyAt = dot + 1;
-  }
-  const key = trimBackticks(stripQuotes(rawKey));
-  if (type === "attribute" && !(EXPERIMENT_ATTRIBUTES as readonly string[]).includes(key)) {
-    throw syntaxError(
-      `Invalid attribute key '${key}' specified. Valid keys are '${pySet(EXPERIMENT_ATTRIBUTES)}'`,
-      source,
-      ident.start + keyAt,
-    );
-  }
-  return { type, key };
-}
+import { listValue, stringValue, tagOrAttribute } from "./values.ts";
 
 function resolveExperimentClause(raw: RawClause, source: string): ExperimentClause {
-  const { type, key } = resolveExperimentIdentifier(raw.ident, source);
+  const { type, key } = tagOrAttribute(raw.ident, source, EXPERIMENT_ATTRIBUTES);
   const span = raw.span;
   const value = raw.value;
   if (value === undefined) {

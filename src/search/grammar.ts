@@ -62,32 +62,20 @@ export const RUN_NUMERIC_ATTRIBUTES = ["start_time", "end_time"] as const;
 export type RunNumericAttribute = (typeof RUN_NUMERIC_ATTRIBUTES)[number];
 export type RunAttribute = RunStringAttribute | RunNumericAttribute;
 
-/** Spellings accepted in filters, and what they mean. */
-export const RUN_ATTRIBUTE_ALIASES: Record<string, RunAttribute> = {
-  run_id: "run_id",
-  run_name: "run_name",
-  user_id: "user_id",
-  status: "status",
-  artifact_uri: "artifact_uri",
-  start_time: "start_time",
-  end_time: "end_time",
+/** order_by's spellings of the attributes: the `created` aliases, not the `Run name` ones (as MLflow). */
+export const RUN_ORDER_BY_ATTRIBUTES: Record<string, RunAttribute> = {
+  ...Object.fromEntries(
+    [...RUN_STRING_ATTRIBUTES, ...RUN_NUMERIC_ATTRIBUTES].map((name) => [name, name]),
+  ),
   created: "start_time",
   Created: "start_time",
+};
+/** Spellings accepted in filters, and what they mean. */
+export const RUN_ATTRIBUTE_ALIASES: Record<string, RunAttribute> = {
+  ...RUN_ORDER_BY_ATTRIBUTES,
   "run name": "run_name",
   "Run name": "run_name",
   "Run Name": "run_name",
-};
-/** order_by accepts the `created` aliases but not the `Run name` ones (as MLflow). */
-export const RUN_ORDER_BY_ATTRIBUTES: Record<string, RunAttribute> = {
-  run_id: "run_id",
-  run_name: "run_name",
-  user_id: "user_id",
-  status: "status",
-  artifact_uri: "artifact_uri",
-  start_time: "start_time",
-  end_time: "end_time",
-  created: "start_time",
-  Created: "start_time",
 };
 
 export const DATASET_KEYS = ["name", "digest", "context"] as const;
@@ -132,6 +120,10 @@ export type ExperimentStringAttribute = (typeof EXPERIMENT_STRING_ATTRIBUTES)[nu
 export const EXPERIMENT_NUMERIC_ATTRIBUTES = ["creation_time", "last_update_time"] as const;
 export type ExperimentNumericAttribute = (typeof EXPERIMENT_NUMERIC_ATTRIBUTES)[number];
 export type ExperimentAttribute = ExperimentStringAttribute | ExperimentNumericAttribute;
+export const EXPERIMENT_ATTRIBUTES = [
+  ...EXPERIMENT_STRING_ATTRIBUTES,
+  ...EXPERIMENT_NUMERIC_ATTRIBUTES,
+] as const;
 
 export type ExperimentClause =
   | {

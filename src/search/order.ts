@@ -12,15 +12,16 @@
 import type { Experiment, Run } from "../entities.ts";
 import { invalid } from "../errors.ts";
 import { isKeyword, type Token, tokenize } from "./lex.ts";
-import { resolveExperimentIdentifier } from "./experiment-filter.ts";
 import {
   ENTITY_ALIASES,
+  EXPERIMENT_ATTRIBUTES,
   type EntityType,
   type ExperimentAttribute,
   RUN_ORDER_BY_ATTRIBUTES,
   type RunAttribute,
 } from "./grammar.ts";
 import { syntaxError } from "./parse.ts";
+import { tagOrAttribute } from "./values.ts";
 
 export interface OrderByClause {
   type: Exclude<EntityType, "dataset">;
@@ -301,7 +302,7 @@ function firstOf<T, K>(
 export function parseExperimentOrderBy(clause: string): ExperimentOrderByClause {
   const { parts, ascending } = splitOrderBy(clause);
   const text = parts.map((t) => (t.kind === "dot" ? "." : unquote(t))).join("");
-  const { type, key } = resolveExperimentIdentifier({ text, start: 0 }, clause);
+  const { type, key } = tagOrAttribute({ text, start: 0 }, clause, EXPERIMENT_ATTRIBUTES);
   if (type !== "attribute") throw syntaxError(`Invalid order_by entity: ${type}`, clause, 0);
   return { key: key as ExperimentAttribute, ascending };
 }

@@ -12,14 +12,7 @@ import {
   type StringComparator,
 } from "./grammar.ts";
 import { parseRawClauses, type RawClause, syntaxError } from "./parse.ts";
-import {
-  checkComparator,
-  listValue,
-  numberValue,
-  pySet,
-  splitIdentifier,
-  stringValue,
-} from "./values.ts";
+import { checkComparator, listValue, numberValue, stringValue, tagOrAttribute } from "./values.ts";
 
 export type RegistryClause =
   | { type: "attribute"; key: string; comparator: StringComparator; value: string; span: Span }
@@ -48,22 +41,7 @@ function resolveRegistryClause(
   kind: "models" | "versions",
 ): RegistryClause {
   const rules = REGISTRY_SEARCH[kind];
-  const { entity, key, keyAt } = splitIdentifier(raw.ident.text);
-  if (entity !== undefined && !["attribute", "tag", "tags"].includes(entity)) {
-    throw syntaxError(
-      `Invalid entity type '${entity}'. Valid entity types are ('attribute', 'tag', 'tags')`,
-      source,
-      raw.ident.start,
-    );
-  }
-  const type = entity === "tag" || entity === "tags" ? "tag" : "attribute";
-  if (type === "attribute" && !(rules.attributes as readonly string[]).includes(key)) {
-    throw syntaxError(
-      `Invalid attribute key '${key}' specified. Valid keys are '${pySet(rules.attributes)}'`,
-      source,
-      raw.ident.start + keyAt,
-    );
-  }
+  const { type, key } = tagOrAttribute(raw.ident, source, rules.attributes);
   const span = raw.span;
   const value = raw.value;
   const comparator = raw.comparator;

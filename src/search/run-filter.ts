@@ -19,6 +19,7 @@ import {
 } from "./grammar.ts";
 import { parseRawClauses, type RawClause, type RawIdentifier, syntaxError } from "./parse.ts";
 import {
+  checkAttributeKey,
   checkComparator,
   listValue,
   numberValue,
@@ -46,15 +47,8 @@ function resolveRunIdentifier(
     type = resolved;
   }
   if (type === "attribute") {
-    const attribute = Object.hasOwn(attributes, key) ? attributes[key] : undefined;
-    if (attribute === undefined) {
-      throw syntaxError(
-        `Invalid attribute key '${key}' specified. Valid keys are '${pySet(Object.keys(attributes))}'`,
-        source,
-        ident.start + keyAt,
-      );
-    }
-    return { type, key: attribute };
+    checkAttributeKey(key, Object.keys(attributes), source, ident.start + keyAt);
+    return { type, key: attributes[key] as RunAttribute };
   }
   if (type === "dataset" && !(DATASET_KEYS as readonly string[]).includes(key)) {
     throw syntaxError(

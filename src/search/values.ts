@@ -5,7 +5,7 @@
 import type { MlflowError } from "../errors.ts";
 import type { ListComparator } from "./grammar.ts";
 import type { Token } from "./lex.ts";
-import { type RawClause, syntaxError } from "./parse.ts";
+import { type RawClause, type RawIdentifier, syntaxError } from "./parse.ts";
 
 const isQuoted = (text: string, quote: string): boolean =>
   text.length >= 2 && text.startsWith(quote) && text.endsWith(quote);
@@ -27,6 +27,46 @@ export function splitIdentifier(text: string): {
     key: trimBackticks(stripQuotes(text.slice(dot + 1))),
     keyAt: dot + 1,
   };
+}
+
+/**
+ * `tag.key`, `tags.key`, `attribute.key` or a bare attribute among `attributes`, as the
+ * experiment and registry searches read them: the entity as written (MLflow trims no backticks
+ * there, unlike in run searches).
+ */
+export function tagOrAttribute(
+  ident: Pick<RawIdentifier, "text" | "start">,
+  source: string,
+  attributes: readonly string[],
+): { type: "attribute" | "tag"; key: string } {
+  const { entity, key, keyAt } = splitIdentifier(ident.text);
+  const written = entity === undefined ? undefined : ident.text.slice(0, keyAt - 1);
+  if (written !== undefined && !["attribute", "tag", "tags"].includes(written)) {
+    throw syntaxError(
+      `Invalid entity type '${written}'. Valid entity types are ('attribute', 'tag', 'tags')`,
+      source,
+      ident.start,
+    );
+  }
+  const type = written === undefined || written === "attribute" ? "attribute" : "tag";
+  if (type === "attribute") checkAttributeKey(key, attributes, source, ident.start + keyAt);
+  return { type, key };
+}
+
+/** MLflow's error for an attribute no search of this kind knows; `at` is where the key starts. */
+export function checkAttributeKey(
+  key: string,
+  attributes: readonly string[],
+  source: string,
+  at: number,
+): void {
+  if (!attributes.includes(key)) {
+    throw syntaxError(
+      `Invalid attribute key '${key}' specified. Valid keys are '${pySet(attributes)}'`,
+      source,
+      at,
+    );
+  }
 }
 
 function quotedString(value: Token, source: string): string {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { isMlflowError } from "../../src/errors.ts";
 import { parseExperimentFilter, parseFilter } from "../../src/search/index.ts";
+import { parseRegistryFilter } from "../../src/search/registry-filter.ts";
 import { caretColumn } from "./helpers.ts";
 
 /** Clauses without their spans, for compact tables. */
@@ -206,5 +207,29 @@ describe("parseExperimentFilter", () => {
     ["lifecycle_stage = 'x'", "Invalid attribute key 'lifecycle_stage' specified"],
   ])("%s is rejected", (filter, message) => {
     expect(() => parseExperimentFilter(filter)).toThrow(message);
+  });
+});
+
+describe("entity names as MLflow reads them", () => {
+  // MLflow trims backticks off a run search's entity, not off an experiment or registry one's.
+  test.each([
+    ["experiments", () => parseExperimentFilter("`tags`.team = 'cv'")],
+    ["registered models", () => parseRegistryFilter("`tags`.team = 'cv'", "models")],
+    ["model versions", () => parseRegistryFilter("`attribute`.name = 'a'", "versions")],
+  ])("a backticked entity is not one in %s searches", (_kind, parse) => {
+    expect(parse).toThrow(
+      /Invalid entity type '`(tags|attribute)`'. Valid entity types are \('attribute', 'tag', 'tags'\)/,
+    );
+  });
+
+  test("backticked keys and run entities are trimmed", () => {
+    const strip = (clauses: { span: unknown }[]) => clauses.map(({ span: _s, ...rest }) => rest);
+    const tag = { type: "tag", key: "team", comparator: "=", value: "cv" };
+    expect(strip(parseFilter("`tags`.team = 'cv'"))).toEqual([tag]);
+    expect(strip(parseExperimentFilter("tags.`team` = 'cv'"))).toEqual([tag]);
+    expect(strip(parseRegistryFilter("tags.`team` = 'cv'", "models"))).toEqual([tag]);
+    expect(strip(parseRegistryFilter("`name` = 'm'", "versions"))).toEqual([
+      { type: "attribute", key: "name", comparator: "=", value: "m" },
+    ]);
   });
 });
