@@ -5,16 +5,15 @@
  * script (log_batch, 1,000 points a call), and against 8 such scripts at once, which is about
  * what the server can ingest at all here. MLRUNS_BENCH_SYNC_PG_RUNS scales it (a multiple of 8).
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FileStore, RestStore, sync } from "mlruns";
 import { ensureMlflowEnvs } from "../../test/helpers/mlflow-env.ts";
 import { startMlflowServer } from "../../test/helpers/mlflow-server.ts";
 import { startPostgres } from "../../test/helpers/postgres.ts";
-import { MLFLOW_BENCH_VERSION, mlflowBench } from "./mlflow.ts";
+import { MLFLOW_BENCH_VERSION } from "./mlflow.ts";
 import type { Row } from "./report.ts";
-import { METRICS, PARAMS, STEPS, writeTree } from "./sync.ts";
+import { METRICS, pythonPush, STEPS, timedSync, writeBenchTree } from "./sync.ts";
 
 const RUNS = Number(process.env.MLRUNS_BENCH_SYNC_PG_RUNS ?? 40);
 const CLIENTS = 8;
@@ -41,32 +40,11 @@ export async function syncPostgresBench(): Promise<Row[]> {
       readyTimeout: 300,
     });
     try {
-      const artifacts = join(dir, "artifacts");
-      await mkdir(artifacts);
-      for (const name of ["a", "b", "c", "d", "e"])
-        await writeFile(join(artifacts, name), "x".repeat(20_000));
-      const root = join(dir, "push");
-      await writeTree(root, artifacts, RUNS, STEPS);
+      const { root, artifacts } = await writeBenchTree(dir, RUNS);
       const points = RUNS * METRICS * STEPS;
       const push = (experiment: string, runs: number) =>
-        mlflowBench<Pushed>("mlflow_push.py", [
-          server.url,
-          experiment,
-          String(runs),
-          String(PARAMS),
-          String(METRICS),
-          String(STEPS),
-          artifacts,
-        ]);
-
-      const source = new FileStore(root);
-      const started = performance.now();
-      const report = await sync({ source, target: new RestStore(server.url) });
-      const ours = (performance.now() - started) / 1000;
-      await source.close();
-      if (report.issues.length > 0 || report.counts.points !== points) {
-        throw new Error(`the benchmark's sync was incomplete: ${JSON.stringify(report.counts)}`);
-      }
+        pythonPush<Pushed>(server.url, experiment, runs, artifacts);
+      const ours = await timedSync(root, server.url, RUNS);
       const one = await push("bench-python", RUNS);
       const many = await Promise.all(
         Array.from({ length: CLIENTS }, (_, i) => push(`bench-python-${i}`, RUNS / CLIENTS)),

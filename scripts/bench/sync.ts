@@ -13,13 +13,13 @@ import { MLFLOW_BENCH_VERSION, mlflowBench } from "./mlflow.ts";
 import type { Row } from "./report.ts";
 
 const RUNS = Number(process.env.MLRUNS_BENCH_SYNC_RUNS ?? 200);
-export const PARAMS = 20;
+const PARAMS = 20;
 export const METRICS = 10;
 export const STEPS = 1000;
 const NOOP_RUNS = 1000;
 const T0 = 1_767_225_600_000;
 
-export async function writeTree(root: string, artifacts: string, runs: number, steps: number) {
+async function writeTree(root: string, artifacts: string, runs: number, steps: number) {
   const store = new FileStore(root);
   const experimentId = await store.createExperiment("bench");
   for (let r = 0; r < runs; r++) {
@@ -47,36 +47,57 @@ export async function writeTree(root: string, artifacts: string, runs: number, s
   await store.close();
 }
 
+/** A tree of `runs` runs in `dir`/push, with the five artifacts each run logs in `dir`/artifacts. */
+export async function writeBenchTree(dir: string, runs: number) {
+  const artifacts = join(dir, "artifacts");
+  await mkdir(artifacts);
+  for (const name of ["a", "b", "c", "d", "e"])
+    await writeFile(join(artifacts, name), "x".repeat(20_000));
+  const root = join(dir, "push");
+  await writeTree(root, artifacts, runs, STEPS);
+  return { root, artifacts };
+}
+
+/** Seconds `sync` takes to push the tree at `root` to the server; it must push every point. */
+export async function timedSync(root: string, url: string, runs: number): Promise<number> {
+  const source = new FileStore(root);
+  const started = performance.now();
+  const report = await sync({ source, target: new RestStore(url) });
+  const elapsed = (performance.now() - started) / 1000;
+  await source.close();
+  if (report.issues.length > 0 || report.counts.points !== runs * METRICS * STEPS) {
+    throw new Error(`the benchmark's sync was incomplete: ${JSON.stringify(report.counts)}`);
+  }
+  return elapsed;
+}
+
+/** The same runs pushed by MLflow's Python client (`mlflow_push.py`, log_batch done well). */
+export function pythonPush<T>(url: string, experiment: string, runs: number, artifacts: string) {
+  return mlflowBench<T>("mlflow_push.py", [
+    url,
+    experiment,
+    String(runs),
+    String(PARAMS),
+    String(METRICS),
+    String(STEPS),
+    artifacts,
+  ]);
+}
+
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 export async function syncBench(): Promise<Row[]> {
   const dir = await mkdtemp(join(tmpdir(), "mlruns-bench-sync-"));
   const server = await startMlflowServer({ version: MLFLOW_BENCH_VERSION, readyTimeout: 180 });
   try {
-    const artifacts = join(dir, "artifacts");
-    await mkdir(artifacts);
-    for (const name of ["a", "b", "c", "d", "e"])
-      await writeFile(join(artifacts, name), "x".repeat(20_000));
-
-    const root = join(dir, "push");
-    await writeTree(root, artifacts, RUNS, STEPS);
-    const source = new FileStore(root);
-    let started = performance.now();
-    const report = await sync({ source, target: new RestStore(server.url) });
-    const ours = performance.now() - started;
-    await source.close();
-    if (report.issues.length > 0 || report.counts.points !== RUNS * METRICS * STEPS) {
-      throw new Error(`the benchmark's sync was incomplete: ${JSON.stringify(report.counts)}`);
-    }
-    const python = await mlflowBench<{ seconds: number }>("mlflow_push.py", [
+    const { root, artifacts } = await writeBenchTree(dir, RUNS);
+    const ours = (await timedSync(root, server.url, RUNS)) * 1000;
+    const python = await pythonPush<{ seconds: number }>(
       server.url,
       "bench-python",
-      String(RUNS),
-      String(PARAMS),
-      String(METRICS),
-      String(STEPS),
+      RUNS,
       artifacts,
-    ]);
+    );
 
     const noop = join(dir, "noop");
     await writeTree(noop, artifacts, NOOP_RUNS, 1);
@@ -91,7 +112,7 @@ export async function syncBench(): Promise<Row[]> {
       return report;
     };
     await noopSync();
-    started = performance.now();
+    const started = performance.now();
     const again = await noopSync();
     const noopMs = performance.now() - started;
     if (again.counts.unchanged !== NOOP_RUNS)

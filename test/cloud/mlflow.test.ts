@@ -24,11 +24,12 @@ import {
   cloudPython,
   type Emulator,
   relay,
+  runCloudPython,
   startAzurite,
   startGcsEmulator,
   startMoto,
 } from "../helpers/emulators.ts";
-import { REPO_ROOT, venvBin } from "../helpers/mlflow-env.ts";
+import { REPO_ROOT } from "../helpers/mlflow-env.ts";
 import { type MlflowServer, startMlflowServer } from "../helpers/mlflow-server.ts";
 
 const BIG = 200 * 1024 * 1024;
@@ -67,30 +68,13 @@ async function mlflowClient(
   env: Record<string, string>,
   args: string[],
 ): Promise<unknown> {
-  const trackingUri = typeof server === "string" ? server : server.url;
-  const python = venvBin("cloud", "python");
-  const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn(python, [SCRIPT, ...args], {
-      env: {
-        ...process.env,
-        ...env,
-        MLFLOW_TRACKING_URI: trackingUri,
-        MLFLOW_ALLOW_FILE_STORE: "true",
-        MLFLOW_DISABLE_TELEMETRY: "true",
-        PYTHONWARNINGS: "ignore",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    child.on("error", reject);
-    child.on("close", (code) =>
-      code === 0
-        ? resolve(stdout)
-        : reject(new Error(`mlflow client exited ${code}:\n${stderr.slice(-3000)}`)),
-    );
+  const out = await runCloudPython([SCRIPT, ...args], {
+    ...process.env,
+    ...env,
+    MLFLOW_TRACKING_URI: typeof server === "string" ? server : server.url,
+    MLFLOW_ALLOW_FILE_STORE: "true",
+    MLFLOW_DISABLE_TELEMETRY: "true",
+    PYTHONWARNINGS: "ignore",
   });
   return JSON.parse(out);
 }

@@ -16,8 +16,14 @@ import { openRepository } from "../../src/artifacts/open.ts";
 import { readAll } from "../../src/artifacts/repository.ts";
 import { FileStore } from "../../src/store/file/index.ts";
 import { loggedModelsOf } from "../../src/store/store.ts";
-import { type Emulator, startAzurite, startGcsEmulator, startMoto } from "../helpers/emulators.ts";
-import { REPO_ROOT, venvBin } from "../helpers/mlflow-env.ts";
+import {
+  type Emulator,
+  runCloudPython,
+  startAzurite,
+  startGcsEmulator,
+  startMoto,
+} from "../helpers/emulators.ts";
+import { REPO_ROOT } from "../helpers/mlflow-env.ts";
 
 const SCRIPT = join(REPO_ROOT, "test", "cloud", "server_client.py");
 const sha = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
@@ -76,30 +82,15 @@ async function pythonSession(url: string, experiment: string, work: string): Pro
       ([k]) => !/^(AWS_|MLFLOW_S3_|GOOGLE_|STORAGE_EMULATOR|AZURE_|CLOUDSDK_)/.test(k),
     ),
   );
-  const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn(venvBin("cloud", "python"), [SCRIPT, experiment, work], {
-      env: {
-        ...clean,
-        MLFLOW_TRACKING_URI: url,
-        MLFLOW_DISABLE_TELEMETRY: "true",
-        PYTHONWARNINGS: "ignore",
-        // No shared credential files either.
-        AWS_SHARED_CREDENTIALS_FILE: join(work, "none"),
-        AWS_CONFIG_FILE: join(work, "none"),
-        CLOUDSDK_CONFIG: join(work, "none"),
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    child.on("error", reject);
-    child.on("close", (code) =>
-      code === 0
-        ? resolve(stdout)
-        : reject(new Error(`mlflow client exited ${code}:\n${stderr.slice(-3000)}`)),
-    );
+  const out = await runCloudPython([SCRIPT, experiment, work], {
+    ...clean,
+    MLFLOW_TRACKING_URI: url,
+    MLFLOW_DISABLE_TELEMETRY: "true",
+    PYTHONWARNINGS: "ignore",
+    // No shared credential files either.
+    AWS_SHARED_CREDENTIALS_FILE: join(work, "none"),
+    AWS_CONFIG_FILE: join(work, "none"),
+    CLOUDSDK_CONFIG: join(work, "none"),
   });
   return JSON.parse(out.trim().split("\n").at(-1) ?? "") as Session;
 }

@@ -154,12 +154,14 @@ async function settingUp<T>(stop: () => Promise<void>, setup: () => Promise<T>):
   }
 }
 
-/** Runs Python code in the cloud venv (MLflow and the official SDKs), with `env` added. */
-export async function cloudPython(code: string, env: Record<string, string> = {}): Promise<string> {
-  const python = join(venvDir("cloud"), "bin", "python");
+/**
+ * The cloud venv's Python (MLflow and the official SDKs) with `args`, in exactly `env`: its
+ * stdout, or an error with the end of its stderr.
+ */
+export function runCloudPython(args: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(python, ["-c", code], {
-      env: { ...process.env, ...MLFLOW_ENV, ...env },
+    const child = spawn(join(venvDir("cloud"), "bin", "python"), args, {
+      env,
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -171,6 +173,11 @@ export async function cloudPython(code: string, env: Record<string, string> = {}
       code === 0 ? resolve(out) : reject(new Error(`python exited ${code}:\n${err.slice(-4000)}`)),
     );
   });
+}
+
+/** Runs Python code in the cloud venv, with `env` added. */
+export function cloudPython(code: string, env: Record<string, string> = {}): Promise<string> {
+  return runCloudPython(["-c", code], { ...process.env, ...MLFLOW_ENV, ...env });
 }
 
 /**
