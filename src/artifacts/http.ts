@@ -114,16 +114,6 @@ function backoffMs(attempt: number): number {
   return Math.min(20_000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
 }
 
-/** A short single-line excerpt of an error body, for messages. */
-export function excerpt(body: Buffer): string {
-  const text = body
-    .toString("utf8")
-    .replace(/<[^>]*>/g, " ")
-    .replace(/\s+/g, " ")
-    .trim();
-  return text.length > 300 ? `${text.slice(0, 300)}...` : text;
-}
-
 /** The MLflow code for an HTTP status of an object store. */
 export function codeFor(status: number): MlflowError["code"] {
   if (status === 401) return "UNAUTHENTICATED";

@@ -10,6 +10,7 @@
  */
 import type { ArtifactData } from "../../entities.ts";
 import { invalid, MlflowError, notFound } from "../../errors.ts";
+import { excerpt } from "../../excerpt.ts";
 import {
   type Bucket,
   BucketRepository,
@@ -19,7 +20,7 @@ import {
   partSizeWithin,
   type Upload,
 } from "../bucket.ts";
-import { CloudHttp, type CloudRequest, codeFor, excerpt } from "../http.ts";
+import { CloudHttp, type CloudRequest, codeFor } from "../http.ts";
 import { type Part, type PartSink, partSizeFrom } from "../parts.ts";
 import type { ArtifactRepository, Env } from "../repository.ts";
 import { uriEncode } from "../s3/sigv4.ts";

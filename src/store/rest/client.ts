@@ -5,6 +5,7 @@
  */
 import type { HttpConfig } from "../../config.ts";
 import { type ErrorCode, invalid, isErrorCode, MlflowError } from "../../errors.ts";
+import { excerpt } from "../../excerpt.ts";
 import { redactUrl } from "../../redact.ts";
 import {
   type Body,
@@ -69,16 +70,6 @@ function codeForStatus(status: number): ErrorCode {
 
 const isRetryableStatus = (status: number) =>
   status === 408 || status === 429 || (status >= 500 && status !== 501);
-
-/** A short, single-line excerpt of a non-JSON error body. */
-function excerpt(body: Buffer): string {
-  const text = body
-    .toString("utf8")
-    .replace(/<[^>]*>/g, " ")
-    .replace(/\s+/g, " ")
-    .trim();
-  return text.length > 200 ? `${text.slice(0, 200)}...` : text;
-}
 
 /** A user name or password from a URL; a `%` that starts no escape stands for itself. */
 function decodeUserInfo(text: string): string {
@@ -169,7 +160,7 @@ export class RestClient {
       throw new MlflowError(
         "INTERNAL_ERROR",
         `${method} ${this.url}${path} answered HTTP ${response.status} with a body that is not ` +
-          `JSON: ${excerpt(response.body)}`,
+          `JSON: ${excerpt(response.body, 200)}`,
         { cause, hint: "Check that the URL points at an MLflow tracking server." },
       );
     }
@@ -247,7 +238,7 @@ export class RestClient {
           after === undefined
             ? this.#backoffMs(attempt + 1)
             : Math.min(after, MAX_WAIT_SECONDS) * 1000;
-        const reason = `HTTP ${response.status}${excerpt(response.body) ? `: ${excerpt(response.body)}` : ""}`;
+        const reason = `HTTP ${response.status}${excerpt(response.body, 200) ? `: ${excerpt(response.body, 200)}` : ""}`;
         await this.#retryAfter(delay, attempt, method, path, reason);
         continue;
       }
@@ -310,7 +301,7 @@ export class RestClient {
       const prefix = code === original ? "" : `[${original}] `;
       return new MlflowError(code, `${prefix}${message} ${suffix}`);
     }
-    const text = excerpt(body);
+    const text = excerpt(body, 200);
     const code = codeForStatus(status);
     if (status === 401) {
       return new MlflowError(code, `The server did not accept the credentials ${suffix}`, {
