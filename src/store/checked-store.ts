@@ -24,10 +24,21 @@ import type {
   ViewType,
 } from "../entities.ts";
 import { SYSTEM_TAGS } from "../entities.ts";
-import { checkSampleOptions, type SampledMetric, type SampleOptions } from "../metric-sampling.ts";
+import {
+  checkSampleOptions,
+  type SampledMetric,
+  type SampleOptions,
+  sampleHistory,
+  sampleRuns,
+} from "../metric-sampling.ts";
 import { resolveRunName, resolveUserId, runNameFromTags } from "../run-name.ts";
-import type { SearchExperimentsResult, SearchRunsResult } from "../search/index.ts";
-import { checkHistoryPageSize } from "../search/page.ts";
+import {
+  type SearchExperimentsResult,
+  type SearchRunsResult,
+  searchExperiments,
+  searchRuns,
+} from "../search/index.ts";
+import { checkHistoryPageSize, paginate } from "../search/page.ts";
 import {
   validateArtifactPath,
   validateBatch,
@@ -134,7 +145,13 @@ export abstract class CheckedStore implements TrackingStore {
 
   abstract getExperimentByName(name: string): Promise<Experiment | null>;
   abstract listExperiments(viewType?: ViewType): Promise<Experiment[]>;
-  abstract searchExperiments(request?: SearchExperimentsRequest): Promise<SearchExperimentsResult>;
+
+  /** MLflow's `search_experiments` over `listExperiments`, unless the driver searches itself. */
+  async searchExperiments(
+    request: SearchExperimentsRequest = {},
+  ): Promise<SearchExperimentsResult> {
+    return searchExperiments(await this.listExperiments(request.viewType), request);
+  }
 
   // ---- runs -------------------------------------------------------------------------------
 
@@ -299,20 +316,46 @@ export abstract class CheckedStore implements TrackingStore {
   protected abstract _deleteRun(runId: string): Promise<void>;
   protected abstract _restoreRun(runId: string): Promise<void>;
   protected abstract _listRuns(experimentIds: string[], viewType: ViewType): Promise<Run[]>;
-  protected abstract _searchRuns(request: SearchRunsRequest): Promise<SearchRunsResult>;
+
+  /** MLflow's `search_runs` over `_listRuns`, unless the driver searches itself. */
+  protected async _searchRuns(request: SearchRunsRequest): Promise<SearchRunsResult> {
+    return searchRuns(
+      await this._listRuns(request.experimentIds, request.viewType ?? "ACTIVE_ONLY"),
+      request,
+    );
+  }
+
   protected abstract _logBatch(runId: string, batch: Batch): Promise<void>;
   protected abstract _deleteTag(runId: string, key: string): Promise<void>;
   protected abstract _getMetricHistory(runId: string, key: string): Promise<Metric[]>;
-  protected abstract _getMetricHistoryPage(
+
+  /** A page of `_getMetricHistory`, unless the driver reads a page by itself. */
+  protected async _getMetricHistoryPage(
     runId: string,
     key: string,
     page: HistoryPageRequest,
-  ): Promise<MetricHistoryPage>;
-  protected abstract _getMetricHistorySampled(
+  ): Promise<MetricHistoryPage> {
+    const history = await this._getMetricHistory(runId, key);
+    const found = paginate(history, page.pageToken, page.maxResults, {
+      kind: "metric-history",
+      filter: `${runId}/${key}`,
+    });
+    return found.nextPageToken === undefined
+      ? { metrics: found.items }
+      : { metrics: found.items, nextPageToken: found.nextPageToken };
+  }
+
+  /** Each run's `_getMetricHistory` sampled, unless the driver samples by itself. */
+  protected async _getMetricHistorySampled(
     runIds: string[],
     key: string,
     options: SampleOptions,
-  ): Promise<SampledMetric[]>;
+  ): Promise<SampledMetric[]> {
+    const sample = async (id: string) =>
+      sampleHistory(await this._getMetricHistory(id, key), options);
+    return sampleRuns(sample, runIds, options);
+  }
+
   protected abstract _logInputs(runId: string, inputs: DatasetInput[]): Promise<void>;
   /** `artifactPath` is a checked relative path, or absent. */
   protected abstract _logArtifact(

@@ -35,13 +35,7 @@ import {
   runNotActive,
   tagNotFound,
 } from "../checks.ts";
-import {
-  type SearchExperimentsResult,
-  type SearchRunsResult,
-  matchRuns,
-  searchExperiments,
-  searchRuns,
-} from "../../search/index.ts";
+import { type SearchRunsResult, matchRuns, searchRuns } from "../../search/index.ts";
 import {
   type SampledMetric,
   type SampleOptions,
@@ -52,7 +46,6 @@ import { decodePageToken, encodePageToken } from "../../search/page.ts";
 import type {
   HistoryPageRequest,
   MetricHistoryPage,
-  SearchExperimentsRequest,
   SearchRunsRequest,
   SyncRunWriter,
 } from "../store.ts";
@@ -658,7 +651,7 @@ export class FileStore extends CheckedStore {
     return this.#runs.history(key, this.#layout.keyFile(runDir, "metrics", key));
   }
 
-  protected async _getMetricHistoryPage(
+  protected override async _getMetricHistoryPage(
     runId: string,
     key: string,
     page: HistoryPageRequest,
@@ -676,7 +669,7 @@ export class FileStore extends CheckedStore {
       : { metrics: points, nextPageToken: encodePageToken(next, query) };
   }
 
-  protected async _getMetricHistorySampled(
+  protected override async _getMetricHistorySampled(
     runIds: string[],
     key: string,
     options: SampleOptions,
@@ -707,7 +700,7 @@ export class FileStore extends CheckedStore {
    * MLflow's search_runs over the run summaries of the search index (search-index.ts): each run
    * is re-read only when it changed, by this store or by any other process.
    */
-  protected async _searchRuns(request: SearchRunsRequest): Promise<SearchRunsResult> {
+  protected override async _searchRuns(request: SearchRunsRequest): Promise<SearchRunsResult> {
     const found = searchRuns(await this.#summaries(request), request);
     // The summaries belong to the index: hand out copies.
     return { ...found, runs: structuredClone(found.runs) };
@@ -762,13 +755,6 @@ export class FileStore extends CheckedStore {
       }
     }
     await this.#index.recheck(dirs);
-  }
-
-  /** MLflow's search_experiments over the experiments' meta.yaml and tags. */
-  async searchExperiments(
-    request: SearchExperimentsRequest = {},
-  ): Promise<SearchExperimentsResult> {
-    return searchExperiments(await this.listExperiments(request.viewType), request);
   }
 
   /** Runs held by the search index, how many are watched, the watches, and its sweep. */

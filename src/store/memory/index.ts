@@ -35,26 +35,7 @@ import {
   runNotFound,
   tagNotFound,
 } from "../checks.ts";
-import {
-  type SearchExperimentsResult,
-  type SearchRunsResult,
-  searchExperiments,
-  searchRuns,
-} from "../../search/index.ts";
-import {
-  type SampledMetric,
-  type SampleOptions,
-  sampleHistory,
-  sampleRuns,
-} from "../../metric-sampling.ts";
-import { paginate } from "../../search/page.ts";
-import type {
-  HistoryPageRequest,
-  MetricHistoryPage,
-  SearchExperimentsRequest,
-  SearchRunsRequest,
-  SyncRunWriter,
-} from "../store.ts";
+import type { SyncRunWriter } from "../store.ts";
 import { MemoryArtifacts } from "./artifacts.ts";
 import { MemoryLoggedModels } from "./logged-models.ts";
 import { MemoryRegistry } from "./registry.ts";
@@ -293,19 +274,6 @@ export class MemoryStore extends CheckedStore {
     this.#run(runId).info.lifecycleStage = "active";
   }
 
-  protected async _searchRuns(request: SearchRunsRequest): Promise<SearchRunsResult> {
-    return searchRuns(
-      await this._listRuns(request.experimentIds, request.viewType ?? "ACTIVE_ONLY"),
-      request,
-    );
-  }
-
-  async searchExperiments(
-    request: SearchExperimentsRequest = {},
-  ): Promise<SearchExperimentsResult> {
-    return searchExperiments(await this.listExperiments(request.viewType), request);
-  }
-
   protected async _listRuns(experimentIds: string[], viewType: ViewType): Promise<Run[]> {
     const wanted = new Set(experimentIds);
     return [...this.#runs.values()]
@@ -390,31 +358,6 @@ export class MemoryStore extends CheckedStore {
   protected async _getMetricHistory(runId: string, key: string): Promise<Metric[]> {
     const series = this.#run(runId).metrics.get(key);
     return (series?.points ?? []).map(copyMetric);
-  }
-
-  protected async _getMetricHistoryPage(
-    runId: string,
-    key: string,
-    page: HistoryPageRequest,
-  ): Promise<MetricHistoryPage> {
-    const history = await this._getMetricHistory(runId, key);
-    const found = paginate(history, page.pageToken, page.maxResults, {
-      kind: "metric-history",
-      filter: `${runId}/${key}`,
-    });
-    return found.nextPageToken === undefined
-      ? { metrics: found.items }
-      : { metrics: found.items, nextPageToken: found.nextPageToken };
-  }
-
-  protected async _getMetricHistorySampled(
-    runIds: string[],
-    key: string,
-    options: SampleOptions,
-  ): Promise<SampledMetric[]> {
-    const sample = async (id: string) =>
-      sampleHistory(await this._getMetricHistory(id, key), options);
-    return sampleRuns(sample, runIds, options);
   }
 
   protected async _logInputs(runId: string, inputs: DatasetInput[]): Promise<void> {

@@ -127,7 +127,7 @@ export class RestStore extends CheckedStore {
   }
 
   /** The server's own `search_experiments`. */
-  async searchExperiments(
+  override async searchExperiments(
     request: SearchExperimentsRequest = {},
   ): Promise<SearchExperimentsResult> {
     type Page = { experiments?: ExperimentJson[]; next_page_token?: string };
@@ -266,7 +266,7 @@ export class RestStore extends CheckedStore {
   }
 
   /** The server's own `search_runs`: the filter, order and paging are evaluated there. */
-  protected async _searchRuns(request: SearchRunsRequest): Promise<SearchRunsResult> {
+  protected override async _searchRuns(request: SearchRunsRequest): Promise<SearchRunsResult> {
     type Page = { runs?: RunJson[]; next_page_token?: string };
     const page = await this.#call<Page>("searchRuns", {
       json: {
@@ -315,7 +315,7 @@ export class RestStore extends CheckedStore {
     return points.map(metricFromJson);
   }
 
-  protected async _getMetricHistoryPage(
+  protected override async _getMetricHistoryPage(
     runId: string,
     key: string,
     page: HistoryPageRequest,
@@ -338,7 +338,7 @@ export class RestStore extends CheckedStore {
   }
 
   /** The server's own sampling (`get-history-bulk-interval`), 100 runs a request. */
-  protected async _getMetricHistorySampled(
+  protected override async _getMetricHistorySampled(
     runIds: string[],
     key: string,
     options: SampleOptions,
