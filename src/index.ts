@@ -29,6 +29,7 @@ export {
   type SyncBundleOptions,
   syncBundle,
 } from "./bundle/index.ts";
+// Configuration: the MLFLOW_* environment variables.
 export {
   type Config,
   type ConfigOptions,
@@ -37,7 +38,7 @@ export {
   type RetryNotice,
   resolveConfig,
 } from "./config.ts";
-// Data model, errors, configuration.
+// The data model and its errors.
 export type {
   ArtifactData,
   ArtifactStream,
@@ -59,7 +60,11 @@ export type {
 } from "./entities.ts";
 export { MODEL_STAGES, RUN_STATUSES, SYSTEM_TAGS } from "./entities.ts";
 export { type ErrorCode, isMlflowError, MlflowError } from "./errors.ts";
+// Tree maintenance (the CLI's `gc`; `verify` below).
 export { applyGc, type GcItem, type GcOptions, type GcPlan, planGc } from "./gc.ts";
+// What the CLI needs beside the library (it imports nothing else): credentials kept out of what
+// it prints, the server running over a tree (`findServer`), which URIs are local trees.
+export { redactCredentials, redactUrl } from "./redact.ts";
 // Search.
 export {
   type SearchExperimentsResult,
@@ -73,6 +78,7 @@ export type {
   SearchModelVersionsResult,
   SearchRegisteredModelsResult,
 } from "./search/registry.ts";
+export { findServer } from "./server/discovery.ts";
 // The server: MLflow's REST API over a tree.
 export {
   type Credentials,
@@ -80,6 +86,7 @@ export {
   type ServerOptions,
   startServer,
 } from "./server/index.ts";
+// Stores: where runs live; the contract they keep is below.
 export {
   FileStore,
   type FileStoreOptions,
@@ -87,11 +94,10 @@ export {
   type TreeProblem,
 } from "./store/file/index.ts";
 export { MemoryStore } from "./store/memory/index.ts";
-export { type OpenStoreOptions, openStore } from "./store/open.ts";
+export { localTreePath, type OpenStoreOptions, openStore } from "./store/open.ts";
 // Model registry: registered models, versions, tags, aliases, stages; models logged in runs.
 export type { CreateModelVersionOptions, RegistryStore } from "./store/registry.ts";
 export { RestStore } from "./store/rest/index.ts";
-// Stores: where runs live.
 export {
   type CreateRunOptions,
   type HistoryPageRequest,
@@ -116,6 +122,7 @@ export type { SyncOptions, SyncProgress } from "./sync/options.ts";
 export type { PendingRun } from "./sync/pending.ts";
 export type { DrainResult, PushState } from "./sync/pusher.ts";
 export { type SyncWatcher, type WatchOptions, watchSync } from "./sync/watch.ts";
+// The tracker: what training code uses.
 export type { BufferOptions } from "./tracker/buffer.ts";
 export type { MetricComparison, ParamComparison, RunComparison } from "./tracker/compare.ts";
 export {
@@ -126,7 +133,6 @@ export {
   registerModel,
 } from "./tracker/models.ts";
 export { ActiveRun, type MetricOptions } from "./tracker/run.ts";
-// The tracker: what training code uses.
 export {
   getTracker,
   type RunRecord,
@@ -135,7 +141,7 @@ export {
   Tracker,
   type TrackerOptions,
 } from "./tracker/tracker.ts";
-// Tree maintenance (the CLI's `verify` and `gc`).
+// Tree maintenance (the CLI's `verify`).
 export {
   type FixAction,
   type FixResult,
@@ -148,8 +154,3 @@ export {
   type VerifyReport,
   verifyTree,
 } from "./verify/index.ts";
-// What the CLI needs beside the library (it imports nothing else): which URIs are local trees,
-// the server running over a tree, and credentials kept out of what it prints.
-export { redactCredentials, redactUrl } from "./redact.ts";
-export { findServer } from "./server/discovery.ts";
-export { localTreePath } from "./store/open.ts";
