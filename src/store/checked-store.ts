@@ -9,7 +9,10 @@
  * (`new FileStore(root)`), and a wrapper that only `openStore` applied would leave that path
  * unchecked. Here the checked methods are the only ones the type offers: the driver methods are
  * protected, and a store cannot replace a checked method without writing `override`
- * (`noImplicitOverride`), which no one writes by accident.
+ * (`noImplicitOverride`), which no one writes by accident. What only some drivers offer
+ * (`openSyncWriter`, `runStamp`) is a public method of that store passing through
+ * `checkedSyncWriter` / `checkedRunStamp`; search, history pages and sampling have defaults built
+ * on the narrow methods, which a driver that does them itself (a server, an index) overrides.
  */
 import type {
   ArtifactData,

@@ -1,7 +1,8 @@
 /**
  * FileStore: an MLflow `mlruns` tree on disk, read and written exactly as MLflow's file store
  * does (mlruns-format.md), but crash-safe (atomic meta.yaml, whole metric lines) and safe with
- * concurrent writers (a lock for experiment names, de-duplicated metric points).
+ * concurrent writers (a lock for experiment names, de-duplicated metric points). A driver under
+ * the checking layer (checked-store.ts): its `_` methods get checked input and check nothing again.
  */
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";

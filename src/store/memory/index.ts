@@ -1,7 +1,8 @@
 /**
  * MemoryStore: the whole TrackingStore in process memory, with MLflow's semantics. For mock mode
  * and for tests of users' own code. Everything is copied on the way in and on the way out, so
- * callers never share objects with the store.
+ * callers never share objects with the store. A driver under the checking layer
+ * (checked-store.ts), like every store.
  */
 import { randomInt, randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
