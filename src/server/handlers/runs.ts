@@ -4,6 +4,7 @@ import { type Metric, RUN_STATUSES, type Run } from "../../entities.ts";
 import { invalid } from "../../errors.ts";
 import { runInfoToJson, runToJson } from "../../wire/tracking.ts";
 import { appendModelHistory } from "../../model-history.ts";
+import { runNotActive } from "../../store/checks.ts";
 import { loggedModelsOf, type TrackingStore } from "../../store/store.ts";
 import { runArtifactUri } from "../artifact-uris.ts";
 import {
@@ -299,9 +300,7 @@ export const logModel: Handler = async (ctx) => {
   );
   const { runId } = m;
   const run = await ctx.store.getRun(runId);
-  if (run.info.lifecycleStage !== "active") {
-    throw invalid(`The run ${runId} must be in the 'active' state. Current state is deleted.`);
-  }
+  if (run.info.lifecycleStage !== "active") throw runNotActive(runId);
   await appendModelHistory(ctx.store, runId, {
     run_id: fields.run_id,
     artifact_path: fields.artifact_path,

@@ -1,13 +1,13 @@
 /**
  * Artifact files and folders held in memory for one owner (a run, or a logged model): folders
  * are implied by their files and also kept on their own (empty ones too). Every change is all or
- * nothing: a file never lands where a folder is, or under a file.
+ * nothing: a file never lands where a folder is, or under a file. Paths come checked from the
+ * layer above (checked-store.ts, checked-logged-models.ts).
  */
 import { readFile } from "node:fs/promises";
 import { Readable } from "node:stream";
 import type { ArtifactData, ArtifactStream, FileInfo } from "../../entities.ts";
 import { invalid, notFound } from "../../errors.ts";
-import { validateArtifactPath } from "../../validation.ts";
 
 const DIR = "dir";
 const parentOf = (path: string): string => path.slice(0, Math.max(0, path.lastIndexOf("/")));
@@ -47,7 +47,6 @@ export class MemoryArtifacts {
   }
 
   async put(path: string, data: ArtifactData): Promise<void> {
-    validateArtifactPath(path);
     const chunks: Uint8Array[] = [];
     if (data instanceof Uint8Array) chunks.push(data);
     else if ("file" in data) chunks.push(await readFile(data.file));
@@ -57,7 +56,6 @@ export class MemoryArtifacts {
 
   list(path?: string): FileInfo[] {
     const dir = path ?? "";
-    if (dir !== "") validateArtifactPath(dir);
     // As MLflow does, listing a path that is not a directory gives an empty list.
     if (dir !== "" && this.#entries.get(dir) !== DIR) return [];
     const children: FileInfo[] = [];
@@ -73,7 +71,6 @@ export class MemoryArtifacts {
   }
 
   read(path: string): Uint8Array {
-    validateArtifactPath(path);
     const entry = this.#entries.get(path);
     if (entry === undefined || entry === DIR) {
       throw notFound(`No artifact file '${path}' in ${this.#owner}`);
@@ -87,7 +84,6 @@ export class MemoryArtifacts {
   }
 
   delete(path: string): void {
-    if (path !== "") validateArtifactPath(path);
     for (const entry of [...this.#entries.keys()]) {
       if (path === "" || entry === path || entry.startsWith(`${path}/`))
         this.#entries.delete(entry);
