@@ -134,14 +134,23 @@ describe("charts in a browser", () => {
   it("zooms on a dragged range, fetching that range again, and resets on double-click", async () => {
     await open(charts());
     const over = page.locator(`${LOSS} .u-over`);
-    const box = await over.boundingBox();
-    if (!box) throw new Error("no plot");
+    const reset = page.locator(`${LOSS} button:text-is('Reset zoom')`);
     const asked = browser.requests.length;
-    await page.mouse.move(box.x + box.width * 0.25, box.y + 20);
-    await page.mouse.down();
-    await page.mouse.move(box.x + box.width * 0.5, box.y + 20, { steps: 5 });
-    await page.mouse.up();
-    await expect.poll(() => page.locator(`${LOSS} button:text-is('Reset zoom')`).count()).toBe(1);
+    // Dragged again if the plot was built anew under the mouse (a live refresh) meanwhile.
+    await expect
+      .poll(
+        async () => {
+          const box = await over.boundingBox();
+          if (!box) return 0;
+          await page.mouse.move(box.x + box.width * 0.25, box.y + 20);
+          await page.mouse.down();
+          await page.mouse.move(box.x + box.width * 0.5, box.y + 20, { steps: 5 });
+          await page.mouse.up();
+          return reset.count();
+        },
+        { timeout: 10_000 },
+      )
+      .toBe(1);
     // The zoomed range is asked again (sampled from the server, or whole from an older one).
     await expect
       .poll(() =>
@@ -155,7 +164,7 @@ describe("charts in a browser", () => {
     const [title] = await hoverAt(page, 0.01);
     expect(Number(title?.split(" ")[1])).toBeGreaterThanOrEqual(45);
     await over.dblclick();
-    await expect.poll(() => page.locator(`${LOSS} button:text-is('Reset zoom')`).count()).toBe(0);
+    await expect.poll(() => reset.count()).toBe(0);
   });
 
   it("saves the charts screenshot", async () => {
