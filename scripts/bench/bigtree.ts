@@ -1,7 +1,7 @@
 /**
  * Big trees (the search benchmark's trees, MLRUNS_BENCH_BIG sizes, default 10,000 and 100,000
  * runs): `mlruns runs list --filter …` as a user runs it, a new process each time, against
- * MLflow's search_runs on the same data in SQLite (`mlflow migrate-filestore`), both as the
+ * MLflow's search_runs on the same data in SQLite (search.ts's `ensureSqlite`), both as the
  * search call alone and as a whole Python process; the same command answered through a running
  * `mlruns server` (found by its discovery file); and the server's own warm search at this
  * machine's fs.inotify.max_user_watches, with how many runs it watches and how long its sweep
