@@ -149,6 +149,15 @@ export function keyClash(kind: string, [a, b]: [string, string]): MlflowError {
   );
 }
 
+/** The error for a new key `key` beside `existing`, a key already stored (`a` and `a/b`). */
+export function keyClashesWith(kind: string, key: string, existing: string): MlflowError {
+  return invalid(
+    `Invalid ${kind} key '${key}': it clashes with the existing ${kind} '${existing}' ` +
+      "(a key cannot be both a value and a folder of other keys)",
+    "Rename one of the keys",
+  );
+}
+
 /** Keys, with what a new key would clash with found in time proportional to its depth. */
 export class KeySet {
   readonly #keys = new Set<string>();

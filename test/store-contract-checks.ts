@@ -95,6 +95,37 @@ export function checksContract({ test, store, unique, newExperiment, newRun }: C
       expect(after.data.tags["mlflow.runName"]).toBe(run.info.runName);
     });
 
+    test("a key that clashes with one already stored is refused in one wording", async () => {
+      const { runId } = await newRun("stored-clash");
+      const point = (key: string) => ({ key, value: 1, timestamp: 1, step: 0 });
+      await store().logBatch(runId, { metrics: [point("acc/top5")], params: { p: "1" } });
+      const metric = await expectMlflowError(
+        store().logBatch(runId, { metrics: [point("acc")] }),
+        "INVALID_PARAMETER_VALUE",
+      );
+      expect(metric.message).toContain(
+        "Invalid metric key 'acc': it clashes with the existing metric 'acc/top5' " +
+          "(a key cannot be both a value and a folder of other keys)",
+      );
+      const param = await expectMlflowError(
+        store().logBatch(runId, { params: { "p/q": "1" } }),
+        "INVALID_PARAMETER_VALUE",
+      );
+      expect(param.message).toContain(
+        "Invalid param key 'p/q': it clashes with the existing param 'p'",
+      );
+      const experimentId = await newExperiment("stored-tag-clash");
+      await store().setExperimentTag(experimentId, "team", "a");
+      const tag = await expectMlflowError(
+        store().setExperimentTag(experimentId, "team/lead", "b"),
+        "INVALID_PARAMETER_VALUE",
+      );
+      expect(tag.message).toContain(
+        "Invalid experiment tag key 'team/lead': it clashes with the existing experiment tag 'team'",
+      );
+      expect((await store().getExperiment(experimentId)).tags).toEqual({ team: "a" });
+    });
+
     test("a taken experiment name is refused in one wording, active or deleted", async () => {
       const name = unique("taken");
       const id = await store().createExperiment(name);

@@ -39,6 +39,8 @@ function contractSkips(version: string): Record<string, string> {
     "keys that clash as file and folder are rejected, in one batch and across batches":
       "the SQL store keeps keys as rows, so 'a' and 'a/b' coexist; RestStore rejects such a pair " +
       "within one batch, but seeing earlier batches would cost a getRun per logBatch",
+    "a key that clashes with one already stored is refused in one wording":
+      "the SQL store keeps keys as rows, so 'a' and 'a/b' coexist (see the test above)",
   };
   if (version.startsWith("2.")) {
     const reason =

@@ -4,7 +4,7 @@
  */
 import { promises as fs, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { invalid } from "../../errors.ts";
+import { keyClashesWith } from "../../validation.ts";
 import { isMissing } from "../../atomic.ts";
 import { asTreeError, utf8Text } from "./problems.ts";
 
@@ -70,9 +70,10 @@ export function prepareKeyFile(namespaceDir: string, kind: string, key: string):
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "EEXIST") {
-        if (!statSync(folder).isDirectory()) throw clash(kind, key, keyOf(namespaceDir, folder));
+        if (!statSync(folder).isDirectory())
+          throw keyClashesWith(kind, key, keyOf(namespaceDir, folder));
       } else if (code === "ENOTDIR") {
-        throw clash(kind, key, keyOf(namespaceDir, folder));
+        throw keyClashesWith(kind, key, keyOf(namespaceDir, folder));
       } else throw error;
     }
   }
@@ -84,7 +85,7 @@ export function prepareKeyFile(namespaceDir: string, kind: string, key: string):
     if (!isMissing(error)) throw error;
   }
   // `a` where `a/...` keys exist: name one of those, the key that is in the way.
-  if (isFolder) throw clash(kind, key, keyOf(namespaceDir, firstFileUnder(file) ?? file));
+  if (isFolder) throw keyClashesWith(kind, key, keyOf(namespaceDir, firstFileUnder(file) ?? file));
   return file;
 }
 
@@ -108,11 +109,3 @@ const keyOf = (namespaceDir: string, path: string) =>
     .slice(namespaceDir.length + 1)
     .split(/[\\/]/)
     .join("/");
-
-function clash(kind: string, key: string, existing: string) {
-  return invalid(
-    `Invalid ${kind} key '${key}': it clashes with the existing ${kind} '${existing}' ` +
-      "(a key cannot be both a value and a folder of other keys)",
-    "Rename one of the keys",
-  );
-}

@@ -24,7 +24,7 @@ import {
 import { collectLocalArtifacts } from "../../local-artifacts.ts";
 import { isLaterPoint, newMetricPoints } from "../../metric-latest.ts";
 import { runNameFromTags } from "../../run-name.ts";
-import { clashingKey, keyClash } from "../../validation.ts";
+import { KeySet, keyClashesWith } from "../../validation.ts";
 import { type NewExperiment, type NewRun, CheckedStore, type RunUpdate } from "../checked-store.ts";
 import {
   experimentExists,
@@ -95,9 +95,13 @@ function matchesView(stage: LifecycleStage, viewType: ViewType): boolean {
   return viewType === "ALL" || (viewType === "ACTIVE_ONLY") === (stage === "active");
 }
 
+/** A new key beside a stored one it clashes with (new keys among themselves: the layer). */
 function clashProblem(kind: string, existing: Iterable<string>, added: Iterable<string>) {
-  const clash = clashingKey([...existing, ...added]);
-  if (clash !== undefined) throw keyClash(kind, clash);
+  const stored = new KeySet(existing);
+  for (const key of added) {
+    const other = stored.has(key) ? undefined : stored.clashWith(key);
+    if (other !== undefined) throw keyClashesWith(kind, key, other);
+  }
 }
 
 function newExperimentId(taken: Map<string, unknown>): string {
