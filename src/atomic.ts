@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import {
   closeSync,
   constants,
+  type Dirent,
   promises as fs,
   fsyncSync,
   linkSync,
@@ -188,6 +189,16 @@ export async function readTextIfExists(path: string): Promise<string | undefined
     return await fs.readFile(path, "utf8");
   } catch (error) {
     if (isMissing(error)) return undefined;
+    throw error;
+  }
+}
+
+/** The entries of a folder; none when it is missing. */
+export async function readDirIfExists(dir: string): Promise<Dirent[]> {
+  try {
+    return await fs.readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if (isMissing(error)) return [];
     throw error;
   }
 }

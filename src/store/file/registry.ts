@@ -20,7 +20,14 @@
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
-import { createFile, exists, isMissing, replaceFile, TEMP_PREFIX } from "../../atomic.ts";
+import {
+  createFile,
+  exists,
+  isMissing,
+  readDirIfExists,
+  replaceFile,
+  TEMP_PREFIX,
+} from "../../atomic.ts";
 import type { ModelStage, ModelVersion, RegisteredModel } from "../../entities.ts";
 import { CheckedRegistry } from "../checked-registry.ts";
 import { withLock } from "../../lock.ts";
@@ -155,14 +162,7 @@ export class FileRegistry extends CheckedRegistry {
 
   /** Every version folder of a model (deleted ones too), by number. */
   async #versionNumbers(dir: string): Promise<number[]> {
-    let entries: import("node:fs").Dirent[];
-    try {
-      entries = await fs.readdir(dir, { withFileTypes: true });
-    } catch (error) {
-      if (isMissing(error)) return [];
-      throw error;
-    }
-    return entries
+    return (await readDirIfExists(dir))
       .filter((e) => e.isDirectory() && e.name.startsWith(VERSION_PREFIX))
       .map((e) => Number(e.name.slice(VERSION_PREFIX.length)))
       .filter((n) => Number.isSafeInteger(n))

@@ -26,7 +26,7 @@ import { parseMetricLine } from "./metric-lines.ts";
 import { latestOf, type RunFolderRead, readRunFolder, statIfAny, textOf } from "./run-folder.ts";
 import { EXPERIMENT_FOLDER } from "./tree.ts";
 import { fromYaml, yamlProblem } from "./yaml.ts";
-import { isMissing } from "../../atomic.ts";
+import { isMissing, readDirIfExists } from "../../atomic.ts";
 
 export { isTreeError, TreeError } from "./problems.ts";
 interface CachedMeta {
@@ -48,14 +48,7 @@ export class RunReader {
   /** Every experiment folder, active ones first, then those in `.trash`. */
   async experimentDirs(): Promise<{ id: string; dir: string; deleted: boolean }[]> {
     const list = async (dir: string, deleted: boolean) => {
-      let entries: import("node:fs").Dirent[];
-      try {
-        entries = await fs.readdir(dir, { withFileTypes: true });
-      } catch (error) {
-        if (isMissing(error)) return [];
-        throw error;
-      }
-      return entries
+      return (await readDirIfExists(dir))
         .filter((e) => e.isDirectory() && !e.name.endsWith(TRASH) && e.name !== "models")
         .filter((e) => EXPERIMENT_FOLDER.test(e.name))
         .map((e) => ({ id: e.name, dir: join(dir, e.name), deleted }));
@@ -65,14 +58,7 @@ export class RunReader {
 
   /** The run folders of one experiment folder (those holding a meta.yaml are runs). */
   async runDirs(experimentDir: string): Promise<string[]> {
-    let entries: import("node:fs").Dirent[];
-    try {
-      entries = await fs.readdir(experimentDir, { withFileTypes: true });
-    } catch (error) {
-      if (isMissing(error)) return [];
-      throw error;
-    }
-    return entries
+    return (await readDirIfExists(experimentDir))
       .filter((e) => e.isDirectory() && !RESERVED_EXPERIMENT_FOLDERS.has(e.name))
       .map((e) => join(experimentDir, e.name));
   }
