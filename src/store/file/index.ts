@@ -628,12 +628,14 @@ export class FileStore extends CheckedStore {
       });
     }
     writeMetrics();
+    this.#index.invalidate(runDir); // again: a sweep may have read the run in between
   }
 
   protected async _deleteTag(runId: string, key: string): Promise<void> {
     const { runDir } = await this.#activeRun(runId);
     this.#index.invalidate(runDir);
     await this.#removeKeyFile(join(runDir, "tags"), key, `run '${runId}'`);
+    this.#index.invalidate(runDir); // again: a sweep may have read the run in between
   }
 
   async #removeKeyFile(namespaceDir: string, key: string, owner: string): Promise<void> {
@@ -693,6 +695,7 @@ export class FileStore extends CheckedStore {
     const { runDir } = await this.#activeRun(runId);
     this.#index.invalidate(runDir);
     await writeInputs(this.#layout, join(runDir, ".."), runDir, runId, inputs);
+    this.#index.invalidate(runDir); // again: a sweep may have read the run in between
   }
 
   // ---- search ----
