@@ -85,6 +85,30 @@ export interface RegistryStore {
   getModelVersionDownloadUri(name: string, version: string): Promise<string>;
 }
 
+/** A new version as MLflow makes it (stage None, READY), without its tags and aliases. */
+export function newVersion(
+  model: string,
+  number: number,
+  options: CreateModelVersionOptions,
+  now: number,
+): Omit<ModelVersion, "tags" | "aliases"> {
+  return {
+    name: model,
+    version: String(number),
+    creationTimestamp: now,
+    lastUpdatedTimestamp: now,
+    currentStage: "None",
+    description: options.description ?? null,
+    source: options.source,
+    runId: versionRunId(options) ?? null,
+    runLink: options.runLink ?? null,
+    status: "READY",
+    statusMessage: null,
+    userId: null,
+    modelId: options.modelId ?? null,
+  };
+}
+
 /**
  * The run id a version should carry: the given one, else the one named by a `runs:/<id>/…`
  * source (MLflow's server refuses a `runs:/` source whose run id is not sent along).

@@ -47,8 +47,8 @@ import {
   modelExists,
   modelNotFound,
   STAGE_DELETED_INTERNAL,
+  newVersion,
   versionNotFound,
-  versionRunId,
 } from "../registry.ts";
 import { prepareKeyFile, readKeyValues } from "./key-files.ts";
 import { REGISTRY } from "./layout.ts";
@@ -461,19 +461,7 @@ export class FileRegistry extends CheckedRegistry {
         const now = Date.now();
         let number = Math.max(0, ...(await this.#versionNumbers(dir))) + 1;
         const stored: StoredVersion = {
-          name: model.name,
-          version: String(number),
-          creationTimestamp: now,
-          lastUpdatedTimestamp: now,
-          currentStage: "None",
-          description: options.description ?? null,
-          source: options.source,
-          runId: versionRunId(options) ?? null,
-          runLink: options.runLink ?? null,
-          status: "READY",
-          statusMessage: null,
-          userId: null,
-          modelId: options.modelId ?? null,
+          ...newVersion(model.name, number, options, now),
           storageLocation: options.storageLocation ?? options.source,
         };
         // The number is claimed by the rename: another process that took it makes it fail.

@@ -18,8 +18,8 @@ import {
   modelExists,
   modelNotFound,
   STAGE_DELETED_INTERNAL,
+  newVersion,
   versionNotFound,
-  versionRunId,
 } from "../registry.ts";
 import type { ModelStage, ModelVersion, RegisteredModel } from "../../entities.ts";
 import { CheckedRegistry } from "../checked-registry.ts";
@@ -162,19 +162,7 @@ export class MemoryRegistry extends CheckedRegistry {
     const number = Math.max(0, ...model.versions.keys()) + 1;
     const now = Date.now();
     const version: ModelVersion = {
-      name: model.name,
-      version: String(number),
-      creationTimestamp: now,
-      lastUpdatedTimestamp: now,
-      currentStage: "None",
-      description: options.description ?? null,
-      source: options.source,
-      runId: versionRunId(options) ?? null,
-      runLink: options.runLink ?? null,
-      status: "READY",
-      statusMessage: null,
-      userId: null,
-      modelId: options.modelId ?? null,
+      ...newVersion(model.name, number, options, now),
       tags: { ...options.tags },
       aliases: [],
     };
