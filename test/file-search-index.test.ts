@@ -16,10 +16,13 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import type { Run } from "../src/entities.ts";
 import { searchRuns } from "../src/search/index.ts";
 import { FileStore, type FileStoreOptions } from "../src/store/file/index.ts";
+import { Layout } from "../src/store/file/layout.ts";
+import { RunReader } from "../src/store/file/runs.ts";
+import { isCurrent, RACY_MS, readEntry } from "../src/store/file/summaries.ts";
 import { INDEX_FILE } from "../src/tree-files.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -411,5 +414,23 @@ describe("the index file", () => {
       await sleep(5);
     }
     stop();
+  });
+});
+
+describe("a stamp taken in the millisecond its files changed", () => {
+  test("is trusted when no racy window is asked for, and not within the default one", async () => {
+    const run = runDir(0);
+    const newest = Math.max(
+      ...["meta.yaml", "metrics/acc"].map((p) => statSync(join(run, p)).ctimeMs),
+    );
+    // Date.now() drops the fraction of a millisecond that a file's times keep: a file changed
+    // in this very millisecond has a time after now.
+    const now = vi.spyOn(Date, "now").mockReturnValue(Math.floor(newest) - 1);
+    const reader = new RunReader(new Layout(root));
+    const trusted = await readEntry(reader, run, () => {}, undefined, 0);
+    const untrusted = await readEntry(reader, run, () => {}, undefined, RACY_MS);
+    now.mockRestore();
+    expect(isCurrent(run, trusted)).toBe(true);
+    expect(isCurrent(run, untrusted)).toBe(false);
   });
 });

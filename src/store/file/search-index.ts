@@ -71,7 +71,7 @@ export interface SearchIndexOptions {
   watch?: boolean;
   /** At most this many folder watches. Default: half of fs.inotify.max_user_watches. */
   maxWatches?: number;
-  /** Stamps younger than this (ms) are not trusted (summaries.ts RACY_MS); for tests. */
+  /** Stamps younger than this (ms) are not trusted (summaries.ts RACY_MS); 0 trusts all (tests). */
   racyMs?: number;
 }
 

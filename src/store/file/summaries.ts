@@ -99,8 +99,10 @@ function digest(lines: string[]): string {
   return createHash("sha1").update(lines.join("\n")).digest("base64url").slice(0, 20);
 }
 
+// 0 trusts every stamp: Date.now() drops the fraction of a millisecond a file's times keep, so
+// a file changed in this very millisecond would look changed after now.
 const isRacy = (stat: Stats | undefined, now: number, racyMs: number) =>
-  stat !== undefined && (now - stat.ctimeMs < racyMs || now - stat.mtimeMs < racyMs);
+  racyMs > 0 && stat !== undefined && (now - stat.ctimeMs < racyMs || now - stat.mtimeMs < racyMs);
 
 /** Paths are already normal (no `.` or `//`; `../` only for dataset records): no join needed. */
 function statPath(runDir: string, path: string): Stats | undefined {
