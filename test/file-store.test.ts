@@ -494,3 +494,21 @@ describe("FileStore on disk", () => {
     expect((await readdir(runDir)).filter((n) => n.startsWith(".tmp-"))).toEqual([]);
   });
 });
+
+describe("FileStore history pages over a line still being written", () => {
+  it("give the whole lines and no next page (a torn or unreadable tail is not a page)", async () => {
+    const store = new FileStore(await tempTree());
+    const { runId } = (await store.createRun({ experimentId: "0" })).info;
+    const file = join(store.root, "0", runId, "metrics", "loss");
+    await mkdir(join(store.root, "0", runId, "metrics"), { recursive: true });
+    await writeFile(file, "1 0.5 0\n2 0.6 1\n3 0.");
+    const page = await store.getMetricHistoryPage(runId, "loss", { maxResults: 10 });
+    expect(page.metrics.map((m) => m.value)).toEqual([0.5, 0.6]);
+    expect(page.nextPageToken).toBeUndefined();
+    // Only the torn tail, not UTF-8 either: no point and no page that would lead nowhere.
+    await writeFile(file, Buffer.from([0x31, 0x2e, 0x35, 0xff, 0xfe]));
+    expect(await store.getMetricHistoryPage(runId, "loss", { maxResults: 10 })).toEqual({
+      metrics: [],
+    });
+  });
+});

@@ -176,7 +176,8 @@ export class RunReader {
         },
         Math.max(1 << 16, Math.min(4 << 20, count * 64)),
       );
-      return end < size ? { points, next: end } : { points };
+      // Stopped short of `count`: the rest, if any, is a line still being written, not a page.
+      return points.length === count && end < size ? { points, next: end } : { points };
     } catch (error) {
       // A folder opens, then fails to read (EISDIR): named as the tree's problem.
       throw isMlflowError(error) ? error : asTreeError(path, error);
