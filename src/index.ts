@@ -93,6 +93,7 @@ export {
   TreeError,
   type TreeProblem,
 } from "./store/file/index.ts";
+export { historyPages } from "./store/history-pages.ts";
 export { MemoryStore } from "./store/memory/index.ts";
 export { localTreePath, type OpenStoreOptions, openStore } from "./store/open.ts";
 // Model registry: registered models, versions, tags, aliases, stages; models logged in runs.

@@ -27,6 +27,7 @@ const VALUES = [
   "findServer",
   "fixTree",
   "getTracker",
+  "historyPages",
   "importBundle",
   "isMlflowError",
   "localTreePath",

@@ -4,7 +4,7 @@
  * any length: the table reads the history page by page (keeping only the rows it shows), the
  * chart asks for a sampled history (the lowest and highest point of each stretch).
  */
-import { MlflowError, type Metric, type TrackingStore } from "mlruns";
+import { historyPages, MlflowError, type Metric, type TrackingStore } from "mlruns";
 import { chart, type Point } from "../chart.ts";
 import { defineGroup } from "../command.ts";
 import { defineCommand, list, openContext } from "../context.ts";
@@ -36,19 +36,6 @@ interface Series {
 /** Points a page: what an MLflow server answers at most. */
 const PAGE = 25_000;
 
-/** A metric's history a page at a time, in the order logged. */
-async function* pagesOf(store: TrackingStore, runId: string, key: string) {
-  let pageToken: string | undefined;
-  do {
-    const page = await store.getMetricHistoryPage(runId, key, {
-      maxResults: PAGE,
-      ...(pageToken === undefined ? {} : { pageToken }),
-    });
-    yield page.metrics;
-    pageToken = page.nextPageToken;
-  } while (pageToken !== undefined);
-}
-
 /** The first point of a history, if any: whether there is one. */
 async function firstOf(store: TrackingStore, runId: string, key: string) {
   const { metrics } = await store.getMetricHistoryPage(runId, key, { maxResults: 1 });
@@ -59,7 +46,7 @@ async function firstOf(store: TrackingStore, runId: string, key: string) {
 async function tailOf(store: TrackingStore, runId: string, key: string, count: number) {
   let points: Metric[] = [];
   let total = 0;
-  for await (const page of pagesOf(store, runId, key)) {
+  for await (const page of historyPages(store, runId, key, PAGE)) {
     total += page.length;
     points = count === 0 ? points.concat(page) : points.concat(page).slice(-count);
   }
@@ -116,7 +103,7 @@ const pointRow = (p: Metric) => [String(p.step), formatNumber(p.value), formatTi
 /** Every point of one history as table rows, printed a page at a time (widths of the first). */
 async function printAllRows(store: TrackingStore, runId: string, key: string) {
   let widths: number[] | undefined;
-  for await (const page of pagesOf(store, runId, key)) {
+  for await (const page of historyPages(store, runId, key, PAGE)) {
     const rows = page.map(pointRow);
     if (widths === undefined) {
       const [step, value] = [0, 1].map((i) =>

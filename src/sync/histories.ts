@@ -6,6 +6,7 @@
  * looking on the target for the few points sent since, never by reading its whole history.
  */
 import type { Metric } from "../entities.ts";
+import { historyPages } from "../store/history-pages.ts";
 import type { TrackingStore } from "../store/store.ts";
 import { ALL_POINTS, type HistoryPlan, pointIdentity } from "./plan.ts";
 
@@ -17,23 +18,6 @@ import { ALL_POINTS, type HistoryPlan, pointIdentity } from "./plan.ts";
 const BATCH = 1000;
 /** Points sent between two checkpoints; as many source points are looked for on the target at once. */
 export const CHECKPOINT_POINTS = 50_000;
-
-/** The points of one metric, a page at a time, in the store's order. */
-export async function* historyPages(
-  store: TrackingStore,
-  runId: string,
-  key: string,
-): AsyncGenerator<Metric[]> {
-  let pageToken: string | undefined;
-  do {
-    const page = await store.getMetricHistoryPage(runId, key, {
-      maxResults: BATCH,
-      ...(pageToken === undefined ? {} : { pageToken }),
-    });
-    yield page.metrics;
-    pageToken = page.nextPageToken;
-  } while (pageToken);
-}
 
 export interface HistoryCopy {
   source: TrackingStore;
@@ -99,7 +83,7 @@ export async function copyHistory(
     }
   };
 
-  for await (const page of historyPages(copy.source, copy.sourceRunId, key)) {
+  for await (const page of historyPages(copy.source, copy.sourceRunId, key, BATCH)) {
     for (const point of page) {
       index++;
       if (index <= plan.from) continue;
@@ -123,7 +107,7 @@ async function onTarget(copy: HistoryCopy, key: string, points: Metric[]): Promi
   const found = new Set<string>();
   if (copy.targetRunId === undefined) return found;
   const wanted = new Set(points.map(pointIdentity));
-  for await (const page of historyPages(copy.target, copy.targetRunId, key)) {
+  for await (const page of historyPages(copy.target, copy.targetRunId, key, BATCH)) {
     for (const point of page) {
       const id = pointIdentity(point);
       if (wanted.has(id)) found.add(id);

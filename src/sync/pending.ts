@@ -5,7 +5,7 @@
  * must stop before it is done.
  */
 import type { TrackingStore } from "../store/store.ts";
-import { historyPages } from "./histories.ts";
+import { historyPages } from "../store/history-pages.ts";
 import { publicUri } from "./identity.ts";
 import { Ledger, ledgerKey, ledgerPath } from "./ledger.ts";
 import { chooseExperiments, type Selection, selectRuns } from "./select.ts";
@@ -23,10 +23,12 @@ export interface PendingOptions extends Selection {
   experimentPrefix?: string;
 }
 
+const COUNT_PAGE = 10_000;
+
 /** Counted a page at a time: a history of millions of points never sits in memory at exit. */
 async function countPoints(source: TrackingStore, runId: string, key: string): Promise<number> {
   let count = 0;
-  for await (const page of historyPages(source, runId, key)) count += page.length;
+  for await (const page of historyPages(source, runId, key, COUNT_PAGE)) count += page.length;
   return count;
 }
 
