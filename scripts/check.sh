@@ -1,6 +1,6 @@
 #!/bin/sh
-# `npm run check`, the quick inner loop: the type check runs on one core while lint, the format
-# check and the unit tests run on the other. Prints each failure; exits 1 if anything failed.
+# `npm run check`, the quick inner loop: the type check runs on one core while Biome (lint,
+# format and import order) and the unit tests run on the other. Prints each failure; exits 1 if anything failed.
 cd "$(dirname "$0")/.." || exit 2
 types=$(mktemp)
 trap 'rm -f "$types"' EXIT
@@ -8,7 +8,6 @@ npm run --silent typecheck >"$types" 2>&1 &
 typecheck=$!
 status=0
 npm run --silent lint || status=1
-npm run --silent format:check || status=1
 npx vitest run --project unit || status=1
 if ! wait "$typecheck"; then
   cat "$types"

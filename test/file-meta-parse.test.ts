@@ -1,5 +1,5 @@
-import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { fromYaml, parseFlatYaml, toYaml } from "../src/store/file/yaml.ts";
 
 /** What the full YAML 1.1 parser reads; the fast path must agree exactly. */

@@ -11,10 +11,10 @@ import {
 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL, fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { FileStore, type TreeProblem } from "../src/store/file/index.ts";
 import { resolveConfig } from "../src/config.ts";
+import { FileStore, type TreeProblem } from "../src/store/file/index.ts";
 import { getTracker, Tracker } from "../src/tracker/tracker.ts";
 import { describeTrackingStore, expectMlflowError } from "./store-contract.ts";
 

@@ -4,8 +4,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
 import { isMlflowError, localTreePath, openStore } from "mlruns";
+import { afterEach, describe, expect, it } from "vitest";
 
 const dirs: string[] = [];
 afterEach(async () => {

@@ -4,9 +4,9 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import * as api from "mlruns";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import * as api from "mlruns";
 
 /** Values: classes, functions and constants. */
 const VALUES = [

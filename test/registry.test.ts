@@ -3,16 +3,15 @@
  * has: MLflow's layout, crash-safe writes, concurrent version creators, fixtures MLflow wrote,
  * and the tracker's registerModel / logModel.
  */
-import { readdir, readFile, rm } from "node:fs/promises";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { resolveConfig } from "../src/config.ts";
 import { FileStore } from "../src/store/file/index.ts";
 import { fromYaml } from "../src/store/file/yaml.ts";
 import { MemoryStore } from "../src/store/memory/index.ts";
 import { Tracker } from "../src/tracker/tracker.ts";
-import { resolveConfig } from "../src/config.ts";
 import { materializeFixture } from "./compat/dump.ts";
 import { describeRegistryStore } from "./registry-contract.ts";
 

@@ -13,7 +13,6 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { CreateRunOptions, TrackingStore } from "../src/store/store.ts";
-import { checksContract } from "./store-contract-checks.ts";
 import { artifactsContract } from "./store-contract/artifacts.ts";
 import type { Contract, ContractOptions, StoreUnderTest } from "./store-contract/context.ts";
 import { experimentsContract } from "./store-contract/experiments.ts";
@@ -23,6 +22,7 @@ import { metricsContract } from "./store-contract/metrics.ts";
 import { runDataContract } from "./store-contract/run-data.ts";
 import { runsContract } from "./store-contract/runs.ts";
 import { sampledHistoryContract } from "./store-contract/sampled-history.ts";
+import { checksContract } from "./store-contract-checks.ts";
 
 export {
   type ContractOptions,

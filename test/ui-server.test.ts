@@ -10,12 +10,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FileStore, MemoryStore, type TrackingStore } from "mlruns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runsWindow, WindowCache, windowRequest } from "../src/server/ui/runs-window.ts";
-import { ChangeFeed } from "../src/server/ui/events.ts";
-import { matchRuns } from "../src/search/index.ts";
-import { makeRun } from "./search/helpers.ts";
-import { Assets } from "../src/server/ui/assets.ts";
 import { isMlflowError, type MlflowError } from "../src/errors.ts";
+import { matchRuns } from "../src/search/index.ts";
+import { Assets } from "../src/server/ui/assets.ts";
+import { ChangeFeed } from "../src/server/ui/events.ts";
+import { runsWindow, WindowCache, windowRequest } from "../src/server/ui/runs-window.ts";
+import { makeRun } from "./search/helpers.ts";
 
 async function sweep(
   store: TrackingStore,

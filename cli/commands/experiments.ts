@@ -6,8 +6,8 @@ import {
   keyValues,
   list,
   openContext,
-  valueOrDelete,
   VIEWS,
+  valueOrDelete,
 } from "../context.ts";
 import { c, formatTime, print, printJson, table } from "../output.ts";
 

@@ -4,7 +4,7 @@
  * out (links, artifacts outside the tree).
  */
 import { existsSync, statSync } from "node:fs";
-import { exportBundle, type ExportReport, FileStore, MlflowError } from "mlruns";
+import { type ExportReport, exportBundle, FileStore, MlflowError } from "mlruns";
 import { defineCommand, treeDir } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { c, e, formatBytes, note, print, printJson, toJson } from "../output.ts";

@@ -13,8 +13,8 @@ import { models } from "./models.ts";
 import { run } from "./run.ts";
 import { runs } from "./runs.ts";
 import { server } from "./server.ts";
-import { ui } from "./ui.ts";
 import { pullCommand, syncCommand } from "./sync.ts";
+import { ui } from "./ui.ts";
 import { verify } from "./verify.ts";
 
 export const commands: Command[] = [

@@ -4,7 +4,7 @@
  * any length: the table reads the history page by page (keeping only the rows it shows), the
  * chart asks for a sampled history (the lowest and highest point of each stretch).
  */
-import { historyPages, MlflowError, type Metric, type TrackingStore } from "mlruns";
+import { historyPages, type Metric, MlflowError, type TrackingStore } from "mlruns";
 import { chart, type Point } from "../chart.ts";
 import { defineGroup } from "../command.ts";
 import { defineCommand, list, openContext } from "../context.ts";

@@ -2,10 +2,10 @@
  * `mlruns models list|show|create|rename|describe|delete|tag|versions|register|alias|stage`:
  * the model registry of the tree (or server) behind the tracking URI.
  */
-import { registryOf, type ModelVersion, type RegistryStore, registerModel } from "mlruns";
+import { type ModelVersion, type RegistryStore, registerModel, registryOf } from "mlruns";
 import { defineGroup } from "../command.ts";
-import { UsageError } from "../errors.ts";
 import { confirm, defineCommand, keyValues, list, openContext, valueOrDelete } from "../context.ts";
+import { UsageError } from "../errors.ts";
 import { c, fields, formatTime, print, printJson, table } from "../output.ts";
 import { runResolver, SCOPE_OPTION } from "../run-ref.ts";
 

@@ -1,7 +1,7 @@
 /** `mlruns runs list|show|compare|delete|restore`. */
 import type { FileInfo, RunRecord, TrackingStore } from "mlruns";
-import { defineGroup } from "../command.ts";
 import { columnList, runColumns } from "../columns.ts";
+import { defineGroup } from "../command.ts";
 import { defineCommand, findExperiment, list, openContext, VIEWS } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { goalOf, improves } from "../metric-goal.ts";

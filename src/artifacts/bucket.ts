@@ -6,10 +6,10 @@
 import type { ArtifactData, ArtifactStream, FileInfo } from "../entities.ts";
 import { notFound } from "../errors.ts";
 import type { RawResponse } from "../store/rest/transport.ts";
+import type { CloudRequest } from "./http.ts";
 import { eachConcurrently, type PartSink, sourceSize, uploadInParts } from "./parts.ts";
 import type { ArtifactRepository, PutOptions } from "./repository.ts";
 import { joinKey } from "./repository.ts";
-import type { CloudRequest } from "./http.ts";
 
 /** Objects one delete removes at once. */
 const DELETES_AT_ONCE = 4;

@@ -5,7 +5,6 @@
  * Signatures and tokens travel in headers or the query and never reach a message.
  */
 import { MlflowError } from "../errors.ts";
-import type { Env } from "./repository.ts";
 import {
   type Body,
   exchange,
@@ -15,6 +14,7 @@ import {
   type RawResponse,
   type TlsOptions,
 } from "../store/rest/transport.ts";
+import type { Env } from "./repository.ts";
 
 export interface CloudRequest {
   method: HttpMethod;

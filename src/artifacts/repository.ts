@@ -3,8 +3,9 @@
  * folders, MLflow's artifact proxy, S3 (and S3-compatible stores), Google Cloud Storage and Azure
  * Blob Storage implement it; `open.ts` picks one by URI scheme.
  */
-import type { LocalArtifactFile } from "../local-artifacts.ts";
+
 import type { ArtifactData, ArtifactStream, FileInfo } from "../entities.ts";
+import type { LocalArtifactFile } from "../local-artifacts.ts";
 import { eachConcurrently, partSizeFrom } from "./parts.ts";
 
 export interface PutOptions {

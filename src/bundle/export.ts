@@ -7,7 +7,7 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-
+import { isMissing, TEMP_PREFIX } from "../atomic.ts";
 import type { Experiment } from "../entities.ts";
 import { MlflowError, notFound } from "../errors.ts";
 import type { FileStore } from "../store/file/index.ts";
@@ -40,7 +40,6 @@ import { type FileSnapshot, snapshotFile, snapshotOf, walk } from "./snapshot.ts
 import { readHead } from "./source.ts";
 import { artifactFolder, experimentRuns } from "./tree.ts";
 import { type Entry, writeArchive, writeOutput } from "./write.ts";
-import { isMissing, TEMP_PREFIX } from "../atomic.ts";
 
 export interface ExportOptions extends Omit<Selection, "source"> {
   source: FileStore;

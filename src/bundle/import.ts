@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { promises as fs, statSync } from "node:fs";
 import { join } from "node:path";
+import { TEMP_PREFIX } from "../atomic.ts";
 import type { FileStore } from "../store/file/index.ts";
 import { readKeyValues } from "../store/file/key-files.ts";
 import { MetricFiles } from "../store/file/metric-files.ts";
@@ -28,7 +29,6 @@ import {
   treeRuns,
 } from "./tree.ts";
 import { unpackBundle } from "./unpack.ts";
-import { TEMP_PREFIX } from "../atomic.ts";
 
 export type { ImportIssue } from "./merge.ts";
 

@@ -12,12 +12,12 @@ import { FileStore } from "../store/file/index.ts";
 import { runDocument } from "../store/file/meta.ts";
 import { toYaml } from "../store/file/yaml.ts";
 import { type SyncReport, sync } from "../sync/index.ts";
+import type { SyncOptions } from "../sync/options.ts";
 import { checkStaged, readRunMeta } from "./check.ts";
 import { TREE } from "./manifest.ts";
 import type { KeyInput } from "./sign.ts";
 import type { BundleInput } from "./source.ts";
 import { unpackBundle } from "./unpack.ts";
-import type { SyncOptions } from "../sync/options.ts";
 
 export { type ExportIssue, type ExportOptions, type ExportReport, exportBundle } from "./export.ts";
 export {

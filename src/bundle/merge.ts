@@ -11,8 +11,8 @@ import {
   closeSync,
   createReadStream,
   existsSync,
-  fsyncSync,
   promises as fs,
+  fsyncSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -24,6 +24,7 @@ import {
 } from "node:fs";
 import { dirname, join, sep } from "node:path";
 import { pathToFileURL } from "node:url";
+import { copyFileWhole, createFile, replaceFile } from "../atomic.ts";
 import type { Metric } from "../entities.ts";
 import { invalid } from "../errors.ts";
 import { pyFloatRepr } from "../py-format.ts";
@@ -36,7 +37,6 @@ import { type RunContents, readRunMeta } from "./check.ts";
 import { type BundleRun, ORIGIN_FILE, TREE } from "./manifest.ts";
 import { SMALL_FILE, walk } from "./snapshot.ts";
 import { holdsLines, readIfThere } from "./tree.ts";
-import { copyFileWhole, createFile, replaceFile } from "../atomic.ts";
 
 export type MergeCounts = RunContents;
 

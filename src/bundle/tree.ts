@@ -4,6 +4,7 @@
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { isMissing } from "../atomic.ts";
 import type { RunInfo } from "../entities.ts";
 import { artifactDirOf } from "../store/file/artifacts.ts";
 import { RESERVED_EXPERIMENT_FOLDERS } from "../store/file/layout.ts";
@@ -11,7 +12,6 @@ import { readExperimentDocument } from "../store/file/meta.ts";
 import { fromYaml } from "../store/file/yaml.ts";
 import { TREE_ID_FILE } from "../tree-files.ts";
 import { ORIGIN_FILE } from "./manifest.ts";
-import { isMissing } from "../atomic.ts";
 
 function folders(dir: string) {
   try {

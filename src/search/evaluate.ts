@@ -19,8 +19,8 @@
  *   input's `mlflow.data.context` tag.
  */
 import type { DatasetInput, Experiment, Run } from "../entities.ts";
-import { likeMatches } from "./like.ts";
 import type { Clause, ExperimentClause, NumericComparator } from "./grammar.ts";
+import { likeMatches } from "./like.ts";
 
 const DATASET_CONTEXT_TAG = "mlflow.data.context";
 

@@ -5,6 +5,7 @@
  */
 import type { Experiment, Run } from "../entities.ts";
 import { matchesExperiment, matchesRun } from "./evaluate.ts";
+import { parseExperimentFilter } from "./experiment-filter.ts";
 import {
   experimentComparator,
   parseExperimentOrderByList,
@@ -12,7 +13,6 @@ import {
   sortRuns,
 } from "./order.ts";
 import { checkMaxResults, paginate, paginateFirst } from "./page.ts";
-import { parseExperimentFilter } from "./experiment-filter.ts";
 import { parseFilter } from "./run-filter.ts";
 
 export interface SearchQuery {
@@ -102,7 +102,7 @@ export function searchExperiments(
 
 export { parseExperimentFilter } from "./experiment-filter.ts";
 export type { Clause, ExperimentClause } from "./grammar.ts";
-export { parseFilter } from "./run-filter.ts";
 export type { OrderByClause } from "./order.ts";
 export { parseOrderBy } from "./order.ts";
 export { DEFAULT_MAX_RESULTS, MAX_RESULTS_THRESHOLD } from "./page.ts";
+export { parseFilter } from "./run-filter.ts";

@@ -4,19 +4,20 @@
  * `source_run_id` and the times, and on `metrics.`, `params.` and `tags.`; order by attributes
  * or `metrics.<key>` (optionally on a dataset), then newest first, then by id; pages of 100.
  */
+
+import type { LoggedModelRecord } from "../entities.ts";
 import { invalid } from "../errors.ts";
 import { compareNumbers } from "./evaluate.ts";
-import { likeMatches } from "./like.ts";
-import { paginate } from "./page.ts";
 import {
   NUMERIC_COMPARATORS,
   type NumericComparator,
   STRING_COMPARATORS,
   type StringComparator,
 } from "./grammar.ts";
+import { likeMatches } from "./like.ts";
+import { paginate } from "./page.ts";
 import { parseRawClauses, type RawClause, syntaxError } from "./parse.ts";
 import { checkComparator, numberValue, splitIdentifier, stringValue } from "./values.ts";
-import type { LoggedModelRecord } from "../entities.ts";
 
 /** One order_by element of `search_logged_models`. */
 export interface LoggedModelOrder {

@@ -11,15 +11,15 @@
  */
 import type { Experiment, Run } from "../entities.ts";
 import { invalid } from "../errors.ts";
-import { isKeyword, type Token, tokenize } from "./lex.ts";
 import {
   ENTITY_ALIASES,
-  EXPERIMENT_ATTRIBUTES,
   type EntityType,
+  EXPERIMENT_ATTRIBUTES,
   type ExperimentAttribute,
   RUN_ORDER_BY_ATTRIBUTES,
   type RunAttribute,
 } from "./grammar.ts";
+import { isKeyword, type Token, tokenize } from "./lex.ts";
 import { syntaxError } from "./parse.ts";
 import { tagOrAttribute } from "./values.ts";
 

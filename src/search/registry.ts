@@ -3,14 +3,15 @@
  * (file and memory stores): MLflow's registry filter grammar (parse.ts), its order_by keys with
  * its tie-breakers, and its page sizes.
  */
+
+import type { ModelVersion, RegisteredModel } from "../entities.ts";
 import { invalid } from "../errors.ts";
 import { compareNumbers } from "./evaluate.ts";
+import { NUMERIC_COMPARATORS, type NumericComparator } from "./grammar.ts";
 import { likeMatches } from "./like.ts";
 import { compareCodePoints } from "./order.ts";
 import { paginate } from "./page.ts";
-import { NUMERIC_COMPARATORS, type NumericComparator } from "./grammar.ts";
 import { parseRegistryFilter, type RegistryClause } from "./registry-filter.ts";
-import type { ModelVersion, RegisteredModel } from "../entities.ts";
 
 export interface RegistrySearchRequest {
   filter?: string;

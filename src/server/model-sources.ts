@@ -8,11 +8,11 @@
  */
 import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { isBucketUri } from "../artifacts/open.ts";
 import type { LoggedModelRecord, ModelVersion } from "../entities.ts";
 import { invalid, isMlflowError, type MlflowError } from "../errors.ts";
-import { loggedModelsOf, type TrackingStore } from "../store/store.ts";
 import { pyJsonDumps } from "../py-format.ts";
-import { isBucketUri } from "../artifacts/open.ts";
+import { loggedModelsOf, type TrackingStore } from "../store/store.ts";
 import {
   isLocal,
   isProxied,

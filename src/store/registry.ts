@@ -3,6 +3,13 @@
  * MLflow's model registry has them. FileStore, MemoryStore and RestStore implement it next to
  * TrackingStore; the tracker and the CLI reach it through `store.registry` (`registryOf`).
  */
+
+import {
+  MODEL_STAGES,
+  type ModelStage,
+  type ModelVersion,
+  type RegisteredModel,
+} from "../entities.ts";
 import { invalid, MlflowError, notFound } from "../errors.ts";
 import type {
   RegistrySearchRequest,
@@ -10,12 +17,6 @@ import type {
   SearchRegisteredModelsResult,
 } from "../search/registry.ts";
 import { isSafeRelativePath, validateText, validateWellFormed } from "../validation.ts";
-import {
-  MODEL_STAGES,
-  type ModelStage,
-  type ModelVersion,
-  type RegisteredModel,
-} from "../entities.ts";
 
 /** The stage MLflow's file store gives a deleted version, whose folder (and number) stays. */
 export const STAGE_DELETED_INTERNAL = "Deleted_Internal";

@@ -16,8 +16,8 @@ import type {
   ViewType,
 } from "../entities.ts";
 import { invalid } from "../errors.ts";
-import type { SearchExperimentsResult, SearchQuery, SearchRunsResult } from "../search/index.ts";
 import type { SampledMetric, SampleOptions } from "../metric-sampling.ts";
+import type { SearchExperimentsResult, SearchQuery, SearchRunsResult } from "../search/index.ts";
 import type { LoggedModelStore } from "./logged-models.ts";
 import type { RegistryStore } from "./registry.ts";
 

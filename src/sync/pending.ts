@@ -4,8 +4,9 @@
  * points they hold beyond what the ledger says went. What a background push reports when it
  * must stop before it is done.
  */
-import type { TrackingStore } from "../store/store.ts";
+
 import { historyPages } from "../store/history-pages.ts";
+import type { TrackingStore } from "../store/store.ts";
 import { publicUri } from "./identity.ts";
 import { Ledger, ledgerKey, ledgerPath } from "./ledger.ts";
 import { chooseExperiments, type Selection, selectRuns } from "./select.ts";

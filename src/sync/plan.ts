@@ -5,8 +5,8 @@
  */
 import type { DatasetInput, FileInfo, Metric, Run, RunStatus } from "../entities.ts";
 import { SYSTEM_TAGS } from "../entities.ts";
-import type { RunEntry } from "./ledger.ts";
 import { ORIGIN_TAG, originOf, SOURCE_TAGS } from "./identity.ts";
+import type { RunEntry } from "./ledger.ts";
 
 export interface PlanInput {
   source: Run;

@@ -5,11 +5,12 @@
  * the aliases. A version carries `mlruns.source.model_version` and `mlruns.source.tree`, so it is
  * found again instead of being created twice (target version numbers are the target's own).
  */
+
+import type { ModelVersion, RegisteredModel } from "../entities.ts";
 import { isMlflowError } from "../errors.ts";
 import type { RegistryStore } from "../store/registry.ts";
 import { isItemError, type SyncIssue } from "./copy.ts";
 import { SOURCE_TAGS } from "./identity.ts";
-import type { ModelVersion, RegisteredModel } from "../entities.ts";
 
 export const MODEL_VERSION_TAG = "mlruns.source.model_version";
 

@@ -9,11 +9,11 @@ import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { stringify } from "yaml";
+import type { ModelVersion } from "../entities.ts";
 import { invalid, isMlflowError } from "../errors.ts";
 import { appendModelHistory } from "../model-history.ts";
 import { registryOf, type TrackingStore } from "../store/store.ts";
 import { validateArtifactPath } from "../validation.ts";
-import type { ModelVersion } from "../entities.ts";
 
 export interface RegisterModelOptions {
   /** `runs:/<run id>/<path>`, a local folder, or any URI MLflow understands. */

@@ -7,11 +7,11 @@
 import { promises as fs } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseDocument } from "yaml";
+import { replaceFile } from "../atomic.ts";
 import { FileStore } from "../store/file/index.ts";
 import { runStatusCode } from "../store/file/meta.ts";
 import { repairMetricText } from "./metrics.ts";
 import type { FixAction, VerifyProblem } from "./problems.ts";
-import { replaceFile } from "../atomic.ts";
 
 export interface FixResult {
   /** The problems whose repair was made. */

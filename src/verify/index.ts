@@ -3,8 +3,9 @@
  * what `mlflow migrate-filestore` would reject; `fixTree(root, problems)` makes the safe repairs.
  * Plan and apply are apart, so a CLI can show the plan before anything changes.
  */
-export { type FixResult, fixTree } from "./fix.ts";
+
 export { type VerifyOptions, verifyTree } from "./check.ts";
+export { type FixResult, fixTree } from "./fix.ts";
 export {
   type FixAction,
   PROBLEM_CODES,

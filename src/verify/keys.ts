@@ -7,10 +7,10 @@
  * says so too; then `--fix` may delete it, and never otherwise.
  */
 import { join } from "node:path";
+import { TEMP_PREFIX } from "../atomic.ts";
 import { validateKey } from "../validation.ts";
 import { entries, readEntry } from "./files.ts";
 import { checkMetricText } from "./metrics.ts";
-import { TEMP_PREFIX } from "../atomic.ts";
 import { problem, type VerifyProblem } from "./problems.ts";
 
 /** Names of OS litter and editors' leftovers. */

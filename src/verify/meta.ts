@@ -2,8 +2,8 @@
  * Checks of experiment, run and registry `meta.yaml` documents, as MLflow's FileStores read them.
  */
 import { parse } from "yaml";
-import { yamlProblem } from "../store/file/yaml.ts";
 import { runStatusCode } from "../store/file/meta.ts";
+import { yamlProblem } from "../store/file/yaml.ts";
 import type { Entry } from "./files.ts";
 import { problem, type VerifyProblem } from "./problems.ts";
 

@@ -1,8 +1,8 @@
 /** Temp files of our atomic writes, left by an interrupted write in a folder MLflow ignores. */
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
-import { entries } from "./files.ts";
 import { TEMP_PREFIX } from "../atomic.ts";
+import { entries } from "./files.ts";
 import { problem, type VerifyProblem } from "./problems.ts";
 
 /** Temp files younger than this may belong to a write in progress: not removed by a fix. */

@@ -1,17 +1,18 @@
 /** MLflow 3's logged model JSON (`LoggedModel.to_proto`, then `message_to_json`). */
-import {
-  type KeyValueJson,
-  metricFromJson,
-  metricToJson,
-  type MetricJson,
-  tagsFromJson,
-  tagsToJson,
-} from "./tracking.ts";
+
 import {
   LOGGED_MODEL_STATUSES,
   type LoggedModelRecord,
   type LoggedModelStatus,
 } from "../entities.ts";
+import {
+  type KeyValueJson,
+  type MetricJson,
+  metricFromJson,
+  metricToJson,
+  tagsFromJson,
+  tagsToJson,
+} from "./tracking.ts";
 
 /** The proto enum names of the statuses, by our names. */
 export const STATUS_NAMES: Record<LoggedModelStatus, string> = {

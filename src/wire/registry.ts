@@ -3,8 +3,9 @@
  * ways: RestStore reads a server's answers with it, `mlruns server` writes its own with it.
  * Versions are strings on the wire; unset strings are sent as "" or left out.
  */
-import { type KeyValueJson, tagsFromJson, tagsToJson } from "./tracking.ts";
+
 import type { ModelVersion, RegisteredModel } from "../entities.ts";
+import { type KeyValueJson, tagsFromJson, tagsToJson } from "./tracking.ts";
 
 export interface ModelVersionJson {
   name?: string;

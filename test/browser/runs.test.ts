@@ -10,7 +10,6 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatNumber } from "../../ui/src/format.ts";
-import { lossAt, SWEEP, type UiTree, writeUiTree } from "../helpers/ui-tree.ts";
 import {
   axeViolations,
   type Browser,
@@ -21,6 +20,7 @@ import {
   startUi,
   type UiServer,
 } from "../helpers/chromium.ts";
+import { lossAt, SWEEP, type UiTree, writeUiTree } from "../helpers/ui-tree.ts";
 
 /** Names of the runs rows on screen, top to bottom. */
 async function rowNames(page: Page): Promise<string[]> {

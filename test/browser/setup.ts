@@ -7,8 +7,8 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { REPO_ROOT } from "../helpers/mlflow-env.ts";
 import { CHROMIUM } from "../helpers/chromium.ts";
+import { REPO_ROOT } from "../helpers/mlflow-env.ts";
 
 function install(): void {
   const root = process.getuid?.() === 0;

@@ -10,11 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { isMlflowError } from "../../src/errors.ts";
+import { openRepository } from "../../src/artifacts/open.ts";
 import { readAll } from "../../src/artifacts/repository.ts";
+import { isMlflowError } from "../../src/errors.ts";
 import { type Emulator, startAzurite, startGcsEmulator, startMoto } from "../helpers/emulators.ts";
 import { REPO_ROOT } from "../helpers/mlflow-env.ts";
-import { openRepository } from "../../src/artifacts/open.ts";
 
 const PART = 5 * 1024 * 1024;
 const sha = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");

@@ -17,10 +17,10 @@ import {
   type DumpNumber,
   dumpStore,
   FIXTURE_ROOT_PATH,
-  type RunDump,
   materializeFixture,
   mlflowDump,
   mlflowMigrate,
+  type RunDump,
 } from "./dump.ts";
 
 const V3 = MLFLOW_VERSIONS.latest;

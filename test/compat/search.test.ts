@@ -17,9 +17,9 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Run, ViewType } from "../../src/entities.ts";
 import { isMlflowError } from "../../src/errors.ts";
 import { searchRuns } from "../../src/search/index.ts";
-import { MLFLOW_ENV, MLFLOW_VERSIONS, skipMlflow, venvBin } from "../helpers/mlflow-env.ts";
 import { FileStore } from "../../src/store/file/index.ts";
 import type { TrackingStore } from "../../src/store/store.ts";
+import { MLFLOW_ENV, MLFLOW_VERSIONS, skipMlflow, venvBin } from "../helpers/mlflow-env.ts";
 import { SEARCH_CASES, type SearchCase } from "./search-corpus.ts";
 import { buildTreeSpec, type JsonNumber, type TreeSpec } from "./search-tree.ts";
 

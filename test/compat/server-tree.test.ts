@@ -3,14 +3,13 @@
  * fixtures) are served whole; changes other processes make are in the next answer; 8 Python
  * processes logging at once lose nothing; MLflow's credential variables open a guarded server.
  */
-import { rm } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { readFile, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningServer, startServer } from "../../src/server/index.ts";
 import { FileStore } from "../../src/store/file/index.ts";
 import { RestStore } from "../../src/store/rest/index.ts";
 import { registryOf } from "../../src/store/store.ts";
-import { type RunningServer, startServer } from "../../src/server/index.ts";
 import { MLFLOW_VERSIONS, REPO_ROOT, runPython, skipMlflow } from "../helpers/mlflow-env.ts";
 import { type Dump, materializeFixture, mlflowDump } from "./dump.ts";
 

@@ -14,8 +14,8 @@ import {
   runCli,
   runInTerminal,
   runJson,
-  SCRIPT,
   type SampleTree,
+  SCRIPT,
   sampleTree,
   tempDir,
 } from "./helpers.ts";

@@ -9,7 +9,7 @@ import { appendFile, cp, mkdir, readdir, readFile, rm, symlink, writeFile } from
 import { join } from "node:path";
 import { FileStore, MemoryStore, sync } from "mlruns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, runCli, sampleTree, type SampleTree, tempDir } from "./helpers.ts";
+import { assertBuilt, runCli, type SampleTree, sampleTree, tempDir } from "./helpers.ts";
 
 interface Tree extends SampleTree {
   dir: string;

@@ -7,8 +7,8 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { request } from "node:http";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileStore, findServer } from "mlruns";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertBuilt, type CliResult, runCli, runJson, tempDir } from "./helpers.ts";
 
 interface Running {

@@ -2,13 +2,13 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { TrackingStore } from "../../src/store/store.ts";
+import { isMlflowError } from "../../src/errors.ts";
+import { FileStore } from "../../src/store/file/index.ts";
 import { MemoryStore } from "../../src/store/memory/index.ts";
+import type { TrackingStore } from "../../src/store/store.ts";
 import { SOURCE_TAGS } from "../../src/sync/identity.ts";
 import { sync } from "../../src/sync/index.ts";
 import { watchSync } from "../../src/sync/watch.ts";
-import { FileStore } from "../../src/store/file/index.ts";
-import { isMlflowError } from "../../src/errors.ts";
 import { LEDGER_FILE, TREE_ID_FILE } from "../../src/tree-files.ts";
 
 const dirs: string[] = [];

@@ -4,15 +4,16 @@
  * listing), through which clients shown `mlflow-artifacts:/…` URIs upload and download. Files
  * stream in and out chunk by chunk; the store keeps every path inside its run's artifacts.
  */
-import { pipeline } from "node:stream/promises";
+
 import type { ServerResponse } from "node:http";
-import { invalid, isMlflowError, notFound } from "../../errors.ts";
+import { pipeline } from "node:stream/promises";
 import type { ArtifactStream, FileInfo } from "../../entities.ts";
+import { invalid, isMlflowError, notFound } from "../../errors.ts";
 import { loggedModelsOf, type TrackingStore } from "../../store/store.ts";
 import { fileInfoToJson } from "../../wire/tracking.ts";
 import { type ProxyTarget, proxyTarget, runArtifactUri } from "../artifact-uris.ts";
 import { required, string } from "../message.ts";
-import { pathSegments, type RequestContext, STREAMED, type Handler } from "../router.ts";
+import { type Handler, pathSegments, type RequestContext, STREAMED } from "../router.ts";
 import { readRun } from "./runs.ts";
 
 const TYPES: Record<string, string> = {

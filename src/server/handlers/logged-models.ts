@@ -2,6 +2,8 @@
  * MLflow 3's logged models: create, get, finalize, delete, tags, params, search and the
  * artifact listing, as `mlflow.<flavor>.log_model` calls them; and run outputs (`runs/outputs`).
  */
+
+import { LOGGED_MODEL_STATUSES, type LoggedModelRecord } from "../../entities.ts";
 import { notFound } from "../../errors.ts";
 import type { LoggedModelStore } from "../../store/logged-models.ts";
 import { loggedModelsOf, type TrackingStore } from "../../store/store.ts";
@@ -22,7 +24,6 @@ import {
 import type { Handler } from "../router.ts";
 import { sendFile } from "./artifacts.ts";
 import { readRun } from "./runs.ts";
-import { LOGGED_MODEL_STATUSES, type LoggedModelRecord } from "../../entities.ts";
 
 const models = (store: TrackingStore): LoggedModelStore => loggedModelsOf(store);
 

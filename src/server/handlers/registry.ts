@@ -6,8 +6,8 @@ import { invalid } from "../../errors.ts";
 import type { RegistryStore } from "../../store/registry.ts";
 import { registryOf, type TrackingStore } from "../../store/store.ts";
 import { modelToJson, versionToJson } from "../../wire/registry.ts";
-import { checkVersionSource, clientDownloadUri, tagModelVersions } from "../model-sources.ts";
 import { bool, int64, keyValue, repeated, required, string, toRecord } from "../message.ts";
+import { checkVersionSource, clientDownloadUri, tagModelVersions } from "../model-sources.ts";
 import type { Handler } from "../router.ts";
 
 const NAME = { name: required(string) };

@@ -2,10 +2,10 @@
 
 import { type Metric, RUN_STATUSES, type Run } from "../../entities.ts";
 import { invalid } from "../../errors.ts";
-import { runInfoToJson, runToJson } from "../../wire/tracking.ts";
 import { appendModelHistory } from "../../model-history.ts";
 import { runNotActive } from "../../store/checks.ts";
 import { loggedModelsOf, type TrackingStore } from "../../store/store.ts";
+import { runInfoToJson, runToJson } from "../../wire/tracking.ts";
 import { runArtifactUri } from "../artifact-uris.ts";
 import {
   double,

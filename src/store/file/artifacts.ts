@@ -12,11 +12,11 @@
 import { promises as fs, type Stats } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { copyFileWhole, isMissing, replaceFile } from "../../atomic.ts";
 import type { ArtifactData, ArtifactStream, FileInfo } from "../../entities.ts";
 import { invalid, notFound } from "../../errors.ts";
 import { collectLocalArtifacts } from "../../local-artifacts.ts";
 import { validateArtifactPath } from "../../validation.ts";
-import { copyFileWhole, isMissing, replaceFile } from "../../atomic.ts";
 
 export interface RunArtifactUri {
   /** The run's folder in the tree. */

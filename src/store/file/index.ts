@@ -8,6 +8,17 @@ import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { isRemoteUri, openRepository } from "../../artifacts/open.ts";
+import { type ArtifactRepository, putFiles, readAll } from "../../artifacts/repository.ts";
+import {
+  createFile,
+  exists,
+  isMissing,
+  readTextIfExists,
+  replaceFile,
+  replaceFileSync,
+  TEMP_PREFIX,
+} from "../../atomic.ts";
 import type {
   ArtifactData,
   ArtifactStream,
@@ -20,11 +31,19 @@ import type {
   RunInfo,
   ViewType,
 } from "../../entities.ts";
-import { type ArtifactRepository, putFiles, readAll } from "../../artifacts/repository.ts";
 import { SYSTEM_TAGS } from "../../entities.ts";
 import { invalid, isMlflowError, notFound } from "../../errors.ts";
 import { collectLocalArtifacts } from "../../local-artifacts.ts";
+import { withLock } from "../../lock.ts";
+import {
+  type SampledMetric,
+  type SampleOptions,
+  sampleHistory,
+  sampleRuns,
+} from "../../metric-sampling.ts";
 import { runNameFromTags } from "../../run-name.ts";
+import { matchRuns, type SearchRunsResult, searchRuns } from "../../search/index.ts";
+import { decodePageToken, encodePageToken } from "../../search/page.ts";
 import { validateExperimentId, validateRunId } from "../../validation.ts";
 import { CheckedStore, type NewExperiment, type NewRun, type RunUpdate } from "../checked-store.ts";
 import {
@@ -36,14 +55,6 @@ import {
   runNotActive,
   tagNotFound,
 } from "../checks.ts";
-import { type SearchRunsResult, matchRuns, searchRuns } from "../../search/index.ts";
-import {
-  type SampledMetric,
-  type SampleOptions,
-  sampleHistory,
-  sampleRuns,
-} from "../../metric-sampling.ts";
-import { decodePageToken, encodePageToken } from "../../search/page.ts";
 import type {
   HistoryPageRequest,
   MetricHistoryPage,
@@ -61,13 +72,13 @@ import {
 } from "./artifacts.ts";
 import { SUMMARY_FROM_BYTES, sampleMetricFile } from "./history-summary.ts";
 import { writeInputs } from "./inputs.ts";
-import { FileLoggedModels } from "./logged-models.ts";
 import { prepareKeyFile, readKeyValues } from "./key-files.ts";
 import { Layout, RUN_FOLDERS } from "./layout.ts";
-import { withLock } from "../../lock.ts";
+import { FileLoggedModels } from "./logged-models.ts";
 import { experimentDocument, readExperimentDocument, runDocument, type StoredRun } from "./meta.ts";
 import { MetricFiles } from "./metric-files.ts";
 import { asTreeError, type ProblemHandler, utf8Text, warnProblem } from "./problems.ts";
+import { FileRegistry } from "./registry.ts";
 import { isTreeError, RunReader, TreeError } from "./runs.ts";
 import {
   SearchIndex,
@@ -78,20 +89,9 @@ import {
 import { stampFolder } from "./stamp.ts";
 import { notATree, treeState } from "./tree.ts";
 import { fromYaml, toYaml, yamlProblem } from "./yaml.ts";
-import { FileRegistry } from "./registry.ts";
-import { isRemoteUri, openRepository } from "../../artifacts/open.ts";
-import {
-  createFile,
-  exists,
-  isMissing,
-  readTextIfExists,
-  replaceFile,
-  replaceFileSync,
-  TEMP_PREFIX,
-} from "../../atomic.ts";
 
-export { TreeError } from "./problems.ts";
 export type { ProblemHandler, TreeProblem } from "./problems.ts";
+export { TreeError } from "./problems.ts";
 export type { SearchIndexOptions, SearchIndexStats } from "./search-index.ts";
 
 /** How long after a search its summary of a run may be trusted for the run's artifact URI. */

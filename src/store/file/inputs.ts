@@ -5,12 +5,12 @@
 import { createHash } from "node:crypto";
 import { promises as fs, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { createFile, isMissing } from "../../atomic.ts";
 import type { Dataset, DatasetInput } from "../../entities.ts";
 import type { Layout } from "./layout.ts";
-import { asTreeError, type TreeProblem, TreeError, utf8Text } from "./problems.ts";
+import { asTreeError, TreeError, type TreeProblem, utf8Text } from "./problems.ts";
 import { type RunFolderRead, textOf } from "./run-folder.ts";
 import { fromYaml, toYaml, yamlProblem } from "./yaml.ts";
-import { createFile, isMissing } from "../../atomic.ts";
 
 const md5 = (text: string) => createHash("md5").update(text, "utf8").digest("hex");
 

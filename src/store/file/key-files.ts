@@ -4,8 +4,8 @@
  */
 import { promises as fs, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { keyClashesWith } from "../../validation.ts";
 import { isMissing } from "../../atomic.ts";
+import { keyClashesWith } from "../../validation.ts";
 import { asTreeError, utf8Text } from "./problems.ts";
 
 /** Every key under `dir` with the absolute path of its file, keys `/`-separated. */

@@ -21,6 +21,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isRemoteUri, openRepository } from "../../artifacts/open.ts";
 import type { ArtifactRepository } from "../../artifacts/repository.ts";
+import { createFile, isMissing, readTextIfExists, replaceFile } from "../../atomic.ts";
 import {
   type ArtifactData,
   type ArtifactStream,
@@ -36,9 +37,9 @@ import { isLaterPoint } from "../../metric-latest.ts";
 import { pyFloatRepr } from "../../py-format.ts";
 import { generateRunName } from "../../run-name.ts";
 import {
-  searchLoggedModels,
   type SearchLoggedModelsRequest,
   type SearchLoggedModelsResult,
+  searchLoggedModels,
 } from "../../search/logged-models.ts";
 import { CheckedLoggedModels } from "../checked-logged-models.ts";
 import {
@@ -57,7 +58,6 @@ import {
 import { listKeyFiles, prepareKeyFile, readKeyValues } from "./key-files.ts";
 import { parseMetricLine } from "./metric-lines.ts";
 import { fromYaml, toYaml, type YamlValue } from "./yaml.ts";
-import { createFile, isMissing, readTextIfExists, replaceFile } from "../../atomic.ts";
 
 /** What the logged models need of their FileStore. */
 export interface LoggedModelTree {

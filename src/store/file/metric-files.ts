@@ -17,12 +17,12 @@
  */
 import { closeSync, fstatSync, openSync, readSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { createFileSync, isMissing } from "../../atomic.ts";
 import type { Metric } from "../../entities.ts";
-import { prepareKeyFile } from "./key-files.ts";
 import { pyFloatRepr } from "../../py-format.ts";
+import { prepareKeyFile } from "./key-files.ts";
 import { formatMetricLine, parseMetricLine } from "./metric-lines.ts";
 import type { TreeProblem } from "./problems.ts";
-import { createFileSync, isMissing } from "../../atomic.ts";
 
 /**
  * A point's identity in its file: timestamp, step and the value as written. -0.0 counts as 0.0,

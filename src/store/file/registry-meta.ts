@@ -3,8 +3,9 @@
  * registered model and a model version, and tolerant reading of what MLflow 2.x and 3.x wrote
  * (missing `model_id`/`workspace`, version numbers as integers or strings).
  */
-import type { YamlValue } from "./yaml.ts";
+
 import type { ModelVersion } from "../../entities.ts";
+import type { YamlValue } from "./yaml.ts";
 
 /** The fields of a model's meta.yaml that we keep (tags and aliases live in folders). */
 export interface StoredModel {

@@ -29,7 +29,6 @@ import {
   TEMP_PREFIX,
 } from "../../atomic.ts";
 import type { ModelStage, ModelVersion, RegisteredModel } from "../../entities.ts";
-import { CheckedRegistry } from "../checked-registry.ts";
 import { withLock } from "../../lock.ts";
 import {
   type RegistrySearchRequest,
@@ -39,6 +38,7 @@ import {
   searchRegisteredModels,
 } from "../../search/registry.ts";
 import { REGISTRY_LOCK_FILE } from "../../tree-files.ts";
+import { CheckedRegistry } from "../checked-registry.ts";
 import {
   aliasNotFound,
   type CreateModelVersionOptions,
@@ -46,8 +46,8 @@ import {
   latestVersions,
   modelExists,
   modelNotFound,
-  STAGE_DELETED_INTERNAL,
   newVersion,
+  STAGE_DELETED_INTERNAL,
   versionNotFound,
 } from "../registry.ts";
 import { prepareKeyFile, readKeyValues } from "./key-files.ts";

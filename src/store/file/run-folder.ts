@@ -24,13 +24,13 @@ import {
   statSync,
 } from "node:fs";
 import { join } from "node:path";
+import { isMissing } from "../../atomic.ts";
 import type { Metric } from "../../entities.ts";
 import { isLaterPoint } from "../../metric-latest.ts";
 import { readLines } from "./metric-files.ts";
 import { parseMetricLine } from "./metric-lines.ts";
 import { asTreeError, TreeError, utf8Text } from "./problems.ts";
 import { fromYaml } from "./yaml.ts";
-import { isMissing } from "../../atomic.ts";
 
 const NAMESPACES = ["metrics", "params", "tags"] as const;
 /** Dataset ids the stamp follows into `../datasets/` (those that cannot climb out of it). */

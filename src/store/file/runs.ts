@@ -14,6 +14,7 @@ import {
   statSync,
 } from "node:fs";
 import { join } from "node:path";
+import { isMissing, readDirIfExists } from "../../atomic.ts";
 import type { Metric, Run } from "../../entities.ts";
 import { invalid, isMlflowError } from "../../errors.ts";
 import { runNotFound } from "../checks.ts";
@@ -21,14 +22,14 @@ import { inputsFromFolder } from "./inputs.ts";
 import { type Layout, RESERVED_EXPERIMENT_FOLDERS, TRASH } from "./layout.ts";
 import { readRunDocument, type StoredRun } from "./meta.ts";
 import { parseMetricFile, readLines } from "./metric-files.ts";
-import { asTreeError, type TreeProblem, TreeError, utf8Text } from "./problems.ts";
 import { parseMetricLine } from "./metric-lines.ts";
+import { asTreeError, TreeError, type TreeProblem, utf8Text } from "./problems.ts";
 import { latestOf, type RunFolderRead, readRunFolder, statIfAny, textOf } from "./run-folder.ts";
 import { EXPERIMENT_FOLDER } from "./tree.ts";
 import { fromYaml, yamlProblem } from "./yaml.ts";
-import { isMissing, readDirIfExists } from "../../atomic.ts";
 
 export { isTreeError, TreeError } from "./problems.ts";
+
 interface CachedMeta {
   mtimeMs: number;
   size: number;

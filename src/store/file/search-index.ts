@@ -40,11 +40,16 @@
  * process re-checks by stamps); and network filesystems do not report changes made on other
  * machines to inotify: use `{ watch: false }` there.
  */
-import { existsSync, watch as fsWatch, type FSWatcher, readFileSync } from "node:fs";
-import { promises as fs } from "node:fs";
+import {
+  existsSync,
+  type FSWatcher,
+  promises as fs,
+  watch as fsWatch,
+  readFileSync,
+} from "node:fs";
 import { dirname, join, relative } from "node:path";
-import type { Run, ViewType } from "../../entities.ts";
 import { isMissing } from "../../atomic.ts";
+import type { Run, ViewType } from "../../entities.ts";
 import { INDEX_FILE } from "../../tree-files.ts";
 import { encodeIndex, readIndex, writeIndex } from "./index-file.ts";
 import type { ProblemHandler, TreeProblem } from "./problems.ts";

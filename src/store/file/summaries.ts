@@ -29,11 +29,11 @@
 import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
 import { join } from "node:path";
+import { isMissing } from "../../atomic.ts";
 import type { Run } from "../../entities.ts";
 import type { TreeProblem } from "./problems.ts";
-import { isTreeError, type RunReader } from "./runs.ts";
 import { readRunFolder, statIfAny } from "./run-folder.ts";
-import { isMissing } from "../../atomic.ts";
+import { isTreeError, type RunReader } from "./runs.ts";
 
 /** A stamp younger than this (ms) may miss a same-tick write: the run is re-read next time. */
 export const RACY_MS = 3000;

@@ -25,7 +25,7 @@ import { collectLocalArtifacts } from "../../local-artifacts.ts";
 import { isLaterPoint, newMetricPoints } from "../../metric-latest.ts";
 import { runNameFromTags } from "../../run-name.ts";
 import { KeySet, keyClashesWith } from "../../validation.ts";
-import { type NewExperiment, type NewRun, CheckedStore, type RunUpdate } from "../checked-store.ts";
+import { CheckedStore, type NewExperiment, type NewRun, type RunUpdate } from "../checked-store.ts";
 import {
   experimentExists,
   experimentNotActive,

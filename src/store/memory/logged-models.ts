@@ -12,9 +12,9 @@ import type {
 } from "../../entities.ts";
 import { generateRunName } from "../../run-name.ts";
 import {
-  searchLoggedModels,
   type SearchLoggedModelsRequest,
   type SearchLoggedModelsResult,
+  searchLoggedModels,
 } from "../../search/logged-models.ts";
 import { CheckedLoggedModels } from "../checked-logged-models.ts";
 import { runNotActive } from "../checks.ts";

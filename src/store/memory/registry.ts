@@ -3,13 +3,16 @@
  * FileStore): version numbers never reused, deleted versions kept hidden, aliases dropped with
  * their version, tags and aliases kept across a rename. Everything is copied in and out.
  */
+
+import type { ModelStage, ModelVersion, RegisteredModel } from "../../entities.ts";
 import {
   type RegistrySearchRequest,
-  searchModelVersions,
   type SearchModelVersionsResult,
-  searchRegisteredModels,
   type SearchRegisteredModelsResult,
+  searchModelVersions,
+  searchRegisteredModels,
 } from "../../search/registry.ts";
+import { CheckedRegistry } from "../checked-registry.ts";
 import {
   aliasNotFound,
   type CreateModelVersionOptions,
@@ -17,12 +20,10 @@ import {
   latestVersions,
   modelExists,
   modelNotFound,
-  STAGE_DELETED_INTERNAL,
   newVersion,
+  STAGE_DELETED_INTERNAL,
   versionNotFound,
 } from "../registry.ts";
-import type { ModelStage, ModelVersion, RegisteredModel } from "../../entities.ts";
-import { CheckedRegistry } from "../checked-registry.ts";
 
 interface VersionState {
   version: ModelVersion;

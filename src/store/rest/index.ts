@@ -4,9 +4,10 @@
  * every store and nothing half-valid is sent): it calls one endpoint per method through
  * `client.ts`, and maps the JSON back to our entities.
  */
+
+import { isRemoteUri, openRepository } from "../../artifacts/open.ts";
 import { type ArtifactRepository, putFiles, readAll } from "../../artifacts/repository.ts";
 import type { HttpConfig } from "../../config.ts";
-import { collectLocalArtifacts } from "../../local-artifacts.ts";
 import type {
   ArtifactData,
   ArtifactStream,
@@ -20,9 +21,9 @@ import type {
   ViewType,
 } from "../../entities.ts";
 import { isMlflowError, MlflowError } from "../../errors.ts";
+import { collectLocalArtifacts } from "../../local-artifacts.ts";
+import type { SampledMetric, SampleOptions } from "../../metric-sampling.ts";
 import type { SearchExperimentsResult, SearchRunsResult } from "../../search/index.ts";
-import { CheckedStore, type NewExperiment, type NewRun, type RunUpdate } from "../checked-store.ts";
-import { experimentExists } from "../checks.ts";
 import {
   datasetInputToJson,
   type ExperimentJson,
@@ -35,7 +36,8 @@ import {
   runInfoFromJson,
   tagsToJson,
 } from "../../wire/tracking.ts";
-import type { SampledMetric, SampleOptions } from "../../metric-sampling.ts";
+import { CheckedStore, type NewExperiment, type NewRun, type RunUpdate } from "../checked-store.ts";
+import { experimentExists } from "../checks.ts";
 import type {
   HistoryPageRequest,
   MetricHistoryPage,
@@ -48,7 +50,6 @@ import { allPages, ENDPOINTS, type Endpoint, PAGE_SIZE } from "./endpoints.ts";
 import { sendBatch } from "./log-batch.ts";
 import { RestLoggedModels } from "./logged-models.ts";
 import { RestRegistry } from "./registry.ts";
-import { isRemoteUri, openRepository } from "../../artifacts/open.ts";
 
 export class RestStore extends CheckedStore {
   readonly uri: string;

@@ -25,14 +25,14 @@ import {
   STATUS_NAMES,
 } from "../../wire/logged-models.ts";
 import { metricToJson, tagsToJson } from "../../wire/tracking.ts";
+import { CheckedLoggedModels } from "../checked-logged-models.ts";
 import {
   type CreateLoggedModelOptions,
   latestModelMetrics,
   type RunModelLinks,
 } from "../logged-models.ts";
-import { CheckedLoggedModels } from "../checked-logged-models.ts";
-import type { CallOptions, RestClient } from "./client.ts";
 import { BATCH_LIMITS } from "./batch.ts";
+import type { CallOptions, RestClient } from "./client.ts";
 import { ENDPOINTS, LOGGED_MODELS } from "./endpoints.ts";
 import type { HttpMethod } from "./transport.ts";
 

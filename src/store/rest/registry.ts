@@ -5,6 +5,12 @@
  * transition-stage; aliases through registered-models/alias.
  */
 
+import type { ModelStage, ModelVersion, RegisteredModel } from "../../entities.ts";
+import type {
+  RegistrySearchRequest,
+  SearchModelVersionsResult,
+  SearchRegisteredModelsResult,
+} from "../../search/registry.ts";
 import {
   type ModelVersionJson,
   modelFromJson,
@@ -12,16 +18,10 @@ import {
   versionFromJson,
 } from "../../wire/registry.ts";
 import { tagsToJson } from "../../wire/tracking.ts";
+import { CheckedRegistry } from "../checked-registry.ts";
 import { type CreateModelVersionOptions, versionRunId } from "../registry.ts";
 import type { CallOptions, RestClient } from "./client.ts";
 import { REGISTRY_ENDPOINTS, type RegistryEndpoint } from "./endpoints.ts";
-import type { ModelStage, ModelVersion, RegisteredModel } from "../../entities.ts";
-import { CheckedRegistry } from "../checked-registry.ts";
-import type {
-  RegistrySearchRequest,
-  SearchModelVersionsResult,
-  SearchRegisteredModelsResult,
-} from "../../search/registry.ts";
 
 function searchQuery(request: RegistrySearchRequest) {
   const query: Record<string, string | number | readonly string[] | undefined> = {};
