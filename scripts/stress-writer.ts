@@ -15,9 +15,7 @@
  * begins, so that a test kills them at a point of their work rather than of the clock: while they
  * work, not while they load, and after as much work on a loaded machine as on an idle one.
  */
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { writeFile } from "node:fs/promises";
 import { FileStore, getTracker, RestStore, sync } from "mlruns";
 
 const [mode, root = "mlruns", ...rest] = process.argv.slice(2);
@@ -70,8 +68,9 @@ async function chaos(seed: number): Promise<void> {
   const rand = random(seed);
   const pick = <T>(items: T[]): T => items[Math.floor(rand() * items.length)] as T;
   const store = new FileStore(root, { onProblem: () => {} });
-  const scratch = await mkdtemp(join(tmpdir(), "mlruns-chaos-"));
-  const file = join(scratch, "artifact.txt");
+  // Beside the tree, not in the system's temp folder: the test SIGKILLs this process and removes
+  // only its own folder, so a scratch folder elsewhere would be left behind by every trial.
+  const file = `${root}.chaos-${seed}.txt`;
   await writeFile(file, "x".repeat(10_000));
   const experiments = (await store.listExperiments()).map((e) => e.experimentId);
   const runs: string[] = [];
