@@ -211,7 +211,7 @@ describe("FileStore on disk", () => {
     expect(read.data.metrics.m?.value).toBe(2.5);
   });
 
-  it("finds a run's latest metric across a file longer than one read, and in a last line without its newline", async () => {
+  it("finds a run's latest metric across a file longer than one read, and in a last line without its newline left by a crash", async () => {
     const root = await tempTree();
     const store = new FileStore(root);
     const { runId } = (await store.createRun({ experimentId: "0" })).info;
@@ -226,7 +226,10 @@ describe("FileStore on disk", () => {
       timestamp: 5,
       step: 5000,
     });
+    // A last line without its newline, left long ago (a crash's), is read as MLflow reads it.
     await writeFile(file, `${lines.join("\n")}\n1 7.5 6000`);
+    const longAgo = new Date(Date.now() - 60_000);
+    await utimes(file, longAgo, longAgo);
     expect((await store.getRun(runId)).data.metrics.m?.value).toBe(7.5);
     lines[199_998] = "1 x 2";
     await writeFile(file, `${lines.join("\n")}\n`);

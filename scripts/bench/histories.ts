@@ -2,7 +2,9 @@
  * One long run: 10 metrics x 1 M steps logged through `run.logMetric` (RSS growth, and points/s
  * against a plain loop appending the same kind of lines in the same process), batched logBatch
  * likewise, a sampled history of one metric of 10 M points (cold: the summary is built; warm),
- * and `mlruns metrics history` on it (the sync of a long run: long-sync.ts). Each measure runs in
+ * and `mlruns metrics history` on it (the sync of a long run: long-sync.ts), and getRun of a run
+ * of 10 metrics x 1 M points (latest values: a whole read before, what the summaries and the
+ * kept folds spare now). Each measure runs in
  * a child process of its own (long-run.ts), so RSS starts fresh. MLRUNS_BENCH_STEPS scales the
  * steps logged.
  */
@@ -95,6 +97,20 @@ export async function historiesBench(): Promise<Row[]> {
       rssGrowth: number;
     }>(["sample", root, runId, "big"]);
     const cli = timed([process.execPath, CLI, "metrics", "history", runId, "big", "-u", root]);
+
+    const wide = join(dir, "wide");
+    const wideStore = new FileStore(wide);
+    const wideRun = (await wideStore.createRun({ experimentId: "0" })).info.runId;
+    for (let k = 0; k < METRICS; k++) {
+      const key = `m${k}`;
+      await wideStore.logBatch(wideRun, { metrics: [{ key, value: 0, timestamp: T0, step: 0 }] });
+      writeLongMetric(join(wide, "0", wideRun, "metrics", key), 1_000_000);
+    }
+    await wideStore.close();
+    type GetRun = { first: number; again: number; appended: number };
+    // The first process reads every point (what getRun did every time) and keeps summaries.
+    const whole = await child<GetRun>(["getrun", wide, wideRun]);
+    const fresh = await child<GetRun>(["getrun", wide, wideRun]);
     const tail = timed([
       process.execPath,
       ...[CLI, "metrics", "history", runId, "big", "-u", root, "--tail", "5", "--no-chart"],
@@ -130,6 +146,18 @@ export async function historiesBench(): Promise<Row[]> {
         what: "RSS growth, both sampled histories of 10 M points",
         ours: mb(sampled.rssGrowth),
         mlflow: "",
+        ratio: "",
+      },
+      {
+        what: "getRun, 10 metrics x 1 M points, a new process: summaries kept vs none (whole read, as before)",
+        ours: ms(fresh.first),
+        mlflow: ms(whole.first),
+        ratio: `${(whole.first / fresh.first).toFixed(0)}x`,
+      },
+      {
+        what: "getRun again in the same process; after 100 points appended to each metric",
+        ours: ms(fresh.again),
+        mlflow: ms(fresh.appended),
         ratio: "",
       },
       {

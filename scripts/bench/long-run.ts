@@ -3,13 +3,14 @@
  *
  *   long-run log <root> <metrics> <steps>       a plain append loop, run.logMetric, logBatch
  *   long-run sample <root> <runId> <key>        getMetricHistorySampled, cold then warm
+ *   long-run getrun <root> <runId>              getRun: first, again, after points appended
  *   long-run push <root> <url>                  sync the tree to a server
  *   long-run pull <root> <url>                  sync the server's runs into the tree
  *
  * Prints one JSON object: rates in points/s, times in ms, peak RSS growth in bytes (sampled as it
  * goes, over the RSS before the measured part).
  */
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { appendFileSync, closeSync, mkdirSync, openSync, readdirSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { FileStore, getTracker, type Metric, RestStore, sync } from "mlruns";
 
@@ -116,6 +117,31 @@ async function sample(runId: string, key: string) {
   return { cold, warm, rssGrowth };
 }
 
+/**
+ * getRun of a run of long metrics, in ms: the first in this process (from the summaries a
+ * process before kept, if any), again, and after 100 points more on each metric (appended as a
+ * training process appends them).
+ */
+async function getRun(runId: string) {
+  const store = new FileStore(root);
+  const time = async () => {
+    const started = performance.now();
+    await store.getRun(runId);
+    return performance.now() - started;
+  };
+  const first = await time();
+  const again = await time();
+  const metrics = join(root, "0", runId, "metrics");
+  for (const key of readdirSync(metrics)) {
+    let text = "";
+    for (let step = 0; step < 100; step++)
+      text += `${Date.now()} ${value(0, step)} ${Date.now() * 1000 + step}\n`;
+    appendFileSync(join(metrics, key), text);
+  }
+  const appended = await time();
+  return { first, again, appended };
+}
+
 async function copy(direction: "push" | "pull", url: string) {
   const tree = new FileStore(root);
   const server = new RestStore(url);
@@ -136,5 +162,7 @@ const result =
     ? await log(Number(rest[0]), Number(rest[1]))
     : mode === "sample"
       ? await sample(rest[0] as string, rest[1] as string)
-      : await copy(mode === "pull" ? "pull" : "push", rest[0] as string);
+      : mode === "getrun"
+        ? await getRun(rest[0] as string)
+        : await copy(mode === "pull" ? "pull" : "push", rest[0] as string);
 console.log(JSON.stringify(result));

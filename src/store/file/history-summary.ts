@@ -25,7 +25,7 @@ import {
 } from "../../metric-sampling.ts";
 import { readLines } from "./metric-files.ts";
 import { parseMetricLine } from "./metric-lines.ts";
-import { TreeError } from "./runs.ts";
+import { TreeError } from "./problems.ts";
 
 /** Points per block. */
 const BLOCK = 256;
@@ -66,7 +66,8 @@ interface Header {
 
 const digest = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
-function probes(fd: number, size: number): { head: string; tail: string } {
+/** Digests of the first and last 4 KiB of the file's first `size` bytes. */
+export function probes(fd: number, size: number): { head: string; tail: string } {
   const read = (from: number) => {
     const buffer = Buffer.alloc(Math.min(PROBE, size - from));
     readSync(fd, buffer, 0, buffer.length, from);
@@ -76,10 +77,10 @@ function probes(fd: number, size: number): { head: string; tail: string } {
 }
 
 /**
- * The summary of `path` kept in `cacheFile`, if it still describes the file (else undefined).
- * `fd` is the metric file, open.
+ * The summary of `path` kept in `cacheFile`, if it still describes the file's first `size`
+ * bytes (else undefined). `fd` is the metric file, open.
  */
-function load(cacheFile: string, fd: number): Summary | undefined {
+function load(cacheFile: string, fd: number, size: number): Summary | undefined {
   let bytes: Buffer;
   try {
     bytes = readFileSync(cacheFile);
@@ -95,7 +96,7 @@ function load(cacheFile: string, fd: number): Summary | undefined {
     return undefined;
   }
   const body = bytes.subarray(newline + 1);
-  const { ino, size } = fstatSync(fd);
+  const { ino } = fstatSync(fd);
   if (
     header.v !== VERSION ||
     header.ino !== ino ||
@@ -176,11 +177,17 @@ function plainLine(text: string): { step: number; timestamp: number; value: numb
 }
 
 /**
- * Extends `summary` (or starts one) over the lines of the file from where it ends: its last
- * block, which may be partial, is summed up again with what follows.
+ * Extends `summary` (or starts one) over the lines of the file from where it ends to byte
+ * `size`: its last block, which may be partial, is summed up again with what follows.
  */
-function extend(fd: number, path: string, key: string, summary: Summary | undefined): Summary {
-  const { ino, size } = fstatSync(fd);
+function extend(
+  fd: number,
+  path: string,
+  key: string,
+  summary: Summary | undefined,
+  size: number,
+): Summary {
+  const { ino } = fstatSync(fd);
   let blocks = summary?.blocks ?? 0;
   let from = 0;
   let inOrder = summary?.inOrder ?? true;
@@ -245,18 +252,52 @@ function extend(fd: number, path: string, key: string, summary: Summary | undefi
   return { ino, size: end, inOrder, blocks, records };
 }
 
-/** The current summary of a metric file: loaded, extended or built, and kept in `cacheFile`. */
-function summaryOf(path: string, key: string, cacheFile: string): Summary {
+/**
+ * The summary of the open metric file `fd` up to byte `size` (its whole lines): loaded,
+ * extended or built, and kept in its cache file.
+ */
+function summaryAt(fd: number, path: string, key: string, size: number): Summary {
+  const cacheFile = cacheFileOf(path);
+  const loaded = load(cacheFile, fd, size);
+  if (loaded !== undefined && loaded.size === size) return loaded;
+  const summary = extend(fd, path, key, loaded, size);
+  // Only a torn last line more (a line being written): nothing new to keep.
+  if (summary.size !== loaded?.size) save(cacheFile, fd, summary);
+  return summary;
+}
+
+/** The current summary of a metric file. */
+function summaryOf(path: string, key: string): Summary {
   const fd = openSync(path, "r");
   try {
-    const loaded = load(cacheFile, fd);
-    if (loaded !== undefined && loaded.size === fstatSync(fd).size) return loaded;
-    const summary = extend(fd, path, key, loaded);
-    save(cacheFile, fd, summary);
-    return summary;
+    return summaryAt(fd, path, key, fstatSync(fd).size);
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Where the lines that decide the latest point of the open metric file `fd` (up to byte `size`)
+ * begin, by its summary, and how many lines come before: the first block holding the file's
+ * greatest (step, timestamp). In a file in (step, timestamp) order those lines are all at the
+ * end, and every line before them has a lower (step, timestamp), so folding from there gives
+ * the latest of the whole file. Undefined for a file not in order.
+ */
+export function latestFrom(
+  fd: number,
+  path: string,
+  key: string,
+  size: number,
+): { at: number; line: number } | undefined {
+  const summary = summaryAt(fd, path, key, size);
+  if (!summary.inOrder || summary.blocks === 0) return undefined;
+  const r = summary.records;
+  const lastOf = (b: number) => [r[b * FIELDS + LAST], r[b * FIELDS + LAST + 1]];
+  const [step, timestamp] = lastOf(summary.blocks - 1);
+  let b = summary.blocks - 1;
+  while (b > 0 && lastOf(b - 1)[0] === step && lastOf(b - 1)[1] === timestamp) b--;
+  // Every block before the last holds BLOCK lines.
+  return { at: r[b * FIELDS + START] as number, line: b * BLOCK };
 }
 
 /** Where the summary of the metric file `path` is kept: the user's cache folder. */
@@ -328,7 +369,7 @@ export function sampleMetricFile(
   key: string,
   options: SampleOptions,
 ): Metric[] | undefined {
-  const summary = summaryOf(path, key, cacheFileOf(path));
+  const summary = summaryOf(path, key);
   if (!summary.inOrder) return undefined;
   const { maxPoints, startStep = -Infinity, endStep = Infinity } = options;
   const pieces: Piece[] = [];

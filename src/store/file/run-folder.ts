@@ -1,9 +1,10 @@
 /**
  * One synchronous pass over a run folder: every inode a run summary depends on is stat'ed and
  * every file read, with the stat of each file taken from the very descriptor it is read through
- * (open, fstat, read, close). A metric file is read a few MiB at a time down to its latest point,
- * so a history of millions of points costs time but no memory. RunReader assembles the Run from what this collected; the search
- * index (summaries.ts) also digests the stats into the run's stamp.
+ * (open, fstat, read, close). Of a metric file only its latest point is kept, read without its
+ * whole history where that can be proven the same (latest-point.ts). RunReader assembles the
+ * Run from what this collected; the search index (summaries.ts) also digests the stats into the
+ * run's stamp.
  *
  * Synchronous on purpose: a run holds a few dozen small files, and Node's promise-based fs costs
  * far more per call (a thread-pool round trip, a FileHandle, promises) than the system calls
@@ -26,10 +27,8 @@ import {
 import { join } from "node:path";
 import { isMissing } from "../../atomic.ts";
 import type { Metric } from "../../entities.ts";
-import { isLaterPoint } from "../../metric-latest.ts";
-import { readLines } from "./metric-files.ts";
-import { parseMetricLine } from "./metric-lines.ts";
-import { asTreeError, TreeError, utf8Text } from "./problems.ts";
+import { latestInMetricFile } from "./latest-point.ts";
+import { asTreeError, utf8Text } from "./problems.ts";
 import { fromYaml } from "./yaml.ts";
 
 const NAMESPACES = ["metrics", "params", "tags"] as const;
@@ -125,33 +124,10 @@ function withStat(path: string, read: (fd: number, stat: Stats) => FileRead): Fi
   }
 }
 
-/**
- * The latest point of a metric file, as `latestPoint(history)` picks it, read through `fd` up to
- * `size` bytes without keeping the history; the first malformed line (or an empty file) throws
- * as `history` does. A last line without its newline is read too.
- */
-function latestInMetricFile(fd: number, size: number, path: string, key: string) {
-  if (size === 0) throw new TreeError({ path, message: "metric file is empty" });
-  let latest: Metric | undefined;
-  let line = 0;
-  const take = (text: string) => {
-    line++;
-    const parsed = parseMetricLine(key, text);
-    if (typeof parsed === "string") throw new TreeError({ path, line, message: parsed });
-    if (latest === undefined || isLaterPoint(parsed, latest)) latest = parsed;
-  };
-  const end = readLines(fd, 0, size, (text) => take(text));
-  if (end < size) {
-    const rest = Buffer.alloc(size - end);
-    take(rest.toString("utf8", 0, readSync(fd, rest, 0, rest.length, end)));
-  }
-  return latest;
-}
-
 /** A metric file as `readFileWithStat` reads a file, but only its latest point kept. */
 function readMetricWithStat(path: string, key: string): FileRead {
   return withStat(path, (fd, stat) => {
-    const latest = latestInMetricFile(fd, stat.size, path, key);
+    const latest = latestInMetricFile(fd, stat, path, key);
     return latest === undefined ? { stat } : { stat, latest };
   });
 }

@@ -7,8 +7,14 @@ import { SYSTEM_TAGS } from "../../entities.ts";
 import { isTreeError } from "./runs.ts";
 import { inView, type TreeHandle } from "./tree-handle.ts";
 
+/**
+ * The run as the search index holds it when its stamp proves it current (no file read), else
+ * read from its folder, each metric to its latest point (latest-point.ts).
+ */
 export async function getRun(tree: TreeHandle, runId: string): Promise<Run> {
-  return tree.runs.readRun(await tree.runDir(runId), tree.onProblem);
+  const runDir = await tree.runDir(runId);
+  const held = await tree.index.current(runDir);
+  return held ? structuredClone(held) : tree.runs.readRun(runDir, tree.onProblem);
 }
 
 export async function getRunInfo(tree: TreeHandle, runId: string): Promise<RunInfo> {

@@ -279,6 +279,22 @@ export class SearchIndex {
   }
 
   /**
+   * The summary of a run when the index holds one that still describes its folder: watched with
+   * no event since, or its stamp checked now (summaries.ts); undefined when it holds none, or
+   * one that is racy, changed or written through the store. Shared with the index: callers must
+   * clone it.
+   */
+  async current(runDir: string): Promise<Run | undefined> {
+    const key = this.#key(runDir);
+    if (this.#watch) await drainEvents();
+    const state = this.#runs.get(key);
+    const entry = state?.entry;
+    if (!entry?.run || entry.racy) return undefined;
+    if (state?.clean && !state.dirty) return entry.run;
+    return isCurrent(runDir, entry) ? entry.run : undefined;
+  }
+
+  /**
    * Calls `listener` for every change a watch or the sweep sees, as it is seen (a live view's
    * feed): at once for watched runs and experiment folders, within the sweep's bound for the
    * others. Returns the function that stops the calls.

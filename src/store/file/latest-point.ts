@@ -1,0 +1,117 @@
+/**
+ * A metric file's latest point (metric-latest.ts: the greatest (step, timestamp, value), as
+ * MLflow's FileStore picks it with Python's `max`) without reading the whole history wherever
+ * something proves that a shorter read gives the same answer:
+ *
+ * - A file this process read before: only the lines appended since are read, when the file is
+ *   still the one read (the same inode, and the same first and last 4 KiB of the bytes read:
+ *   metric files are append-only). Lines in any order.
+ * - A long file in (step, timestamp) order, by its history summary (history-summary.ts, kept
+ *   across processes): only the lines from the first block holding its greatest (step,
+ *   timestamp) on.
+ * - Anything else: every line.
+ *
+ * `max` is a left fold, so folding the lines appended onto the latest point of the lines before
+ * gives exactly the latest point of the whole file, NaN values and ties included.
+ */
+import { readSync, type Stats } from "node:fs";
+import type { Metric } from "../../entities.ts";
+import { isLaterPoint } from "../../metric-latest.ts";
+import { latestFrom, probes, SUMMARY_FROM_BYTES } from "./history-summary.ts";
+import { readLines } from "./metric-files.ts";
+import { parseMetricLine } from "./metric-lines.ts";
+import { isTreeError, TreeError } from "./problems.ts";
+
+/**
+ * A last line without its newline in a file changed less than this long ago is taken for a line
+ * being written (a reader can see part of a write), not a point yet; an older one is a crash's
+ * leftover, which MLflow reads as any other line.
+ */
+export const WRITING_MS = 3000;
+/** Smaller files are read whole: about as cheap as proving a kept fold still holds. */
+const KEEP_FROM_BYTES = 256 << 10;
+/** Folds kept, the least recently used dropped first. */
+const KEEP_AT_MOST = 4096;
+
+/** A fold over the first `at` bytes (`line` whole lines) of a file. */
+interface Fold {
+  at: number;
+  line: number;
+  latest: Metric | undefined;
+}
+
+interface Kept extends Fold {
+  ino: number;
+  head: string;
+  tail: string;
+}
+
+const kept = new Map<string, Kept>();
+
+/**
+ * Folds the lines of `fd` from `from.at` to byte `stat.size`: the fold over the whole lines, and
+ * the latest point with a last line without its newline taken too, unless it is being written.
+ */
+function fold(
+  fd: number,
+  from: Fold,
+  stat: Stats,
+  path: string,
+  key: string,
+): { whole: Fold; latest: Metric | undefined } {
+  const { size } = stat;
+  let { line, latest } = from;
+  const take = (text: string) => {
+    line++;
+    const parsed = parseMetricLine(key, text);
+    if (typeof parsed === "string") throw new TreeError({ path, line, message: parsed });
+    if (latest === undefined || isLaterPoint(parsed, latest)) latest = parsed;
+  };
+  const at = readLines(fd, from.at, size, (text) => take(text));
+  const whole = { at, line, latest };
+  if (at < size && Date.now() - stat.mtimeMs >= WRITING_MS) {
+    const rest = Buffer.alloc(size - at);
+    take(rest.toString("utf8", 0, readSync(fd, rest, 0, rest.length, at)));
+  }
+  return { whole, latest };
+}
+
+/** Where a fold of the file may start: a kept fold that still holds, a summary, or its start. */
+function start(fd: number, stat: Stats, path: string, key: string): Fold {
+  const fold = kept.get(path);
+  if (fold !== undefined && fold.ino === stat.ino && fold.at <= stat.size) {
+    const now = probes(fd, fold.at);
+    if (now.head === fold.head && now.tail === fold.tail) return fold;
+  }
+  if (stat.size >= SUMMARY_FROM_BYTES) {
+    try {
+      const from = latestFrom(fd, path, key, stat.size);
+      if (from !== undefined) return { ...from, latest: undefined };
+    } catch (error) {
+      // A broken line: reading every line names it with its line number.
+      if (!isTreeError(error)) throw error;
+    }
+  }
+  return { at: 0, line: 0, latest: undefined };
+}
+
+/**
+ * The latest point of the metric file open as `fd`, of its first `stat.size` bytes (`stat` from
+ * `fd`); the first malformed line met (or an empty file) throws, naming the file and line.
+ */
+export function latestInMetricFile(
+  fd: number,
+  stat: Stats,
+  path: string,
+  key: string,
+): Metric | undefined {
+  if (stat.size === 0) throw new TreeError({ path, message: "metric file is empty" });
+  const from = start(fd, stat, path, key);
+  kept.delete(path); // kept again below, as the most recently used
+  const { whole, latest } = fold(fd, from, stat, path, key);
+  if (stat.size >= KEEP_FROM_BYTES) {
+    kept.set(path, { ...whole, ino: stat.ino, ...probes(fd, whole.at) });
+    if (kept.size > KEEP_AT_MOST) kept.delete(kept.keys().next().value as string);
+  }
+  return latest && { ...latest }; // the kept one is never handed out
+}
