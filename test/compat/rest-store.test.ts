@@ -15,7 +15,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HttpConfig, RetryNotice } from "../../src/config.ts";
 import type { Metric } from "../../src/entities.ts";
-import { BATCH_LIMITS, splitBatch } from "../../src/store/rest/batch.ts";
+import {
+  BATCH_LIMITS,
+  type BatchRequest,
+  requestBody,
+  splitBatch,
+} from "../../src/store/rest/batch.ts";
 import { RestStore } from "../../src/store/rest/index.ts";
 import { MLFLOW_VERSIONS, skipMlflow } from "../helpers/mlflow-env.ts";
 import { freePort, type MlflowServer, startMlflowServer } from "../helpers/mlflow-server.ts";
@@ -143,7 +148,7 @@ describe("RestStore batch splitting (no server)", () => {
       expect(r.params.length).toBeLessThanOrEqual(BATCH_LIMITS.params);
       expect(r.tags.length).toBeLessThanOrEqual(BATCH_LIMITS.tags);
       expect(r.metrics.length + r.params.length + r.tags.length).toBeLessThanOrEqual(1000);
-      const bytes = Buffer.byteLength(JSON.stringify({ run_id: "x".repeat(32), ...r }));
+      const bytes = Buffer.byteLength(requestBody("x".repeat(32), r));
       expect(bytes).toBeLessThan(1024 * 1024);
     }
     expect(requests.flatMap((r) => r.metrics)).toHaveLength(2500);
@@ -169,7 +174,32 @@ describe("RestStore batch splitting (no server)", () => {
       tags: { b: "2" },
     });
     expect(requests).toHaveLength(1);
-    expect(requests[0]?.metrics.map((m) => m.value)).toEqual([1, "NaN", "Infinity", "-Infinity"]);
+    const body = JSON.parse(requestBody("r1", requests[0] as BatchRequest));
+    expect(body).toEqual({
+      run_id: "r1",
+      metrics: [1, "NaN", "Infinity", "-Infinity"].map((value, i) => ({
+        key: "m",
+        value,
+        timestamp: T,
+        step: Math.max(0, i - 1),
+      })),
+      params: [{ key: "a", value: "1" }],
+      tags: [{ key: "b", value: "2" }],
+    });
+  });
+
+  it("writes a point's dataset, escapes keys, and sends -0 and 0 at one step once", () => {
+    const [request] = splitBatch({
+      metrics: [
+        { key: 'a "quoted"\\key', value: -0, timestamp: T, step: 3 },
+        { key: 'a "quoted"\\key', value: 0, timestamp: T, step: 3 },
+        { key: "m", value: 1e21, timestamp: T, step: 0, datasetName: "train", datasetDigest: "d1" },
+      ],
+    });
+    expect(JSON.parse(requestBody("r1", request as BatchRequest)).metrics).toEqual([
+      { key: 'a "quoted"\\key', value: 0, timestamp: T, step: 3 },
+      { key: "m", value: 1e21, timestamp: T, step: 0, dataset_name: "train", dataset_digest: "d1" },
+    ]);
   });
 
   it("sends nothing for an empty batch", () => {
