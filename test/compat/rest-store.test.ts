@@ -330,6 +330,47 @@ for (const version of Object.values(MLFLOW_VERSIONS)) {
         expect(run.data.params).toEqual({ p150: "old" });
         expect(run.data.metrics).toEqual({});
       });
+
+      it("sends again without the NaN points the server holds, reading its history a page at a time", async () => {
+        // Servers before MLflow PR #24683 (2.x) refuse a NaN point sent again with BAD_REQUEST;
+        // the proxy answers the first log-batch so, on every version.
+        const historyUrls: string[] = [];
+        const proxy = await startProxy(
+          url(),
+          (line, index) =>
+            line.endsWith("/runs/log-batch") && index === 0 ? { status: 400 } : "forward",
+          {
+            rewrite: (path, body) => {
+              if (path.includes("/metrics/get-history")) historyUrls.push(path);
+              return { url: path, body };
+            },
+          },
+        );
+        try {
+          const direct = store();
+          const runId = await newRun(direct);
+          const nan = { key: "m", value: Number.NaN, timestamp: T, step: 0 };
+          const more = Array.from({ length: 2999 }, (_, i) => ({
+            key: "m",
+            value: i,
+            timestamp: T + 1 + i,
+            step: i + 1,
+          }));
+          await direct.logBatch(runId, { metrics: [nan, ...more] });
+          const next = { key: "m", value: 1, timestamp: T + 5000, step: 5000 };
+          await store({}, proxy.url).logBatch(runId, { metrics: [{ ...nan }, next] });
+          // The first page of 1000 held the NaN point: the rest of the history was not read.
+          expect(historyUrls).toHaveLength(1);
+          const asked = new URL(historyUrls[0] ?? "", url()).searchParams;
+          expect(asked.get("max_results")).toBe("1000");
+          const history = await direct.getMetricHistory(runId, "m");
+          expect(history).toHaveLength(3001);
+          expect(history.filter((m) => Number.isNaN(m.value))).toHaveLength(1);
+          expect(history.filter((m) => m.step === 5000)).toHaveLength(1);
+        } finally {
+          await proxy.close();
+        }
+      });
     });
 
     describe("paging and run updates", () => {
