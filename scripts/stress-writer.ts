@@ -3,7 +3,7 @@
  * API while the test runs several of them at once, or kills it with SIGKILL at a random moment.
  *
  *   stress-writer experiment <root> <name> [--together]    get-or-create an experiment, print its id
- *   stress-writer log <root> <runId> <worker> <n>          log n points of `worker_<worker>` and `shared`
+ *   stress-writer log <root> <runId> <worker> <n> [b]      log n points of `worker_<worker>` and `shared`, b a batch
  *   stress-writer chaos <root> <seed>                      random writes forever (until killed)
  *   stress-writer sync <root> <url> <prefix>               push the tree to a server (to be killed)
  *   stress-writer versions <root> <model> <n>              register n versions of a model, print numbers
@@ -43,11 +43,11 @@ async function experiment(name: string): Promise<void> {
   console.log(tracker.experimentId);
 }
 
-async function log(runId: string, worker: string, count: number): Promise<void> {
+async function log(runId: string, worker: string, count: number, batch = 10): Promise<void> {
   const store = new FileStore(root);
-  for (let i = 0; i < count; i += 10) {
+  for (let i = 0; i < count; i += batch) {
     const metrics = [];
-    for (let j = i; j < Math.min(i + 10, count); j++) {
+    for (let j = i; j < Math.min(i + batch, count); j++) {
       metrics.push({ key: `worker_${worker}`, value: j, timestamp: 1_000 + j, step: j });
       metrics.push({
         key: "shared",
@@ -156,8 +156,9 @@ else if (mode === "rename") {
   } catch (error) {
     console.log(`not renamed: ${(error as Error).message}`);
   }
-} else if (mode === "log") await log(rest[0] ?? "", rest[1] ?? "0", Number(rest[2] ?? 100));
-else if (mode === "chaos") await chaos(Number(rest[0] ?? 1));
+} else if (mode === "log") {
+  await log(rest[0] ?? "", rest[1] ?? "0", Number(rest[2] ?? 100), Number(rest[3] ?? 10));
+} else if (mode === "chaos") await chaos(Number(rest[0] ?? 1));
 else if (mode === "sync") {
   const source = new FileStore(root, { onProblem: () => {} });
   console.log("syncing");

@@ -4,7 +4,7 @@ import type { TrackingStore } from "./store.ts";
 
 /** The points of one metric, `pageSize` at a time, in the store's order. */
 export async function* historyPages(
-  store: Pick<TrackingStore, "getMetricHistoryPage">,
+  store: TrackingStore,
   runId: string,
   key: string,
   pageSize: number,

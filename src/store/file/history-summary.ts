@@ -1,20 +1,15 @@
 /**
  * A derived summary of one metric file, so that a chart of a history of millions of points is
- * sampled without reading it: per block of BLOCK consecutive lines, where it starts in the file
- * and its first, last, lowest and highest point. Kept outside the tree (a cache folder), never
- * trusted blindly: it names the file's inode and how many bytes it covers, with digests of the
- * first and last 4 KiB of them and of its own records, so a file replaced or rewritten, and a
- * summary damaged, are noticed and the summary is built again. A file that grew since is only
- * read from where the summary ends (metric files are append-only).
+ * sampled without reading it: per block of BLOCK consecutive lines, where they are in the file
+ * and their first, last, lowest and highest point (history-blocks.ts). The writer that logs the
+ * points keeps it as it goes (metric-files.ts); a file another program wrote is summed up by the
+ * first reader. Either way a reader reads only the lines after the blocks kept, and keeps what it
+ * read, and trusts no block that does not check against the file.
  *
  * Blocks stand in for their points only when the file is in (step, timestamp) order, which is
  * how training loops log; otherwise the history is sampled as any store does (metric-sampling).
  */
-import { createHash } from "node:crypto";
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync } from "node:fs";
-import { homedir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { replaceFileSync } from "../../atomic.ts";
+import { closeSync, fstatSync, openSync, statSync } from "node:fs";
 import type { Metric } from "../../entities.ts";
 import {
   type Piece,
@@ -23,118 +18,29 @@ import {
   sampleHistory,
   samplePieces,
 } from "../../metric-sampling.ts";
+import {
+  BLOCK,
+  Blocks,
+  COUNT,
+  cacheFileOf,
+  digestWhole,
+  END,
+  FIELDS,
+  FIRST,
+  LAST,
+  loadBlocks,
+  MAX,
+  MIN,
+  START,
+  stillDescribes,
+  storeBlocks,
+} from "./history-blocks.ts";
 import { readLines } from "./metric-files.ts";
+
+export { cacheFileOf, SUMMARY_FROM_BYTES } from "./history-blocks.ts";
+
 import { parseMetricLine } from "./metric-lines.ts";
 import { TreeError } from "./problems.ts";
-
-/** Points per block. */
-const BLOCK = 256;
-/** Smaller files are read whole: it costs less than keeping a summary. */
-export const SUMMARY_FROM_BYTES = 4 << 20;
-const FIELDS = 16;
-const VERSION = 1;
-const PROBE = 4096;
-
-// Field offsets in a block's record.
-const START = 0;
-const COUNT = 1;
-const FIRST = 2; // step, timestamp, value
-const LAST = 5;
-const MIN = 8; // value, step, timestamp, index in the block
-const MAX = 12;
-
-export interface Summary {
-  ino: number;
-  /** Bytes of the file the blocks cover (whole lines). */
-  size: number;
-  /** Whether every line is at or after the one before in (step, timestamp) order. */
-  inOrder: boolean;
-  blocks: number;
-  records: Float64Array;
-}
-
-interface Header {
-  v: number;
-  ino: number;
-  size: number;
-  inOrder: boolean;
-  blocks: number;
-  head: string;
-  tail: string;
-  records: string;
-}
-
-const digest = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
-
-/** Digests of the first and last 4 KiB of the file's first `size` bytes. */
-export function probes(fd: number, size: number): { head: string; tail: string } {
-  const read = (from: number) => {
-    const buffer = Buffer.alloc(Math.min(PROBE, size - from));
-    readSync(fd, buffer, 0, buffer.length, from);
-    return digest(buffer);
-  };
-  return { head: read(0), tail: read(Math.max(0, size - PROBE)) };
-}
-
-/**
- * The summary of `path` kept in `cacheFile`, if it still describes the file's first `size`
- * bytes (else undefined). `fd` is the metric file, open.
- */
-function load(cacheFile: string, fd: number, size: number): Summary | undefined {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(cacheFile);
-  } catch {
-    return undefined;
-  }
-  const newline = bytes.indexOf(0x0a);
-  if (newline < 0) return undefined;
-  let header: Header;
-  try {
-    header = JSON.parse(bytes.toString("utf8", 0, newline)) as Header;
-  } catch {
-    return undefined;
-  }
-  const body = bytes.subarray(newline + 1);
-  const { ino } = fstatSync(fd);
-  if (
-    header.v !== VERSION ||
-    header.ino !== ino ||
-    !(header.size <= size) ||
-    body.length !== header.blocks * FIELDS * 8 ||
-    digest(body) !== header.records
-  ) {
-    return undefined;
-  }
-  const now = probes(fd, header.size);
-  if (now.head !== header.head || now.tail !== header.tail) return undefined;
-  const records = new Float64Array(header.blocks * FIELDS);
-  Buffer.from(records.buffer).set(body);
-  return { ino, size: header.size, inOrder: header.inOrder, blocks: header.blocks, records };
-}
-
-function save(cacheFile: string, fd: number, summary: Summary): void {
-  const body = Buffer.from(
-    summary.records.buffer,
-    summary.records.byteOffset,
-    summary.blocks * FIELDS * 8,
-  );
-  const header: Header = {
-    v: VERSION,
-    ino: summary.ino,
-    size: summary.size,
-    inOrder: summary.inOrder,
-    blocks: summary.blocks,
-    ...probes(fd, summary.size),
-    records: digest(body),
-  };
-  try {
-    mkdirSync(dirname(cacheFile), { recursive: true });
-    replaceFileSync(cacheFile, Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), body]));
-  } catch {
-    // A cache that cannot be written (read-only home) costs speed, not correctness.
-  }
-}
 
 /** `[+-]?digits`, as the metric line codec's integers. */
 function isInteger(text: string, from: number, to: number): boolean {
@@ -176,98 +82,77 @@ function plainLine(text: string): { step: number; timestamp: number; value: numb
   return { timestamp: Number(text.slice(0, a)), value, step: Number(text.slice(b + 1)) };
 }
 
-/**
- * Extends `summary` (or starts one) over the lines of the file from where it ends to byte
- * `size`: its last block, which may be partial, is summed up again with what follows.
- */
-function extend(
-  fd: number,
-  path: string,
-  key: string,
-  summary: Summary | undefined,
-  size: number,
-): Summary {
-  const { ino } = fstatSync(fd);
-  let blocks = summary?.blocks ?? 0;
-  let from = 0;
-  let inOrder = summary?.inOrder ?? true;
-  let records = summary?.records ?? new Float64Array(FIELDS * 64);
-  let prevStep = Number.NEGATIVE_INFINITY;
-  let prevTime = Number.NEGATIVE_INFINITY;
-  if (blocks > 0) {
-    blocks--;
-    from = records[blocks * FIELDS + START] as number;
-    if (blocks > 0) {
-      prevStep = records[(blocks - 1) * FIELDS + LAST] as number;
-      prevTime = records[(blocks - 1) * FIELDS + LAST + 1] as number;
-    }
-  }
-  let at = -1; // record offset of the block being filled
-  let line = 0;
-  let position = from;
-  const end = readLines(fd, from, size, (text, bytes) => {
-    line++;
+/** Adds the lines of the file after the last one `blocks` holds, up to byte `size`. */
+function extend(fd: number, path: string, key: string, blocks: Blocks, size: number): void {
+  readLines(fd, blocks.end, size, (text, bytes) => {
     const point = plainLine(text) ?? parseMetricLine(key, text);
     if (typeof point === "string") throw new TreeError({ path, message: point });
-    const { step, timestamp, value } = point;
-    if (step < prevStep || (step === prevStep && timestamp < prevTime)) inOrder = false;
-    prevStep = step;
-    prevTime = timestamp;
-    if (at < 0 || (records[at + COUNT] as number) === BLOCK) {
-      if ((blocks + 1) * FIELDS > records.length) {
-        const wider = new Float64Array(records.length * 2);
-        wider.set(records);
-        records = wider;
-      }
-      at = blocks * FIELDS;
-      blocks++;
-      records.fill(Number.NaN, at, at + FIELDS);
-      records[at + START] = position;
-      records[at + COUNT] = 0;
-      records[at + FIRST] = step;
-      records[at + FIRST + 1] = timestamp;
-      records[at + FIRST + 2] = value;
-    }
-    const index = records[at + COUNT] as number;
-    records[at + COUNT] = index + 1;
-    records[at + LAST] = step;
-    records[at + LAST + 1] = timestamp;
-    records[at + LAST + 2] = value;
-    if (!Number.isNaN(value)) {
-      // Not `records.set([…])`: an array a line is most of the cost where the curve falls.
-      const extreme = (o: number) => {
-        records[o] = value;
-        records[o + 1] = step;
-        records[o + 2] = timestamp;
-        records[o + 3] = index;
-      };
-      const min = records[at + MIN] as number;
-      const max = records[at + MAX] as number;
-      if (Number.isNaN(min) || value < min) extreme(at + MIN);
-      if (Number.isNaN(max) || value > max) extreme(at + MAX);
-    }
-    position += bytes;
+    blocks.add(point.step, point.timestamp, point.value, bytes);
   });
-  if (line === 0 && from === 0) throw new TreeError({ path, message: "metric file is empty" });
-  return { ino, size: end, inOrder, blocks, records };
+  if (blocks.end === 0) throw new TreeError({ path, message: "metric file is empty" });
 }
 
 /**
- * The summary of the open metric file `fd` up to byte `size` (its whole lines): loaded,
- * extended or built, and kept in its cache file.
+ * Summaries read lately, by cache file, with the cache file's stamp then: a chart asked again
+ * reads neither, until another process changes the cache file. Up to RECENT_BYTES of records.
  */
-function summaryAt(fd: number, path: string, key: string, size: number): Summary {
+const recent = new Map<string, { blocks: Blocks; stamp: string }>();
+const RECENT_BYTES = 32 << 20;
+let recentBytes = 0;
+
+function stampOf(file: string): string {
+  try {
+    const { ino, size, mtimeMs } = statSync(file);
+    return `${ino} ${size} ${mtimeMs}`;
+  } catch {
+    return "";
+  }
+}
+
+function remember(cacheFile: string, blocks: Blocks): void {
+  const bytes = (held: { blocks: Blocks }) => held.blocks.records.byteLength;
+  const before = recent.get(cacheFile);
+  if (before !== undefined) recentBytes -= bytes(before);
+  recent.delete(cacheFile);
+  const entry = { blocks, stamp: stampOf(cacheFile) };
+  recent.set(cacheFile, entry);
+  recentBytes += bytes(entry);
+  for (const [oldest, held] of recent) {
+    if (recentBytes <= RECENT_BYTES || oldest === cacheFile) break;
+    recent.delete(oldest);
+    recentBytes -= bytes(held);
+  }
+}
+
+/**
+ * The summary of the open metric file `fd` up to byte `size` (its whole lines): the blocks read
+ * last time in this process, or else the ones kept in the cache folder (by its writer, or by an
+ * earlier reader), extended over the lines after them, which are kept there in turn.
+ */
+function summaryAt(fd: number, path: string, key: string, size: number): Blocks {
   const cacheFile = cacheFileOf(path);
-  const loaded = load(cacheFile, fd, size);
-  if (loaded !== undefined && loaded.size === size) return loaded;
-  const summary = extend(fd, path, key, loaded, size);
-  // Only a torn last line more (a line being written): nothing new to keep.
-  if (summary.size !== loaded?.size) save(cacheFile, fd, summary);
-  return summary;
+  const known = recent.get(cacheFile);
+  const fresh =
+    known !== undefined &&
+    known.blocks.end <= size &&
+    known.stamp === stampOf(cacheFile) &&
+    stillDescribes(fd, known.blocks);
+  const kept = fresh ? undefined : loadBlocks(cacheFile, fd, size);
+  const blocks =
+    (fresh ? known.blocks : kept?.blocks) ?? new Blocks(undefined, 0, 0, fstatSync(fd).ino);
+  const held = blocks.whole;
+  extend(fd, path, key, blocks, size);
+  // Records past the ones that check are damaged or stale: the file is written anew.
+  if (blocks.whole > held) {
+    storeBlocks(cacheFile, fd, blocks, !fresh && (kept === undefined || kept.damaged));
+  }
+  digestWhole(fd, blocks);
+  if (blocks.whole > 0) remember(cacheFile, blocks);
+  return blocks;
 }
 
 /** The current summary of a metric file. */
-function summaryOf(path: string, key: string): Summary {
+function summaryOf(path: string, key: string): Blocks {
   const fd = openSync(path, "r");
   try {
     return summaryAt(fd, path, key, fstatSync(fd).size);
@@ -290,28 +175,20 @@ export function latestFrom(
   size: number,
 ): { at: number; line: number } | undefined {
   const summary = summaryAt(fd, path, key, size);
-  if (!summary.inOrder || summary.blocks === 0) return undefined;
+  if (!summary.inOrder || summary.count === 0) return undefined;
   const r = summary.records;
   const lastOf = (b: number) => [r[b * FIELDS + LAST], r[b * FIELDS + LAST + 1]];
-  const [step, timestamp] = lastOf(summary.blocks - 1);
-  let b = summary.blocks - 1;
+  const [step, timestamp] = lastOf(summary.count - 1);
+  let b = summary.count - 1;
   while (b > 0 && lastOf(b - 1)[0] === step && lastOf(b - 1)[1] === timestamp) b--;
   // Every block before the last holds BLOCK lines.
   return { at: r[b * FIELDS + START] as number, line: b * BLOCK };
 }
 
-/** Where the summary of the metric file `path` is kept: the user's cache folder. */
-export function cacheFileOf(path: string): string {
-  const cache = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
-  const name = createHash("sha256").update(resolve(path)).digest("hex").slice(0, 32);
-  return join(cache, "mlruns", "history", `${name}.summary`);
-}
-
 /** The points of block `b`, read from the file. */
-function blockPoints(path: string, key: string, summary: Summary, b: number): Metric[] {
+function blockPoints(path: string, key: string, summary: Blocks, b: number): Metric[] {
   const start = summary.records[b * FIELDS + START] as number;
-  const end =
-    b + 1 < summary.blocks ? (summary.records[(b + 1) * FIELDS + START] as number) : summary.size;
+  const end = summary.records[b * FIELDS + END] as number;
   const points: Metric[] = [];
   const fd = openSync(path, "r");
   try {
@@ -327,7 +204,7 @@ function blockPoints(path: string, key: string, summary: Summary, b: number): Me
 }
 
 /** Block `b` as a piece for sampling (see metric-sampling.ts `samplePieces`). */
-function blockPiece(key: string, summary: Summary, b: number): Piece {
+function blockPiece(key: string, summary: Blocks, b: number): Piece {
   const r = summary.records;
   const o = b * FIELDS;
   const point = (at: number): Metric => ({
@@ -376,7 +253,7 @@ export function sampleMetricFile(
   const readers: (() => Metric[])[] = [];
   const inRange = (point: Metric) => point.step >= startStep && point.step <= endStep;
   let total = 0;
-  for (let b = 0; b < summary.blocks; b++) {
+  for (let b = 0; b < summary.count; b++) {
     const piece = blockPiece(key, summary, b);
     if (piece.last.step < startStep) continue;
     if (piece.first.step > endStep) break;

@@ -14,10 +14,11 @@
  * `max` is a left fold, so folding the lines appended onto the latest point of the lines before
  * gives exactly the latest point of the whole file, NaN values and ties included.
  */
+import { createHash } from "node:crypto";
 import { readSync, type Stats } from "node:fs";
 import type { Metric } from "../../entities.ts";
 import { isLaterPoint } from "../../metric-latest.ts";
-import { latestFrom, probes, SUMMARY_FROM_BYTES } from "./history-summary.ts";
+import { latestFrom, SUMMARY_FROM_BYTES } from "./history-summary.ts";
 import { readLines } from "./metric-files.ts";
 import { parseMetricLine } from "./metric-lines.ts";
 import { isTreeError, TreeError } from "./problems.ts";
@@ -47,6 +48,18 @@ interface Kept extends Fold {
 }
 
 const kept = new Map<string, Kept>();
+
+const PROBE = 4096;
+
+/** Digests of the first and last 4 KiB of the file's first `size` bytes. */
+function probes(fd: number, size: number): { head: string; tail: string } {
+  const read = (from: number) => {
+    const buffer = Buffer.alloc(Math.min(PROBE, size - from));
+    readSync(fd, buffer, 0, buffer.length, from);
+    return createHash("sha256").update(buffer).digest("hex");
+  };
+  return { head: read(0), tail: read(Math.max(0, size - PROBE)) };
+}
 
 /**
  * Folds the lines of `fd` from `from.at` to byte `stat.size`: the fold over the whole lines, and

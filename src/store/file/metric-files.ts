@@ -20,6 +20,7 @@ import { join } from "node:path";
 import { createFileSync, isMissing } from "../../atomic.ts";
 import type { Metric } from "../../entities.ts";
 import { pyFloatRepr } from "../../py-format.ts";
+import { WrittenBlocks } from "./history-blocks.ts";
 import { prepareKeyFile } from "./key-files.ts";
 import { formatMetricLine, parseMetricLine } from "./metric-lines.ts";
 import type { TreeProblem } from "./problems.ts";
@@ -52,6 +53,8 @@ interface FileState {
   topValue: string | undefined;
   moreAtTop: Set<string> | undefined;
   stretches: Stretch[];
+  /** The file's summary as its lines go by (history-summary.ts); undefined once it cannot be. */
+  written: WrittenBlocks | undefined;
 }
 
 export interface ParsedHistory {
@@ -77,19 +80,14 @@ export function parseMetricFile(path: string, key: string, text: string): Parsed
 const TORN_AFTER_MS = 5000;
 /** A stretch grows to about this many bytes before the next one starts. */
 const STRETCH_BYTES = 1 << 20;
-/**
- * Bytes read at a time. Small on purpose: each chunk becomes a string that dies young, where
- * chunks of 4 MiB were large objects that piled up until a full GC (38 MB of them while a push
- * read the latest points of ten 3.8 MB metric files).
- */
-const READ_BYTES = 1 << 16;
-/** The buffer every read reuses: `readLines` is synchronous and done with it before it returns. */
-let readBuffer: Buffer | undefined;
+/** Bytes read at a time when catching up with a file or looking points up in it. */
+const READ_BYTES = 4 << 20;
 
 const normalized = (valueText: string) => (valueText === "-0.0" ? "0.0" : valueText);
 
-function emptyState(exists: boolean, mtimeMs: number): FileState {
+function emptyState(path: string, exists: boolean, mtimeMs: number): FileState {
   return {
+    written: new WrittenBlocks(path),
     size: 0,
     exists,
     tail: 0,
@@ -136,6 +134,21 @@ function extend(state: FileState, bytes: number, min: number, max: number): void
   state.size += bytes;
 }
 
+/** Adds the lines just written at byte `at` to the file's summary, and stores what it can. */
+function summarize(state: FileState, at: number, lines: Metric[], lengths: number[]): void {
+  const { written } = state;
+  if (written === undefined) return;
+  if (written.blocks.end !== at) {
+    state.written = undefined;
+    return;
+  }
+  for (let i = 0; i < lines.length; i++) {
+    const { step, timestamp, value } = lines[i] as Metric;
+    written.blocks.add(step, timestamp, value, lengths[i] as number);
+  }
+  written.store();
+}
+
 export class MetricFiles {
   readonly #files = new Map<string, FileState>();
 
@@ -165,42 +178,45 @@ export class MetricFiles {
   append(path: string, key: string, tempDir: string, metrics: readonly Metric[]): number {
     const state = this.#catchUp(path, key);
     let text = "";
-    let count = 0;
     let min = Number.POSITIVE_INFINITY;
     let max = Number.NEGATIVE_INFINITY;
     const behind: number[] = [];
     const atTop: number[] = [];
+    // The points written and their lines' lengths, for the file's summary.
+    const lines: Metric[] = [];
+    const lengths: number[] = [];
+    const write = (metric: Metric, line: string) => {
+      text += line;
+      lines.push(metric);
+      lengths.push(line.length); // bytes: a metric line is ASCII
+      if (metric.timestamp < min) min = metric.timestamp;
+      if (metric.timestamp > max) max = metric.timestamp;
+    };
     for (let i = 0; i < metrics.length; i++) {
       const metric = metrics[i] as Metric;
       const { timestamp, step } = metric;
       const valueText = pyFloatRepr(metric.value);
       if (belowTop(state, timestamp, step)) behind.push(i);
       else if (!raiseTop(state, timestamp, step, normalized(valueText))) atTop.push(i);
-      else {
-        text += formatMetricLine(metric, valueText);
-        count++;
-        if (timestamp < min) min = timestamp;
-        if (timestamp > max) max = timestamp;
-      }
+      else write(metric, formatMetricLine(metric, valueText));
     }
     if (behind.length > 0) {
       // Rare: the batch is written again in its own order, without what the file holds.
       const left = new Set([...atTop, ...this.#present(path, state, metrics, behind)]);
       text = "";
-      count = 0;
+      lines.length = 0;
+      lengths.length = 0;
       metrics.forEach((metric, i) => {
-        if (left.has(i)) return;
-        text += formatMetricLine(metric);
-        count++;
-        min = Math.min(min, metric.timestamp);
-        max = Math.max(max, metric.timestamp);
+        if (!left.has(i)) write(metric, formatMetricLine(metric));
       });
     }
+    const count = lines.length;
     if (count === 0) return 0;
     if (state.size === 0 && !state.exists) {
       if (createFileSync(path, text, tempDir)) {
         extend(state, Buffer.byteLength(text), min, max);
         state.exists = true;
+        summarize(state, 0, lines, lengths);
         return count;
       }
       // Another process created it just now: learn its lines, then append ours.
@@ -219,8 +235,11 @@ export class MetricFiles {
       const { size } = fstatSync(fd);
       // Only when nobody else wrote meanwhile do we know the file without reading it again.
       if (size === expected + written) {
+        // Lines joined to a torn one, or one ending it, are not what the summary would hold.
+        if (state.tail > 0) state.written = undefined;
         state.size += state.tail;
         state.tail = 0;
+        summarize(state, state.size, lines, lengths);
         extend(state, written, min, max);
       }
     } finally {
@@ -300,7 +319,7 @@ export class MetricFiles {
       exists = false;
     }
     if (state === undefined || size < state.size) {
-      state = emptyState(exists, mtimeMs);
+      state = emptyState(path, exists, mtimeMs);
       this.#files.set(path, state);
     }
     state.exists = exists;
@@ -314,9 +333,11 @@ export class MetricFiles {
           if (typeof point === "string") {
             // A broken line (MLflow would refuse the file) takes up bytes, and holds no point.
             extend(known, bytes, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY);
+            known.written = undefined;
             return;
           }
           raiseTop(known, point.timestamp, point.step, normalized(pyFloatRepr(point.value)));
+          known.written?.blocks.add(point.step, point.timestamp, point.value, bytes);
           extend(known, bytes, point.timestamp, point.timestamp);
         });
         state.tail = size - end;
@@ -330,30 +351,22 @@ export class MetricFiles {
 
 /**
  * Calls `each` for every whole line between byte `start` and `end` of the file (without its
- * newline, with its length in bytes, newline included), until `each` returns false; returns where
- * the last line it was given ends. Reads 64 KiB at a time into one shared buffer, and a buffer of
- * its own for a line longer than that.
+ * newline, with its length in bytes, newline included), reading `readBytes` at a time (a few MiB
+ * by default), until `each` returns false; returns where the last line it was given ends.
  */
 export function readLines(
   fd: number,
   start: number,
   end: number,
   each: (line: string, bytes: number) => unknown,
+  readBytes = READ_BYTES,
 ): number {
-  readBuffer ??= Buffer.allocUnsafe(READ_BYTES);
-  let buffer = readBuffer;
+  const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(readBytes, end - start)));
   let position = start;
   while (position < end) {
     const bytesRead = readSync(fd, buffer, 0, Math.min(buffer.length, end - position), position);
     const last = bytesRead === 0 ? -1 : buffer.lastIndexOf(0x0a, bytesRead - 1);
-    if (last === -1) {
-      // A full buffer without a newline holds the start of a longer line: read it whole.
-      if (bytesRead === buffer.length && position + bytesRead < end) {
-        buffer = Buffer.allocUnsafe(buffer.length * 2);
-        continue;
-      }
-      break; // the rest is a line still being written
-    }
+    if (last === -1) break; // the rest is a line still being written
     const text = buffer.toString("utf8", 0, last + 1);
     const ascii = text.length === last + 1;
     let from = 0;

@@ -45,7 +45,6 @@ import type {
   SearchRunsRequest,
 } from "../store.ts";
 import { checkProxyName, ProxyRepository, proxyRoot, unreachableArtifacts } from "./artifacts.ts";
-import { requestBody } from "./batch.ts";
 import { type CallOptions, DEFAULT_HTTP, RestClient } from "./client.ts";
 import { allPages, ENDPOINTS, type Endpoint, PAGE_SIZE } from "./endpoints.ts";
 import { sendBatch } from "./log-batch.ts";
@@ -289,13 +288,9 @@ export class RestStore extends CheckedStore {
 
   protected async _logBatch(runId: string, batch: Batch): Promise<void> {
     await sendBatch(runId, batch, {
-      post: (request) =>
-        this.#call("logBatch", {
-          body: Buffer.from(requestBody(runId, request)),
-          contentType: "application/json",
-        }),
+      post: (request) => this.#call("logBatch", { json: { run_id: runId, ...request } }),
       getRun: (id) => this._getRun(id),
-      getMetricHistoryPage: (id, key, page) => this._getMetricHistoryPage(id, key, page),
+      getMetricHistory: (id, key) => this._getMetricHistory(id, key),
     });
   }
 
