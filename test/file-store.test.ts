@@ -515,3 +515,24 @@ describe("FileStore history pages over a line still being written", () => {
     });
   });
 });
+
+describe("FileStore metric files with lines longer than a read", () => {
+  it("reads a line past 64 KiB whole, in pages, in the run's latest value and with a torn tail", async () => {
+    const store = new FileStore(await tempTree());
+    const { runId } = (await store.createRun({ experimentId: "0" })).info;
+    const file = join(store.root, "0", runId, "metrics", "loss");
+    await mkdir(join(store.root, "0", runId, "metrics"), { recursive: true });
+    const name = "d".repeat(150_000);
+    await writeFile(file, `1 0.5 0\n2 0.6 1 ${name} digest\n3 0.7 2\n4 0.${"8".repeat(100_000)}`);
+    const first = await store.getMetricHistoryPage(runId, "loss", { maxResults: 1 });
+    const rest = await store.getMetricHistoryPage(runId, "loss", {
+      maxResults: 10,
+      pageToken: first.nextPageToken as string,
+    });
+    const points = [...first.metrics, ...rest.metrics];
+    expect(points.map((m) => m.value)).toEqual([0.5, 0.6, 0.7]);
+    expect(points[1]?.datasetName).toBe(name);
+    expect(rest.nextPageToken).toBeUndefined();
+    expect((await store.getRun(runId)).data.metrics.loss?.value).toBe(0.7);
+  });
+});

@@ -4,7 +4,7 @@ import type { TrackingStore } from "./store.ts";
 
 /** The points of one metric, `pageSize` at a time, in the store's order. */
 export async function* historyPages(
-  store: TrackingStore,
+  store: Pick<TrackingStore, "getMetricHistoryPage">,
   runId: string,
   key: string,
   pageSize: number,

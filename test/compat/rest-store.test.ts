@@ -15,7 +15,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HttpConfig, RetryNotice } from "../../src/config.ts";
 import type { Metric } from "../../src/entities.ts";
-import { BATCH_LIMITS, splitBatch } from "../../src/store/rest/batch.ts";
+import {
+  BATCH_LIMITS,
+  type BatchRequest,
+  requestBody,
+  splitBatch,
+} from "../../src/store/rest/batch.ts";
 import { RestStore } from "../../src/store/rest/index.ts";
 import { MLFLOW_VERSIONS, skipMlflow } from "../helpers/mlflow-env.ts";
 import { freePort, type MlflowServer, startMlflowServer } from "../helpers/mlflow-server.ts";
@@ -143,7 +148,7 @@ describe("RestStore batch splitting (no server)", () => {
       expect(r.params.length).toBeLessThanOrEqual(BATCH_LIMITS.params);
       expect(r.tags.length).toBeLessThanOrEqual(BATCH_LIMITS.tags);
       expect(r.metrics.length + r.params.length + r.tags.length).toBeLessThanOrEqual(1000);
-      const bytes = Buffer.byteLength(JSON.stringify({ run_id: "x".repeat(32), ...r }));
+      const bytes = Buffer.byteLength(requestBody("x".repeat(32), r));
       expect(bytes).toBeLessThan(1024 * 1024);
     }
     expect(requests.flatMap((r) => r.metrics)).toHaveLength(2500);
@@ -169,7 +174,32 @@ describe("RestStore batch splitting (no server)", () => {
       tags: { b: "2" },
     });
     expect(requests).toHaveLength(1);
-    expect(requests[0]?.metrics.map((m) => m.value)).toEqual([1, "NaN", "Infinity", "-Infinity"]);
+    const body = JSON.parse(requestBody("r1", requests[0] as BatchRequest));
+    expect(body).toEqual({
+      run_id: "r1",
+      metrics: [1, "NaN", "Infinity", "-Infinity"].map((value, i) => ({
+        key: "m",
+        value,
+        timestamp: T,
+        step: Math.max(0, i - 1),
+      })),
+      params: [{ key: "a", value: "1" }],
+      tags: [{ key: "b", value: "2" }],
+    });
+  });
+
+  it("writes a point's dataset, escapes keys, and sends -0 and 0 at one step once", () => {
+    const [request] = splitBatch({
+      metrics: [
+        { key: 'a "quoted"\\key', value: -0, timestamp: T, step: 3 },
+        { key: 'a "quoted"\\key', value: 0, timestamp: T, step: 3 },
+        { key: "m", value: 1e21, timestamp: T, step: 0, datasetName: "train", datasetDigest: "d1" },
+      ],
+    });
+    expect(JSON.parse(requestBody("r1", request as BatchRequest)).metrics).toEqual([
+      { key: 'a "quoted"\\key', value: 0, timestamp: T, step: 3 },
+      { key: "m", value: 1e21, timestamp: T, step: 0, dataset_name: "train", dataset_digest: "d1" },
+    ]);
   });
 
   it("sends nothing for an empty batch", () => {
@@ -299,6 +329,47 @@ for (const version of Object.values(MLFLOW_VERSIONS)) {
         const run = await s.getRun(runId);
         expect(run.data.params).toEqual({ p150: "old" });
         expect(run.data.metrics).toEqual({});
+      });
+
+      it("sends again without the NaN points the server holds, reading its history a page at a time", async () => {
+        // Servers before MLflow PR #24683 (2.x) refuse a NaN point sent again with BAD_REQUEST;
+        // the proxy answers the first log-batch so, on every version.
+        const historyUrls: string[] = [];
+        const proxy = await startProxy(
+          url(),
+          (line, index) =>
+            line.endsWith("/runs/log-batch") && index === 0 ? { status: 400 } : "forward",
+          {
+            rewrite: (path, body) => {
+              if (path.includes("/metrics/get-history")) historyUrls.push(path);
+              return { url: path, body };
+            },
+          },
+        );
+        try {
+          const direct = store();
+          const runId = await newRun(direct);
+          const nan = { key: "m", value: Number.NaN, timestamp: T, step: 0 };
+          const more = Array.from({ length: 2999 }, (_, i) => ({
+            key: "m",
+            value: i,
+            timestamp: T + 1 + i,
+            step: i + 1,
+          }));
+          await direct.logBatch(runId, { metrics: [nan, ...more] });
+          const next = { key: "m", value: 1, timestamp: T + 5000, step: 5000 };
+          await store({}, proxy.url).logBatch(runId, { metrics: [{ ...nan }, next] });
+          // The first page of 1000 held the NaN point: the rest of the history was not read.
+          expect(historyUrls).toHaveLength(1);
+          const asked = new URL(historyUrls[0] ?? "", url()).searchParams;
+          expect(asked.get("max_results")).toBe("1000");
+          const history = await direct.getMetricHistory(runId, "m");
+          expect(history).toHaveLength(3001);
+          expect(history.filter((m) => Number.isNaN(m.value))).toHaveLength(1);
+          expect(history.filter((m) => m.step === 5000)).toHaveLength(1);
+        } finally {
+          await proxy.close();
+        }
       });
     });
 

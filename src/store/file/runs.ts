@@ -165,18 +165,12 @@ export class RunReader {
       }
       if (size === 0) throw new TreeError({ path, message: "metric file is empty" });
       const points: Metric[] = [];
-      const end = readLines(
-        fd,
-        from,
-        size,
-        (line) => {
-          const point = parseMetricLine(key, line);
-          if (typeof point === "string") throw new TreeError({ path, message: point });
-          points.push(point);
-          return points.length < count;
-        },
-        Math.max(1 << 16, Math.min(4 << 20, count * 64)),
-      );
+      const end = readLines(fd, from, size, (line) => {
+        const point = parseMetricLine(key, line);
+        if (typeof point === "string") throw new TreeError({ path, message: point });
+        points.push(point);
+        return points.length < count;
+      });
       // Stopped short of `count`: the rest, if any, is a line still being written, not a page.
       return points.length === count && end < size ? { points, next: end } : { points };
     } catch (error) {

@@ -45,6 +45,7 @@ import type {
   SearchRunsRequest,
 } from "../store.ts";
 import { checkProxyName, ProxyRepository, proxyRoot, unreachableArtifacts } from "./artifacts.ts";
+import { requestBody } from "./batch.ts";
 import { type CallOptions, DEFAULT_HTTP, RestClient } from "./client.ts";
 import { allPages, ENDPOINTS, type Endpoint, PAGE_SIZE } from "./endpoints.ts";
 import { sendBatch } from "./log-batch.ts";
@@ -288,9 +289,13 @@ export class RestStore extends CheckedStore {
 
   protected async _logBatch(runId: string, batch: Batch): Promise<void> {
     await sendBatch(runId, batch, {
-      post: (request) => this.#call("logBatch", { json: { run_id: runId, ...request } }),
+      post: (request) =>
+        this.#call("logBatch", {
+          body: Buffer.from(requestBody(runId, request)),
+          contentType: "application/json",
+        }),
       getRun: (id) => this._getRun(id),
-      getMetricHistory: (id, key) => this._getMetricHistory(id, key),
+      getMetricHistoryPage: (id, key, page) => this._getMetricHistoryPage(id, key, page),
     });
   }
 

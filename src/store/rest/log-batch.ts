@@ -6,13 +6,17 @@
  */
 import type { Batch, Metric, Run } from "../../entities.ts";
 import { invalid, isMlflowError, MlflowError } from "../../errors.ts";
+import { historyPages } from "../history-pages.ts";
+import type { TrackingStore } from "../store.ts";
 import { type BatchRequest, splitBatch } from "./batch.ts";
 
-export interface BatchDeps {
+export interface BatchDeps extends Pick<TrackingStore, "getMetricHistoryPage"> {
   post(request: BatchRequest): Promise<unknown>;
   getRun(runId: string): Promise<Run>;
-  getMetricHistory(runId: string, key: string): Promise<Metric[]>;
 }
+
+/** Points asked per page when looking for NaN points already stored: a push's page. */
+const HISTORY_PAGE = 1000;
 
 export async function sendBatch(runId: string, batch: Batch, deps: BatchDeps): Promise<void> {
   const requests = splitBatch(batch);
@@ -54,8 +58,7 @@ function checkWritable(run: Run, batch: Batch): void {
   }
 }
 
-const pointId = (m: { key?: string; timestamp?: unknown; step?: unknown }) =>
-  `${m.timestamp} ${m.step} ${m.key}`;
+const pointId = (m: Metric) => `${m.timestamp} ${m.step} ${m.key}`;
 
 /**
  * One request. Servers without MLflow PR #24683 (2.x among them) fail with BAD_REQUEST when a NaN
@@ -66,16 +69,36 @@ async function postOnce(runId: string, request: BatchRequest, deps: BatchDeps): 
   try {
     await deps.post(request);
   } catch (error) {
-    const nans = request.metrics.filter((m) => m.value === "NaN");
-    if (!isMlflowError(error, "BAD_REQUEST") || nans.length === 0) throw error;
-    const stored = new Set<string>();
-    for (const key of new Set(nans.map((m) => m.key ?? ""))) {
-      for (const m of await deps.getMetricHistory(runId, key)) {
-        if (Number.isNaN(m.value)) stored.add(pointId(m));
-      }
-    }
-    const metrics = request.metrics.filter((m) => m.value !== "NaN" || !stored.has(pointId(m)));
-    if (metrics.length === request.metrics.length) throw error;
+    if (!isMlflowError(error, "BAD_REQUEST")) throw error;
+    const stored = await storedNaNs(runId, request.metrics, deps);
+    if (stored.size === 0) throw error;
+    const metrics = request.metrics.filter(
+      (m) => !Number.isNaN(m.value) || !stored.has(pointId(m)),
+    );
     await deps.post({ ...request, metrics });
   }
+}
+
+/**
+ * The ids of the NaN points among `metrics` that the server holds. Reads each key's history a
+ * page at a time, keeping only what it looks for, and stops once all of that key's are found.
+ */
+async function storedNaNs(runId: string, metrics: Metric[], deps: BatchDeps): Promise<Set<string>> {
+  const wanted = new Map<string, Set<string>>();
+  for (const m of metrics) {
+    if (!Number.isNaN(m.value)) continue;
+    const ids = wanted.get(m.key) ?? new Set<string>();
+    wanted.set(m.key, ids.add(pointId(m)));
+  }
+  const stored = new Set<string>();
+  for (const [key, ids] of wanted) {
+    for await (const page of historyPages(deps, runId, key, HISTORY_PAGE)) {
+      for (const m of page) {
+        const id = pointId(m);
+        if (Number.isNaN(m.value) && ids.delete(id)) stored.add(id);
+      }
+      if (ids.size === 0) break;
+    }
+  }
+  return stored;
 }
