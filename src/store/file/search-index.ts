@@ -39,30 +39,21 @@
  * by libuv, so a watched run changed in such a burst may stay stale in this process (a new
  * process re-checks by stamps); and network filesystems do not report changes made on other
  * machines to inotify: use `{ watch: false }` there.
+ *
+ * Here: the table of runs and experiments and the proofs of its entries, which share every
+ * field; the watches are index-watches.ts, the sweep's pacing index-sweep.ts, the file's
+ * loading and saving index-saving.ts.
  */
-import {
-  existsSync,
-  type FSWatcher,
-  promises as fs,
-  watch as fsWatch,
-  readFileSync,
-} from "node:fs";
+import type { FSWatcher } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { isMissing } from "../../atomic.ts";
 import type { Run, ViewType } from "../../entities.ts";
 import { INDEX_FILE } from "../../tree-files.ts";
-import { encodeIndex, readIndex, writeIndex } from "./index-file.ts";
+import { IndexSaving } from "./index-saving.ts";
+import { Sweep } from "./index-sweep.ts";
+import { defaultMaxWatches, drainEvents, Watches } from "./index-watches.ts";
 import type { ProblemHandler, TreeProblem } from "./problems.ts";
 import type { RunReader } from "./runs.ts";
 import { type Entry, entryFolders, isCurrent, readEntry } from "./summaries.ts";
-
-/** Re-reading at least this many runs saves the index before the search returns. */
-const SAVE_NOW = 1000;
-const SAVE_DELAY_MS = 2000;
-/** The sweep works in slices this long, each followed by a pause as long. */
-const SLICE_MS = 10;
-/** Watches kept for experiment folders and their datasets, out of the budget (at most a quarter). */
-const EXPERIMENT_WATCHES = 256;
 
 export interface SearchIndexOptions {
   /** The index file; `null` keeps the index in memory only. Default: `<root>/.mlruns-index.json`. */
@@ -96,15 +87,6 @@ export interface SearchIndexStats {
   /** Sweep cycles completed, and the length (ms) of the last one (long-lived mode). */
   sweeps: number;
   sweepMs: number | undefined;
-}
-
-function defaultMaxWatches(): number {
-  try {
-    const max = Number(readFileSync("/proc/sys/fs/inotify/max_user_watches", "utf8"));
-    return Number.isFinite(max) ? Math.floor(max / 2) : 0;
-  } catch {
-    return 0;
-  }
 }
 
 interface RunState {
@@ -142,36 +124,41 @@ export class SearchIndex {
   readonly #reader: RunReader;
   readonly #root: string;
   readonly #prefix: string;
-  readonly #file: string | undefined;
   readonly #watch: boolean;
-  readonly #maxWatches: number;
+  readonly #watches: Watches;
   readonly #racyMs: number | undefined;
-  #watchCount = 0;
   #loaded: Promise<void> | undefined;
   readonly #runs = new Map<string, RunState>();
   readonly #experiments = new Map<string, ExperimentState>();
-  #unsaved = 0;
-  #saveTimer: NodeJS.Timeout | undefined;
-  #saving: Promise<void> = Promise.resolve();
+  readonly #saving: IndexSaving;
   readonly #listeners = new Set<(change: TreeChange) => void>();
   /** Runs written through the store since their last check began (a check in flight is stale). */
   readonly #invalidated = new Set<string>();
-  #sweep: { running: boolean; stop?: () => void; cycles: number; lastMs?: number } = {
-    running: false,
-    cycles: 0,
-  };
-  #closed = false;
+  readonly #sweep: Sweep<{ key: string; state: RunState }>;
 
   constructor(root: string, reader: RunReader, options: SearchIndexOptions = {}) {
     this.#root = root;
     this.#prefix = join(root, "/");
     this.#reader = reader;
     const file = options.file === undefined ? join(root, INDEX_FILE) : options.file;
-    this.#file = file ?? undefined;
+    this.#saving = new IndexSaving(file ?? undefined, root, () =>
+      [...this.#runs].map(([key, state]): [string, Entry] => [key, state.entry]),
+    );
     this.#watch = options.watch ?? false;
     this.#racyMs = options.racyMs;
     const linux = process.platform === "linux";
-    this.#maxWatches = this.#watch && linux ? (options.maxWatches ?? defaultMaxWatches()) : 0;
+    this.#watches = new Watches(
+      this.#watch && linux ? (options.maxWatches ?? defaultMaxWatches()) : 0,
+    );
+    this.#sweep = new Sweep({
+      cycle: () => this.#sweepOrder(),
+      visit: async ({ key, state: before }) => {
+        const state = this.#runs.get(key);
+        if (state !== before || state.clean) return; // replaced, or watched and clean
+        await this.#sweepRun(key, state, () => {}); // a search reports a run's problems
+      },
+      cycleDone: () => this.#saving.saveSoon(),
+    });
   }
 
   /** How many runs are held and watched, the watches, and the sweep (for reports and tests). */
@@ -179,13 +166,12 @@ export class SearchIndex {
     let watched = 0;
     for (const state of this.#runs.values()) if (state.clean) watched++;
     const { cycles: sweeps, lastMs: sweepMs } = this.#sweep;
-    return { runs: this.#runs.size, watched, watches: this.#watchCount, sweeps, sweepMs };
+    return { runs: this.#runs.size, watched, watches: this.#watches.count, sweeps, sweepMs };
   }
 
   async #load(): Promise<void> {
     this.#loaded ??= (async () => {
-      if (this.#file === undefined) return;
-      for (const [key, entry] of await readIndex(this.#file)) {
+      for (const [key, entry] of await this.#saving.read()) {
         // Loaded entries are unproven: checked by the next search (one-shot) or the sweep.
         this.#runs.set(key, { entry, clean: false, dirty: !this.#watch, watchers: [] });
       }
@@ -211,15 +197,9 @@ export class SearchIndex {
           out.push(run);
       }
     }
-    if (this.#watch) this.#startSweep();
-    this.#saveSoon();
+    if (this.#watch) this.#sweep.start();
+    this.#saving.saveSoon();
     return out;
-  }
-
-  #saveSoon(): Promise<void> | undefined {
-    if (this.#unsaved >= SAVE_NOW) return this.save();
-    if (this.#unsaved > 0) this.#scheduleSave();
-    return undefined;
   }
 
   /**
@@ -354,7 +334,7 @@ export class SearchIndex {
       state = { clean: false, watchers: [], generation: 0 };
       this.#experiments.set(experimentDir, state);
     }
-    this.#unwatch(state.watchers);
+    this.#watches.release(state.watchers);
     const changed = { seen: false };
     const relist = () => {
       changed.seen = true;
@@ -372,15 +352,12 @@ export class SearchIndex {
         }
       }
     };
-    const budget = this.#maxWatches;
-    let all = this.#addWatch(state.watchers, experimentDir, relist, budget) === true;
-    const datasets = join(experimentDir, "datasets");
-    if (this.#addWatch(state.watchers, datasets, datasetChanged, budget) === false) all = false;
-    for (const name of await listFolders(datasets)) {
-      if (this.#addWatch(state.watchers, join(datasets, name), datasetChanged, budget) === false) {
-        all = false;
-      }
-    }
+    const all = await this.#watches.watchExperiment(
+      state.watchers,
+      experimentDir,
+      relist,
+      datasetChanged,
+    );
     state.runDirs = await this.#reader.runDirs(experimentDir);
     state.clean = all && !changed.seen;
     // Entries of run folders that are gone are dropped.
@@ -388,9 +365,9 @@ export class SearchIndex {
     const present = new Set(state.runDirs.map((d) => this.#key(d)));
     for (const [key, run] of this.#runs) {
       if (key.startsWith(prefix) && !key.includes("/", prefix.length) && !present.has(key)) {
-        this.#unwatch(run.watchers);
+        this.#watches.release(run.watchers);
         this.#runs.delete(key);
-        this.#unsaved++;
+        this.#saving.changed();
       }
     }
     return state.runDirs;
@@ -418,18 +395,18 @@ export class SearchIndex {
       this.#touch(dirname(runDir));
       this.#emit({ experimentDir: dirname(runDir), runDir });
     };
-    const budget = this.#runBudget;
+    const budget = this.#watches.forRuns;
     const watchers: FSWatcher[] = [];
     let all = this.#watch;
     const watchFolder = (dir: string) => {
-      if (this.#addWatch(watchers, dir, onChange, budget) === false) all = false;
+      if (this.#watches.add(watchers, dir, onChange, budget) === false) all = false;
     };
     // A run not wholly watched is checked by its stamp anyway: its watches go back to the budget.
     const settle = (entry: Entry): RunState => {
       // A run folder that is missing is watched by nothing (its experiment's watch only relists
       // it): its stamp is checked until it is back.
       if (watchers.length === 0) all = false;
-      if (!all) this.#unwatch(watchers);
+      if (!all) this.#watches.release(watchers);
       // Not a run (yet, or any more): every search that lists the folder checks it again.
       const notRun = entry.run === undefined && entry.problem === undefined;
       // Written through the store while this check read it: the entry may predate the write.
@@ -437,100 +414,29 @@ export class SearchIndex {
       return { entry, watchers, clean: all && !changed.seen, dirty: changed.seen || notRun };
     };
     if (state) {
-      this.#unwatch(state.watchers);
+      this.#watches.release(state.watchers);
       const folders = entryFolders(runDir, state.entry);
-      if (this.#watchCount + folders.length > budget) all = false;
+      if (this.#watches.count + folders.length > budget) all = false;
       else for (const dir of folders) watchFolder(dir);
       if (isCurrent(runDir, state.entry)) return settle(state.entry);
-      this.#unwatch(watchers);
+      this.#watches.release(watchers);
       all = this.#watch;
     }
     this.#reader.forget(runDir);
     const entry = await readEntry(this.#reader, runDir, report, watchFolder, this.#racyMs);
-    this.#unsaved++;
+    this.#saving.changed();
     return settle(entry);
   }
 
-  /**
-   * Watches `dir`; true when watched, undefined when it does not exist (its parent's watch sees
-   * it appear), false when no watch could be placed (budget spent, not Linux, watching off).
-   */
-  #addWatch(
-    into: FSWatcher[],
-    dir: string,
-    onChange: () => void,
-    budget: number,
-  ): boolean | undefined {
-    if (this.#watchCount >= budget) return existsSync(dir) ? false : undefined;
-    try {
-      const watcher = fsWatch(dir, { persistent: false }, onChange);
-      watcher.on("error", onChange);
-      into.push(watcher);
-      this.#watchCount++;
-      return true;
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      return false; // ENOSPC (the user's inotify limit), EMFILE, …: the sweep checks it instead
-    }
-  }
-
-  #unwatch(watchers: FSWatcher[]): void {
-    for (const watcher of watchers) watcher.close();
-    this.#watchCount -= watchers.length;
-    watchers.length = 0;
-  }
-
-  /** The watches runs may hold: the budget less what is kept for experiment folders. */
-  get #runBudget(): number {
-    return this.#maxWatches - Math.min(EXPERIMENT_WATCHES, Math.floor(this.#maxWatches / 4));
-  }
-
-  #startSweep(): void {
-    if (this.#sweep.running || this.#closed) return;
-    this.#sweep.running = true;
-    void this.#sweepLoop().finally(() => {
-      this.#sweep.running = false;
-    });
-  }
-
-  /**
-   * The long-lived mode's proof for runs not watched whole: cycles through them, most active
-   * first, re-checking each by its stamp (and watching it if the budget allows) in slices of
-   * SLICE_MS, each followed by a pause as long, until the index closes.
-   */
-  async #sweepLoop(): Promise<void> {
-    const report: ProblemHandler = () => {}; // a search reports a run's problems
-    while (!this.#closed) {
-      const started = performance.now();
-      const order = [...this.#runs].map(([key, state]) => ({
-        key,
-        state,
-        a: activity(state.entry),
-      }));
-      order.sort((x, y) => y.a - x.a);
-      let slice = performance.now();
-      for (const { key, state: before } of order) {
-        if (this.#closed) return;
-        if (performance.now() - slice >= SLICE_MS) {
-          if (!(await this.#pause(performance.now() - slice))) return;
-          await drainEvents();
-          slice = performance.now();
-        }
-        const state = this.#runs.get(key);
-        if (state !== before || state.clean) continue; // replaced, or watched and clean
-        await this.#sweepRun(key, state, report);
-      }
-      this.#sweep.cycles++;
-      this.#sweep.lastMs = performance.now() - started;
-      this.#saveSoon();
-      // Nothing to sweep (every run watched): look again in a while.
-      if (!(await this.#pause(order.length === 0 ? 1000 : SLICE_MS))) return;
-    }
+  /** One sweep cycle: every run, the most likely to change first. */
+  #sweepOrder(): { key: string; state: RunState }[] {
+    const order = [...this.#runs].map(([key, state]) => ({ key, state, a: activity(state.entry) }));
+    return order.sort((x, y) => y.a - x.a);
   }
 
   async #sweepRun(key: string, state: RunState, report: ProblemHandler): Promise<void> {
     const runDir = join(this.#root, key);
-    if (this.#watchCount + 8 > this.#runBudget) {
+    if (this.#watches.count + 8 > this.#watches.forRuns) {
       // No room: only a changed run (the most active of all) takes the watches of the least
       // active watched run.
       if (isCurrent(runDir, state.entry)) {
@@ -546,7 +452,7 @@ export class SearchIndex {
       return; // unreadable now: the next search reports it
     }
     if (this.#runs.get(key) !== state) {
-      this.#unwatch(next.watchers); // a search replaced it meanwhile
+      this.#watches.release(next.watchers); // a search replaced it meanwhile
       return;
     }
     next.checkedAt = Date.now();
@@ -570,80 +476,26 @@ export class SearchIndex {
       }
     }
     if (!least) return;
-    this.#unwatch(least.watchers);
+    this.#watches.release(least.watchers);
     least.clean = false;
   }
 
-  /** Waits `ms` unless the index closes first; false when it did. */
-  #pause(ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(!this.#closed), ms);
-      timer.unref();
-      this.#sweep.stop = () => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-    });
-  }
-
-  #scheduleSave(): void {
-    if (this.#file === undefined || this.#saveTimer) return;
-    this.#saveTimer = setTimeout(() => {
-      this.#saveTimer = undefined;
-      void this.save().catch(() => {});
-    }, SAVE_DELAY_MS);
-    this.#saveTimer.unref();
-  }
-
   /** Writes the index file now (also done after large re-reads, and soon after small ones). */
-  async save(): Promise<void> {
-    if (this.#saveTimer) clearTimeout(this.#saveTimer);
-    this.#saveTimer = undefined;
-    const file = this.#file;
-    if (file === undefined || this.#unsaved === 0) return this.#saving;
-    this.#unsaved = 0;
-    this.#saving = this.#saving.then(async () => {
-      const entries = [...this.#runs].map(([key, state]): [string, Entry] => [key, state.entry]);
-      try {
-        await writeIndex(file, encodeIndex(this.#root, entries));
-      } catch {
-        // a cache that cannot be written (read-only tree, string too long) is only slower
-      }
-    });
-    return this.#saving;
+  save(): Promise<void> {
+    return this.#saving.save();
   }
 
   /** Stops the sweep and the watches, and writes what is unsaved. */
   async close(): Promise<void> {
-    this.#closed = true;
-    this.#sweep.stop?.();
+    this.#sweep.stop();
     // Used after this, it checks every run again (the sweep is gone).
     for (const state of this.#runs.values()) {
-      this.#unwatch(state.watchers);
+      this.#watches.release(state.watchers);
       state.clean = false;
       state.dirty = true;
     }
-    for (const state of this.#experiments.values()) this.#unwatch(state.watchers);
+    for (const state of this.#experiments.values()) this.#watches.release(state.watchers);
     this.#experiments.clear();
     await this.save();
   }
-}
-
-async function listFolders(dir: string): Promise<string[]> {
-  try {
-    const entries = await fs.readdir(dir, { withFileTypes: true });
-    return entries.filter((e) => e.isDirectory()).map((e) => e.name);
-  } catch (error) {
-    if (isMissing(error)) return [];
-    throw error;
-  }
-}
-
-/**
- * Lets the event loop run a poll phase, so inotify events the kernel queued before this call
- * are delivered to the watchers first: two turns through setImmediate always cross one.
- */
-async function drainEvents(): Promise<void> {
-  await new Promise((resolve) => setImmediate(resolve));
-  await new Promise((resolve) => setImmediate(resolve));
 }
