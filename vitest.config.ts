@@ -45,7 +45,7 @@ export default defineConfig({
         test: {
           name: "compat",
           include: ["test/compat/**/*.test.ts"],
-          globalSetup: ["test/compat/setup.ts"],
+          globalSetup: ["test/compat/setup.ts", "test/helpers/shared-mlflow-setup.ts"],
           testTimeout: 300_000,
           hookTimeout: 900_000,
         },
@@ -55,6 +55,7 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
+          globalSetup: ["test/helpers/shared-mlflow-setup.ts"],
           testTimeout: 120_000,
         },
       },

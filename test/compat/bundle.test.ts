@@ -10,7 +10,7 @@ import { execFile } from "node:child_process";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { exportBundle } from "../../src/bundle/export.ts";
 import { importBundle } from "../../src/bundle/import.ts";
 import { syncBundle } from "../../src/bundle/index.ts";
@@ -22,7 +22,7 @@ import { sync } from "../../src/sync/index.ts";
 import { TREE_ID_FILE } from "../../src/tree-files.ts";
 import { tempDir, treeState } from "../bundle/helpers.ts";
 import { MLFLOW_VERSIONS, skipMlflow } from "../helpers/mlflow-env.ts";
-import { type MlflowServer, startMlflowServer } from "../helpers/mlflow-server.ts";
+import { type SharedMlflowServer, sharedMlflowServer } from "../helpers/shared-mlflow.ts";
 import { type Dump, dumpStore, mlflowDump } from "./dump.ts";
 import { expectServerHoldsTree } from "./sync-equality.ts";
 import { writeVariedTree } from "./varied-tree.ts";
@@ -88,7 +88,7 @@ describe.skipIf(skipMlflow)("an unpacked bundle", () => {
 
 /** Every run on the server in experiments whose names start with `prefix`. */
 async function serverRuns(
-  server: MlflowServer,
+  server: SharedMlflowServer,
   prefix: string,
 ): Promise<{ runs: Run[]; experiments: string[] }> {
   const store = new RestStore(server.url);
@@ -144,12 +144,10 @@ async function nodeTree(dir: string, node: number) {
 
 for (const version of [MLFLOW_VERSIONS.latest, MLFLOW_VERSIONS.v2]) {
   describe.skipIf(skipMlflow)(`bundles and a real MLflow ${version} server`, () => {
-    let server: MlflowServer;
+    // Shared with other files: this file's experiments are bundle/, inc/, jobs/ and merged/.
+    let server: SharedMlflowServer;
     beforeAll(async () => {
-      server = await startMlflowServer({ version });
-    });
-    afterAll(async () => {
-      await server?.stop();
+      server = await sharedMlflowServer(version);
     });
 
     it("a pushed bundle is the tree pushed; the bundle and the tree pushed again create nothing", async () => {
@@ -166,6 +164,7 @@ for (const version of [MLFLOW_VERSIONS.latest, MLFLOW_VERSIONS.v2]) {
       const remote = await mlflowDump(server.version, server.url, {
         registry: false,
         artifacts: true,
+        prefix: "bundle/",
       });
       expectServerHoldsTree(await dumpStore(source), remote, await treeId(root), "bundle/");
       for (const again of [

@@ -314,9 +314,17 @@ export async function dumpStore(
 export async function mlflowDump(
   version: string,
   trackingUri: string,
-  options: { artifacts?: boolean; registry?: boolean; loggedModels?: boolean; cwd?: string } = {},
+  options: {
+    artifacts?: boolean;
+    registry?: boolean;
+    loggedModels?: boolean;
+    cwd?: string;
+    /** Only experiments and registered models whose names start with this (a shared server). */
+    prefix?: string;
+  } = {},
 ): Promise<Dump> {
   const flags: string[] = [];
+  if (options.prefix !== undefined) flags.push(`--prefix=${options.prefix}`);
   if (options.loggedModels === true) flags.push("--logged-models");
   if (options.artifacts === true) flags.push("--artifacts");
   if (options.artifacts === false) flags.push("--no-artifacts");

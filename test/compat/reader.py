@@ -3,14 +3,15 @@
 Run inside a venv made by scripts/mlflow-env.sh (any pinned MLflow, 2.x or 3.x):
 
     python reader.py dump <tracking_uri> [--artifacts | --no-artifacts] [--no-registry]
-                                         [--logged-models]
+                                         [--logged-models] [--prefix=<name prefix>]
     python reader.py migrate <mlruns_dir> <sqlite_path>
 
 `dump` reads through the public MlflowClient only. <tracking_uri> is a file-store path or
 `file://` URI, or `sqlite:///<path>`. Artifacts are listed by default for file stores and not for
 other URIs (a migrated SQLite keeps the file store's artifact URIs; pass --artifacts to list them
 anyway). The registry is read from the same URI; --no-registry, or a registry MLflow cannot read,
-gives `"registered_models": null`.
+gives `"registered_models": null`. --prefix=P keeps only the experiments (with their runs) and
+registered models whose names start with P: on a server other tests share, what one test wrote.
 
 `migrate` runs what `mlflow migrate-filestore --source <mlruns_dir> --target
 sqlite:///<sqlite_path>` runs (MLflow >= 3.10), non-interactively and into a copy of an empty
@@ -132,7 +133,7 @@ def is_file_uri(uri: str) -> bool:
     return "://" not in uri or uri.startswith("file:")
 
 
-def dump_experiments(client, ViewType):
+def dump_experiments(client, ViewType, prefix):
     exps = list(
         paged(
             lambda t: client.search_experiments(
@@ -142,6 +143,8 @@ def dump_experiments(client, ViewType):
     )
     out = []
     for e in exps:
+        if not e.name.startswith(prefix):
+            continue
         out.append(
             {
                 "experiment_id": e.experiment_id,
@@ -287,12 +290,14 @@ def dump_runs(client, ViewType, experiment_ids, with_artifacts, with_links=False
     return out
 
 
-def dump_registry(client):
+def dump_registry(client, prefix):
     models = list(
         paged(lambda t: client.search_registered_models(max_results=PAGE, page_token=t))
     )
     out = []
     for rm in models:
+        if not rm.name.startswith(prefix):
+            continue
         versions = []
         found = paged(
             lambda t, name=rm.name: client.search_model_versions(
@@ -336,7 +341,7 @@ def dump_registry(client):
     return out
 
 
-def dump(uri, with_artifacts, with_registry, with_logged_models=False):
+def dump(uri, with_artifacts, with_registry, with_logged_models=False, prefix=""):
     import mlflow
     from mlflow import MlflowClient
     from mlflow.entities import ViewType
@@ -351,10 +356,10 @@ def dump(uri, with_artifacts, with_registry, with_logged_models=False):
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    experiments = dump_experiments(client, ViewType)
+    experiments = dump_experiments(client, ViewType, prefix)
     ids = [e["experiment_id"] for e in experiments]
     runs = dump_runs(client, ViewType, ids, with_artifacts, with_logged_models)
-    registered_models = dump_registry(client) if with_registry else None
+    registered_models = dump_registry(client, prefix) if with_registry else None
     result = {"experiments": experiments, "runs": runs, "registered_models": registered_models}
     if with_logged_models:
         result["logged_models"] = dump_logged_models(client, ids)
@@ -392,17 +397,18 @@ def empty_database():
 def main(argv):
     usage = (
         "usage: reader.py dump <tracking_uri> [--artifacts|--no-artifacts] [--no-registry]"
-        " [--logged-models]\n"
+        " [--logged-models] [--prefix=<name prefix>]\n"
         "       reader.py migrate <mlruns_dir> <sqlite_path>"
     )
     if len(argv) >= 2 and argv[0] == "dump":
-        flags = set(argv[2:])
+        prefix = next((f[len("--prefix=") :] for f in argv[2:] if f.startswith("--prefix=")), "")
+        flags = {f for f in argv[2:] if not f.startswith("--prefix=")}
         unknown = flags - {"--artifacts", "--no-artifacts", "--no-registry", "--logged-models"}
         if unknown:
             raise SystemExit(f"unknown flags {sorted(unknown)}\n{usage}")
         with_artifacts = True if "--artifacts" in flags else False if "--no-artifacts" in flags else None
         with_registry = "--no-registry" not in flags
-        result = dump(argv[1], with_artifacts, with_registry, "--logged-models" in flags)
+        result = dump(argv[1], with_artifacts, with_registry, "--logged-models" in flags, prefix)
         sys.stdout.write(result + "\n")
     elif len(argv) == 3 and argv[0] == "migrate":
         migrate(argv[1], argv[2])

@@ -14,7 +14,7 @@ import { FileStore } from "../../src/store/file/index.ts";
 import { RestStore } from "../../src/store/rest/index.ts";
 import { Tracker } from "../../src/tracker/tracker.ts";
 import { MLFLOW_VERSIONS, runPython, skipMlflow } from "../helpers/mlflow-env.ts";
-import { type MlflowServer, startMlflowServer } from "../helpers/mlflow-server.ts";
+import { type SharedMlflowServer, sharedMlflowServer } from "../helpers/shared-mlflow.ts";
 import { describeRegistryStore } from "../registry-contract.ts";
 import { dumpRegistry, materializeFixture, mlflowDump, mlflowMigrate } from "./dump.ts";
 
@@ -217,16 +217,13 @@ function registrySkips(version: string): Record<string, string> {
 
 for (const version of Object.values(MLFLOW_VERSIONS)) {
   describe.skipIf(skipMlflow)(`RestStore registry on MLflow ${version}`, () => {
-    let server: MlflowServer | undefined;
+    let server: SharedMlflowServer | undefined;
     const url = () => {
       if (server === undefined) throw new Error("the MLflow server did not start");
       return server.url;
     };
     beforeAll(async () => {
-      server = await startMlflowServer({ version });
-    }, 120_000);
-    afterAll(async () => {
-      await server?.stop();
+      server = await sharedMlflowServer(version);
     });
 
     describeRegistryStore(
@@ -237,7 +234,8 @@ for (const version of Object.values(MLFLOW_VERSIONS)) {
 
     it("RestStore reads the same registry as MLflow's own client", async () => {
       const store = new RestStore(url(), FAST);
-      const name = `dumped-${randomUUID().slice(0, 8)}`;
+      // The registry contract's models and this one, named `reg-…`: the server is shared.
+      const name = `reg-dumped-${randomUUID().slice(0, 8)}`;
       await store.registry.createRegisteredModel(name, { description: "d", tags: { k: "v" } });
       await store.registry.createModelVersion({ name, source: "s3://bucket/a", tags: { t: "1" } });
       await store.registry.createModelVersion({
@@ -247,8 +245,10 @@ for (const version of Object.values(MLFLOW_VERSIONS)) {
       });
       await store.registry.setRegisteredModelAlias(name, "champion", "2");
       await store.registry.transitionModelVersionStage(name, "1", "Staging");
-      const theirs = await mlflowDump(version, url(), { artifacts: false });
-      expect(await dumpRegistry(store.registry)).toEqual(theirs.registered_models);
+      const theirs = await mlflowDump(version, url(), { artifacts: false, prefix: "reg-" });
+      const ours = (await dumpRegistry(store.registry)).filter((m) => m.name.startsWith("reg-"));
+      expect(ours.map((m) => m.name)).toContain(name);
+      expect(ours).toEqual(theirs.registered_models);
     });
 
     it("logModel through the server: MLflow downloads the registered version", async () => {

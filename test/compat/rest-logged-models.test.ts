@@ -3,23 +3,20 @@
  * pinned 3.x, and on 2.x (which has no logged-models endpoints) one clear error for every call.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { HttpConfig } from "../../src/config.ts";
 import { isMlflowError } from "../../src/errors.ts";
 import { RestStore } from "../../src/store/rest/index.ts";
 import { MLFLOW_VERSIONS, skipMlflow } from "../helpers/mlflow-env.ts";
-import { type MlflowServer, startMlflowServer } from "../helpers/mlflow-server.ts";
+import { type SharedMlflowServer, sharedMlflowServer } from "../helpers/shared-mlflow.ts";
 import { describeLoggedModelStore } from "../logged-models-contract.ts";
 
 const FAST: HttpConfig = { insecureTls: false, maxRetries: 2, backoffFactor: 0.05, timeout: 30 };
 
 describe.skipIf(skipMlflow)(`RestStore logged models on MLflow ${MLFLOW_VERSIONS.latest}`, () => {
-  let server: MlflowServer | undefined;
+  let server: SharedMlflowServer | undefined;
   beforeAll(async () => {
-    server = await startMlflowServer({ version: MLFLOW_VERSIONS.latest });
-  });
-  afterAll(async () => {
-    await server?.stop();
+    server = await sharedMlflowServer(MLFLOW_VERSIONS.latest);
   });
 
   const store = () => {
@@ -58,12 +55,9 @@ describe.skipIf(skipMlflow)(`RestStore logged models on MLflow ${MLFLOW_VERSIONS
 });
 
 describe.skipIf(skipMlflow)(`RestStore logged models on MLflow ${MLFLOW_VERSIONS.v2}`, () => {
-  let server: MlflowServer | undefined;
+  let server: SharedMlflowServer | undefined;
   beforeAll(async () => {
-    server = await startMlflowServer({ version: MLFLOW_VERSIONS.v2 });
-  });
-  afterAll(async () => {
-    await server?.stop();
+    server = await sharedMlflowServer(MLFLOW_VERSIONS.v2);
   });
 
   it("every call fails with ENDPOINT_NOT_FOUND naming the server's version and MLflow 3", async () => {

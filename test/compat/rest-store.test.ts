@@ -24,6 +24,7 @@ import {
 import { RestStore } from "../../src/store/rest/index.ts";
 import { MLFLOW_VERSIONS, skipMlflow } from "../helpers/mlflow-env.ts";
 import { freePort, type MlflowServer, startMlflowServer } from "../helpers/mlflow-server.ts";
+import { type SharedMlflowServer, sharedMlflowServer } from "../helpers/shared-mlflow.ts";
 import { describeTrackingStore, expectMlflowError } from "../store-contract.ts";
 
 /** Quick retries, so a failing test fails in seconds rather than minutes. */
@@ -211,7 +212,7 @@ describe("RestStore batch splitting (no server)", () => {
 
 for (const version of Object.values(MLFLOW_VERSIONS)) {
   describe.skipIf(skipMlflow)(`RestStore on MLflow ${version}`, () => {
-    let server: MlflowServer | undefined;
+    let server: SharedMlflowServer | undefined;
     const url = () => {
       if (server === undefined) throw new Error("the MLflow server did not start");
       return server.url;
@@ -224,10 +225,7 @@ for (const version of Object.values(MLFLOW_VERSIONS)) {
     };
 
     beforeAll(async () => {
-      server = await startMlflowServer({ version });
-    });
-    afterAll(async () => {
-      await server?.stop();
+      server = await sharedMlflowServer(version);
     });
 
     describeTrackingStore(
@@ -738,7 +736,6 @@ describe.skipIf(skipMlflow)("RestStore over TLS and basic auth", () => {
   }
 
   describe.skipIf(!hasOpenssl)("TLS (a self-signed proxy in front of MLflow)", () => {
-    let server: MlflowServer | undefined;
     let proxy: Proxy | undefined;
     let dir = "";
     beforeAll(async () => {
@@ -752,7 +749,7 @@ describe.skipIf(skipMlflow)("RestStore over TLS and basic auth", () => {
         ],
         { stdio: "ignore" },
       );
-      server = await startMlflowServer({ version: MLFLOW_VERSIONS.latest });
+      const server = await sharedMlflowServer(MLFLOW_VERSIONS.latest);
       proxy = await startProxy(server.url, () => "forward", {
         tls: {
           key: await readFile(join(dir, "key.pem")),
@@ -762,7 +759,6 @@ describe.skipIf(skipMlflow)("RestStore over TLS and basic auth", () => {
     });
     afterAll(async () => {
       await proxy?.close();
-      await server?.stop();
       await rm(dir, { recursive: true, force: true });
     });
 

@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RestStore } from "../../src/store/rest/index.ts";
 import { ensureMlflowEnvs, MLFLOW_VERSIONS, skipMlflow } from "../helpers/mlflow-env.ts";
-import { type MlflowServer, startMlflowServer } from "../helpers/mlflow-server.ts";
+import { type SharedMlflowServer, sharedMlflowServer } from "../helpers/shared-mlflow.ts";
 import { assertBuilt, CLI, runCli, runJson, sampleTree, tempDir } from "./helpers.ts";
 
 const exec = promisify(execFile);
@@ -210,17 +210,17 @@ describe("mlruns export and import", () => {
 });
 
 describe.skipIf(skipMlflow)("mlruns sync --from <bundle> against a real MLflow server", () => {
-  let server: MlflowServer;
+  // Shared with other files: this test's experiment is iris.
+  let server: SharedMlflowServer;
   let dir: string;
   let cleanup: () => Promise<void>;
   beforeAll(async () => {
     assertBuilt();
     await ensureMlflowEnvs();
     ({ dir, cleanup } = await tempDir("mlruns-bundle-sync-e2e-"));
-    server = await startMlflowServer({ version: MLFLOW_VERSIONS.latest, readyTimeout: 120 });
+    server = await sharedMlflowServer(MLFLOW_VERSIONS.latest);
   }, 900_000);
   afterAll(async () => {
-    await server?.stop();
     await cleanup?.();
   });
 

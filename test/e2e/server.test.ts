@@ -6,21 +6,21 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MLFLOW_VERSIONS, skipMlflow, venvBin } from "../helpers/mlflow-env.ts";
-import { type MlflowServer, startMlflowServer } from "../helpers/mlflow-server.ts";
+import { type SharedMlflowServer, sharedMlflowServer } from "../helpers/shared-mlflow.ts";
 import { assertBuilt, runCli, runJson, tempDir } from "./helpers.ts";
 
 describe.skipIf(skipMlflow)("mlruns against an MLflow server", () => {
-  let server: MlflowServer;
+  // Shared with other files: this file's experiments are remote and named.
+  let server: SharedMlflowServer;
   let dir: string;
   let cleanup: () => Promise<void>;
 
   beforeAll(async () => {
     assertBuilt();
     ({ dir, cleanup } = await tempDir("mlruns-server-"));
-    server = await startMlflowServer({ version: MLFLOW_VERSIONS.latest, readyTimeout: 120 });
-  }, 180_000);
+    server = await sharedMlflowServer(MLFLOW_VERSIONS.latest);
+  }, 300_000);
   afterAll(async () => {
-    await server?.stop();
     await cleanup?.();
   });
 
