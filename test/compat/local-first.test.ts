@@ -216,8 +216,10 @@ for (const { version, postgres } of TARGETS) {
         await ensureMlflowEnvs(["postgres"]);
         database = await startPostgres();
       }
+      // Down until the first test starts it: that test begins with the server away.
       server = await startMlflowServer({
         version,
+        down: true,
         ...(database ? { backendStoreUri: database.uri, workers: 4, readyTimeout: 300 } : {}),
       });
     });
@@ -236,7 +238,7 @@ for (const { version, postgres } of TARGETS) {
 
     it("trains through a server down at start, killed mid-run and restarted", LONG, async () => {
       const root = await tree();
-      await server.crash();
+      await server.crash(); // down already, unless this test runs again
       const trainer = startTrainer(envFor(root, server.url, "down-and-killed"));
       const first = await trainer.next("ready");
       await sleep(3000);
