@@ -13,27 +13,26 @@
  *
  * `lifecycle_stage: active` is written at creation only; finalizing rewrites meta.yaml without
  * it, deleting writes `deleted` (MLflow's own sequence). meta.yaml is replaced atomically and
- * written last at creation, so a half-made model is never listed.
+ * written last at creation, so a half-made model is never listed. Here the driver's decisions;
+ * a model's folder is read and written by logged-model-folders.ts, the links by
+ * run-model-links.ts.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { promises as fs, readdirSync, readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isRemoteUri, openRepository } from "../../artifacts/open.ts";
 import type { ArtifactRepository } from "../../artifacts/repository.ts";
-import { createFile, isMissing, readTextIfExists, replaceFile } from "../../atomic.ts";
-import {
-  type ArtifactData,
-  type ArtifactStream,
-  type Experiment,
-  type FileInfo,
-  LOGGED_MODEL_STATUSES,
-  type LoggedModelRecord,
-  type LoggedModelStatus,
-  type Metric,
+import { createFile, isMissing, readTextIfExists } from "../../atomic.ts";
+import type {
+  ArtifactData,
+  ArtifactStream,
+  Experiment,
+  FileInfo,
+  LoggedModelRecord,
+  LoggedModelStatus,
+  Metric,
 } from "../../entities.ts";
-import { invalid, notFound } from "../../errors.ts";
-import { isLaterPoint } from "../../metric-latest.ts";
 import { pyFloatRepr } from "../../py-format.ts";
 import { generateRunName } from "../../run-name.ts";
 import {
@@ -55,9 +54,18 @@ import {
   openArtifactFile,
   writeArtifactFile,
 } from "./artifacts.ts";
-import { listKeyFiles, prepareKeyFile, readKeyValues } from "./key-files.ts";
-import { parseMetricLine } from "./metric-lines.ts";
-import { fromYaml, toYaml, type YamlValue } from "./yaml.ts";
+import { prepareKeyFile } from "./key-files.ts";
+import {
+  META,
+  MODELS,
+  modelMeta,
+  readModel,
+  type StoredModel,
+  statusNumber,
+  writeModel,
+  writeModelKeys,
+} from "./logged-model-folders.ts";
+import { readRunModelLinks, writeRunModelInputs, writeRunOutputs } from "./run-model-links.ts";
 
 /** What the logged models need of their FileStore. */
 export interface LoggedModelTree {
@@ -71,27 +79,6 @@ export interface LoggedModelTree {
   /** A run's folder, whatever its stage. */
   runDir(runId: string): Promise<string>;
 }
-
-const META = "meta.yaml";
-const MODELS = "models";
-
-/** meta.yaml's fields (MLflow's `LoggedModel.to_dictionary` without tags, params, metrics). */
-interface StoredModel {
-  artifact_location: string;
-  creation_timestamp: number;
-  experiment_id: string;
-  last_updated_timestamp: number;
-  lifecycle_stage?: "active" | "deleted";
-  model_id: string;
-  model_type: string | null;
-  name: string;
-  source_run_id: string | null;
-  status: number;
-  status_message: string | null;
-}
-
-const md5 = (text: string) => createHash("md5").update(text, "utf8").digest("hex");
-const statusNumber = (status: LoggedModelStatus) => LOGGED_MODEL_STATUSES.indexOf(status);
 
 export class FileLoggedModels extends CheckedLoggedModels {
   readonly #tree: LoggedModelTree;
@@ -110,70 +97,6 @@ export class FileLoggedModels extends CheckedLoggedModels {
     throw loggedModelNotFound(modelId);
   }
 
-  async #read(folder: string): Promise<{ stored: StoredModel; model: LoggedModelRecord }> {
-    const text = await readTextIfExists(join(folder, META));
-    const stored = (text === undefined ? null : fromYaml(text)) as StoredModel | null;
-    if (stored === null || typeof stored !== "object" || typeof stored.model_id !== "string") {
-      throw notFound(`Model folder ${folder} has no readable meta.yaml`);
-    }
-    const [tags, params, metrics] = await Promise.all([
-      readKeyValues(join(folder, "tags")),
-      readKeyValues(join(folder, "params")),
-      this.#metrics(folder),
-    ]);
-    const model: LoggedModelRecord = {
-      modelId: stored.model_id,
-      experimentId: String(stored.experiment_id),
-      name: String(stored.name ?? ""),
-      artifactLocation: String(stored.artifact_location ?? ""),
-      creationTimestamp: Number(stored.creation_timestamp ?? 0),
-      lastUpdatedTimestamp: Number(stored.last_updated_timestamp ?? 0),
-      modelType: stored.model_type ?? null,
-      sourceRunId: stored.source_run_id ?? null,
-      status: LOGGED_MODEL_STATUSES[Number(stored.status)] ?? "UNSPECIFIED",
-      statusMessage: stored.status_message ?? null,
-      tags,
-      params,
-      metrics,
-    };
-    return { stored, model };
-  }
-
-  /** The latest point of each metric per (dataset name, digest), as MLflow reads them. */
-  async #metrics(folder: string): Promise<LoggedModelRecord["metrics"]> {
-    const latest: LoggedModelRecord["metrics"] = [];
-    for (const [key, file] of await listKeyFiles(join(folder, "metrics"))) {
-      const groups = new Map<string, LoggedModelRecord["metrics"][number]>();
-      for (const line of (await fs.readFile(file, "utf8")).split("\n")) {
-        if (line.trim() === "") continue;
-        const fields = line.trim().split(" ");
-        const [runId = ""] = fields.splice(3, 1);
-        const point = parseMetricLine(key, fields.join(" "));
-        if (typeof point === "string") throw invalid(`${file}: ${point}`);
-        const group = `${point.datasetName ?? ""} ${point.datasetDigest ?? ""}`;
-        const best = groups.get(group);
-        if (best === undefined || isLaterPoint(point, best)) groups.set(group, { ...point, runId });
-      }
-      latest.push(...groups.values());
-    }
-    return latest;
-  }
-
-  async #write(folder: string, stored: StoredModel): Promise<void> {
-    await replaceFile(
-      join(folder, META),
-      toYaml(stored as unknown as Record<string, YamlValue>),
-      folder,
-    );
-  }
-
-  async #writeKeys(folder: string, namespace: "tags" | "params", values: Record<string, string>) {
-    for (const [key, value] of Object.entries(values)) {
-      const file = prepareKeyFile(join(folder, namespace), namespace.slice(0, -1), key);
-      await replaceFile(file, value, folder);
-    }
-  }
-
   protected async _createLoggedModel(
     options: CreateLoggedModelOptions,
   ): Promise<LoggedModelRecord> {
@@ -186,8 +109,8 @@ export class FileLoggedModels extends CheckedLoggedModels {
     const folder = join(dir, MODELS, modelId);
     await fs.mkdir(join(folder, "metrics"), { recursive: true });
     await fs.mkdir(join(folder, "params"));
-    await this.#writeKeys(folder, "params", options.params ?? {});
-    await this.#writeKeys(folder, "tags", options.tags ?? {});
+    await writeModelKeys(folder, "params", options.params ?? {});
+    await writeModelKeys(folder, "tags", options.tags ?? {});
     const now = Date.now();
     const stored: StoredModel = {
       artifact_location: `${experiment.artifactLocation.replace(/\/+$/, "")}/${MODELS}/${modelId}/artifacts`,
@@ -203,19 +126,15 @@ export class FileLoggedModels extends CheckedLoggedModels {
       status_message: null,
     };
     // meta.yaml last: until it exists, readers (MLflow too) skip the folder.
-    await createFile(
-      join(folder, META),
-      toYaml(stored as unknown as Record<string, YamlValue>),
-      folder,
-    );
-    return (await this.#read(folder)).model;
+    await createFile(join(folder, META), modelMeta(stored), folder);
+    return (await readModel(folder)).model;
   }
 
   protected async _getLoggedModel(
     modelId: string,
     options: { allowDeleted?: boolean } = {},
   ): Promise<LoggedModelRecord> {
-    const { stored, model } = await this.#read(await this.#locate(modelId));
+    const { stored, model } = await readModel(await this.#locate(modelId));
     if (stored.lifecycle_stage === "deleted" && !options.allowDeleted) {
       throw loggedModelNotFound(modelId);
     }
@@ -224,7 +143,7 @@ export class FileLoggedModels extends CheckedLoggedModels {
 
   async #active(modelId: string): Promise<{ folder: string; stored: StoredModel }> {
     const folder = await this.#locate(modelId);
-    const { stored } = await this.#read(folder);
+    const { stored } = await readModel(folder);
     if (stored.lifecycle_stage === "deleted") throw loggedModelNotFound(modelId);
     return { folder, stored };
   }
@@ -235,19 +154,19 @@ export class FileLoggedModels extends CheckedLoggedModels {
   ): Promise<LoggedModelRecord> {
     const { folder, stored } = await this.#active(modelId);
     const { lifecycle_stage: _, ...rest } = stored;
-    await this.#write(folder, {
+    await writeModel(folder, {
       ...rest,
       status: statusNumber(status),
       last_updated_timestamp: Date.now(),
     });
-    return (await this.#read(folder)).model;
+    return (await readModel(folder)).model;
   }
 
   protected async _setLoggedModelTags(
     modelId: string,
     tags: Record<string, string>,
   ): Promise<void> {
-    await this.#writeKeys((await this.#active(modelId)).folder, "tags", tags);
+    await writeModelKeys((await this.#active(modelId)).folder, "tags", tags);
   }
 
   protected async _deleteLoggedModelTag(modelId: string, key: string): Promise<void> {
@@ -264,7 +183,7 @@ export class FileLoggedModels extends CheckedLoggedModels {
     modelId: string,
     params: Record<string, string>,
   ): Promise<void> {
-    await this.#writeKeys((await this.#active(modelId)).folder, "params", params);
+    await writeModelKeys((await this.#active(modelId)).folder, "params", params);
   }
 
   protected async _logLoggedModelMetrics(
@@ -290,7 +209,7 @@ export class FileLoggedModels extends CheckedLoggedModels {
 
   protected async _deleteLoggedModel(modelId: string): Promise<void> {
     const { folder, stored } = await this.#active(modelId);
-    await this.#write(folder, {
+    await writeModel(folder, {
       ...stored,
       lifecycle_stage: "deleted",
       last_updated_timestamp: Date.now(),
@@ -309,7 +228,7 @@ export class FileLoggedModels extends CheckedLoggedModels {
       const entries = await fs.readdir(join(dir, MODELS)).catch(() => [] as string[]);
       for (const entry of entries) {
         if (!entry.startsWith("m-")) continue;
-        const read = await this.#read(join(dir, MODELS, entry)).catch(() => undefined);
+        const read = await readModel(join(dir, MODELS, entry)).catch(() => undefined);
         if (read === undefined || read.stored.lifecycle_stage === "deleted") continue;
         if (read.model.experimentId === experimentId) models.push(read.model);
       }
@@ -323,71 +242,15 @@ export class FileLoggedModels extends CheckedLoggedModels {
     runId: string,
     outputs: { modelId: string; step: number }[],
   ): Promise<void> {
-    const runDir = await this.#tree.activeRunDir(runId);
-    for (const { modelId, step } of outputs) {
-      const dir = join(runDir, "outputs", modelId);
-      await fs.mkdir(dir, { recursive: true });
-      const link = {
-        destination_id: modelId,
-        destination_type: "MODEL_OUTPUT",
-        source_id: modelId,
-        source_type: "RUN_OUTPUT",
-        step,
-        tags: {},
-      };
-      await createFile(join(dir, META), toYaml(link), runDir);
-    }
+    await writeRunOutputs(await this.#tree.activeRunDir(runId), outputs);
   }
 
   protected async _logRunModelInputs(runId: string, modelIds: string[]): Promise<void> {
-    const runDir = await this.#tree.activeRunDir(runId);
-    for (const modelId of modelIds) {
-      const dir = join(runDir, "inputs", md5(modelId + runId));
-      await fs.mkdir(dir, { recursive: true });
-      const link = {
-        destination_id: modelId,
-        destination_type: "RUN",
-        source_id: modelId,
-        source_type: "MODEL",
-        tags: {},
-      };
-      await createFile(join(dir, META), toYaml(link), runDir);
-    }
+    await writeRunModelInputs(await this.#tree.activeRunDir(runId), runId, modelIds);
   }
 
-  /** Synchronous reads (two folder listings, usually missing): a search asks for 100 runs. */
   protected async _runModelLinks(runId: string): Promise<RunModelLinks> {
-    const runDir = await this.#tree.runDir(runId);
-    const links: RunModelLinks = { outputs: [], inputs: [] };
-    for (const kind of ["outputs", "inputs"] as const) {
-      const folder = join(runDir, kind);
-      let entries: string[];
-      try {
-        entries = readdirSync(folder);
-      } catch (error) {
-        if (isMissing(error)) continue;
-        throw error;
-      }
-      for (const entry of entries) {
-        let text: string;
-        try {
-          text = readFileSync(join(folder, entry, META), "utf8");
-        } catch (error) {
-          if (isMissing(error)) continue;
-          throw error;
-        }
-        const link = fromYaml(text) as Record<string, unknown> | null;
-        if (link === null || typeof link !== "object") continue;
-        if (kind === "outputs" && link.source_type === "RUN_OUTPUT") {
-          links.outputs.push({ modelId: String(link.source_id), step: Number(link.step ?? 0) });
-        } else if (kind === "inputs" && link.source_type === "MODEL") {
-          links.inputs.push(String(link.source_id));
-        }
-      }
-    }
-    links.outputs.sort((a, b) => (a.modelId < b.modelId ? -1 : 1));
-    links.inputs.sort();
-    return links;
+    return readRunModelLinks(await this.#tree.runDir(runId));
   }
 
   // ---- artifacts ----
@@ -399,7 +262,7 @@ export class FileLoggedModels extends CheckedLoggedModels {
    */
   async #artifacts(modelId: string): Promise<ArtifactRepository | string> {
     const folder = await this.#locate(modelId);
-    const { model } = await this.#read(folder);
+    const { model } = await readModel(folder);
     const own = join(folder, "artifacts");
     const uri = model.artifactLocation;
     if (isRemoteUri(uri)) return openRepository(uri);
