@@ -13,6 +13,7 @@
  * (`openSyncWriter`, `runStamp`) is a public method of that store passing through
  * `checkedSyncWriter` / `checkedRunStamp`; search, history pages and sampling have defaults built
  * on the narrow methods, which a driver that does them itself (a server, an index) overrides.
+ * Kept whole past 400 lines: one class, each checked method beside the driver method it calls.
  */
 import type {
   ArtifactData,
