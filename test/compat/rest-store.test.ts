@@ -23,7 +23,7 @@ import {
 } from "../../src/store/rest/batch.ts";
 import { RestStore } from "../../src/store/rest/index.ts";
 import { MLFLOW_VERSIONS, skipMlflow } from "../helpers/mlflow-env.ts";
-import { freePort, type MlflowServer, startMlflowServer } from "../helpers/mlflow-server.ts";
+import { freePort } from "../helpers/mlflow-server.ts";
 import { type SharedMlflowServer, sharedMlflowServer } from "../helpers/shared-mlflow.ts";
 import { describeTrackingStore, expectMlflowError } from "../store-contract.ts";
 
@@ -668,16 +668,13 @@ const hasOpenssl = (() => {
 describe.skipIf(skipMlflow)("RestStore over TLS and basic auth", () => {
   for (const version of Object.values(MLFLOW_VERSIONS)) {
     describe(`basic-auth app of MLflow ${version}`, () => {
-      let server: MlflowServer | undefined;
+      let server: SharedMlflowServer | undefined;
       const admin = () => {
         if (server?.admin === undefined) throw new Error("the basic-auth server did not start");
         return { url: server.url, ...server.admin };
       };
       beforeAll(async () => {
-        server = await startMlflowServer({ version, basicAuth: true });
-      });
-      afterAll(async () => {
-        await server?.stop();
+        server = await sharedMlflowServer(version, { basicAuth: true });
       });
 
       it("works with good credentials, from the config or the URL", async () => {

@@ -4,6 +4,7 @@
  * the ledger; new data goes incrementally; crashes of the server and of the syncing process, and
  * a flaky network, lose nothing and duplicate nothing.
  */
+import { randomUUID } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +17,7 @@ import { LEDGER_FILE, TREE_ID_FILE } from "../../src/tree-files.ts";
 import { startFaultProxy } from "../helpers/fault-proxy.ts";
 import { MLFLOW_VERSIONS, skipMlflow } from "../helpers/mlflow-env.ts";
 import { type MlflowServer, startMlflowServer } from "../helpers/mlflow-server.ts";
+import { type SharedMlflowServer, sharedMlflowServer } from "../helpers/shared-mlflow.ts";
 import { startWriter } from "../slow/writer.ts";
 import { dumpStore, mlflowDump } from "./dump.ts";
 import { expectServerHoldsTree } from "./sync-equality.ts";
@@ -308,12 +310,11 @@ for (const version of [MLFLOW_VERSIONS.latest, MLFLOW_VERSIONS.v2]) {
 }
 
 describe.skipIf(skipMlflow)("sync to MLflow's basic-auth app", () => {
-  let server: MlflowServer;
+  // Shared with other files: this describe's experiments are authed and read-only, its user
+  // reader-<random> and its model reader-model.
+  let server: SharedMlflowServer;
   beforeAll(async () => {
-    server = await startMlflowServer({ version: MLFLOW_VERSIONS.latest, basicAuth: true });
-  });
-  afterAll(async () => {
-    await server?.stop();
+    server = await sharedMlflowServer(MLFLOW_VERSIONS.latest, { basicAuth: true });
   });
 
   it("pushes with credentials, refuses without, and never writes them down", async () => {
@@ -345,6 +346,7 @@ describe.skipIf(skipMlflow)("sync to MLflow's basic-auth app", () => {
 
   it("reports a version whose run the server refused, and goes on", async () => {
     const admin = server.admin ?? { username: "", password: "" };
+    const reader = `reader-${randomUUID().slice(0, 8)}`;
     const asAdmin = new RestStore(server.url, { ...fast, ...admin });
     await asAdmin.createExperiment("read-only");
     // A user who may only read (the server's default permission).
@@ -354,12 +356,12 @@ describe.skipIf(skipMlflow)("sync to MLflow's basic-auth app", () => {
         "Content-Type": "application/json",
         Authorization: `Basic ${Buffer.from(`${admin.username}:${admin.password}`).toString("base64")}`,
       },
-      body: JSON.stringify({ username: "reader", password: "reader-password-1234" }),
+      body: JSON.stringify({ username: reader, password: "reader-password-1234" }),
     });
     expect(created.status).toBe(200);
-    const reader = new RestStore(server.url, {
+    const asReader = new RestStore(server.url, {
       ...fast,
-      username: "reader",
+      username: reader,
       password: "reader-password-1234",
     });
 
@@ -374,7 +376,7 @@ describe.skipIf(skipMlflow)("sync to MLflow's basic-auth app", () => {
       runId: run.info.runId,
     });
     for (const attempt of [1, 2]) {
-      const report = await sync({ source, target: reader });
+      const report = await sync({ source, target: asReader });
       expect(report.counts, `sync ${attempt}`).toMatchObject({ created: 0, failed: 1 });
       expect(report.issues).toContainEqual(
         expect.objectContaining({ sourceRunId: run.info.runId, what: "run" }),

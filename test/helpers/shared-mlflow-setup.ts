@@ -14,7 +14,10 @@ import { type MlflowServer, startMlflowServer } from "./mlflow-server.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
-    /** `http://127.0.0.1:<port>` of the broker; `GET /<version>` answers a SharedMlflowServer. */
+    /**
+     * `http://127.0.0.1:<port>` of the broker: `GET /<version>` (or `/<version>?basic-auth`)
+     * answers a SharedMlflowServer.
+     */
     mlflowBroker: string;
   }
 }
@@ -31,17 +34,20 @@ const shared = globalThis as { [KEY]?: Promise<Broker> };
 async function openBroker(): Promise<Broker> {
   const servers = new Map<string, Promise<MlflowServer>>();
   const http: Server = createServer((request, response) => {
-    const version = decodeURIComponent((request.url ?? "/").slice(1));
-    let server = servers.get(version);
+    const asked = new URL(request.url ?? "/", "http://broker");
+    const version = decodeURIComponent(asked.pathname.slice(1));
+    const basicAuth = asked.searchParams.has("basic-auth");
+    const key = `${version}${basicAuth ? " basic-auth" : ""}`;
+    let server = servers.get(key);
     if (server === undefined) {
       // Fresh clones start it on a loaded machine: give it the time a busy start takes.
-      server = startMlflowServer({ version, readyTimeout: 240 });
-      servers.set(version, server);
+      server = startMlflowServer({ version, basicAuth, readyTimeout: 240 });
+      servers.set(key, server);
     }
     server.then(
-      ({ url, dir }) => {
+      ({ url, dir, admin }) => {
         response.writeHead(200, { "Content-Type": "application/json" });
-        response.end(JSON.stringify({ url, version, dir }));
+        response.end(JSON.stringify({ url, version, dir, admin }));
       },
       (error: unknown) => {
         response.writeHead(500, { "Content-Type": "text/plain" });
