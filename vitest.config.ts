@@ -10,16 +10,17 @@ import LongestGroupsFirst from "./test/sequencer.ts";
  * (installed by its set-up when missing); `cloud` runs artifact stores against real S3, GCS and
  * Azure emulators (installed on first use). `npm test` runs them all.
  *
- * The groups run side by side, one more file at a time than there are cores (vitest's default is
- * one fewer, a single file on two cores): most files spend their time waiting for the processes
- * they start (MLflow, Python, the CLI, the writers they kill), so a file more keeps the cores
- * busy. `--maxWorkers` overrides it.
+ * The groups run side by side, two more files at a time than there are cores (vitest's default
+ * is one fewer, a single file on two cores): most files spend much of their time waiting for the
+ * processes they start (MLflow, Python, the CLI, the writers they kill) or for the faults they
+ * stage (a server held 30 s, requests left hanging); with one file more, the cores still sat
+ * nearly a third idle. `--maxWorkers` overrides it.
  */
 export default defineConfig({
   // Tests import the package by its name, as users do, but from source.
   resolve: { alias: { mlruns: fileURLToPath(new URL("./src/index.ts", import.meta.url)) } },
   test: {
-    maxWorkers: availableParallelism() + 1,
+    maxWorkers: availableParallelism() + 2,
     sequence: { sequencer: LongestGroupsFirst },
     projects: [
       {
