@@ -22,21 +22,50 @@ const byStep = (a: Metric, b: Metric) => a.step - b.step || a.timestamp - b.time
 
 /**
  * A stretch of consecutive points of a history in step order, as sampling needs it: how many,
- * the first and the last, and the lowest and highest (not NaN) with their index in the stretch.
- * A single point is a stretch of one; a file store's summary has stretches of many.
+ * the first and the last, and the lowest and highest value (NaN when every value is NaN), whose
+ * point and index in the stretch `min()` and `max()` give. A single point is a stretch of one;
+ * a file store's summary has stretches of many. Points are made only when asked for: a summary
+ * has thousands of pieces, of which sampling keeps a few hundred.
  */
 export interface Piece {
-  count: number;
-  first: Metric;
-  last: Metric;
-  min: { point: Metric; index: number } | undefined;
-  max: { point: Metric; index: number } | undefined;
+  readonly count: number;
+  readonly first: Metric;
+  readonly last: Metric;
+  readonly low: number;
+  readonly high: number;
+  min(): { point: Metric; index: number };
+  max(): { point: Metric; index: number };
 }
 
-export function pointPiece(point: Metric): Piece {
-  const extreme = Number.isNaN(point.value) ? undefined : { point, index: 0 };
-  return { count: 1, first: point, last: point, min: extreme, max: extreme };
+class PointPiece implements Piece {
+  readonly point: Metric;
+  constructor(point: Metric) {
+    this.point = point;
+  }
+  get count() {
+    return 1;
+  }
+  get first() {
+    return this.point;
+  }
+  get last() {
+    return this.point;
+  }
+  get low() {
+    return this.point.value;
+  }
+  get high() {
+    return this.point.value;
+  }
+  min() {
+    return { point: this.point, index: 0 };
+  }
+  max() {
+    return this.min();
+  }
 }
+
+export const pointPiece = (point: Metric): Piece => new PointPiece(point);
 
 export function sampleHistory(history: readonly Metric[], options: SampleOptions): Metric[] {
   const { maxPoints, startStep, endStep } = options;
@@ -95,18 +124,27 @@ export function samplePieces(
     chosen.set(total - 1, pieces.at(-1)?.last as Metric);
     let current = -1;
     let firstOf = { index: 0, point: pieces[0]?.first as Metric };
-    let low: { index: number; point: Metric } | undefined;
-    let high: { index: number; point: Metric } | undefined;
+    // The pieces holding the stretch's lowest and highest value so far (-1: none yet), where
+    // they start, and the values.
+    let lowPiece = -1;
+    let lowStart = 0;
+    let lowValue = Number.NaN;
+    let highPiece = -1;
+    let highStart = 0;
+    let highValue = Number.NaN;
     const close = () => {
       if (current < 0) return;
-      if (low === undefined || high === undefined) chosen.set(firstOf.index, firstOf.point);
+      if (lowPiece < 0 || highPiece < 0) chosen.set(firstOf.index, firstOf.point);
       else {
-        chosen.set(low.index, low.point);
-        chosen.set(high.index, high.point);
+        const min = (pieces[lowPiece] as Piece).min();
+        const max = (pieces[highPiece] as Piece).max();
+        chosen.set(lowStart + min.index, min.point);
+        chosen.set(highStart + max.index, max.point);
       }
     };
     let start = 0;
-    for (const piece of pieces) {
+    for (let i = 0; i < pieces.length; i++) {
+      const piece = pieces[i] as Piece;
       if (piece.count === 1 && (start === 0 || start === total - 1)) {
         start++; // the first or last point alone, chosen already and in no stretch
         continue;
@@ -116,20 +154,19 @@ export function samplePieces(
         close();
         current = stretch;
         firstOf = { index: start, point: piece.first };
-        low = undefined;
-        high = undefined;
+        lowPiece = -1;
+        highPiece = -1;
       }
-      if (
-        piece.min !== undefined &&
-        (low === undefined || piece.min.point.value < low.point.value)
-      ) {
-        low = { index: start + piece.min.index, point: piece.min.point };
+      const { low, high } = piece;
+      if (!Number.isNaN(low) && (lowPiece < 0 || low < lowValue)) {
+        lowPiece = i;
+        lowStart = start;
+        lowValue = low;
       }
-      if (
-        piece.max !== undefined &&
-        (high === undefined || piece.max.point.value > high.point.value)
-      ) {
-        high = { index: start + piece.max.index, point: piece.max.point };
+      if (!Number.isNaN(high) && (highPiece < 0 || high > highValue)) {
+        highPiece = i;
+        highStart = start;
+        highValue = high;
       }
       start += piece.count;
     }

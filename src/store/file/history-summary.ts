@@ -203,35 +203,43 @@ function blockPoints(path: string, key: string, summary: Blocks, b: number): Met
   return points;
 }
 
-/** Block `b` as a piece for sampling (see metric-sampling.ts `samplePieces`). */
-function blockPiece(key: string, summary: Blocks, b: number): Piece {
-  const r = summary.records;
-  const o = b * FIELDS;
-  const point = (at: number): Metric => ({
-    key,
-    step: r[o + at] as number,
-    timestamp: r[o + at + 1] as number,
-    value: r[o + at + 2] as number,
-  });
-  const extreme = (at: number) =>
-    Number.isNaN(r[o + at] as number)
-      ? undefined
-      : {
-          point: {
-            key,
-            value: r[o + at] as number,
-            step: r[o + at + 1] as number,
-            timestamp: r[o + at + 2] as number,
-          },
-          index: r[o + at + 3] as number,
-        };
-  return {
-    count: r[o + COUNT] as number,
-    first: point(FIRST),
-    last: point(LAST),
-    min: extreme(MIN),
-    max: extreme(MAX),
-  };
+/** Block `b` of a summary as a piece for sampling (metric-sampling.ts `samplePieces`). */
+class BlockPiece implements Piece {
+  readonly #key: string;
+  readonly #r: Float64Array;
+  readonly #o: number;
+
+  constructor(key: string, summary: Blocks, b: number) {
+    this.#key = key;
+    this.#r = summary.records;
+    this.#o = b * FIELDS;
+  }
+  get count() {
+    return this.#r[this.#o + COUNT] as number;
+  }
+  get first() {
+    return this.#point(FIRST, 0, 1, 2);
+  }
+  get last() {
+    return this.#point(LAST, 0, 1, 2);
+  }
+  get low() {
+    return this.#r[this.#o + MIN] as number;
+  }
+  get high() {
+    return this.#r[this.#o + MAX] as number;
+  }
+  min() {
+    return { point: this.#point(MIN, 1, 2, 0), index: this.#r[this.#o + MIN + 3] as number };
+  }
+  max() {
+    return { point: this.#point(MAX, 1, 2, 0), index: this.#r[this.#o + MAX + 3] as number };
+  }
+  /** The point at field `at`, its step, timestamp and value `step`, `time`, `value` after it. */
+  #point(at: number, step: number, time: number, value: number): Metric {
+    const field = (i: number) => this.#r[this.#o + at + i] as number;
+    return { key: this.#key, step: field(step), timestamp: field(time), value: field(value) };
+  }
 }
 
 /**
@@ -250,22 +258,29 @@ export function sampleMetricFile(
   if (!summary.inOrder) return undefined;
   const { maxPoints, startStep = -Infinity, endStep = Infinity } = options;
   const pieces: Piece[] = [];
-  const readers: (() => Metric[])[] = [];
+  // What each piece is: a whole block (its index), or a point of a block cut by the range.
+  const sources: (number | Metric)[] = [];
+  const pointsOf = (i: number) => {
+    const source = sources[i] as number | Metric;
+    return typeof source === "number" ? blockPoints(path, key, summary, source) : [source];
+  };
   const inRange = (point: Metric) => point.step >= startStep && point.step <= endStep;
+  const r = summary.records;
   let total = 0;
   for (let b = 0; b < summary.count; b++) {
-    const piece = blockPiece(key, summary, b);
-    if (piece.last.step < startStep) continue;
-    if (piece.first.step > endStep) break;
-    if (inRange(piece.first) && inRange(piece.last)) {
-      pieces.push(piece);
-      readers.push(() => blockPoints(path, key, summary, b));
-      total += piece.count;
+    const first = r[b * FIELDS + FIRST] as number;
+    const last = r[b * FIELDS + LAST] as number;
+    if (last < startStep) continue;
+    if (first > endStep) break;
+    if (first >= startStep && last <= endStep) {
+      pieces.push(new BlockPiece(key, summary, b));
+      sources.push(b);
+      total += r[b * FIELDS + COUNT] as number;
       continue;
     }
     for (const point of blockPoints(path, key, summary, b).filter(inRange)) {
       pieces.push(pointPiece(point));
-      readers.push(() => [point]);
+      sources.push(point);
       total++;
     }
   }
@@ -273,9 +288,9 @@ export function sampleMetricFile(
   if (total <= maxPoints || total < stretches * BLOCK) {
     // Few points in range, or more stretches than blocks: sample the points themselves.
     return sampleHistory(
-      readers.flatMap((read) => read()),
+      pieces.flatMap((_, i) => pointsOf(i)),
       options,
     );
   }
-  return samplePieces(pieces, maxPoints, (i) => (readers[i] as () => Metric[])());
+  return samplePieces(pieces, maxPoints, pointsOf);
 }
