@@ -147,11 +147,15 @@ async function copy(direction: "push" | "pull", url: string) {
   const server = new RestStore(url);
   const meter = rssMeter();
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const report = await sync(
     direction === "push" ? { source: tree, target: server } : { source: server, target: tree },
   );
+  const { user, system } = process.cpuUsage(cpu);
   return {
     ms: performance.now() - started,
+    // This process's CPU beside the wall time, which on a busy machine says more about the load.
+    cpuMs: (user + system) / 1000,
     rssGrowth: meter.growth(),
     points: report.counts.points,
   };

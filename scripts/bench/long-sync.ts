@@ -57,7 +57,7 @@ const SERVERS: Server[] = [
   },
 ];
 
-type Copy = { ms: number; rssGrowth: number; points: number };
+type Copy = { ms: number; cpuMs: number; rssGrowth: number; points: number };
 
 /** Pushes a long run to a fresh server, then pulls it into a new tree. */
 async function pushAndPull(server: Server): Promise<Row[]> {
@@ -76,17 +76,18 @@ async function pushAndPull(server: Server): Promise<Row[]> {
       if (copy.points !== points) throw new Error(`the ${what} copied ${copy.points} points`);
     }
     const time = (copy: Copy) =>
-      `${(copy.ms / 1000).toFixed(0)} s (${Math.round(points / (copy.ms / 1000))}/s)`;
+      `${(copy.ms / 1000).toFixed(0)} s (${Math.round(points / (copy.ms / 1000))}/s, ` +
+      `CPU ${(copy.cpuMs / 1000).toFixed(0)} s)`;
     const run = `${points.toLocaleString("en")} points (10 metrics)`;
     return [
       {
-        what: `sync of one run of ${run} to ${server.name}: RSS growth, time`,
+        what: `sync of one run of ${run} to ${server.name}: RSS growth, time (CPU of the sync)`,
         ours: mb(pushed.rssGrowth),
         mlflow: time(pushed),
         ratio: "goal <= 64 MB",
       },
       {
-        what: `pull of that run from ${server.name} into a new tree: RSS growth, time`,
+        what: `pull of that run from ${server.name} into a new tree: RSS growth, time (CPU)`,
         ours: mb(pulled.rssGrowth),
         mlflow: time(pulled),
         ratio: "goal <= 64 MB",
