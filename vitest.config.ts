@@ -21,6 +21,9 @@ export default defineConfig({
   resolve: { alias: { mlruns: fileURLToPath(new URL("./src/index.ts", import.meta.url)) } },
   test: {
     maxWorkers: availableParallelism() + 2,
+    // Long histories keep their summaries in the user's cache (history-summary.ts): the tests'
+    // go to the checkout's own, not the home folder, one folder per temporary tree they made.
+    env: { XDG_CACHE_HOME: fileURLToPath(new URL("./.cache/xdg", import.meta.url)) },
     sequence: { sequencer: LongestGroupsFirst },
     projects: [
       {
