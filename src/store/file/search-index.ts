@@ -40,20 +40,21 @@
  * process re-checks by stamps); and network filesystems do not report changes made on other
  * machines to inotify: use `{ watch: false }` there.
  *
- * Here: the table of runs and experiments and the proofs of its entries, which share every
- * field; the watches are index-watches.ts, the sweep's pacing index-sweep.ts, the file's
- * loading and saving index-saving.ts.
+ * Here: the searches, the experiments (listings watched, summaries kept) and the change feed;
+ * the runs held and how each is proven are index-runs.ts, the watches index-watches.ts, the
+ * sweep's pacing index-sweep.ts, reading and writing the file index-saving.ts.
  */
 import type { FSWatcher } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { dirname, join } from "node:path";
 import type { Run, ViewType } from "../../entities.ts";
 import { INDEX_FILE } from "../../tree-files.ts";
+import { IndexRuns, type SweepItem } from "./index-runs.ts";
 import { IndexSaving } from "./index-saving.ts";
 import { Sweep } from "./index-sweep.ts";
 import { defaultMaxWatches, drainEvents, Watches } from "./index-watches.ts";
 import type { ProblemHandler, TreeProblem } from "./problems.ts";
 import type { RunReader } from "./runs.ts";
-import { type Entry, entryFolders, isCurrent, readEntry } from "./summaries.ts";
+import { isCurrent } from "./summaries.ts";
 
 export interface SearchIndexOptions {
   /** The index file; `null` keeps the index in memory only. Default: `<root>/.mlruns-index.json`. */
@@ -89,17 +90,6 @@ export interface SearchIndexStats {
   sweepMs: number | undefined;
 }
 
-interface RunState {
-  entry: Entry;
-  /** When the entry was last proven current (read, or its stamp checked). */
-  checkedAt?: number;
-  /** A watch holds every folder of the run, and no event came since the last check. */
-  clean: boolean;
-  /** Must be re-checked before a search uses it (an event came, or a write through the store). */
-  dirty: boolean;
-  watchers: FSWatcher[];
-}
-
 interface ExperimentState {
   runDirs?: string[];
   clean: boolean;
@@ -110,72 +100,53 @@ interface ExperimentState {
   summaries?: { runs: Run[]; problems: TreeProblem[] };
 }
 
-/** How likely a run is to change soon: running first, then by its latest timestamp. */
-function activity(entry: Entry): number {
-  const run = entry.run;
-  if (!run) return 0;
-  if (run.info.status === "RUNNING") return Number.MAX_SAFE_INTEGER;
-  let latest = Math.max(run.info.startTime, run.info.endTime ?? 0);
-  for (const metric of Object.values(run.data.metrics)) latest = Math.max(latest, metric.timestamp);
-  return latest;
-}
-
 export class SearchIndex {
   readonly #reader: RunReader;
-  readonly #root: string;
-  readonly #prefix: string;
   readonly #watch: boolean;
   readonly #watches: Watches;
-  readonly #racyMs: number | undefined;
   #loaded: Promise<void> | undefined;
-  readonly #runs = new Map<string, RunState>();
+  readonly #runs: IndexRuns;
   readonly #experiments = new Map<string, ExperimentState>();
   readonly #saving: IndexSaving;
   readonly #listeners = new Set<(change: TreeChange) => void>();
-  /** Runs written through the store since their last check began (a check in flight is stale). */
-  readonly #invalidated = new Set<string>();
-  readonly #sweep: Sweep<{ key: string; state: RunState }>;
+  readonly #sweep: Sweep<SweepItem>;
 
   constructor(root: string, reader: RunReader, options: SearchIndexOptions = {}) {
-    this.#root = root;
-    this.#prefix = join(root, "/");
     this.#reader = reader;
     const file = options.file === undefined ? join(root, INDEX_FILE) : options.file;
-    this.#saving = new IndexSaving(file ?? undefined, root, () =>
-      [...this.#runs].map(([key, state]): [string, Entry] => [key, state.entry]),
-    );
+    this.#saving = new IndexSaving(file ?? undefined, root, () => this.#runs.entries());
     this.#watch = options.watch ?? false;
-    this.#racyMs = options.racyMs;
     const linux = process.platform === "linux";
     this.#watches = new Watches(
       this.#watch && linux ? (options.maxWatches ?? defaultMaxWatches()) : 0,
     );
-    this.#sweep = new Sweep({
-      cycle: () => this.#sweepOrder(),
-      visit: async ({ key, state: before }) => {
-        const state = this.#runs.get(key);
-        if (state !== before || state.clean) return; // replaced, or watched and clean
-        await this.#sweepRun(key, state, () => {}); // a search reports a run's problems
+    this.#runs = new IndexRuns(root, {
+      reader,
+      watches: this.#watches,
+      saving: this.#saving,
+      watch: this.#watch,
+      racyMs: options.racyMs,
+      changed: (runDir) => {
+        this.#touch(dirname(runDir));
+        this.#emit({ experimentDir: dirname(runDir), runDir });
       },
+    });
+    this.#sweep = new Sweep({
+      cycle: () => this.#runs.sweepOrder(),
+      visit: (item) => this.#runs.sweep(item),
       cycleDone: () => this.#saving.saveSoon(),
     });
   }
 
   /** How many runs are held and watched, the watches, and the sweep (for reports and tests). */
   get stats(): SearchIndexStats {
-    let watched = 0;
-    for (const state of this.#runs.values()) if (state.clean) watched++;
+    const { size: runs, watched } = this.#runs;
     const { cycles: sweeps, lastMs: sweepMs } = this.#sweep;
-    return { runs: this.#runs.size, watched, watches: this.#watches.count, sweeps, sweepMs };
+    return { runs, watched, watches: this.#watches.count, sweeps, sweepMs };
   }
 
   async #load(): Promise<void> {
-    this.#loaded ??= (async () => {
-      for (const [key, entry] of await this.#saving.read()) {
-        // Loaded entries are unproven: checked by the next search (one-shot) or the sweep.
-        this.#runs.set(key, { entry, clean: false, dirty: !this.#watch, watchers: [] });
-      }
-    })();
+    this.#loaded ??= (async () => this.#runs.load(await this.#saving.read()))();
     return this.#loaded;
   }
 
@@ -219,10 +190,10 @@ export class SearchIndex {
     const summaries: { runs: Run[]; problems: TreeProblem[] } = { runs: [], problems: [] };
     const now = Date.now();
     for (const runDir of runDirs) {
-      const key = this.#key(runDir);
+      const key = this.#runs.key(runDir);
       let state = this.#runs.get(key);
       if (!state || (this.#watch ? state.dirty || state.entry.racy : !state.clean)) {
-        state = await this.#check(runDir, state, report);
+        state = await this.#runs.check(runDir, state, report);
         this.#runs.set(key, state);
         state.checkedAt = now;
       } else if (state.clean) state.checkedAt = now;
@@ -238,13 +209,6 @@ export class SearchIndex {
     return summaries;
   }
 
-  /** A run folder's key: its path below the root (runDirs always start with the root). */
-  #key(runDir: string): string {
-    return runDir.startsWith(this.#prefix)
-      ? runDir.slice(this.#prefix.length)
-      : relative(this.#root, runDir);
-  }
-
   /**
    * The summary of a run proven current within the last `maxAgeMs` (by a search or the sweep),
    * unless racy; undefined otherwise. Lets a caller that just searched skip reading the run
@@ -252,7 +216,7 @@ export class SearchIndex {
    * caller then reads the run, which is only slower.
    */
   proven(runDir: string, maxAgeMs: number): Run | undefined {
-    const state = this.#runs.get(this.#key(runDir));
+    const state = this.#runs.get(this.#runs.key(runDir));
     const { entry, checkedAt } = state ?? {};
     if (!entry?.run || entry.racy || state?.dirty || checkedAt === undefined) return undefined;
     return Date.now() - checkedAt <= maxAgeMs ? entry.run : undefined;
@@ -265,7 +229,7 @@ export class SearchIndex {
    * clone it.
    */
   async current(runDir: string): Promise<Run | undefined> {
-    const key = this.#key(runDir);
+    const key = this.#runs.key(runDir);
     if (this.#watch) await drainEvents();
     const state = this.#runs.get(key);
     const entry = state?.entry;
@@ -291,13 +255,7 @@ export class SearchIndex {
    */
   async recheck(runDirs: readonly string[]): Promise<void> {
     await this.#load();
-    const report: ProblemHandler = () => {}; // a search reports a run's problems
-    for (const runDir of runDirs) {
-      const key = this.#key(runDir);
-      const state = this.#runs.get(key);
-      // Watched and clean: a change would have raised an event; dirty: it already did.
-      if (state && !state.clean && !state.dirty) await this.#sweepRun(key, state, report);
-    }
+    for (const runDir of runDirs) await this.#runs.recheck(runDir);
   }
 
   #emit(change: TreeChange): void {
@@ -306,15 +264,7 @@ export class SearchIndex {
 
   /** Marks a run changed (a write through this store): it is read again at the next search. */
   invalidate(runDir: string): void {
-    const key = this.#key(runDir);
-    this.#invalidated.add(key);
-    const state = this.#runs.get(key);
-    if (state) {
-      state.clean = false;
-      state.dirty = true;
-      state.entry.racy = true;
-      state.checkedAt = undefined;
-    }
+    this.#runs.invalidate(runDir);
     this.#touch(dirname(runDir), { relist: true });
   }
 
@@ -344,13 +294,7 @@ export class SearchIndex {
     // A dataset record changed: the runs that link one are re-checked by their stamps.
     const datasetChanged = () => {
       relist();
-      const prefix = `${relative(this.#root, experimentDir)}/`;
-      for (const [key, run] of this.#runs) {
-        if (key.startsWith(prefix) && run.entry.extra.some((p) => p.startsWith("../datasets/"))) {
-          run.clean = false;
-          run.dirty = true;
-        }
-      }
+      this.#runs.datasetChanged(experimentDir);
     };
     const all = await this.#watches.watchExperiment(
       state.watchers,
@@ -360,124 +304,8 @@ export class SearchIndex {
     );
     state.runDirs = await this.#reader.runDirs(experimentDir);
     state.clean = all && !changed.seen;
-    // Entries of run folders that are gone are dropped.
-    const prefix = `${relative(this.#root, experimentDir)}/`;
-    const present = new Set(state.runDirs.map((d) => this.#key(d)));
-    for (const [key, run] of this.#runs) {
-      if (key.startsWith(prefix) && !key.includes("/", prefix.length) && !present.has(key)) {
-        this.#watches.release(run.watchers);
-        this.#runs.delete(key);
-        this.#saving.changed();
-      }
-    }
+    this.#runs.dropGone(experimentDir, state.runDirs);
     return state.runDirs;
-  }
-
-  /**
-   * Re-checks one run, watching its folders first while the budget (less what is kept for
-   * experiments) allows: the same entry when its stamp holds, else a fresh read.
-   */
-  async #check(
-    runDir: string,
-    state: RunState | undefined,
-    report: ProblemHandler,
-  ): Promise<RunState> {
-    const key = this.#key(runDir);
-    this.#invalidated.delete(key);
-    const changed = { seen: false };
-    const onChange = () => {
-      changed.seen = true;
-      const current = this.#runs.get(key);
-      if (current) {
-        current.clean = false;
-        current.dirty = true;
-      }
-      this.#touch(dirname(runDir));
-      this.#emit({ experimentDir: dirname(runDir), runDir });
-    };
-    const budget = this.#watches.forRuns;
-    const watchers: FSWatcher[] = [];
-    let all = this.#watch;
-    const watchFolder = (dir: string) => {
-      if (this.#watches.add(watchers, dir, onChange, budget) === false) all = false;
-    };
-    // A run not wholly watched is checked by its stamp anyway: its watches go back to the budget.
-    const settle = (entry: Entry): RunState => {
-      // A run folder that is missing is watched by nothing (its experiment's watch only relists
-      // it): its stamp is checked until it is back.
-      if (watchers.length === 0) all = false;
-      if (!all) this.#watches.release(watchers);
-      // Not a run (yet, or any more): every search that lists the folder checks it again.
-      const notRun = entry.run === undefined && entry.problem === undefined;
-      // Written through the store while this check read it: the entry may predate the write.
-      if (this.#invalidated.delete(key)) changed.seen = true;
-      return { entry, watchers, clean: all && !changed.seen, dirty: changed.seen || notRun };
-    };
-    if (state) {
-      this.#watches.release(state.watchers);
-      const folders = entryFolders(runDir, state.entry);
-      if (this.#watches.count + folders.length > budget) all = false;
-      else for (const dir of folders) watchFolder(dir);
-      if (isCurrent(runDir, state.entry)) return settle(state.entry);
-      this.#watches.release(watchers);
-      all = this.#watch;
-    }
-    this.#reader.forget(runDir);
-    const entry = await readEntry(this.#reader, runDir, report, watchFolder, this.#racyMs);
-    this.#saving.changed();
-    return settle(entry);
-  }
-
-  /** One sweep cycle: every run, the most likely to change first. */
-  #sweepOrder(): { key: string; state: RunState }[] {
-    const order = [...this.#runs].map(([key, state]) => ({ key, state, a: activity(state.entry) }));
-    return order.sort((x, y) => y.a - x.a);
-  }
-
-  async #sweepRun(key: string, state: RunState, report: ProblemHandler): Promise<void> {
-    const runDir = join(this.#root, key);
-    if (this.#watches.count + 8 > this.#watches.forRuns) {
-      // No room: only a changed run (the most active of all) takes the watches of the least
-      // active watched run.
-      if (isCurrent(runDir, state.entry)) {
-        state.checkedAt = Date.now();
-        return;
-      }
-      this.#evictLeastActive();
-    }
-    let next: RunState;
-    try {
-      next = await this.#check(runDir, state, report);
-    } catch {
-      return; // unreadable now: the next search reports it
-    }
-    if (this.#runs.get(key) !== state) {
-      this.#watches.release(next.watchers); // a search replaced it meanwhile
-      return;
-    }
-    next.checkedAt = Date.now();
-    this.#runs.set(key, next);
-    if (next.entry !== state.entry) {
-      this.#touch(dirname(runDir));
-      this.#emit({ experimentDir: dirname(runDir), runDir });
-    }
-  }
-
-  /** Frees the watches of the watched run least active. */
-  #evictLeastActive(): void {
-    let least: RunState | undefined;
-    let lowest = Number.POSITIVE_INFINITY;
-    for (const state of this.#runs.values()) {
-      if (state.watchers.length === 0) continue;
-      const a = activity(state.entry);
-      if (a < lowest) {
-        lowest = a;
-        least = state;
-      }
-    }
-    if (!least) return;
-    this.#watches.release(least.watchers);
-    least.clean = false;
   }
 
   /** Writes the index file now (also done after large re-reads, and soon after small ones). */
@@ -489,11 +317,7 @@ export class SearchIndex {
   async close(): Promise<void> {
     this.#sweep.stop();
     // Used after this, it checks every run again (the sweep is gone).
-    for (const state of this.#runs.values()) {
-      this.#watches.release(state.watchers);
-      state.clean = false;
-      state.dirty = true;
-    }
+    this.#runs.close();
     for (const state of this.#experiments.values()) this.#watches.release(state.watchers);
     this.#experiments.clear();
     await this.save();
