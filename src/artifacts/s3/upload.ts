@@ -5,8 +5,8 @@
  */
 import { invalid, MlflowError } from "../../errors.ts";
 import { excerpt } from "../../excerpt.ts";
-import type { RawResponse } from "../../store/rest/transport.ts";
 import type { KeyRequest } from "../bucket.ts";
+import type { CloudHttp } from "../http.ts";
 import type { Part, PartSink } from "../parts.ts";
 import type { Env } from "../repository.ts";
 import { elements, escapeXml, text } from "../xml.ts";
@@ -16,7 +16,7 @@ const CONCURRENCY = 4;
 /** What an upload needs of its bucket. */
 export interface S3Requests {
   /** One request on the bucket. */
-  request(request: KeyRequest): Promise<RawResponse>;
+  request(request: KeyRequest): ReturnType<CloudHttp["send"]>;
   /** The headers every upload sends (uploadHeaders). */
   readonly uploadHeaders: Record<string, string>;
 }
