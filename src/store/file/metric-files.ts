@@ -19,7 +19,7 @@ import { closeSync, fstatSync, openSync, readSync, statSync, writeSync } from "n
 import { join } from "node:path";
 import { createFileSync, isMissing } from "../../atomic.ts";
 import type { Metric } from "../../entities.ts";
-import { pyFloatRepr } from "../../py-format.ts";
+import { numberText, pyFloatRepr } from "../../py-format.ts";
 import { WrittenBlocks } from "./history-blocks.ts";
 import { prepareKeyFile } from "./key-files.ts";
 import { formatMetricLine, parseMetricLine } from "./metric-lines.ts";
@@ -30,7 +30,7 @@ import type { TreeProblem } from "./problems.ts";
  * since the SQL key a tree migrates into cannot hold both.
  */
 export function pointId(timestamp: number, step: number, valueText: string): string {
-  return `${timestamp} ${step} ${valueText === "-0.0" ? "0.0" : valueText}`;
+  return `${numberText(timestamp)} ${numberText(step)} ${valueText === "-0.0" ? "0.0" : valueText}`;
 }
 
 /** A stretch of the file (whole lines, from `start` to the next stretch) and its timestamps. */

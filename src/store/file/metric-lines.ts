@@ -3,7 +3,7 @@
  * digest. Values are written as Python's `repr(float)` and read as Python's `float()` reads them.
  */
 import type { Metric } from "../../entities.ts";
-import { parsePyFloat, pyFloatRepr } from "../../py-format.ts";
+import { numberText, parsePyFloat, pyFloatRepr } from "../../py-format.ts";
 
 const INTEGER = /^[+-]?\d+$/;
 export function formatMetricLine(metric: Metric, valueText = pyFloatRepr(metric.value)): string {
@@ -11,7 +11,7 @@ export function formatMetricLine(metric: Metric, valueText = pyFloatRepr(metric.
     metric.datasetName !== undefined && metric.datasetDigest !== undefined
       ? ` ${metric.datasetName} ${metric.datasetDigest}`
       : "";
-  return `${metric.timestamp} ${valueText} ${metric.step}${dataset}\n`;
+  return `${numberText(metric.timestamp)} ${valueText} ${numberText(metric.step)}${dataset}\n`;
 }
 
 /** Parses one line (without its newline); returns an error message when MLflow would fail. */
