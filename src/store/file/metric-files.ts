@@ -140,17 +140,22 @@ function extend(state: FileState, bytes: number, min: number, max: number): void
   state.size += bytes;
 }
 
-/** Adds the lines just written at byte `at` to the file's summary, and stores what it can. */
-function summarize(state: FileState, at: number, lines: Metric[], lengths: number[]): void {
+/**
+ * Adds the lines just written at byte `at` (`text`, one line a point of `lines`) to the file's
+ * summary, and stores what it can.
+ */
+function summarize(state: FileState, at: number, lines: readonly Metric[], text: string): void {
   const { written } = state;
   if (written === undefined) return;
   if (written.blocks.end !== at) {
     state.written = undefined;
     return;
   }
-  for (let i = 0; i < lines.length; i++) {
-    const { step, timestamp, value } = lines[i] as Metric;
-    written.blocks.add(step, timestamp, value, lengths[i] as number);
+  let from = 0;
+  for (const { step, timestamp, value } of lines) {
+    const next = text.indexOf("\n", from) + 1;
+    written.blocks.add(step, timestamp, value, next - from); // bytes: a metric line is ASCII
+    from = next;
   }
   written.store();
 }
@@ -188,33 +193,33 @@ export class MetricFiles {
     let max = Number.NEGATIVE_INFINITY;
     const behind: number[] = [];
     const atTop: number[] = [];
-    // The points written and their lines' lengths, for the file's summary.
-    const lines: Metric[] = [];
-    const lengths: number[] = [];
-    const write = (metric: Metric, line: string) => {
-      text += line;
-      lines.push(metric);
-      lengths.push(line.length); // bytes: a metric line is ASCII
-      if (metric.timestamp < min) min = metric.timestamp;
-      if (metric.timestamp > max) max = metric.timestamp;
-    };
     for (let i = 0; i < metrics.length; i++) {
       const metric = metrics[i] as Metric;
       const { timestamp, step } = metric;
       const valueText = pyFloatRepr(metric.value);
       if (belowTop(state, timestamp, step)) behind.push(i);
       else if (!raiseTop(state, timestamp, step, normalized(valueText))) atTop.push(i);
-      else write(metric, formatMetricLine(metric, valueText));
+      else {
+        text += formatMetricLine(metric, valueText);
+        if (timestamp < min) min = timestamp;
+        if (timestamp > max) max = timestamp;
+      }
     }
+    // The points written, in the order of their lines (for the file's summary).
+    let lines: readonly Metric[] = metrics;
     if (behind.length > 0) {
       // Rare: the batch is written again in its own order, without what the file holds.
       const left = new Set([...atTop, ...this.#present(path, state, metrics, behind)]);
+      lines = metrics.filter((_, i) => !left.has(i));
       text = "";
-      lines.length = 0;
-      lengths.length = 0;
-      metrics.forEach((metric, i) => {
-        if (!left.has(i)) write(metric, formatMetricLine(metric));
-      });
+      for (const metric of lines) {
+        text += formatMetricLine(metric);
+        min = Math.min(min, metric.timestamp);
+        max = Math.max(max, metric.timestamp);
+      }
+    } else if (atTop.length > 0) {
+      const left = new Set(atTop);
+      lines = metrics.filter((_, i) => !left.has(i));
     }
     const count = lines.length;
     if (count === 0) return 0;
@@ -222,7 +227,7 @@ export class MetricFiles {
       if (createFileSync(path, text, tempDir)) {
         extend(state, Buffer.byteLength(text), min, max);
         state.exists = true;
-        summarize(state, 0, lines, lengths);
+        summarize(state, 0, lines, text);
         return count;
       }
       // Another process created it just now: learn its lines, then append ours.
@@ -245,7 +250,7 @@ export class MetricFiles {
         if (state.tail > 0) state.written = undefined;
         state.size += state.tail;
         state.tail = 0;
-        summarize(state, state.size, lines, lengths);
+        summarize(state, state.size, lines, text);
         extend(state, written, min, max);
       }
     } finally {
