@@ -5,7 +5,7 @@
  */
 import type { ArtifactData, ArtifactStream, FileInfo } from "../entities.ts";
 import { notFound } from "../errors.ts";
-import type { RawResponse } from "../store/rest/transport.ts";
+import type { RawResponse } from "../http-transport.ts";
 import type { CloudRequest } from "./http.ts";
 import { eachConcurrently, type PartSink, sourceSize, uploadInParts } from "./parts.ts";
 import type { ArtifactRepository, PutOptions } from "./repository.ts";

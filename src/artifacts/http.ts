@@ -13,7 +13,7 @@ import {
   NetworkError,
   type RawResponse,
   type TlsOptions,
-} from "../store/rest/transport.ts";
+} from "../http-transport.ts";
 import type { Env } from "./repository.ts";
 
 export interface CloudRequest {

@@ -6,7 +6,6 @@
 import type { HttpConfig } from "../../config.ts";
 import { type ErrorCode, invalid, isErrorCode, MlflowError } from "../../errors.ts";
 import { excerpt } from "../../excerpt.ts";
-import { redactUrl } from "../../redact.ts";
 import {
   type Body,
   exchange,
@@ -14,7 +13,8 @@ import {
   makeAgents,
   NetworkError,
   type RawResponse,
-} from "./transport.ts";
+} from "../../http-transport.ts";
+import { redactUrl } from "../../redact.ts";
 
 export type Query = Record<string, string | number | boolean | readonly string[] | undefined>;
 

@@ -3,7 +3,7 @@
  * one table (as MLflow's own RestStore keeps them). Request and response shapes are in
  * `convert.ts`; limits for log-batch in `batch.ts`.
  */
-import type { HttpMethod } from "./transport.ts";
+import type { HttpMethod } from "../../http-transport.ts";
 
 const API = "/api/2.0/mlflow";
 

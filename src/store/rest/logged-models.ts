@@ -15,6 +15,7 @@ import type {
   Metric,
 } from "../../entities.ts";
 import { isMlflowError, MlflowError } from "../../errors.ts";
+import type { HttpMethod } from "../../http-transport.ts";
 import type {
   SearchLoggedModelsRequest,
   SearchLoggedModelsResult,
@@ -34,7 +35,6 @@ import {
 import { BATCH_LIMITS } from "./batch.ts";
 import type { CallOptions, RestClient } from "./client.ts";
 import { ENDPOINTS, LOGGED_MODELS } from "./endpoints.ts";
-import type { HttpMethod } from "./transport.ts";
 
 /** What the logged models need of their RestStore. */
 export interface LoggedModelsHost {

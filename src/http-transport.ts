@@ -8,7 +8,7 @@ import { createReadStream, readFileSync } from "node:fs";
 import http, { type IncomingHttpHeaders } from "node:http";
 import https from "node:https";
 import { Readable } from "node:stream";
-import { invalid, MlflowError } from "../../errors.ts";
+import { invalid, MlflowError } from "./errors.ts";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
