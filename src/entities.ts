@@ -8,6 +8,10 @@ export type LifecycleStage = "active" | "deleted";
 /** Which runs or experiments a listing includes. */
 export type ViewType = "ACTIVE_ONLY" | "DELETED_ONLY" | "ALL";
 
+/** Whether something in this lifecycle stage is shown for this view type. */
+export const inView = (stage: LifecycleStage, view: ViewType): boolean =>
+  view === "ALL" || (view === "ACTIVE_ONLY") === (stage === "active");
+
 export interface Experiment {
   experimentId: string;
   name: string;

@@ -7,7 +7,7 @@ import { promises as fs } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createFile, isMissing, replaceFile, TEMP_PREFIX } from "../../atomic.ts";
-import type { Experiment, ViewType } from "../../entities.ts";
+import { type Experiment, inView, type ViewType } from "../../entities.ts";
 import { withLock } from "../../lock.ts";
 import type { NewExperiment } from "../checked-store.ts";
 import { experimentExists, experimentNotIn } from "../checks.ts";
@@ -15,7 +15,7 @@ import { prepareKeyFile, readKeyValues } from "./key-files.ts";
 import { experimentDocument, readExperimentDocument } from "./meta.ts";
 import { asTreeError, TreeError, utf8Text } from "./problems.ts";
 import { isTreeError } from "./runs.ts";
-import { inView, type TreeHandle } from "./tree-handle.ts";
+import type { TreeHandle } from "./tree-handle.ts";
 import { fromYaml, toYaml, yamlProblem } from "./yaml.ts";
 
 /** 18 decimal digits, first non-zero, as MLflow's experiment ids. */

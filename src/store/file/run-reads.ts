@@ -2,10 +2,9 @@
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { isMissing } from "../../atomic.ts";
-import type { Run, RunInfo, ViewType } from "../../entities.ts";
-import { SYSTEM_TAGS } from "../../entities.ts";
+import { inView, type Run, type RunInfo, SYSTEM_TAGS, type ViewType } from "../../entities.ts";
 import { isTreeError } from "./runs.ts";
-import { inView, type TreeHandle } from "./tree-handle.ts";
+import type { TreeHandle } from "./tree-handle.ts";
 
 /**
  * The run as the search index holds it when its stamp proves it current (no file read), else

@@ -46,7 +46,7 @@
  */
 import type { FSWatcher } from "node:fs";
 import { dirname, join } from "node:path";
-import type { Run, ViewType } from "../../entities.ts";
+import { inView, type Run, type ViewType } from "../../entities.ts";
 import { INDEX_FILE } from "../../tree-files.ts";
 import { IndexRuns, type SweepItem } from "./index-runs.ts";
 import { IndexSaving } from "./index-saving.ts";
@@ -164,8 +164,7 @@ export class SearchIndex {
       for (const problem of problems) report(problem);
       for (const run of runs) {
         const stage = run.info.lifecycleStage;
-        if (viewType === "ALL" || (viewType === "ACTIVE_ONLY") === (stage === "active"))
-          out.push(run);
+        if (inView(stage, viewType)) out.push(run);
       }
     }
     if (this.#watch) this.#sweep.start();

@@ -8,7 +8,7 @@ import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createFile, exists, isMissing, replaceFileSync } from "../../atomic.ts";
-import type { Experiment, ViewType } from "../../entities.ts";
+import type { Experiment } from "../../entities.ts";
 import { isMlflowError } from "../../errors.ts";
 import { experimentNotActive, experimentNotFound, runNotActive, tagNotFound } from "../checks.ts";
 import { Layout } from "./layout.ts";
@@ -26,10 +26,6 @@ export interface FileStoreOptions {
   /** Where the search index lives and how it stays current (search-index.ts). */
   searchIndex?: SearchIndexOptions;
 }
-
-/** Whether something in this lifecycle stage is shown for this view type. */
-export const inView = (stage: "active" | "deleted", view: ViewType) =>
-  view === "ALL" || (view === "ACTIVE_ONLY") === (stage === "active");
 
 export class TreeHandle {
   readonly root: string;

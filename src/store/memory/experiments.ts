@@ -3,7 +3,13 @@
  * them, created with MLflow's 18-digit ids, and copied on the way out.
  */
 import { randomInt } from "node:crypto";
-import type { Dataset, Experiment, LifecycleStage, ViewType } from "../../entities.ts";
+import {
+  type Dataset,
+  type Experiment,
+  inView,
+  type LifecycleStage,
+  type ViewType,
+} from "../../entities.ts";
 import { experimentExists, experimentNotActive, experimentNotFound } from "../checks.ts";
 
 export interface ExperimentState {
@@ -19,10 +25,6 @@ export interface ExperimentState {
 }
 
 const DEFAULT_EXPERIMENT_ID = "0";
-
-export function matchesView(stage: LifecycleStage, viewType: ViewType): boolean {
-  return viewType === "ALL" || (viewType === "ACTIVE_ONLY") === (stage === "active");
-}
 
 function newExperimentId(taken: Map<string, unknown>): string {
   for (;;) {
@@ -96,7 +98,7 @@ export class MemoryExperiments {
   /** The experiments in `viewType`, newest first. */
   list(viewType: ViewType): Experiment[] {
     return [...this.#experiments.values()]
-      .filter((e) => matchesView(e.lifecycleStage, viewType))
+      .filter((e) => inView(e.lifecycleStage, viewType))
       .sort(
         (a, b) =>
           b.creationTime - a.creationTime ||

@@ -7,23 +7,24 @@
  */
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import type {
-  ArtifactData,
-  ArtifactStream,
-  Batch,
-  DatasetInput,
-  Experiment,
-  FileInfo,
-  Metric,
-  Run,
-  RunInfo,
-  ViewType,
+import {
+  type ArtifactData,
+  type ArtifactStream,
+  type Batch,
+  type DatasetInput,
+  type Experiment,
+  type FileInfo,
+  inView,
+  type Metric,
+  type Run,
+  type RunInfo,
+  type ViewType,
 } from "../../entities.ts";
 import { collectLocalArtifacts } from "../../local-artifacts.ts";
 import { CheckedStore, type NewExperiment, type NewRun, type RunUpdate } from "../checked-store.ts";
 import { experimentNotIn, runNotActive, runNotFound, tagNotFound } from "../checks.ts";
 import type { SyncRunWriter } from "../store.ts";
-import { experimentView, MemoryExperiments, matchesView } from "./experiments.ts";
+import { experimentView, MemoryExperiments } from "./experiments.ts";
 import { MemoryLoggedModels } from "./logged-models.ts";
 import { MemoryRegistry } from "./registry.ts";
 import {
@@ -141,9 +142,7 @@ export class MemoryStore extends CheckedStore {
   protected async _listRuns(experimentIds: string[], viewType: ViewType): Promise<Run[]> {
     const wanted = new Set(experimentIds);
     return [...this.#runs.values()]
-      .filter(
-        (r) => wanted.has(r.info.experimentId) && matchesView(r.info.lifecycleStage, viewType),
-      )
+      .filter((r) => wanted.has(r.info.experimentId) && inView(r.info.lifecycleStage, viewType))
       .sort(
         (a, b) =>
           b.info.startTime - a.info.startTime ||
