@@ -6,26 +6,15 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { appendFileSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { mkdtemp, rm, utimes } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdtemp, utimes } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Metric } from "../src/entities.ts";
 import { latestPoint } from "../src/metric-latest.ts";
 import { FileStore } from "../src/store/file/index.ts";
+import { tempFolder } from "./helpers/temp-folder.ts";
 
-let dir: string;
-let cacheBefore: string | undefined;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "mlruns-latest-point-"));
-  cacheBefore = process.env.XDG_CACHE_HOME;
-  process.env.XDG_CACHE_HOME = join(dir, "cache");
-});
-afterAll(async () => {
-  if (cacheBefore === undefined) delete process.env.XDG_CACHE_HOME;
-  else process.env.XDG_CACHE_HOME = cacheBefore;
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = tempFolder("mlruns-latest-point-", { cache: true });
 
 const T = 1_700_000_000_000;
 const MILLION = 1_000_000;
@@ -48,7 +37,7 @@ async function newRun(): Promise<{
   runId: string;
   file: (key: string) => string;
 }> {
-  const root = join(await mkdtemp(join(dir, "tree-")), "mlruns");
+  const root = join(await mkdtemp(join(dir(), "tree-")), "mlruns");
   const store = new FileStore(root, { onProblem: () => {} });
   const { runId } = (await store.createRun({ experimentId: "0" })).info;
   return { store, runId, file: (key) => join(root, "0", runId, "metrics", key) };
@@ -230,7 +219,7 @@ describe("getRun's latest metrics", () => {
   }, 60_000);
 
   it("come from the search index's summary when its stamp proves it current, and see another process's change", async () => {
-    const root = join(await mkdtemp(join(dir, "tree-")), "mlruns");
+    const root = join(await mkdtemp(join(dir(), "tree-")), "mlruns");
     const store = new FileStore(root, { searchIndex: { racyMs: 0, file: null } });
     const { runId } = (await store.createRun({ experimentId: "0" })).info;
     // 40 tags of 7,000 characters: what reading the run would read.

@@ -3,27 +3,15 @@
  * sampling every point, and a summary that no longer describes the file is never trusted.
  */
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Metric } from "../src/entities.ts";
 import { sampleHistory } from "../src/metric-sampling.ts";
 import { cacheFileOf, SUMMARY_FROM_BYTES } from "../src/store/file/history-summary.ts";
 import { FileStore } from "../src/store/file/index.ts";
+import { tempFolder } from "./helpers/temp-folder.ts";
 
-let dir: string;
-let cacheBefore: string | undefined;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "mlruns-history-summary-"));
-  cacheBefore = process.env.XDG_CACHE_HOME;
-  process.env.XDG_CACHE_HOME = join(dir, "cache");
-});
-afterAll(async () => {
-  if (cacheBefore === undefined) delete process.env.XDG_CACHE_HOME;
-  else process.env.XDG_CACHE_HOME = cacheBefore;
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = tempFolder("mlruns-history-summary-", { cache: true });
 
 const POINTS = 160_000;
 const T = 1_700_000_000_000;
@@ -39,9 +27,9 @@ function lines(from: number, to: number, extremes: Record<number, number> = {}):
 }
 
 async function longRun(name: string, text: string) {
-  const store = new FileStore(join(dir, name));
+  const store = new FileStore(join(dir(), name));
   const { runId } = (await store.createRun({ experimentId: "0" })).info;
-  const file = join(dir, name, "0", runId, "metrics", "loss");
+  const file = join(dir(), name, "0", runId, "metrics", "loss");
   writeFileSync(file, text);
   expect(text.length).toBeGreaterThan(SUMMARY_FROM_BYTES);
   return { store, runId, file };

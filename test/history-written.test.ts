@@ -5,13 +5,12 @@
  * (torn, damaged, stale, two writers), a reader never trusts what does not check.
  */
 import * as fs from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getTracker, type Metric } from "mlruns";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { cacheFileOf, loadBlocks } from "../src/store/file/history-blocks.ts";
 import { FileStore } from "../src/store/file/index.ts";
+import { tempFolder } from "./helpers/temp-folder.ts";
 
 /** Bytes read with readSync since the test began counting (every history read goes that way). */
 const reads = { bytes: 0 };
@@ -25,17 +24,7 @@ vi.mock("node:fs", async (importOriginal) => {
   return { ...real, readSync, default: { ...real, readSync } };
 });
 
-let dir: string;
-let cacheBefore: string | undefined;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "mlruns-history-written-"));
-  cacheBefore = process.env.XDG_CACHE_HOME;
-});
-afterAll(async () => {
-  if (cacheBefore === undefined) delete process.env.XDG_CACHE_HOME;
-  else process.env.XDG_CACHE_HOME = cacheBefore;
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = tempFolder("mlruns-history-written-");
 
 const T = 1_700_000_000_000;
 const OPTIONS = [{ maxPoints: 1000 }, { maxPoints: 300, startStep: 400_000, endStep: 600_000 }];
@@ -73,11 +62,11 @@ describe("a summary kept by the writer", { timeout: 300_000 }, () => {
   let store: FileStore;
   let runId: string;
   let file: string;
-  const writerCache = () => join(dir, "writer-cache");
+  const writerCache = () => join(dir(), "writer-cache");
 
   it("lets a first chart of a million points logged through the tracker read only their last lines", async () => {
     process.env.XDG_CACHE_HOME = writerCache();
-    store = new FileStore(join(dir, "tree"));
+    store = new FileStore(join(dir(), "tree"));
     const tracker = await getTracker({ store });
     const run = await tracker.startRun("long");
     for (let step = 0; step < 1_000_100; step++) {
@@ -86,7 +75,7 @@ describe("a summary kept by the writer", { timeout: 300_000 }, () => {
     }
     await run.end();
     runId = run.id;
-    file = join(dir, "tree", "0", runId, "metrics", "loss");
+    file = join(dir(), "tree", "0", runId, "metrics", "loss");
     const size = fs.statSync(file).size;
     expect(size).toBeGreaterThan(30 << 20);
 
@@ -97,12 +86,12 @@ describe("a summary kept by the writer", { timeout: 300_000 }, () => {
     expect(first[0]?.map((m) => m.value)).toContain(point(777_777).value);
     // As a reader that built the summary from every line samples it.
     reads.bytes = 0;
-    expect(first).toEqual(await samples(store, runId, join(dir, "reader-cache")));
+    expect(first).toEqual(await samples(store, runId, join(dir(), "reader-cache")));
     expect(reads.bytes).toBeGreaterThan(size);
   });
 
   it("keeps it through another writer's points and a batch partly logged before", async () => {
-    const other = new FileStore(join(dir, "tree"));
+    const other = new FileStore(join(dir(), "tree"));
     const batch = (from: number, to: number): Metric[] =>
       Array.from({ length: to - from }, (_, i) => point(from + i, (from + i) % 7));
     process.env.XDG_CACHE_HOME = writerCache();
@@ -115,17 +104,17 @@ describe("a summary kept by the writer", { timeout: 300_000 }, () => {
     const { end } = kept(file, writerCache());
     expect(fs.statSync(file).size - end).toBeLessThan(64 << 10);
     expect(await samples(store, runId, writerCache())).toEqual(
-      await samples(store, runId, join(dir, "reader-cache-2")),
+      await samples(store, runId, join(dir(), "reader-cache-2")),
     );
   });
 
   it("is read up to its first record that does not check, or not at all when the file changed", async () => {
-    const cache = join(dir, "damaged-cache");
+    const cache = join(dir(), "damaged-cache");
     const cacheFile = () => {
       process.env.XDG_CACHE_HOME = cache;
       return cacheFileOf(file);
     };
-    const fresh = async () => samples(store, runId, join(dir, `fresh-${Math.random()}`));
+    const fresh = async () => samples(store, runId, join(dir(), `fresh-${Math.random()}`));
     const copyWriters = () => {
       fs.mkdirSync(join(cache, "mlruns", "history"), { recursive: true });
       process.env.XDG_CACHE_HOME = writerCache();
@@ -196,7 +185,7 @@ describe("a summary kept by the writer", { timeout: 300_000 }, () => {
     // A line torn by a crash long ago, ended by the next write: the writer stops keeping the
     // summary, a reader keeps it from there.
     const torn = (await store.createRun({ experimentId: "0" })).info.runId;
-    const tornFile = join(dir, "tree", "0", torn, "metrics", "loss");
+    const tornFile = join(dir(), "tree", "0", torn, "metrics", "loss");
     const log = (from: number, to: number) =>
       store.logBatch(torn, {
         metrics: Array.from({ length: to - from }, (_, i) => point(from + i)),
@@ -215,7 +204,9 @@ describe("a summary kept by the writer", { timeout: 300_000 }, () => {
       process.env.XDG_CACHE_HOME = cache;
       return store.getMetricHistorySampled([torn], "loss", { maxPoints: 500 });
     };
-    expect(await sample(writerCache())).toEqual(await sample(join(dir, "reader-cache-3")));
-    expect(kept(tornFile, writerCache()).end).toBe(kept(tornFile, join(dir, "reader-cache-3")).end);
+    expect(await sample(writerCache())).toEqual(await sample(join(dir(), "reader-cache-3")));
+    expect(kept(tornFile, writerCache()).end).toBe(
+      kept(tornFile, join(dir(), "reader-cache-3")).end,
+    );
   });
 });
