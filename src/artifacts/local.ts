@@ -1,6 +1,6 @@
 /**
- * A local folder as an artifact repository (`file:` URIs and plain paths), through the FileStore's
- * artifact functions: a file is written to a temp file beside the folder, then renamed into
+ * A local folder as an artifact repository (`file:` URIs and plain paths), through folder.ts (as
+ * FileStore's own artifacts): a file is written to a temp file beside the folder, then renamed into
  * place, so a listed file is always whole; no link is followed out of the folder.
  */
 import { resolve } from "node:path";
@@ -11,7 +11,7 @@ import {
   listArtifactDir,
   openArtifactFile,
   writeArtifactFile,
-} from "../store/file/artifacts.ts";
+} from "./folder.ts";
 import { sourceSize } from "./parts.ts";
 import type { ArtifactRepository, PutOptions } from "./repository.ts";
 

@@ -4,7 +4,8 @@
  * Every file is judged by what MLflow does with it (files.ts reads as MLflow reads).
  */
 import { join, resolve } from "node:path";
-import { artifactDirOf, unfollowedLink } from "../store/file/artifacts.ts";
+import { unfollowedLink } from "../artifacts/folder.ts";
+import { artifactDirOf } from "../store/file/artifacts.ts";
 import { RESERVED_EXPERIMENT_FOLDERS } from "../store/file/layout.ts";
 import { EXPERIMENT_FOLDER } from "../store/file/tree.ts";
 import { entries, exists, isDir, readEntry } from "./files.ts";

@@ -21,6 +21,12 @@ import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import {
+  deleteArtifactPath,
+  listArtifactDir,
+  openArtifactFile,
+  writeArtifactFile,
+} from "../../artifacts/folder.ts";
 import { isRemoteUri, openRepository } from "../../artifacts/open.ts";
 import type { ArtifactRepository } from "../../artifacts/repository.ts";
 import { createFile, isMissing, readTextIfExists } from "../../atomic.ts";
@@ -48,12 +54,6 @@ import {
   loggedModelTagNotFound,
   type RunModelLinks,
 } from "../logged-models.ts";
-import {
-  deleteArtifactPath,
-  listArtifactDir,
-  openArtifactFile,
-  writeArtifactFile,
-} from "./artifacts.ts";
 import { prepareKeyFile } from "./key-files.ts";
 import {
   META,

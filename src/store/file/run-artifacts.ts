@@ -3,19 +3,20 @@
  * in a bucket (`s3://…`, `gs://…`, `wasbs://…`, `abfss://…`), that bucket's repository; and the
  * run's stamp, which covers its artifacts wherever they are.
  */
-import { isRemoteUri, openRepository } from "../../artifacts/open.ts";
-import { type ArtifactRepository, putFiles, readAll } from "../../artifacts/repository.ts";
-import type { ArtifactData, ArtifactStream, FileInfo, RunInfo } from "../../entities.ts";
-import { collectLocalArtifacts } from "../../local-artifacts.ts";
+
 import {
-  artifactDirOf,
   copyIntoArtifacts,
   deleteArtifactPath,
   listArtifactDir,
   openArtifactFile,
   readArtifactFile,
   writeArtifactFile,
-} from "./artifacts.ts";
+} from "../../artifacts/folder.ts";
+import { isRemoteUri, openRepository } from "../../artifacts/open.ts";
+import { type ArtifactRepository, putFiles, readAll } from "../../artifacts/repository.ts";
+import type { ArtifactData, ArtifactStream, FileInfo, RunInfo } from "../../entities.ts";
+import { collectLocalArtifacts } from "../../local-artifacts.ts";
+import { artifactDirOf } from "./artifacts.ts";
 import { stampFolder } from "./stamp.ts";
 import type { TreeHandle } from "./tree-handle.ts";
 
