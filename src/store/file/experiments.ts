@@ -177,16 +177,7 @@ export async function deleteExperimentTag(
 export async function deleteExperiment(tree: TreeHandle, experimentId: string): Promise<void> {
   const { dir, deleted } = await tree.experimentDir(experimentId);
   if (deleted) throw experimentNotIn(experimentId, "active");
-  const now = Date.now();
-  for (const runDir of await tree.runs.runDirs(dir)) {
-    const run = await tree.tryReadMeta(runDir);
-    if (run?.info.lifecycleStage === "active") {
-      tree.writeRun(runDir, {
-        info: { ...run.info, lifecycleStage: "deleted" },
-        deletedTime: now,
-      });
-    }
-  }
+  await moveRuns(tree, dir, "deleted", Date.now());
   await rewriteExperiment(dir, { lifecycleStage: "deleted" });
   await fs.rename(dir, tree.layout.experimentDir(experimentId, true));
 }
@@ -198,13 +189,20 @@ export async function restoreExperiment(tree: TreeHandle, experimentId: string):
   const target = tree.layout.experimentDir(experimentId);
   await rewriteExperiment(dir, { lifecycleStage: "active" });
   await fs.rename(dir, target);
-  for (const runDir of await tree.runs.runDirs(target)) {
+  await moveRuns(tree, target, "active", undefined);
+}
+
+/** Marks the experiment's runs of the other stage as `to` (deleted ones with `deletedTime`). */
+async function moveRuns(
+  tree: TreeHandle,
+  dir: string,
+  to: "active" | "deleted",
+  deletedTime: number | undefined,
+): Promise<void> {
+  for (const runDir of await tree.runs.runDirs(dir)) {
     const run = await tree.tryReadMeta(runDir);
-    if (run?.info.lifecycleStage === "deleted") {
-      tree.writeRun(runDir, {
-        info: { ...run.info, lifecycleStage: "active" },
-        deletedTime: undefined,
-      });
+    if (run !== undefined && run.info.lifecycleStage !== to) {
+      tree.writeRun(runDir, { info: { ...run.info, lifecycleStage: to }, deletedTime });
     }
   }
 }
