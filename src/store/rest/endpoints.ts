@@ -4,6 +4,7 @@
  * `convert.ts`; limits for log-batch in `batch.ts`.
  */
 import type { HttpMethod } from "../../http-transport.ts";
+import type { CallOptions, RestClient } from "./client.ts";
 
 const API = "/api/2.0/mlflow";
 
@@ -39,6 +40,22 @@ export const ENDPOINTS = {
 } as const satisfies Record<string, readonly [HttpMethod, string]>;
 
 export type Endpoint = keyof typeof ENDPOINTS;
+
+/** One call to a tracking endpoint, its JSON answer parsed. */
+export function callEndpoint<T>(
+  client: RestClient,
+  endpoint: Endpoint,
+  options: CallOptions = {},
+): Promise<T> {
+  const [method, path] = ENDPOINTS[endpoint];
+  return client.json<T>(method, path, options);
+}
+
+/** The server's MLflow version, from `/version` (plain text). */
+export async function serverVersion(client: RestClient): Promise<string> {
+  const response = await client.send("GET", "/version", { retry: "unsent" });
+  return response.body.toString("utf8").trim();
+}
 
 /** MLflow 3's logged models (`<base>/<model id>`, `…/tags`, `…/params`, `…/search`); 2.x lacks them. */
 export const LOGGED_MODELS = `${API}/logged-models`;
