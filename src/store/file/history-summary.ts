@@ -35,6 +35,7 @@ import {
   stillDescribes,
   storeBlocks,
 } from "./history-blocks.ts";
+import { unendedPoint } from "./last-line.ts";
 import { readLines } from "./metric-files.ts";
 
 export { cacheFileOf, SUMMARY_FROM_BYTES } from "./history-blocks.ts";
@@ -151,11 +152,16 @@ function summaryAt(fd: number, path: string, key: string, size: number): Blocks 
   return blocks;
 }
 
-/** The current summary of a metric file. */
-function summaryOf(path: string, key: string): Blocks {
+/**
+ * The current summary of a metric file, and whether the file ends in a last line without its
+ * newline that is a point (last-line.ts), which no block holds.
+ */
+function summaryOf(path: string, key: string): { summary: Blocks; unended: boolean } {
   const fd = openSync(path, "r");
   try {
-    return summaryAt(fd, path, key, fstatSync(fd).size);
+    const stat = fstatSync(fd);
+    const summary = summaryAt(fd, path, key, stat.size);
+    return { summary, unended: unendedPoint(fd, summary.end, stat) !== undefined };
   } finally {
     closeSync(fd);
   }
@@ -247,15 +253,16 @@ class BlockPiece implements Piece {
  * read from its summary: whole blocks stand in for their points, and only the blocks cut by the
  * step range are read, or all blocks in range when they hold few points or are longer than the
  * stretches asked for (fewer than BLOCK points a stretch). Undefined for a file not in step
- * order, which only its whole history can sample.
+ * order, or ending in a point no block holds, which only its whole history can sample.
  */
 export function sampleMetricFile(
   path: string,
   key: string,
   options: SampleOptions,
 ): Metric[] | undefined {
-  const summary = summaryOf(path, key);
-  if (!summary.inOrder) return undefined;
+  const { summary, unended } = summaryOf(path, key);
+  // A crash's unended last line is rare and soon ended by the next write: read every line then.
+  if (!summary.inOrder || unended) return undefined;
   const { maxPoints, startStep = -Infinity, endStep = Infinity } = options;
   const pieces: Piece[] = [];
   // What each piece is: a whole block (its index), or a point of a block cut by the range.

@@ -19,16 +19,11 @@ import { readSync, type Stats } from "node:fs";
 import type { Metric } from "../../entities.ts";
 import { isLaterPoint } from "../../metric-latest.ts";
 import { latestFrom, SUMMARY_FROM_BYTES } from "./history-summary.ts";
+import { unendedPoint } from "./last-line.ts";
 import { readLines } from "./metric-files.ts";
 import { parseMetricLine } from "./metric-lines.ts";
 import { isTreeError, TreeError } from "./problems.ts";
 
-/**
- * A last line without its newline in a file changed less than this long ago is taken for a line
- * being written (a reader can see part of a write), not a point yet; an older one is a crash's
- * leftover, which MLflow reads as any other line.
- */
-export const WRITING_MS = 3000;
 /** Smaller files are read whole: about as cheap as proving a kept fold still holds. */
 const KEEP_FROM_BYTES = 256 << 10;
 /** Folds kept, the least recently used dropped first. */
@@ -63,7 +58,8 @@ function probes(fd: number, size: number): { head: string; tail: string } {
 
 /**
  * Folds the lines of `fd` from `from.at` to byte `stat.size`: the fold over the whole lines, and
- * the latest point with a last line without its newline taken too, unless it is being written.
+ * the latest point with a last line without its newline taken too when it is a point
+ * (last-line.ts).
  */
 function fold(
   fd: number,
@@ -82,10 +78,8 @@ function fold(
   };
   const at = readLines(fd, from.at, size, (text) => take(text));
   const whole = { at, line, latest };
-  if (at < size && Date.now() - stat.mtimeMs >= WRITING_MS) {
-    const rest = Buffer.alloc(size - at);
-    take(rest.toString("utf8", 0, readSync(fd, rest, 0, rest.length, at)));
-  }
+  const unended = unendedPoint(fd, at, stat);
+  if (unended !== undefined) take(unended);
   return { whole, latest };
 }
 

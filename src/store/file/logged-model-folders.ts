@@ -3,7 +3,6 @@
  * meta.yaml, params/, tags/ and metrics/, read into a record and written, as MLflow's file
  * store lays it out. FileLoggedModels decides what to write; this is how it is laid out.
  */
-import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { readTextIfExists, replaceFile } from "../../atomic.ts";
 import {
@@ -14,6 +13,7 @@ import {
 import { invalid, notFound } from "../../errors.ts";
 import { isLaterPoint } from "../../metric-latest.ts";
 import { listKeyFiles, prepareKeyFile, readKeyValues } from "./key-files.ts";
+import { readMetricFile } from "./last-line.ts";
 import { parseMetricLine } from "./metric-lines.ts";
 import { fromYaml, toYaml, type YamlValue } from "./yaml.ts";
 
@@ -78,7 +78,7 @@ async function readMetrics(folder: string): Promise<LoggedModelRecord["metrics"]
   const latest: LoggedModelRecord["metrics"] = [];
   for (const [key, file] of await listKeyFiles(join(folder, "metrics"))) {
     const groups = new Map<string, LoggedModelRecord["metrics"][number]>();
-    for (const line of (await fs.readFile(file, "utf8")).split("\n")) {
+    for (const line of (await readMetricFile(file)).lines.toString("utf8").split("\n")) {
       if (line.trim() === "") continue;
       const fields = line.trim().split(" ");
       const [runId = ""] = fields.splice(3, 1);

@@ -22,6 +22,7 @@ import type { Metric } from "../../entities.ts";
 import { numberText, pyFloatRepr } from "../../py-format.ts";
 import { WrittenBlocks } from "./history-blocks.ts";
 import { prepareKeyFile } from "./key-files.ts";
+import { lastLineIsPoint } from "./last-line.ts";
 import { formatMetricLine, parseMetricLine } from "./metric-lines.ts";
 import type { TreeProblem } from "./problems.ts";
 
@@ -77,7 +78,6 @@ export function parseMetricFile(path: string, key: string, text: string): Parsed
   return { points, problems };
 }
 
-const TORN_AFTER_MS = 5000;
 /** A stretch grows to about this many bytes before the next one starts. */
 const STRETCH_BYTES = 1 << 20;
 /**
@@ -234,9 +234,9 @@ export class MetricFiles {
       this.#files.delete(path);
       return this.append(path, key, tempDir, metrics);
     }
-    // A last line left unfinished long ago is a crash's leftover: end it, so ours stay whole.
+    // A last line readers take for a point (a crash's leftover): end it, so ours stay whole.
     // (A line being written right now by another process is finished within milliseconds.)
-    const torn = state.tail > 0 && Date.now() - state.mtimeMs > TORN_AFTER_MS;
+    const torn = state.tail > 0 && lastLineIsPoint(state.mtimeMs);
     const data = torn ? `\n${text}` : text;
     // One append-mode write of whole lines: concurrent writers' lines never interleave.
     const expected = state.size + state.tail;

@@ -19,6 +19,7 @@ import type { Metric, Run } from "../../entities.ts";
 import { invalid, isMlflowError } from "../../errors.ts";
 import { runNotFound } from "../checks.ts";
 import { inputsFromFolder } from "./inputs.ts";
+import { readMetricFile, unendedPoint } from "./last-line.ts";
 import { type Layout, RESERVED_EXPERIMENT_FOLDERS, TRASH } from "./layout.ts";
 import { readRunDocument, type StoredRun } from "./meta.ts";
 import { parseMetricFile, readLines } from "./metric-files.ts";
@@ -125,14 +126,15 @@ export class RunReader {
 
   /** Every point of one metric in file order; a malformed line throws naming file and line. */
   async history(key: string, path: string): Promise<Metric[]> {
-    let text: string;
+    let read: { lines: Buffer; size: number };
     try {
-      text = utf8Text(path, await fs.readFile(path));
+      read = await readMetricFile(path);
     } catch (error) {
       if (isMissing(error)) return [];
       throw asTreeError(path, error);
     }
-    const { points, problems } = parseMetricFile(path, key, text);
+    if (read.lines.length === 0 && read.size > 0) return []; // its first line, being written
+    const { points, problems } = parseMetricFile(path, key, utf8Text(path, read.lines));
     if (problems[0]) throw new TreeError(problems[0]);
     return points;
   }
@@ -155,7 +157,8 @@ export class RunReader {
       throw asTreeError(path, error);
     }
     try {
-      const { size } = fstatSync(fd);
+      const stat = fstatSync(fd);
+      const { size } = stat;
       const before = Buffer.alloc(1);
       if (
         from > 0 &&
@@ -165,14 +168,18 @@ export class RunReader {
       }
       if (size === 0) throw new TreeError({ path, message: "metric file is empty" });
       const points: Metric[] = [];
-      const end = readLines(fd, from, size, (line) => {
+      const take = (line: string) => {
         const point = parseMetricLine(key, line);
         if (typeof point === "string") throw new TreeError({ path, message: point });
         points.push(point);
         return points.length < count;
-      });
-      // Stopped short of `count`: the rest, if any, is a line still being written, not a page.
-      return points.length === count && end < size ? { points, next: end } : { points };
+      };
+      const end = readLines(fd, from, size, take);
+      if (points.length === count && end < size) return { points, next: end };
+      // Stopped short of `count`: the rest, if any, is a last line without its newline.
+      const unended = unendedPoint(fd, end, stat);
+      if (unended !== undefined) take(unended);
+      return { points };
     } catch (error) {
       // A folder opens, then fails to read (EISDIR): named as the tree's problem.
       throw isMlflowError(error) ? error : asTreeError(path, error);

@@ -31,14 +31,14 @@ import type { Stats } from "node:fs";
 import { join } from "node:path";
 import { isMissing } from "../../atomic.ts";
 import type { Run } from "../../entities.ts";
-import { WRITING_MS } from "./latest-point.ts";
+import { WRITING_MS } from "./last-line.ts";
 import type { TreeProblem } from "./problems.ts";
 import { readRunFolder, statIfAny } from "./run-folder.ts";
 import { isTreeError, type RunReader } from "./runs.ts";
 
 /**
  * A stamp younger than this (ms) may miss a same-tick write: the run is re-read next time. As
- * long as a last line without its newline is taken for one being written (latest-point.ts), so
+ * long as a last line without its newline is taken for one being written (last-line.ts), so
  * a run read while a line was half written is read again once it is finished or left.
  */
 export const RACY_MS = WRITING_MS;
