@@ -102,12 +102,16 @@ describe("a clashing key", () => {
       run.logMetric("acc", 0.5);
       for (let step = 0; step < 100; step++) run.logMetric("loss", 1 / (step + 1), { step });
       const error = thrownBy(() => run.logMetric("acc/top5", 0.9));
+      // The stores' wording (keyClashesWith), for a new key beside one the run has.
       expect(error.message).toBe(
-        "metric keys 'acc' and 'acc/top5' clash: one would be a file, the other a folder",
+        "Invalid metric key 'acc/top5': it clashes with the existing metric 'acc' " +
+          "(a key cannot be both a value and a folder of other keys)",
       );
       expect(error.hint).toBe("Rename one of the keys");
       run.logMetric("top/k", 1);
-      expect(thrownBy(() => run.logMetric("top", 1)).message).toContain("'top' and 'top/k'");
+      expect(thrownBy(() => run.logMetric("top", 1)).message).toContain(
+        "Invalid metric key 'top': it clashes with the existing metric 'top/k'",
+      );
       expect((await run.end()).status).toBe("FINISHED");
       expect(await tracker.getMetricHistory(run.id, "loss")).toHaveLength(100);
       expect(Object.keys((await tracker.getRun(run.id)).metrics).sort()).toEqual([
@@ -124,7 +128,9 @@ describe("a clashing key", () => {
     first.logMetric("acc/top5", 0.9);
     await first.end();
     const resumed = await tracker.startRun(undefined, { runId: first.id });
-    expect(thrownBy(() => resumed.logMetric("acc", 1)).message).toContain("'acc' and 'acc/top5'");
+    expect(thrownBy(() => resumed.logMetric("acc", 1)).message).toContain(
+      "Invalid metric key 'acc': it clashes with the existing metric 'acc/top5'",
+    );
     resumed.logMetric("loss", 1);
     await resumed.end();
     expect(await tracker.getMetricHistory(first.id, "loss")).toHaveLength(1);

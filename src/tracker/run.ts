@@ -10,7 +10,7 @@ import type { DatasetInput, RunInfo, RunStatus } from "../entities.ts";
 import { invalid, MlflowError } from "../errors.ts";
 import { type ParamValue, pyStr } from "../py-format.ts";
 import type { SyncRunWriter, TrackingStore } from "../store/store.ts";
-import { KeySet, keyClash, validateArtifactPath, validateBatch } from "../validation.ts";
+import { KeySet, keyClashesWith, validateArtifactPath, validateBatch } from "../validation.ts";
 import { type BufferOptions, MetricBuffer } from "./buffer.ts";
 import { type LoggedModel, type LogModelOptions, logModel } from "./models.ts";
 
@@ -91,9 +91,7 @@ export class ActiveRun implements AsyncDisposable {
       validateBatch({ metrics: [{ key, value, timestamp, step }] });
       if (!this.#metricKeys.has(key)) {
         const other = this.#metricKeys.clashWith(key);
-        if (other !== undefined) {
-          throw keyClash("metric", key.length < other.length ? [key, other] : [other, key]);
-        }
+        if (other !== undefined) throw keyClashesWith("metric", key, other);
         this.#metricKeys.add(key);
       }
     }

@@ -5,7 +5,8 @@
  * nothing. A request that fails after others were written says so.
  */
 import type { Batch, Metric, Run } from "../../entities.ts";
-import { invalid, isMlflowError, MlflowError } from "../../errors.ts";
+import { isMlflowError, MlflowError } from "../../errors.ts";
+import { paramChanged, runNotActive } from "../checks.ts";
 import { historyPages } from "../history-pages.ts";
 import type { TrackingStore } from "../store.ts";
 import { type BatchRequest, splitBatch } from "./batch.ts";
@@ -39,22 +40,10 @@ export async function sendBatch(runId: string, batch: Batch, deps: BatchDeps): P
 
 /** What the server would refuse in a later request, checked before the first one. */
 function checkWritable(run: Run, batch: Batch): void {
-  if (run.info.lifecycleStage !== "active") {
-    throw invalid(
-      `The run ${run.info.runId} must be in the 'active' state. Current state is ` +
-        `${run.info.lifecycleStage}.`,
-      "Restore the run first.",
-    );
-  }
+  if (run.info.lifecycleStage !== "active") throw runNotActive(run.info.runId);
   for (const [key, value] of Object.entries(batch.params ?? {})) {
     const old = run.data.params[key];
-    if (old !== undefined && old !== value) {
-      throw invalid(
-        `Changing param values is not allowed. Param with key='${key}' was already logged ` +
-          `with value='${old}' for run ID='${run.info.runId}'. Attempted logging new value '${value}'.`,
-        "Params are immutable: log the new value under another key, or start a new run.",
-      );
-    }
+    if (old !== undefined && old !== value) throw paramChanged(run.info.runId, key, old, value);
   }
 }
 
