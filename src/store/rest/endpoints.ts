@@ -1,7 +1,7 @@
 /**
  * The REST 2.0 endpoints the RestStore calls: method and path under the server's base URL, in
  * one table (as MLflow's own RestStore keeps them). Request and response shapes are in
- * `convert.ts`; limits for log-batch in `batch.ts`.
+ * `src/wire/tracking.ts`; limits for log-batch in `batch.ts`.
  */
 import type { HttpMethod } from "../../http-transport.ts";
 import type { CallOptions, RestClient } from "./client.ts";
