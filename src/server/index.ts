@@ -135,7 +135,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
   });
 
+  /** Requests being handled (a stream counts until it is set up): background work waits. */
+  let handling = 0;
+  const idle = () => handling === 0;
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    handling++;
+    try {
+      await route(req, res);
+    } finally {
+      handling--;
+    }
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const rawPath = pathOf(req);
     const exempt = rawPath === "/health" || rawPath === "/version";
     if (!exempt) checkHost(req, allowedHosts);
@@ -176,6 +189,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       params,
       query,
       store: tracking,
+      idle,
       async read(schema) {
         if (req.method === "GET") return fromQuery(schema, query);
         checkJsonContentType(req);

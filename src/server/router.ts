@@ -20,6 +20,8 @@ export interface RequestContext {
   store: TrackingStore;
   /** The request message: from the query string for GET, else from the JSON body. */
   read<S extends Schema>(schema: S): Promise<Message<S>>;
+  /** Whether the server handles no request (streams excepted): for work done in the background. */
+  idle(): boolean;
 }
 
 /** What a handler answers: a JSON value, or STREAMED when it wrote the response itself. */

@@ -10,7 +10,7 @@ import { invalid, MlflowError } from "../../errors.ts";
 import type { TrackingStore } from "../../store/store.ts";
 import { type Handler, type Route, STREAMED } from "../router.ts";
 import { Assets, findAssetsDir } from "./assets.ts";
-import { ChangeFeed } from "./events.ts";
+import { ChangeFeed, MAX_SHOWN } from "./events.ts";
 import { experimentRows } from "./experiments.ts";
 import { matchAll, runsWindow, WindowCache, windowRequest } from "./runs-window.ts";
 
@@ -52,7 +52,7 @@ const asset: Handler = async ({ req, res, store, params }) => {
   return STREAMED;
 };
 
-const api: Handler = async ({ req, res, store, params, query }) => {
+const api: Handler = async ({ req, res, store, params, query, idle }) => {
   const ui = uiFor(store);
   switch (params.path) {
     case "events":
@@ -75,7 +75,10 @@ const api: Handler = async ({ req, res, store, params, query }) => {
       // The runs a page shows (re-checked while its stream is open), and the experiments of a
       // page opened on a run or a comparison (searched once, so the index holds their runs).
       const page = query.get("page");
-      const live = page === null || ui.feed.show(page, query.getAll("run_id"));
+      const runIds = query.getAll("run_id");
+      const live = page === null || ui.feed.show(page, runIds);
+      // The charts of the runs a person looks at are read ahead (a tree another program wrote).
+      if (isSummarizing(store)) store.summarizeAhead(runIds.slice(0, MAX_SHOWN), idle);
       const experimentIds = query.getAll("experiment_id");
       if (experimentIds.length > 0) await matchAll(store, { experimentIds, viewType: "ALL" });
       return { live };
@@ -86,6 +89,12 @@ const api: Handler = async ({ req, res, store, params, query }) => {
       throw notFound(`/_mlruns/${params.path}`);
   }
 };
+
+const isSummarizing = (
+  store: TrackingStore,
+): store is TrackingStore & {
+  summarizeAhead(runIds: readonly string[], idle: () => boolean): void;
+} => typeof (store as { summarizeAhead?: unknown }).summarizeAhead === "function";
 
 function viewType(value: string | null): ViewType {
   if (value === null || value === "ACTIVE_ONLY" || value === "DELETED_ONLY" || value === "ALL") {

@@ -16,7 +16,9 @@
  */
 import { createHash } from "node:crypto";
 import {
+  accessSync,
   closeSync,
+  constants,
   fstatSync,
   mkdirSync,
   openSync,
@@ -181,6 +183,18 @@ export function cacheFileOf(path: string): string {
   const cache = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
   const name = createHash("sha256").update(resolve(path)).digest("hex").slice(0, 32);
   return join(cache, "mlruns", "history", `${name}.summary`);
+}
+
+/** Whether summaries can be kept in the cache folder (made when missing, as a first read would). */
+export function cacheWritable(): boolean {
+  const dir = dirname(cacheFileOf("."));
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** crc32 of the metric file's bytes from `start` to `end`. */

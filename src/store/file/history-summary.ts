@@ -36,61 +36,18 @@ import {
   storeBlocks,
 } from "./history-blocks.ts";
 import { unendedPoint } from "./last-line.ts";
-import { readLines } from "./metric-files.ts";
+import { readPoints } from "./metric-read.ts";
 
 export { cacheFileOf, SUMMARY_FROM_BYTES } from "./history-blocks.ts";
 
-import { parseMetricLine } from "./metric-lines.ts";
-import { TreeError } from "./problems.ts";
+import { isTreeError, TreeError } from "./problems.ts";
 
-/** `[+-]?digits`, as the metric line codec's integers. */
-function isInteger(text: string, from: number, to: number): boolean {
-  let i = from;
-  const sign = text.charCodeAt(i);
-  if (sign === 43 || sign === 45) i++; // + -
-  if (i >= to) return false;
-  for (; i < to; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
-}
-
-/** Only digits, `.`, `e`/`E` and signs: then Number() reads exactly what Python's float() does. */
-function isPlainDecimal(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (!((c >= 48 && c <= 57) || c === 46 || c === 101 || c === 69 || c === 43 || c === 45)) {
-      return false;
-    }
-  }
-  return text.length > 0;
-}
-
-/**
- * The common line, `<timestamp> <value> <step>` in plain decimals, read without the codec's
- * general parser (two thirds of the time a summary takes to build); any other line, valid or
- * not, is left to it (undefined).
- */
-function plainLine(text: string): { step: number; timestamp: number; value: number } | undefined {
-  const a = text.indexOf(" ");
-  const b = text.indexOf(" ", a + 1);
-  if (a <= 0 || b < 0 || text.indexOf(" ", b + 1) >= 0) return undefined;
-  if (!isInteger(text, 0, a) || !isInteger(text, b + 1, text.length)) return undefined;
-  const valueText = text.slice(a + 1, b);
-  const value = isPlainDecimal(valueText) ? Number(valueText) : Number.NaN;
-  if (Number.isNaN(value)) return undefined; // not a number to Number(); "nan" goes the long way
-  return { timestamp: Number(text.slice(0, a)), value, step: Number(text.slice(b + 1)) };
-}
-
-/** Adds the lines of the file after the last one `blocks` holds, up to byte `size`. */
-function extend(fd: number, path: string, key: string, blocks: Blocks, size: number): void {
-  readLines(fd, blocks.end, size, (text, bytes) => {
-    const point = plainLine(text) ?? parseMetricLine(key, text);
+/** Adds the whole lines of the file after the last one `blocks` holds, up to byte `to`. */
+function extend(fd: number, path: string, key: string, blocks: Blocks, to: number): void {
+  readPoints(fd, blocks.end, to, key, (point, bytes) => {
     if (typeof point === "string") throw new TreeError({ path, message: point });
     blocks.add(point.step, point.timestamp, point.value, bytes);
   });
-  if (blocks.end === 0) throw new TreeError({ path, message: "metric file is empty" });
 }
 
 /**
@@ -125,12 +82,22 @@ function remember(cacheFile: string, blocks: Blocks): void {
   }
 }
 
+/** A summary being read: its blocks so far, and what its cache file holds of them. */
+interface Reading {
+  cacheFile: string;
+  blocks: Blocks;
+  /** Whole blocks the cache file holds. */
+  stored: number;
+  /** Whether the cache file is to be written anew (records there do not check, or none). */
+  replace: boolean;
+}
+
 /**
- * The summary of the open metric file `fd` up to byte `size` (its whole lines): the blocks read
+ * Where the summary of the open metric file `fd`, up to byte `size`, starts: the blocks read
  * last time in this process, or else the ones kept in the cache folder (by its writer, or by an
- * earlier reader), extended over the lines after them, which are kept there in turn.
+ * earlier reader), or none.
  */
-function summaryAt(fd: number, path: string, key: string, size: number): Blocks {
+function startReading(fd: number, path: string, size: number): Reading {
   const cacheFile = cacheFileOf(path);
   const known = recent.get(cacheFile);
   const fresh =
@@ -141,15 +108,74 @@ function summaryAt(fd: number, path: string, key: string, size: number): Blocks 
   const kept = fresh ? undefined : loadBlocks(cacheFile, fd, size);
   const blocks =
     (fresh ? known.blocks : kept?.blocks) ?? new Blocks(undefined, 0, 0, fstatSync(fd).ino);
-  const held = blocks.whole;
-  extend(fd, path, key, blocks, size);
   // Records past the ones that check are damaged or stale: the file is written anew.
-  if (blocks.whole > held) {
-    storeBlocks(cacheFile, fd, blocks, !fresh && (kept === undefined || kept.damaged));
-  }
+  return { cacheFile, blocks, stored: blocks.whole, replace: !fresh && !(kept?.damaged === false) };
+}
+
+/** Keeps the blocks read that the cache file does not hold yet. */
+function store(fd: number, reading: Reading): void {
+  if (reading.blocks.whole <= reading.stored) return;
+  storeBlocks(reading.cacheFile, fd, reading.blocks, reading.replace);
+  reading.stored = reading.blocks.whole;
+  reading.replace = false;
+}
+
+/** Ends a reading: what is new is stored, and the summary is held for the next look. */
+function finish(fd: number, path: string, reading: Reading): Blocks {
+  const { blocks, cacheFile } = reading;
+  if (blocks.end === 0) throw new TreeError({ path, message: "metric file is empty" });
+  store(fd, reading);
   digestWhole(fd, blocks);
   if (blocks.whole > 0) remember(cacheFile, blocks);
   return blocks;
+}
+
+/**
+ * The summary of the open metric file `fd` up to byte `size` (its whole lines): where
+ * `startReading` finds it, extended over the lines after, which are kept in turn.
+ */
+function summaryAt(fd: number, path: string, key: string, size: number): Blocks {
+  const reading = startReading(fd, path, size);
+  extend(fd, path, key, reading.blocks, size);
+  return finish(fd, path, reading);
+}
+
+/** Bytes of a metric file read between two turns of the event loop (about 13,000 lines). */
+const SLICE_BYTES = 1 << 19;
+/** Whole blocks read before they are stored, while a summary is built ahead. */
+const STORE_EVERY = 64;
+
+/**
+ * Builds the summary of the metric file `path` ahead of a chart, exactly as a chart's first
+ * read would, SLICE_BYTES at a time: each slice waits for `turn()` (false: stop), and the blocks
+ * read are stored every STORE_EVERY blocks, so a chart asked meanwhile reads only the rest. A
+ * broken line stops it quietly (the chart names it).
+ */
+export async function summarizeInSlices(
+  path: string,
+  key: string,
+  turn: () => Promise<boolean>,
+): Promise<void> {
+  const fd = openSync(path, "r");
+  try {
+    const size = fstatSync(fd).size;
+    const reading = startReading(fd, path, size);
+    const { blocks } = reading;
+    while (blocks.end < size) {
+      if (!(await turn())) return;
+      const at = blocks.end;
+      extend(fd, path, key, blocks, Math.min(size, at + SLICE_BYTES));
+      // A line longer than a slice is read whole; an unfinished last line is left.
+      if (blocks.end === at) extend(fd, path, key, blocks, size);
+      if (blocks.end === at) break;
+      if (blocks.whole - reading.stored >= STORE_EVERY) store(fd, reading);
+    }
+    finish(fd, path, reading);
+  } catch (error) {
+    if (!isTreeError(error)) throw error;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -198,8 +224,7 @@ function blockPoints(path: string, key: string, summary: Blocks, b: number): Met
   const points: Metric[] = [];
   const fd = openSync(path, "r");
   try {
-    readLines(fd, start, end, (text) => {
-      const point = parseMetricLine(key, text);
+    readPoints(fd, start, end, key, (point) => {
       if (typeof point === "string") throw new TreeError({ path, message: point });
       points.push(point);
     });

@@ -30,6 +30,7 @@ import type {
   SyncRunWriter,
 } from "../store.ts";
 import * as experiments from "./experiments.ts";
+import { HistoriesAhead } from "./history-ahead.ts";
 import { FileLoggedModels } from "./logged-models.ts";
 import { FileRegistry } from "./registry.ts";
 import * as artifacts from "./run-artifacts.ts";
@@ -51,6 +52,7 @@ export class FileStore extends CheckedStore {
   readonly registry: FileRegistry;
   readonly loggedModels: FileLoggedModels;
   readonly #tree: TreeHandle;
+  #ahead: HistoriesAhead | undefined;
 
   /**
    * The tree at `root`. Nothing is written until the first write (or `init()`), which creates
@@ -247,8 +249,19 @@ export class FileStore extends CheckedStore {
     return this.#tree.index.stats;
   }
 
+  /**
+   * Builds, in the background, the history summaries a chart of these runs' long metrics will
+   * read (history-ahead.ts), these runs first: for a live view, with the runs a person looks at.
+   * `idle` says when the host (a server) has nothing else to do: the work waits for it.
+   */
+  summarizeAhead(runIds: readonly string[], idle: () => boolean = () => true): void {
+    this.#ahead ??= new HistoriesAhead(this.#tree);
+    this.#ahead.want(runIds, idle);
+  }
+
   /** Stops watching the tree for the search index and saves the index file. */
   async close(): Promise<void> {
+    await this.#ahead?.close();
     await this.#tree.index.close();
   }
 

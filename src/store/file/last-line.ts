@@ -17,7 +17,7 @@ export function lastLineIsPoint(mtimeMs: number): boolean {
 }
 
 /**
- * The text from byte `at` (where the file's whole lines end) to its end, `stat.size`, when that
+ * The bytes from byte `at` (where the file's whole lines end) to its end, `stat.size`, when that
  * is a last line without its newline and a point; undefined when there is none or it is being
  * written.
  */
@@ -25,10 +25,10 @@ export function unendedPoint(
   fd: number,
   at: number,
   stat: { size: number; mtimeMs: number },
-): string | undefined {
+): Buffer | undefined {
   if (at >= stat.size || !lastLineIsPoint(stat.mtimeMs)) return undefined;
   const rest = Buffer.alloc(stat.size - at);
-  return rest.toString("utf8", 0, readSync(fd, rest, 0, rest.length, at));
+  return rest.subarray(0, readSync(fd, rest, 0, rest.length, at));
 }
 
 /**

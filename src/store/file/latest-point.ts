@@ -20,8 +20,7 @@ import type { Metric } from "../../entities.ts";
 import { isLaterPoint } from "../../metric-latest.ts";
 import { latestFrom, SUMMARY_FROM_BYTES } from "./history-summary.ts";
 import { unendedPoint } from "./last-line.ts";
-import { readLines } from "./metric-files.ts";
-import { parseMetricLine } from "./metric-lines.ts";
+import { parseLine, readPoints } from "./metric-read.ts";
 import { isTreeError, TreeError } from "./problems.ts";
 
 /** Smaller files are read whole: about as cheap as proving a kept fold still holds. */
@@ -70,16 +69,15 @@ function fold(
 ): { whole: Fold; latest: Metric | undefined } {
   const { size } = stat;
   let { line, latest } = from;
-  const take = (text: string) => {
+  const take = (parsed: Metric | string) => {
     line++;
-    const parsed = parseMetricLine(key, text);
     if (typeof parsed === "string") throw new TreeError({ path, line, message: parsed });
     if (latest === undefined || isLaterPoint(parsed, latest)) latest = parsed;
   };
-  const at = readLines(fd, from.at, size, (text) => take(text));
+  const at = readPoints(fd, from.at, size, key, take);
   const whole = { at, line, latest };
   const unended = unendedPoint(fd, at, stat);
-  if (unended !== undefined) take(unended);
+  if (unended !== undefined) take(parseLine(key, unended));
   return { whole, latest };
 }
 

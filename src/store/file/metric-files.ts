@@ -15,7 +15,7 @@
  * API's round trips, and the tracker writes metric points where it cannot wait for the event
  * loop (a training loop that never awaits, process.exit()).
  */
-import { closeSync, fstatSync, openSync, readSync, statSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, openSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { createFileSync, isMissing } from "../../atomic.ts";
 import type { Metric } from "../../entities.ts";
@@ -23,8 +23,8 @@ import { numberText, pyFloatRepr } from "../../py-format.ts";
 import { WrittenBlocks } from "./history-blocks.ts";
 import { prepareKeyFile } from "./key-files.ts";
 import { lastLineIsPoint } from "./last-line.ts";
-import { formatMetricLine, parseMetricLine } from "./metric-lines.ts";
-import type { TreeProblem } from "./problems.ts";
+import { formatMetricLine } from "./metric-lines.ts";
+import { readPoints } from "./metric-read.ts";
 
 /**
  * A point's identity in its file: timestamp, step and the value as written. -0.0 counts as 0.0,
@@ -58,37 +58,8 @@ interface FileState {
   written: WrittenBlocks | undefined;
 }
 
-export interface ParsedHistory {
-  points: Metric[];
-  problems: TreeProblem[];
-}
-
-/** Parses a whole metric file; bad lines become problems naming the file and line. */
-export function parseMetricFile(path: string, key: string, text: string): ParsedHistory {
-  const points: Metric[] = [];
-  const problems: TreeProblem[] = [];
-  const lines = text.split("\n");
-  if (lines.at(-1) === "") lines.pop();
-  if (lines.length === 0) problems.push({ path, message: "metric file is empty" });
-  lines.forEach((line, index) => {
-    const parsed = parseMetricLine(key, line);
-    if (typeof parsed === "string") problems.push({ path, line: index + 1, message: parsed });
-    else points.push(parsed);
-  });
-  return { points, problems };
-}
-
 /** A stretch grows to about this many bytes before the next one starts. */
 const STRETCH_BYTES = 1 << 20;
-/**
- * Bytes read at a time. Small on purpose: each chunk becomes a string that dies young, where
- * chunks of 4 MiB were large objects that piled up until a full GC (38 MB of them while a push
- * read the latest points of ten 3.8 MB metric files).
- */
-const READ_BYTES = 1 << 16;
-/** The buffer every read reuses: `readLines` is synchronous and done with it before it returns. */
-let readBuffer: Buffer | undefined;
-
 const normalized = (valueText: string) => (valueText === "-0.0" ? "0.0" : valueText);
 
 function emptyState(path: string, exists: boolean, mtimeMs: number): FileState {
@@ -296,11 +267,8 @@ export class MetricFiles {
     const fd = openSync(path, "r");
     try {
       for (const [start, end] of ranges as [number, number][]) {
-        readLines(fd, start, end, (line) => {
-          const space = line.indexOf(" ");
-          if (!timestamps.has(Number(line.slice(0, space)))) return;
-          const point = parseMetricLine("", line);
-          if (typeof point === "string") return;
+        readPoints(fd, start, end, "", (point) => {
+          if (typeof point === "string" || !timestamps.has(point.timestamp)) return;
           const id = pointId(point.timestamp, point.step, pyFloatRepr(point.value));
           const at = wanted.get(id);
           if (at === undefined) return;
@@ -339,8 +307,7 @@ export class MetricFiles {
       const fd = openSync(path, "r");
       try {
         const known = state;
-        const end = readLines(fd, state.size, size, (line, bytes) => {
-          const point = parseMetricLine(key, line);
+        const end = readPoints(fd, state.size, size, key, (point, bytes) => {
           if (typeof point === "string") {
             // A broken line (MLflow would refuse the file) takes up bytes, and holds no point.
             extend(known, bytes, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY);
@@ -358,44 +325,4 @@ export class MetricFiles {
     }
     return state;
   }
-}
-
-/**
- * Calls `each` for every whole line between byte `start` and `end` of the file (without its
- * newline, with its length in bytes, newline included), until `each` returns false; returns where
- * the last line it was given ends. Reads 64 KiB at a time into one shared buffer, and a buffer of
- * its own for a line longer than that.
- */
-export function readLines(
-  fd: number,
-  start: number,
-  end: number,
-  each: (line: string, bytes: number) => unknown,
-): number {
-  readBuffer ??= Buffer.allocUnsafe(READ_BYTES);
-  let buffer = readBuffer;
-  let position = start;
-  while (position < end) {
-    const bytesRead = readSync(fd, buffer, 0, Math.min(buffer.length, end - position), position);
-    const last = bytesRead === 0 ? -1 : buffer.lastIndexOf(0x0a, bytesRead - 1);
-    if (last === -1) {
-      // A full buffer without a newline holds the start of a longer line: read it whole.
-      if (bytesRead === buffer.length && position + bytesRead < end) {
-        buffer = Buffer.allocUnsafe(buffer.length * 2);
-        continue;
-      }
-      break; // the rest is a line still being written
-    }
-    const text = buffer.toString("utf8", 0, last + 1);
-    const ascii = text.length === last + 1;
-    let from = 0;
-    for (let stop = text.indexOf("\n"); stop !== -1; stop = text.indexOf("\n", from)) {
-      const line = text.slice(from, stop);
-      const bytes = ascii ? line.length + 1 : Buffer.byteLength(line) + 1;
-      position += bytes;
-      if (each(line, bytes) === false) return position;
-      from = stop + 1;
-    }
-  }
-  return position;
 }

@@ -22,8 +22,7 @@ import { inputsFromFolder } from "./inputs.ts";
 import { readMetricFile, unendedPoint } from "./last-line.ts";
 import { type Layout, RESERVED_EXPERIMENT_FOLDERS, TRASH } from "./layout.ts";
 import { readRunDocument, type StoredRun } from "./meta.ts";
-import { parseMetricFile, readLines } from "./metric-files.ts";
-import { parseMetricLine } from "./metric-lines.ts";
+import { eachPoint, parseLine, readPoints } from "./metric-read.ts";
 import { asTreeError, TreeError, type TreeProblem, utf8Text } from "./problems.ts";
 import { latestOf, type RunFolderRead, readRunFolder, statIfAny, textOf } from "./run-folder.ts";
 import { EXPERIMENT_FOLDER } from "./tree.ts";
@@ -133,9 +132,14 @@ export class RunReader {
       if (isMissing(error)) return [];
       throw asTreeError(path, error);
     }
-    if (read.lines.length === 0 && read.size > 0) return []; // its first line, being written
-    const { points, problems } = parseMetricFile(path, key, utf8Text(path, read.lines));
-    if (problems[0]) throw new TreeError(problems[0]);
+    if (read.size === 0) throw new TreeError({ path, message: "metric file is empty" });
+    const points: Metric[] = []; // none when its first line is being written
+    eachPoint(read.lines, key, (point) => {
+      if (typeof point === "string") {
+        throw new TreeError({ path, line: points.length + 1, message: point });
+      }
+      points.push(point);
+    });
     return points;
   }
 
@@ -168,17 +172,16 @@ export class RunReader {
       }
       if (size === 0) throw new TreeError({ path, message: "metric file is empty" });
       const points: Metric[] = [];
-      const take = (line: string) => {
-        const point = parseMetricLine(key, line);
+      const take = (point: Metric | string) => {
         if (typeof point === "string") throw new TreeError({ path, message: point });
         points.push(point);
         return points.length < count;
       };
-      const end = readLines(fd, from, size, take);
+      const end = readPoints(fd, from, size, key, take);
       if (points.length === count && end < size) return { points, next: end };
       // Stopped short of `count`: the rest, if any, is a last line without its newline.
       const unended = unendedPoint(fd, end, stat);
-      if (unended !== undefined) take(unended);
+      if (unended !== undefined) take(parseLine(key, unended));
       return { points };
     } catch (error) {
       // A folder opens, then fails to read (EISDIR): named as the tree's problem.
