@@ -92,6 +92,41 @@ describe("readPoints", () => {
     expect(decimalToDouble(123456789, 12345678, 8, -16)).toBe(Number("1.2345678912345678"));
   });
 
+  it("gives Number()'s double for decimals a hair either side of the midpoint of two doubles", () => {
+    // The hard cases for a fast path: 15 to 17 digits just below, at and above the exact midpoint
+    // between a double and the next one, computed exactly with BigInt.
+    const next = random(3);
+    const float = new Float64Array(1);
+    const word = new BigUint64Array(float.buffer);
+    let answered = 0;
+    for (let i = 0; i < 20_000; i++) {
+      float[0] = (next() + 1e-4) * 10 ** Math.floor(next() * 30 - 15);
+      const x = float[0] as number;
+      const bits = word[0] as bigint;
+      const mantissa = (bits & ((1n << 52n) - 1n)) | (1n << 52n);
+      const e2 = Number((bits >> 52n) & 0x7ffn) - 1076; // midpoint = (2m + 1) * 2^e2
+      const num = (2n * mantissa + 1n) << BigInt(Math.max(e2, 0));
+      const den = 1n << BigInt(Math.max(-e2, 0));
+      for (const digits of [15, 16, 17]) {
+        let k = Math.floor(Math.log10(x)) - digits + 1; // midpoint ~ q * 10^k, q of `digits` digits
+        const scaled = (at: number) =>
+          at >= 0 ? num / (den * 10n ** BigInt(at)) : (num * 10n ** BigInt(-at)) / den;
+        while (scaled(k) >= 10n ** BigInt(digits)) k++;
+        while (scaled(k) < 10n ** BigInt(digits - 1)) k--;
+        for (const q of [scaled(k) - 1n, scaled(k), scaled(k) + 1n]) {
+          const text = q.toString();
+          if (text.length !== digits) continue;
+          const hi = Number(text.slice(0, 9));
+          const got = decimalToDouble(hi, Number(text.slice(9) || 0), digits - 9, k);
+          if (got === undefined) continue;
+          answered++;
+          expect(got, `${text}e${k}`).toBe(Number(`${text}e${k}`));
+        }
+      }
+    }
+    expect(answered).toBeGreaterThan(50_000);
+  });
+
   it("reads any other line as the codec does: the same point, or the same message", () => {
     const lines = [
       "1 2.5",
