@@ -6,11 +6,9 @@
  */
 import * as fs from "node:fs";
 import { join } from "node:path";
-import { FileStore } from "mlruns";
 import { describe, expect, it, vi } from "vitest";
-import { pyFloatRepr } from "../src/py-format.ts";
 import { type RunningServer, startServer } from "../src/server/index.ts";
-import { cacheFileOf, loadBlocks } from "../src/store/file/history-blocks.ts";
+import { keptLines, until, WHOLE_LINES, writeForeignTree } from "./helpers/foreign-tree.ts";
 import { tempFolder } from "./helpers/temp-folder.ts";
 
 /** Bytes read with readSync since the test began counting (every history read goes that way). */
@@ -26,55 +24,6 @@ vi.mock("node:fs", async (importOriginal) => {
 });
 
 const dir = tempFolder("mlruns-history-ahead-");
-const POINTS = 150_000; // about 6 MB a file: past the size summaries start at
-
-/**
- * A tree of `runs` runs whose `loss` MLflow's Python wrote (plain lines), searched once by an
- * earlier session (its index file holds their latest points), with no summaries in the cache
- * folder the test uses: what the first chart of it reads cold.
- */
-async function foreignTree(name: string, runs: number): Promise<{ root: string; ids: string[] }> {
-  const root = join(dir(), name);
-  process.env.XDG_CACHE_HOME = join(dir(), `${name}-earlier-session`);
-  const store = new FileStore(root);
-  const experimentId = await store.createExperiment("foreign");
-  const ids: string[] = [];
-  for (let r = 0; r < runs; r++) {
-    const run = await store.createRun({ experimentId, runName: `long-${r}` });
-    let text = "";
-    for (let step = 0; step < POINTS; step++) {
-      const value = Math.exp(-step / 40_000) + 0.01 * Math.sin(step) + (step === 99_999 ? 9 : r);
-      text += `${1_700_000_000_000 + step * 7} ${pyFloatRepr(value)} ${step}\n`;
-    }
-    fs.writeFileSync(join(root, experimentId, run.info.runId, "metrics", "loss"), text);
-    ids.push(run.info.runId);
-  }
-  // A run changed within the last moments is read again by the next search: let them settle.
-  await new Promise((done) => setTimeout(done, 3500));
-  await store.searchRuns({ experimentIds: [experimentId] });
-  await store.close();
-  return { root, ids };
-}
-
-const metricFile = (root: string, id: string) =>
-  join(
-    root,
-    fs.readdirSync(root).find((e) => fs.existsSync(join(root, e, id))) ?? "",
-    id,
-    "metrics",
-    "loss",
-  );
-
-/** Whole blocks of the summary kept for `file`, and how many lines they hold. */
-function keptLines(file: string): number {
-  const fd = fs.openSync(file, "r");
-  try {
-    const kept = loadBlocks(cacheFileOf(file), fd);
-    return (kept?.blocks.count ?? 0) * 256;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 /** Every file under `root` with its size and mtime. */
 function snapshot(root: string): string[] {
@@ -86,18 +35,11 @@ function snapshot(root: string): string[] {
     .sort();
 }
 
+/** The runs a page shows, named as the page names them. */
 async function watch(server: RunningServer, ids: string[]): Promise<void> {
   const query = ids.map((id) => `run_id=${id}`).join("&");
   const res = await fetch(`${server.url}/_mlruns/api/watch?${query}`);
   expect(res.status).toBe(200);
-}
-
-async function until(check: () => boolean, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("not within the time allowed");
-    await new Promise((done) => setTimeout(done, 50));
-  }
 }
 
 async function chart(server: RunningServer, ids: string[]) {
@@ -110,15 +52,14 @@ async function chart(server: RunningServer, ids: string[]) {
 
 describe("summaries built ahead", { timeout: 300_000 }, () => {
   it("appear for the runs a page names, before a chart asks; the chart then reads a few blocks and draws what a first read draws", async () => {
-    const { root, ids } = await foreignTree("table", 2);
-    process.env.XDG_CACHE_HOME = join(dir(), "cache-table");
-    const files = ids.map((id) => metricFile(root, id));
+    const { root, ids, files } = await writeForeignTree(join(dir(), "table"), 2);
+    const cache = join(dir(), "cache-table");
+    process.env.XDG_CACHE_HOME = cache;
     const before = snapshot(root);
     const server = await startServer({ root, port: 0, ui: true, readOnly: true });
     try {
       await watch(server, ids);
-      const whole = Math.floor(POINTS / 256) * 256;
-      await until(() => files.every((file) => keptLines(file) === whole));
+      await until(() => files.every((file) => keptLines(file, cache) === WHOLE_LINES));
       reads.bytes = 0;
       const drawn = await chart(server, ids);
       expect(reads.bytes).toBeLessThan(512 << 10);
@@ -140,8 +81,8 @@ describe("summaries built ahead", { timeout: 300_000 }, () => {
     expect(snapshot(root).filter(index)).toEqual(before.filter(index));
   });
 
-  it("writes nothing where the cache folder cannot be written", async () => {
-    const { root, ids } = await foreignTree("no-cache", 1);
+  it("reads and writes nothing where the cache folder cannot be written", async () => {
+    const { root, ids } = await writeForeignTree(join(dir(), "no-cache"), 1);
     const blocker = join(dir(), "not-a-folder");
     fs.writeFileSync(blocker, "");
     process.env.XDG_CACHE_HOME = join(blocker, "cache");
