@@ -3,8 +3,9 @@
  * has none, and the first chart of its long histories would read every line of them. A live view
  * names the runs a person looks at (the rows on screen, the run open, the runs charted); their
  * metric files long enough to be read from a summary are summed up here, the runs named last
- * first, one file at a time, in slices that run only when the event loop has nothing else to do
- * (a request waits for one slice at most). Bounded: at most MAX_QUEUED runs wait, and a file is
+ * first, one file at a time, in slices that run only while the host (a server) handles no
+ * request and the event loop has nothing else to do: a request waits for one slice at most.
+ * Bounded: at most MAX_QUEUED runs wait, one file's summary is held at a time, and a file is
  * read again only once it has grown.
  */
 import { promises as fs } from "node:fs";
