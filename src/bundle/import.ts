@@ -130,7 +130,7 @@ async function matchExperiments(
     let id = found?.id;
     if (id === undefined) report.experimentsCreated.push(name);
     if (!report.dryRun) {
-      id ??= await createExperiment(target, name);
+      id ??= (await createExperiment(target, name)).id;
       const tags = await readKeyValues(join(staged, experiment.id, "tags"));
       const present = found === undefined ? {} : await readKeyValues(join(found.dir, "tags"));
       await copyExperimentTags(target, id, name, tags, present, report.issues);

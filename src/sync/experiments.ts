@@ -3,15 +3,22 @@ import { isMlflowError } from "../errors.ts";
 import type { TrackingStore } from "../store/store.ts";
 import type { SyncIssue } from "./copy.ts";
 
-export async function createExperiment(target: TrackingStore, name: string): Promise<string> {
+/**
+ * Creates the experiment `name`, or finds the one another client created meanwhile. `created`
+ * says this call made it: then it holds no run but those this sync puts there.
+ */
+export async function createExperiment(
+  target: TrackingStore,
+  name: string,
+): Promise<{ id: string; created: boolean }> {
   try {
-    return await target.createExperiment(name);
+    return { id: await target.createExperiment(name), created: true };
   } catch (error) {
-    // Another sync created it meanwhile.
+    // Another sync created it meanwhile (or a retried create whose first answer was lost).
     if (!isMlflowError(error, "RESOURCE_ALREADY_EXISTS")) throw error;
     const raced = await target.getExperimentByName(name);
     if (!raced) throw error;
-    return raced.experimentId;
+    return { id: raced.experimentId, created: false };
   }
 }
 

@@ -135,9 +135,11 @@ async function syncUnlocked(options: SyncOptions): Promise<SyncReport> {
         options.onProgress?.({ ...progress });
       },
     },
-    targetExperiments: await targetExperiments(options, experiments, report),
+    targetExperiments: new Map(),
+    createdExperiments: new Set(),
     copied: new Map(),
   };
+  await targetExperiments(pass, experiments);
   for (const level of levels) {
     await mapLimit(level, options.concurrency ?? 4, async (run) => {
       try {
@@ -161,6 +163,8 @@ interface Pass {
   context: CopyContext;
   /** Source experiment id → target experiment id (undefined: not there yet, in a dry run). */
   targetExperiments: Map<string, string | undefined>;
+  /** Target experiments this pass created: no copy of a run can be there before it puts one. */
+  createdExperiments: Set<string>;
   /** Source run id → target run id, for the runs of this pass: a child names its parent's copy. */
   copied: Map<string, string>;
 }
@@ -192,13 +196,9 @@ function emptyReport(options: SyncOptions): SyncReport {
  * The target experiment of each source experiment, by name (with the prefix); created when
  * missing, except in a dry run. One deleted on the target is reported and left out.
  */
-async function targetExperiments(
-  options: SyncOptions,
-  experiments: Experiment[],
-  report: SyncReport,
-): Promise<Map<string, string | undefined>> {
+async function targetExperiments(pass: Pass, experiments: Experiment[]): Promise<void> {
+  const { options, report, targetExperiments: ids } = pass;
   const { target } = options;
-  const ids = new Map<string, string | undefined>();
   for (const experiment of experiments) {
     const name = `${options.experimentPrefix ?? ""}${experiment.name}`;
     const found = await target.getExperimentByName(name);
@@ -213,12 +213,15 @@ async function targetExperiments(
     let id = found?.experimentId;
     if (id === undefined) report.experimentsCreated.push(name);
     if (!options.dryRun) {
-      id ??= await createExperiment(target, name);
+      if (id === undefined) {
+        const made = await createExperiment(target, name);
+        id = made.id;
+        if (made.created) pass.createdExperiments.add(id);
+      }
       await copyExperimentTags(target, id, name, experiment.tags, found?.tags ?? {}, report.issues);
     }
     ids.set(experiment.experimentId, id);
   }
-  return ids;
 }
 
 /** Adds a run's outcome to the report. */
@@ -268,7 +271,11 @@ async function syncRun(pass: Pass, listed: Run): Promise<void> {
     // Read after the stamp: a run still being written may have changed since it was listed,
     // and the ledger must never pair this stamp with older data.
     const run = stamp === "" ? listed : await context.source.getRun(runId);
-    const existing = await findTarget(context, run, experimentId);
+    // In an experiment this pass created, there is nothing to look for (one search per run).
+    const existing =
+      experimentId !== undefined && pass.createdExperiments.has(experimentId)
+        ? undefined
+        : await findTarget(context, run, experimentId);
     const plan = planRun(await planInput(pass, run, existing));
     if (options.dryRun || experimentId === undefined) {
       await countPoints(context, plan, existing);

@@ -2,10 +2,11 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import type { Batch } from "../../src/entities.ts";
 import { isMlflowError } from "../../src/errors.ts";
 import { FileStore } from "../../src/store/file/index.ts";
 import { MemoryStore } from "../../src/store/memory/index.ts";
-import type { TrackingStore } from "../../src/store/store.ts";
+import type { SearchRunsRequest, TrackingStore } from "../../src/store/store.ts";
 import { SOURCE_TAGS } from "../../src/sync/identity.ts";
 import { sync } from "../../src/sync/index.ts";
 import { watchSync } from "../../src/sync/watch.ts";
@@ -140,6 +141,71 @@ describe("sync between stores", () => {
     await populate(source);
     await sync({ source, target, ledgerPath: null });
     const again = await sync({ source, target, ledgerPath: null });
+    expect(again.counts).toMatchObject({ created: 0, points: 0, artifacts: 0 });
+    const experiment = await target.getExperimentByName("team/a");
+    expect((await target.listRuns([experiment?.experimentId ?? ""], "ALL")).length).toBe(3);
+  });
+
+  it("into experiments it creates, looks for no earlier copies and sends params with tags", async () => {
+    const source = new MemoryStore();
+    const target = new MemoryStore();
+    const ids = await populate(source);
+    const searches: string[] = [];
+    const batches: Batch[] = [];
+    const counted = new Proxy(target, {
+      get(store, property, receiver) {
+        if (property === "searchRuns") {
+          return (query: SearchRunsRequest) => {
+            searches.push(query.filter ?? "");
+            return store.searchRuns(query);
+          };
+        }
+        if (property === "logBatch") {
+          return (runId: string, batch: Batch) => {
+            batches.push(batch);
+            return store.logBatch(runId, batch);
+          };
+        }
+        const value = Reflect.get(store, property, receiver);
+        return typeof value === "function" ? value.bind(store) : value;
+      },
+    });
+    const report = await sync({ source, target: counted });
+    expect(report.counts).toMatchObject({ created: 3, failed: 0, points: 4 });
+    expect(searches).toEqual([]);
+    const parentBatches = batches.filter((b) => Object.keys(b.params ?? {}).length > 0);
+    expect(parentBatches).toHaveLength(1);
+    expect(parentBatches[0]?.tags).toMatchObject({ team: "x" });
+    // Every batch but the metrics' carries params or tags: one request each, not one per kind.
+    const withoutMetrics = batches.filter((b) => (b.metrics ?? []).length === 0);
+    expect(withoutMetrics).toHaveLength(3);
+    expect((await copyOf(target, ids.parent)).data.tags.team).toBe("x");
+  });
+
+  it("looks for earlier copies in an experiment another client created meanwhile", async () => {
+    const source = new MemoryStore();
+    const target = new MemoryStore();
+    await populate(source);
+    await sync({ source, target, ledgerPath: null });
+    // The experiment is not there when looked up, then the create finds it made by another.
+    let hidden = true;
+    const racing = new Proxy(target, {
+      get(store, property, receiver) {
+        if (property === "getExperimentByName") {
+          return (name: string) =>
+            hidden ? Promise.resolve(null) : store.getExperimentByName(name);
+        }
+        if (property === "createExperiment") {
+          return (name: string) => {
+            hidden = false;
+            return store.createExperiment(name);
+          };
+        }
+        const value = Reflect.get(store, property, receiver);
+        return typeof value === "function" ? value.bind(store) : value;
+      },
+    });
+    const again = await sync({ source, target: racing, ledgerPath: null });
     expect(again.counts).toMatchObject({ created: 0, points: 0, artifacts: 0 });
     const experiment = await target.getExperimentByName("team/a");
     expect((await target.listRuns([experiment?.experimentId ?? ""], "ALL")).length).toBe(3);
