@@ -9,19 +9,12 @@ import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { type RunningServer, startServer } from "../src/server/index.ts";
 import { keptLines, until, WHOLE_LINES, writeForeignTree } from "./helpers/foreign-tree.ts";
+import { reads } from "./helpers/read-counter.ts";
 import { tempFolder } from "./helpers/temp-folder.ts";
 
-/** Bytes read with readSync since the test began counting (every history read goes that way). */
-const reads = { bytes: 0 };
-vi.mock("node:fs", async (importOriginal) => {
-  const real = await importOriginal<typeof import("node:fs")>();
-  const readSync = ((...args: Parameters<typeof real.readSync>) => {
-    const n = real.readSync(...args);
-    reads.bytes += n;
-    return n;
-  }) as typeof real.readSync;
-  return { ...real, readSync, default: { ...real, readSync } };
-});
+vi.mock("node:fs", async (original) =>
+  (await import("./helpers/read-counter.ts")).countingReads(await original()),
+);
 
 const dir = tempFolder("mlruns-history-ahead-");
 
