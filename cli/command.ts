@@ -2,6 +2,10 @@
  * How commands are declared: a leaf (`defineCommand`) or a group of subcommands (`defineGroup`).
  * Groups keep their subcommands as data, so the CLI can walk the tree: to name the word it did
  * not know, and to complete positionals (run ids, experiment names) in the shell.
+ *
+ * A handler that needs a heavy part of the library (the file store, bundles, sync, the server,
+ * verify, gc) takes it with `await import("mlruns")` when it runs, so that the start of every
+ * command (its definitions, yargs) stays small: scripts/build-cli.ts splits the bundle there.
  */
 import type { Argv, CommandModule } from "yargs";
 import { unescapeArgs } from "./argv.ts";

@@ -3,7 +3,7 @@
  * error, warnings in colour on stderr) and running until SIGINT or SIGTERM, then stopping
  * gracefully (requests in flight finish, the search index is saved).
  */
-import { type RunningServer, type ServerOptions, startServer } from "mlruns";
+import type { RunningServer, ServerOptions } from "mlruns";
 import { UsageError } from "./errors.ts";
 import { e, note } from "./output.ts";
 
@@ -12,6 +12,7 @@ export async function listen(options: Omit<ServerOptions, "log">): Promise<Runni
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new UsageError(`Invalid port ${port}`);
   }
+  const { startServer } = await import("mlruns");
   return startServer({
     ...options,
     log: (line) => note(line.startsWith("warning") ? e.yellow(line) : line),

@@ -4,7 +4,7 @@
  * out (links, artifacts outside the tree).
  */
 import { existsSync, statSync } from "node:fs";
-import { type ExportReport, exportBundle, FileStore, MlflowError } from "mlruns";
+import { type ExportReport, MlflowError } from "mlruns";
 import { defineCommand, treeDir } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { c, e, formatBytes, note, print, printJson, toJson } from "../output.ts";
@@ -98,6 +98,7 @@ export const exportCommand = defineCommand<ExportArgs>({
       throw new UsageError("Not writing a bundle to a terminal", "Redirect it: -o - > runs.tar");
     }
     const bar = args.json || toStdout ? undefined : progress("exporting", 1 << 20, "{percentage}%");
+    const { exportBundle, FileStore } = await import("mlruns");
     const source = new FileStore(root, { onProblem: () => {} });
     const report = await exportBundle({
       source,

@@ -1,5 +1,4 @@
 /** `mlruns gc [dir]`: permanently removes deleted runs and experiments (plan first; --yes). */
-import { applyGc, planGc } from "mlruns";
 import { confirm, defineCommand, existingTreeDir } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { c, formatTime, note, plural, print, printJson, table } from "../output.ts";
@@ -44,6 +43,7 @@ export const gc = defineCommand<{ dir?: string; olderThan?: string; yes?: boolea
   async handler(args) {
     const root = await existingTreeDir(args.dir, args);
     const olderThanMs = args.olderThan === undefined ? undefined : parseDuration(args.olderThan);
+    const { applyGc, planGc } = await import("mlruns");
     const plan = await planGc(root, olderThanMs === undefined ? {} : { olderThanMs });
     const items = plan.items;
     if (!args.json) {

@@ -3,7 +3,7 @@
  * checked whole (and its signature, with --verify) before the tree is touched; importing it again
  * changes nothing. Exit 3 when something was left (a param conflict, a deleted experiment).
  */
-import { FileStore, type ImportReport, importBundle } from "mlruns";
+import type { ImportReport } from "mlruns";
 import { defineCommand, treeDir } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { c, e, formatBytes, note, print, printJson } from "../output.ts";
@@ -77,6 +77,7 @@ export const importCommand = defineCommand<ImportArgs>({
         "Pipe one in: mlruns import - < runs.tar",
       );
     }
+    const { FileStore, importBundle } = await import("mlruns");
     const target = new FileStore(treeDir(args.dir, args), { onProblem: () => {} });
     const bar = args.json ? undefined : progress("importing", 1, "{step} {value}/{total}");
     const report = await importBundle({

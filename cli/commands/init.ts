@@ -1,7 +1,6 @@
 /** `mlruns init [dir]`: a new tree, with the Default experiment, that MLflow reads. */
 import { existsSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { FileStore } from "mlruns";
 import { defineCommand, treeDir } from "../context.ts";
 import { c, print, printJson } from "../output.ts";
 
@@ -16,6 +15,7 @@ export const init = defineCommand<{ dir?: string }>({
   async handler(args) {
     const root = treeDir(args.dir, args);
     const existed = existsSync(root);
+    const { FileStore } = await import("mlruns");
     const store = new FileStore(root);
     await store.init();
     const experiments = await store.listExperiments("ALL");

@@ -2,7 +2,7 @@
  * `mlruns models list|show|create|rename|describe|delete|tag|versions|register|alias|stage`:
  * the model registry of the tree (or server) behind the tracking URI.
  */
-import { type ModelVersion, type RegistryStore, registerModel, registryOf } from "mlruns";
+import { type ModelVersion, type RegistryStore, registryOf } from "mlruns";
 import { defineGroup } from "../command.ts";
 import { confirm, defineCommand, keyValues, list, openContext, valueOrDelete } from "../context.ts";
 import { UsageError } from "../errors.ts";
@@ -308,6 +308,7 @@ const register = defineCommand<{
       const resolve = await runResolver(context, list(args.experiment));
       modelUri = `runs:/${await resolve(named[1] as string)}${named[2] ?? ""}`;
     }
+    const { registerModel } = await import("mlruns");
     const version = await registerModel(store, {
       modelUri,
       name: String(args.name),

@@ -4,7 +4,6 @@
  * pushing as the tree changes. Exit 3 when something could not be copied (the report says what).
  */
 import {
-  FileStore,
   openStore,
   redactCredentials,
   redactUrl,
@@ -13,10 +12,7 @@ import {
   type SyncOptions,
   type SyncProgress,
   type SyncReport,
-  sync,
-  syncBundle,
   type TrackingStore,
-  watchSync,
 } from "mlruns";
 import type { Argv } from "yargs";
 import { defineCommand, existingTreeDir, treeDir } from "../context.ts";
@@ -114,10 +110,11 @@ function printRunPages(report: SyncReport): void {
 }
 
 /** Runs `sync` (or, from a bundle, `syncBundle`) with a progress bar on a terminal. */
-function runSync(
+async function runSync(
   options: SyncOptions | Omit<SyncBundleOptions, "onProgress">,
   json: boolean,
 ): Promise<SyncReport> {
+  const { sync, syncBundle } = await import("mlruns");
   const bar = json
     ? undefined
     : progress("syncing", 1, "{value}/{total} runs | {points} points | {bytes} | {rate}");
@@ -231,6 +228,7 @@ export const syncCommand = defineCommand<SyncArgs>({
       return finish(await runSync(options, args.json === true), args.json === true);
     }
     if (args.verify !== undefined) throw new UsageError("--verify goes with --from <bundle>");
+    const { FileStore, watchSync } = await import("mlruns");
     const source = new FileStore(await existingTreeDir(args.dir, args), { onProblem: () => {} });
     const options: SyncOptions = {
       source,
@@ -285,6 +283,7 @@ export const pullCommand = defineCommand<SyncArgs>({
         "copy one experiment here",
       ),
   async handler(args) {
+    const { FileStore } = await import("mlruns");
     const target = new FileStore(treeDir(args.dir, args), { onProblem: () => {} });
     const source = await server(args.from ?? "");
     finish(

@@ -4,7 +4,7 @@
  * Exits 1 while errors (what MLflow fails on, or migrate-filestore rejects) remain.
  */
 import { relative } from "node:path";
-import { fixTree, type VerifyProblem, type VerifyReport, verifyTree } from "mlruns";
+import type { VerifyProblem, VerifyReport } from "mlruns";
 import { confirm, defineCommand, treeDir } from "../context.ts";
 import { EXIT } from "../errors.ts";
 import { c, note, plural, print, printJson } from "../output.ts";
@@ -39,6 +39,7 @@ function printProblems(problems: readonly VerifyProblem[]): void {
 }
 
 async function check(root: string): Promise<VerifyReport> {
+  const { verifyTree } = await import("mlruns");
   const bar = progress("verifying runs");
   try {
     return await verifyTree(root, { onProgress: (done, total) => bar.update(done, total) });
@@ -109,6 +110,7 @@ export const verify = defineCommand<{ dir?: string; fix?: boolean; yes?: boolean
       process.exitCode = counts.errors > 0 ? EXIT.error : EXIT.ok;
       return;
     }
+    const { fixTree } = await import("mlruns");
     const result = await fixTree(root, report.problems);
     const after = await check(root);
     const left = summary(after.problems);

@@ -4,8 +4,7 @@ import { fileURLToPath } from "node:url";
 import type { HttpConfig } from "../config.ts";
 import { invalid, notFound } from "../errors.ts";
 import { redactUrl } from "../redact.ts";
-import { FileStore, type FileStoreOptions } from "./file/index.ts";
-import { MemoryStore } from "./memory/index.ts";
+import type { FileStoreOptions } from "./file/index.ts";
 import type { TrackingStore } from "./store.ts";
 
 export interface OpenStoreOptions {
@@ -38,7 +37,12 @@ export async function openStore(
   uri: string,
   options: OpenStoreOptions = {},
 ): Promise<TrackingStore> {
-  if (uri.startsWith("memory:")) return new MemoryStore();
+  // Each store is loaded when a URI names it: a command through a server never compiles the
+  // file store (nor its YAML parser).
+  if (uri.startsWith("memory:")) {
+    const { MemoryStore } = await import("./memory/index.ts");
+    return new MemoryStore();
+  }
   if (/^https?:\/\//i.test(uri)) {
     const { RestStore } = await import("./rest/index.ts");
     return new RestStore(uri, options.http);
@@ -50,6 +54,7 @@ export async function openStore(
       "Use a path or file: URI for a local tree, memory: for tests, or http(s):// for a server",
     );
   }
+  const { FileStore } = await import("./file/index.ts");
   const store = new FileStore(root, options.file);
   // `exists` refuses a folder that holds something else, or a file.
   if (options.mustExist && !(await store.exists())) {

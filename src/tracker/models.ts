@@ -8,7 +8,6 @@ import { promises as fs } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { stringify } from "yaml";
 import type { ModelVersion } from "../entities.ts";
 import { invalid, isMlflowError } from "../errors.ts";
 import { appendModelHistory } from "../model-history.ts";
@@ -165,6 +164,8 @@ export async function logModel(
       await fs.mkdir(dir);
       await fs.writeFile(join(dir, "model.json"), `${json}\n`);
     }
+    // The YAML writer is loaded here: a tracker that never logs a model does not compile it.
+    const { stringify } = await import("yaml");
     await fs.writeFile(join(dir, "MLmodel"), stringify(mlmodel, { version: "1.1" }));
     const parent = artifactPath.includes("/")
       ? artifactPath.slice(0, artifactPath.lastIndexOf("/"))

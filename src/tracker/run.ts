@@ -5,7 +5,6 @@
 import { promises as fs } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, extname, join } from "node:path";
-import { stringify } from "yaml";
 import type { DatasetInput, RunInfo, RunStatus } from "../entities.ts";
 import { invalid, MlflowError } from "../errors.ts";
 import { type ParamValue, pyStr } from "../py-format.ts";
@@ -157,10 +156,11 @@ export class ActiveRun implements AsyncDisposable {
   /** Writes an object as JSON, or as YAML when `artifactFile` ends in `.yaml` or `.yml`. */
   async logDict(value: unknown, artifactFile: string): Promise<void> {
     const yaml = [".yaml", ".yml"].includes(extname(artifactFile).toLowerCase());
-    await this.logText(
-      yaml ? stringify(value) : `${JSON.stringify(value, null, 2)}\n`,
-      artifactFile,
-    );
+    // Loaded on use: a tracker that writes no YAML does not compile the YAML library.
+    const text = yaml
+      ? (await import("yaml")).stringify(value)
+      : `${JSON.stringify(value, null, 2)}\n`;
+    await this.logText(text, artifactFile);
   }
 
   /**

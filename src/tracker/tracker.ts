@@ -17,7 +17,6 @@ import type {
 import { SYSTEM_TAGS } from "../entities.ts";
 import { invalid, isMlflowError } from "../errors.ts";
 import { redactUrl } from "../redact.ts";
-import { FileStore } from "../store/file/index.ts";
 import { openStore } from "../store/open.ts";
 import type { RegistryStore } from "../store/registry.ts";
 import { registryOf, type SearchRunsRequest, type TrackingStore } from "../store/store.ts";
@@ -307,6 +306,7 @@ async function localFirstTracker(config: Config, buffer: BufferOptions | undefin
   }
   // Checks the URL and TLS settings now, without a request.
   await openStore(config.trackingUri, { http: config.http });
+  const { FileStore } = await import("../store/file/index.ts");
   const store = new FileStore(config.localFirstDir);
   const experimentId = await resolveExperiment(store, config);
   const push = new BackgroundPush({
