@@ -111,7 +111,9 @@ let halted = false;
 
 /**
  * Calls `each` for the lines of `bytes` from `from` to the newline at `last`, as `readPoints`
- * does; returns where the last line it gave ends (sets `halted` when `each` said stop).
+ * does; returns where the last line it gave ends (sets `halted` when `each` said stop). Every
+ * line given to `plainLine` ends in a newline inside `bytes`: its scanners stop only at a
+ * non-digit, and past the end of a buffer they would read `undefined` as a digit.
  */
 function eachLine(
   bytes: Buffer,
